@@ -5,6 +5,25 @@ export interface Split {
   /** Class index per image. */
   labels: Int32Array;
   n: number;
+  /**
+   * Present only when label noise was injected into this split: the original label of each
+   * sample (same order as `labels`), so that memorisation of noisy labels can be measured.
+   */
+  cleanLabels?: Int32Array;
+}
+
+/** Where a dataset came from and what was done to it (for run records and honest reporting). */
+export interface DatasetInfo {
+  /** 'mnist-embedded' | 'idx' | 'cifar10' | 'cifar100' */
+  format: string;
+  /** Folder or package the files were read from. */
+  source: string;
+  /** How train/val/test were formed, in words (e.g. "stratified 70/10/20, seed 20240611"). */
+  split: string;
+  /** Per-class sample counts of the (possibly subset/imbalanced) training split, by true (pre-noise) label. */
+  trainClassCounts: number[];
+  /** Training-split transformations applied, in order, e.g. ["maxTrain 1000", "labelNoise 0.2"]. */
+  transforms: string[];
 }
 
 export interface Dataset {
@@ -16,4 +35,5 @@ export interface Dataset {
   train: Split;
   val: Split;
   test: Split;
+  info?: DatasetInfo;
 }

@@ -1,0 +1,6 @@
+export * from './types';
+export * from './split';
+export * from './mnist';
+export * from './idx';
+export * from './cifar';
+export * from './load';
