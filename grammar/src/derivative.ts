@@ -1,0 +1,138 @@
+/**
+ * Symbolic derivatives of a loss, by reverse accumulation over the expression and the `let`
+ * definitions it uses: each builtin's rule (from the table) maps the adjoint of its result to
+ * adjoints of its arguments. `let` names stay names, so the result reads in the file's terms.
+ *
+ * - with respect to `p`: p is treated as a free vector (logits held fixed);
+ * - with respect to `logits`: through p = softmax(logits) and through direct uses of logits.
+ */
+import type { Expr } from './ast';
+import { add, call, mul, num, ref, sub } from './build';
+import { builtinById, OPERATOR_IDS, resolveCall, type Builtin, type Ty } from './builtins';
+import { exprType, nameTypes, type Model } from './semantics';
+import { exprKey, reuseLets, simplify, type SimplifyContext } from './simplify';
+
+export type Wrt = 'logits' | 'p';
+
+export class DerivativeError extends Error {}
+
+function builtinOf(e: Expr): Builtin | undefined {
+  switch (e.kind) {
+    case 'Unary':
+      return builtinById('neg');
+    case 'Binary':
+      return builtinById(OPERATOR_IDS[e.op]);
+    case 'Call':
+      return resolveCall(e.callee, e.args.length);
+    default:
+      return undefined;
+  }
+}
+
+function argsOf(e: Expr): Expr[] {
+  switch (e.kind) {
+    case 'Unary':
+      return [e.operand];
+    case 'Binary':
+      return [e.left, e.right];
+    case 'Call':
+      return e.args;
+    default:
+      return [];
+  }
+}
+
+function sumAll(parts: Expr[]): Expr | undefined {
+  if (parts.length === 0) return undefined;
+  return parts.slice(1).reduce((a, b) => add(a, b), parts[0]);
+}
+
+export interface DerivativeOptions {
+  /** Simplify and re-use let names (default true). */
+  simplify?: boolean;
+}
+
+/** The raw (unsimplified) or simplified derivative of `lossName` with respect to `wrt`. */
+export function differentiate(model: Model, lossName: string, wrt: Wrt, opts: DerivativeOptions = {}): Expr {
+  const loss = model.losses.find((l) => l.name === lossName);
+  if (!loss) throw new DerivativeError(`no loss named '${lossName}'`);
+  const lets = model.lets.filter((l) => model.symbols.get(l.name)?.stmt === l);
+  const letByName = new Map(lets.map((l) => [l.name, l]));
+  const baseTypes = nameTypes(model);
+  const typeOf = (e: Expr): Ty | undefined => exprType(e, baseTypes);
+
+  // Which names depend on the variable.
+  const roots = wrt === 'logits' ? ['logits', 'p'] : ['p'];
+  const dependent = new Set<string>(roots);
+  const depCache = new WeakMap<Expr, boolean>();
+  const depends = (e: Expr): boolean => {
+    const c = depCache.get(e);
+    if (c !== undefined) return c;
+    let r = false;
+    if (e.kind === 'Name') r = dependent.has(e.name);
+    else if (e.kind === 'Call' && e.callee === 'stop_gradient') r = false;
+    else r = argsOf(e).some(depends);
+    depCache.set(e, r);
+    return r;
+  };
+  for (const l of lets) if (depends(l.expr)) dependent.add(l.name);
+
+  const adjoints = new Map<string, Expr[]>();
+  const fit = (adj: Expr, target: Expr): Expr =>
+    typeOf(target) === 'scalar' && typeOf(adj) === 'vector' ? call('sum', adj) : adj;
+
+  const backprop = (e: Expr, adj: Expr): void => {
+    if (!depends(e)) return;
+    if (e.kind === 'Name') {
+      const arr = adjoints.get(e.name) ?? [];
+      arr.push(fit(adj, e));
+      adjoints.set(e.name, arr);
+      return;
+    }
+    if (e.kind === 'Missing' || e.kind === 'Number') return;
+    const b = builtinOf(e);
+    if (!b) throw new DerivativeError(`cannot differentiate ${e.kind === 'Call' ? e.callee : e.kind}`);
+    const args = argsOf(e);
+    if ('partials' in b.derivative) {
+      const parts = b.derivative.partials(args, e);
+      args.forEach((a, i) => {
+        const d = parts[i];
+        if (d && depends(a)) backprop(a, fit(mul(adj, d), a));
+      });
+    } else {
+      const adjs = b.derivative.vjp(args, adj, e);
+      args.forEach((a, i) => {
+        const d = adjs[i];
+        if (d && depends(a)) backprop(a, fit(d, a));
+      });
+    }
+  };
+
+  backprop(loss.expr, num(1));
+  for (const l of [...lets].reverse()) {
+    const a = sumAll(adjoints.get(l.name) ?? []);
+    if (a) backprop(l.expr, a);
+  }
+
+  const parts: Expr[] = [];
+  if (wrt === 'logits') {
+    parts.push(...(adjoints.get('logits') ?? []));
+    const ap = sumAll(adjoints.get('p') ?? []);
+    if (ap) parts.push(mul(ref('p'), sub(ap, call('sum', mul(ap, ref('p'))))));
+  } else {
+    parts.push(...(adjoints.get('p') ?? []));
+  }
+  const raw = sumAll(parts) ?? num(0);
+  if (opts.simplify === false) return raw;
+  const ctx: SimplifyContext = { nameType: baseTypes };
+  // Simplify, re-use let names, and simplify again: names can cancel once they appear (pt / pt).
+  let out = raw;
+  let key = '';
+  for (let i = 0; i < 4; i++) {
+    out = reuseLets(simplify(out, ctx), lets, ctx);
+    const k = exprKey(out);
+    if (k === key) break;
+    key = k;
+  }
+  return out;
+}

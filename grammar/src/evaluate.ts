@@ -1,0 +1,127 @@
+/**
+ * The float64 numeric evaluator: the oracle every other implementation (tfjs lowering,
+ * exports, symbolic derivatives) is checked against. Values are scalars or vectors over classes.
+ */
+import type { Expr } from './ast';
+import { builtinById, OPERATOR_IDS, resolveCall, type Builtin } from './builtins';
+import type { Model } from './semantics';
+
+export type Value = number | Float64Array;
+
+export type Env = (name: string) => Value | undefined;
+
+export class EvalError extends Error {}
+
+function applyElementwise(b: Builtin & { shape: 'elementwise' }, args: Value[]): Value {
+  let n = -1;
+  for (const a of args) if (typeof a !== 'number') n = Math.max(n, a.length);
+  if (n < 0) return b.fn(...(args as number[]));
+  const out = new Float64Array(n);
+  const xs = new Array<number>(args.length);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < args.length; j++) {
+      const a = args[j];
+      xs[j] = typeof a === 'number' ? a : a[i];
+    }
+    out[i] = b.fn(...xs);
+  }
+  return out;
+}
+
+export function applyBuiltin(b: Builtin, args: Value[]): Value {
+  switch (b.shape) {
+    case 'elementwise':
+      return applyElementwise(b, args);
+    case 'reduction':
+    case 'map': {
+      const [vec, ...rest] = args;
+      const v = typeof vec === 'number' ? Float64Array.of(vec) : vec;
+      const consts = rest.map((r) => (typeof r === 'number' ? r : NaN));
+      return b.fn(v, ...consts);
+    }
+  }
+}
+
+/** Evaluate an expression; names come from `env`. Throws EvalError on unresolvable input. */
+export function evalExpr(e: Expr, env: Env): Value {
+  switch (e.kind) {
+    case 'Number':
+      return e.value;
+    case 'Name': {
+      const v = env(e.name);
+      if (v === undefined) throw new EvalError(`unbound name ${e.name}`);
+      return v;
+    }
+    case 'Unary':
+      return applyBuiltin(builtinById('neg'), [evalExpr(e.operand, env)]);
+    case 'Binary':
+      return applyBuiltin(builtinById(OPERATOR_IDS[e.op]), [evalExpr(e.left, env), evalExpr(e.right, env)]);
+    case 'Call': {
+      const b = resolveCall(e.callee, e.args.length);
+      if (!b) throw new EvalError(`unknown function ${e.callee}/${e.args.length}`);
+      return applyBuiltin(b, e.args.map((a) => evalExpr(a, env)));
+    }
+    case 'Missing':
+      throw new EvalError('incomplete expression');
+  }
+}
+
+export interface Point {
+  logits: ArrayLike<number>;
+  y: ArrayLike<number>;
+}
+
+export function softmax(z: ArrayLike<number>): Float64Array {
+  let m = -Infinity;
+  for (let i = 0; i < z.length; i++) m = Math.max(m, z[i]);
+  const out = new Float64Array(z.length);
+  let s = 0;
+  for (let i = 0; i < z.length; i++) {
+    out[i] = Math.exp(z[i] - m);
+    s += out[i];
+  }
+  for (let i = 0; i < z.length; i++) out[i] /= s;
+  return out;
+}
+
+/**
+ * The environment of one sample: inputs, params (defaults unless overridden) and every `let`
+ * evaluated in order. `p` may be given directly (for derivatives with respect to p).
+ */
+export function sampleEnv(model: Model, point: Point & { p?: ArrayLike<number> }, params: Record<string, number> = {}): Map<string, Value> {
+  const env = new Map<string, Value>();
+  const logits = Float64Array.from(point.logits);
+  env.set('logits', logits);
+  env.set('y', Float64Array.from(point.y));
+  env.set('p', point.p ? Float64Array.from(point.p) : softmax(logits));
+  env.set('C', logits.length);
+  for (const prm of model.params) {
+    if (!env.has(prm.name)) env.set(prm.name, params[prm.name] ?? prm.value);
+  }
+  const get: Env = (n) => env.get(n);
+  for (const l of model.lets) {
+    if (env.has(l.name) && model.symbols.get(l.name)?.stmt !== l) continue;
+    try {
+      env.set(l.name, evalExpr(l.expr, get));
+    } catch {
+      // An unevaluable let leaves its name unbound; uses of it fail with EvalError.
+    }
+  }
+  return env;
+}
+
+/** Per-sample value of a loss (must be scalar). */
+export function evalLoss(model: Model, lossName: string, point: Point, params?: Record<string, number>): number {
+  const loss = model.losses.find((l) => l.name === lossName);
+  if (!loss) throw new EvalError(`no loss named ${lossName}`);
+  const env = sampleEnv(model, point, params);
+  const v = evalExpr(loss.expr, (n) => env.get(n));
+  if (typeof v !== 'number') throw new EvalError(`loss ${lossName} is a vector; wrap it in sum(...)`);
+  return v;
+}
+
+/** Broadcast a value to a vector of length n. */
+export function toVector(v: Value, n: number): Float64Array {
+  if (typeof v === 'number') return new Float64Array(n).fill(v);
+  return v;
+}

@@ -1,0 +1,426 @@
+/**
+ * Parser of the loss DSL: chevrotain embedded actions that build the AST directly, with error
+ * recovery on, so that broken input still yields a partial tree and every syntax error is
+ * reported. `parse` never throws.
+ *
+ * program   := statement*       (split at the statement keywords first: see `parse`)
+ * statement := 'param' NAME '=' signed ('in' '[' signed ',' signed ']')?
+ *            | 'let' NAME '=' expr
+ *            | 'loss' NAME '=' expr
+ * expr      := term (('+' | '-') term)*
+ * term      := unary (('*' | '/') unary)*
+ * unary     := '-' unary | '+' unary | power
+ * power     := primary ('^' unary)?          right-associative; binds tighter than unary minus
+ * primary   := NUMBER | NAME | NAME '(' (expr (',' expr)*)? ')' | '(' expr ')'
+ */
+import { EmbeddedActionsParser, IToken, TokenType, IRecognitionException, ILexingError } from 'chevrotain';
+import * as T from './lexer';
+import type { Comment, Expr, LetStmt, LossStmt, ParamStmt, Program, Range, Statement } from './ast';
+
+export interface SyntaxProblem {
+  code: 'syntax-error' | 'unexpected-character';
+  message: string;
+  range: Range;
+}
+
+export interface ParseResult {
+  program: Program;
+  errors: SyntaxProblem[];
+  /** Every non-comment token, for semantic highlighting and cursor look-ups. */
+  tokens: IToken[];
+}
+
+interface Partial {
+  kind: 'Param' | 'Let' | 'Loss';
+  name: string;
+  nameRange: Range;
+  start: number;
+}
+
+const ok = (n: number): boolean => Number.isFinite(n);
+const missingAt = (at: number): Expr => ({ kind: 'Missing', range: { start: at, end: at } });
+
+class LossParser extends EmbeddedActionsParser {
+  private partial: Partial | undefined;
+  /** End offset of the last token actually consumed from the input. */
+  private lastEnd = 0;
+
+  constructor() {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 2 });
+    this.performSelfAnalysis();
+  }
+
+  /** CONSUME with an explicit occurrence index (chevrotain needs one per repeated token in a rule). */
+  private tok(t: TokenType, idx = 0): IToken {
+    return this.consume(idx, t);
+  }
+
+  private range(token: IToken): Range {
+    if (ok(token.startOffset)) {
+      const r = { start: token.startOffset, end: (token.endOffset ?? token.startOffset) + 1 };
+      if (r.end > this.lastEnd) this.lastEnd = r.end;
+      return r;
+    }
+    return { start: this.lastEnd, end: this.lastEnd };
+  }
+
+  private span(a: Range, b: Range): Range {
+    return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
+  }
+
+  private recoverStatement = (): Statement | undefined => {
+    const p = this.partial;
+    this.partial = undefined;
+    if (!p) return undefined;
+    const range = { start: p.start, end: Math.max(p.nameRange.end, this.lastEnd) };
+    const missing: Expr = { kind: 'Missing', range: { start: range.end, end: range.end } };
+    if (p.kind === 'Param') {
+      return { kind: 'Param', name: p.name, nameRange: p.nameRange, value: NaN, valueRange: missing.range, range };
+    }
+    return { kind: p.kind, name: p.name, nameRange: p.nameRange, expr: missing, range };
+  };
+
+  public statement = this.RULE(
+    'statement',
+    (): Statement | undefined => {
+      this.ACTION(() => {
+        this.partial = undefined;
+      });
+      const s = this.OR([
+        { ALT: () => this.SUBRULE(this.paramStmt) },
+        { ALT: () => this.SUBRULE(this.letStmt) },
+        { ALT: () => this.SUBRULE(this.lossStmt) },
+      ]);
+      this.ACTION(() => {
+        this.partial = undefined;
+      });
+      return s;
+    },
+    { recoveryValueFunc: () => this.recoverStatement() },
+  );
+
+  private header(kw: TokenType, kind: Partial['kind']): { start: number; name: string; nameRange: Range } {
+    const k = this.tok(kw);
+    const id = this.tok(T.Identifier);
+    let result = { start: 0, name: '', nameRange: { start: 0, end: 0 } };
+    this.ACTION(() => {
+      const start = this.range(k).start;
+      const nameRange = this.range(id);
+      result = { start, name: id.image ?? '', nameRange };
+      if (ok(id.startOffset)) this.partial = { kind, name: result.name, nameRange, start };
+    });
+    this.tok(T.Equals);
+    return result;
+  }
+
+  private paramStmt = this.RULE('paramStmt', (): ParamStmt => {
+    const h = this.header(T.Param, 'Param');
+    const v = this.SUBRULE(this.signedNumber);
+    let bounds: ParamStmt['bounds'];
+    this.OPTION(() => {
+      const inTok = this.tok(T.In);
+      this.tok(T.LBracket);
+      const lo = this.SUBRULE2(this.signedNumber);
+      this.tok(T.Comma);
+      const hi = this.SUBRULE3(this.signedNumber);
+      const rb = this.tok(T.RBracket);
+      this.ACTION(() => {
+        bounds = { lo: lo.value, hi: hi.value, range: this.span(this.range(inTok), this.range(rb)) };
+      });
+    });
+    return this.ACTION(() => {
+      const end = bounds ? bounds.range.end : v.range.end;
+      return {
+        kind: 'Param' as const,
+        name: h.name,
+        nameRange: h.nameRange,
+        value: v.value,
+        valueRange: v.range,
+        ...(bounds ? { bounds } : {}),
+        range: { start: h.start, end },
+      };
+    });
+  });
+
+  private letStmt = this.RULE('letStmt', (): LetStmt => {
+    const h = this.header(T.Let, 'Let');
+    const e = this.SUBRULE(this.expr);
+    return this.ACTION(() => ({
+      kind: 'Let' as const,
+      name: h.name,
+      nameRange: h.nameRange,
+      expr: e,
+      range: { start: h.start, end: Math.max(e.range.end, h.nameRange.end) },
+    }));
+  });
+
+  private lossStmt = this.RULE('lossStmt', (): LossStmt => {
+    const h = this.header(T.Loss, 'Loss');
+    const e = this.SUBRULE(this.expr);
+    return this.ACTION(() => ({
+      kind: 'Loss' as const,
+      name: h.name,
+      nameRange: h.nameRange,
+      expr: e,
+      range: { start: h.start, end: Math.max(e.range.end, h.nameRange.end) },
+    }));
+  });
+
+  private signedNumber = this.RULE('signedNumber', (): { value: number; range: Range } => {
+    let sign = 1;
+    let first: IToken | undefined;
+    this.OPTION(() => {
+      first = this.tok(T.Minus);
+      this.ACTION(() => {
+        sign = -1;
+      });
+    });
+    const n = this.tok(T.NumberLiteral);
+    return this.ACTION(() => {
+      const r = this.range(n);
+      return { value: sign * Number(n.image), range: first ? this.span(this.range(first), r) : r };
+    });
+  });
+
+  private expr = this.RULE('expr', (): Expr => {
+    let left = this.SUBRULE(this.term);
+    this.MANY(() => {
+      const op = this.tok(T.AdditiveOperator);
+      const right = this.SUBRULE2(this.term);
+      this.ACTION(() => {
+        left = { kind: 'Binary', op: op.image === '+' ? '+' : '-', left, right, range: this.span(left.range, right.range) };
+      });
+    });
+    return left;
+  }, { recoveryValueFunc: (): Expr => missingAt(this.lastEnd) });
+
+  private term = this.RULE('term', (): Expr => {
+    let left = this.SUBRULE(this.unary);
+    this.MANY(() => {
+      const op = this.tok(T.MultiplicativeOperator);
+      const right = this.SUBRULE2(this.unary);
+      this.ACTION(() => {
+        left = { kind: 'Binary', op: op.image === '*' ? '*' : '/', left, right, range: this.span(left.range, right.range) };
+      });
+    });
+    return left;
+  }, { recoveryValueFunc: (): Expr => missingAt(this.lastEnd) });
+
+  private unary = this.RULE('unary', (): Expr =>
+    this.OR([
+      {
+        ALT: () => {
+          const m = this.tok(T.Minus);
+          const operand = this.SUBRULE(this.unary);
+          return this.ACTION((): Expr => ({ kind: 'Unary', op: '-', operand, range: this.span(this.range(m), operand.range) }));
+        },
+      },
+      {
+        ALT: () => {
+          this.tok(T.Plus);
+          return this.SUBRULE2(this.unary);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.power) },
+    ]),
+    { recoveryValueFunc: (): Expr => missingAt(this.lastEnd) },
+  );
+
+  private power = this.RULE('power', (): Expr => {
+    let base = this.SUBRULE(this.primary);
+    this.OPTION(() => {
+      this.tok(T.Caret);
+      const exponent = this.SUBRULE(this.unary);
+      this.ACTION(() => {
+        base = { kind: 'Binary', op: '^', left: base, right: exponent, range: this.span(base.range, exponent.range) };
+      });
+    });
+    return base;
+  }, { recoveryValueFunc: (): Expr => missingAt(this.lastEnd) });
+
+  private primary = this.RULE(
+    'primary',
+    (): Expr =>
+      this.OR([
+        {
+          ALT: () => {
+            const n = this.tok(T.NumberLiteral);
+            return this.ACTION((): Expr => ({ kind: 'Number', value: Number(n.image), text: n.image, range: this.range(n) }));
+          },
+        },
+        {
+          GATE: () => this.LA(2).tokenType === T.LParen,
+          ALT: () => {
+            const id = this.tok(T.Identifier);
+            this.tok(T.LParen);
+            const args: Expr[] = [];
+            this.MANY_SEP({
+              SEP: T.Comma,
+              DEF: () => {
+                const a = this.SUBRULE(this.expr);
+                this.ACTION(() => {
+                  args.push(a);
+                });
+              },
+            });
+            const rp = this.tok(T.RParen);
+            return this.ACTION((): Expr => {
+              const calleeRange = this.range(id);
+              const end = ok(rp.startOffset) ? this.range(rp).end : Math.max(calleeRange.end, ...args.map((a) => a.range.end));
+              return { kind: 'Call', callee: id.image, calleeRange, args, range: { start: calleeRange.start, end } };
+            });
+          },
+        },
+        {
+          ALT: () => {
+            const id = this.tok(T.Identifier, 1);
+            return this.ACTION((): Expr => ({ kind: 'Name', name: id.image, range: this.range(id) }));
+          },
+        },
+        {
+          ALT: () => {
+            const lp = this.tok(T.LParen, 1);
+            const inner = this.SUBRULE2(this.expr);
+            const rp = this.tok(T.RParen, 1);
+            return this.ACTION((): Expr => {
+              // Parentheses are not kept as nodes; the range grows to include them.
+              const end = ok(rp.startOffset) ? this.range(rp).end : inner.range.end;
+              return { ...inner, range: { start: this.range(lp).start, end } } as Expr;
+            });
+          },
+        },
+      ]),
+    { recoveryValueFunc: (): Expr => missingAt(this.lastEnd) },
+  );
+
+  resetLastEnd(): void {
+    this.lastEnd = 0;
+    this.partial = undefined;
+  }
+}
+
+let parserInstance: LossParser | undefined;
+function getParser(): LossParser {
+  if (!parserInstance) parserInstance = new LossParser();
+  return parserInstance;
+}
+
+function describeToken(t: IToken): string {
+  if (t.tokenType.name === 'EOF') return 'end of file';
+  return `'${t.image}'`;
+}
+
+function syntaxMessage(e: IRecognitionException): string {
+  const t = e.token;
+  const found = describeToken(t);
+  switch (e.name) {
+    case 'MismatchedTokenException': {
+      const m = /Expecting token of type --> (\w+) <--/.exec(e.message);
+      const expected = m ? tokenDescription(m[1]) : 'something else';
+      return `expected ${expected} but found ${found}`;
+    }
+    case 'NoViableAltException':
+      return `expected an expression but found ${found}`;
+    case 'NotAllInputParsedException':
+      return `unexpected ${found} after the end of the statement`;
+    case 'EarlyExitException':
+      return `unexpected ${found}`;
+    default:
+      return `unexpected ${found}`;
+  }
+}
+
+function tokenDescription(name: string): string {
+  const map: Record<string, string> = {
+    Identifier: 'a name',
+    NumberLiteral: 'a number',
+    Equals: "'='",
+    RParen: "')'",
+    LParen: "'('",
+    RBracket: "']'",
+    LBracket: "'['",
+    Comma: "','",
+    In: "'in'",
+    EOF: 'end of file',
+  };
+  return map[name] ?? name;
+}
+
+/** Parse a `.loss` file. Never throws: errors come back in `errors`. */
+export function parse(text: string): ParseResult {
+  const errors: SyntaxProblem[] = [];
+  const lexed = T.lossLexer.tokenize(text);
+  for (const le of lexed.errors as ILexingError[]) {
+    const start = le.offset;
+    const len = Math.max(1, le.length);
+    const bad = text.slice(start, start + len);
+    errors.push({
+      code: 'unexpected-character',
+      message: `unexpected character${len > 1 ? 's' : ''} ${JSON.stringify(bad.length > 20 ? bad.slice(0, 20) + '…' : bad)}`,
+      range: { start, end: start + len },
+    });
+  }
+  const comments: Comment[] = ((lexed.groups.comments ?? []) as IToken[]).map((t) => ({
+    text: t.image,
+    range: { start: t.startOffset, end: t.startOffset + t.image.length },
+  }));
+  const parser = getParser();
+  const statements: Statement[] = [];
+  const recognitionErrors: IRecognitionException[] = [];
+  // Keywords never occur inside an expression, so the token stream splits exactly into one
+  // segment per statement: a broken statement cannot swallow the ones after it.
+  const segments: IToken[][] = [];
+  let current: IToken[] = [];
+  for (const t of lexed.tokens) {
+    if ((t.tokenType === T.Param || t.tokenType === T.Let || t.tokenType === T.Loss) && current.length > 0) {
+      segments.push(current);
+      current = [];
+    }
+    current.push(t);
+  }
+  if (current.length > 0) segments.push(current);
+  for (const seg of segments) {
+    const head = seg[0].tokenType;
+    if (head !== T.Param && head !== T.Let && head !== T.Loss) {
+      const first = seg[0];
+      const last = seg[seg.length - 1];
+      errors.push({
+        code: 'syntax-error',
+        message: `unexpected '${first.image}': a statement starts with 'param', 'let' or 'loss'`,
+        range: { start: first.startOffset, end: last.startOffset + last.image.length },
+      });
+      continue;
+    }
+    parser.resetLastEnd();
+    parser.input = seg;
+    try {
+      const s = parser.statement();
+      if (s) statements.push(s);
+    } catch (e) {
+      errors.push({ code: 'syntax-error', message: `internal parser error: ${String(e)}`, range: { start: seg[0].startOffset, end: seg[0].startOffset } });
+    }
+    // One report per broken statement is enough: drop "unexpected input after the statement"
+    // when the statement already has an error.
+    const errs = parser.errors;
+    recognitionErrors.push(...errs.filter((e, i) => !(e.name === 'NotAllInputParsedException' && i > 0)));
+  }
+  for (const e of recognitionErrors) {
+    const t = e.token;
+    let range: Range;
+    const startsStatement = t.tokenType === T.Param || t.tokenType === T.Let || t.tokenType === T.Loss;
+    const prevTok = (e as { previousToken?: IToken }).previousToken;
+    if (startsStatement && e.name !== 'NotAllInputParsedException' && prevTok && ok(prevTok.startOffset)) {
+      // The statement before was cut short: point at where it stops, not at the next keyword.
+      range = { start: prevTok.startOffset, end: prevTok.startOffset + prevTok.image.length };
+    } else if (ok(t.startOffset) && t.tokenType.name !== 'EOF') range = { start: t.startOffset, end: t.startOffset + t.image.length };
+    else {
+      // At end of input or at a token inserted by recovery: point just after the previous token.
+      const prev = (e as { previousToken?: IToken }).previousToken;
+      const at = prev && ok(prev.startOffset) ? prev.startOffset + prev.image.length : text.length;
+      range = { start: at, end: at };
+    }
+    errors.push({ code: 'syntax-error', message: syntaxMessage(e), range });
+  }
+  errors.sort((a, b) => a.range.start - b.range.start);
+  return { program: { statements, comments }, errors, tokens: lexed.tokens };
+}

@@ -1,0 +1,319 @@
+/**
+ * Name resolution and type inference over a parsed program. Never throws; problems are
+ * collected for the checker. Later statements may only use names defined before them.
+ */
+import type { Expr, LetStmt, LossStmt, ParamStmt, Program, Range, Statement } from './ast';
+import { builtinById, CALLABLE_NAMES, INPUTS, OPERATOR_IDS, overloads, resolveCall, type Builtin, type Ty } from './builtins';
+
+export type SymbolKind = 'input' | 'param' | 'let' | 'loss';
+
+export interface SymbolInfo {
+  kind: SymbolKind;
+  name: string;
+  type: Ty | undefined;
+  stmt?: Statement;
+  /** Range of the defining name (absent for inputs). */
+  nameRange?: Range;
+}
+
+export interface TypeProblem {
+  code: 'unknown-name' | 'wrong-arity' | 'type-mismatch' | 'not-constant' | 'use-before-definition' | 'loss-reference';
+  message: string;
+  range: Range;
+  /** For unknown names: suggestions, best first. */
+  suggestions?: string[];
+}
+
+export interface Reference {
+  range: Range;
+  symbol: SymbolInfo;
+}
+
+export interface Model {
+  program: Program;
+  /** Definitions visible by name at the end of the file (the first definition wins for duplicates). */
+  symbols: Map<string, SymbolInfo>;
+  /** Every statement's symbol, in order (duplicates included). */
+  definitions: SymbolInfo[];
+  params: ParamStmt[];
+  lets: LetStmt[];
+  losses: LossStmt[];
+  /** Every use of a name that resolved. */
+  references: Reference[];
+  /** Inferred types of expressions (by node identity). */
+  types: WeakMap<Expr, Ty>;
+  /** The builtin each call or operator node resolved to. */
+  calls: WeakMap<Expr, Builtin>;
+  problems: TypeProblem[];
+}
+
+const INPUT_SYMBOLS: SymbolInfo[] = INPUTS.map((i) => ({ kind: 'input', name: i.name, type: i.type }));
+
+export function inputSymbol(name: string): SymbolInfo | undefined {
+  return INPUT_SYMBOLS.find((s) => s.name === name);
+}
+
+/** Levenshtein distance, for did-you-mean. */
+export function editDistance(a: string, b: string): number {
+  const m = a.length;
+  const n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[n];
+}
+
+export function suggest(name: string, candidates: Iterable<string>): string[] {
+  const scored: [string, number][] = [];
+  const lower = name.toLowerCase();
+  for (const c of candidates) {
+    if (c === name) continue;
+    const d = editDistance(lower, c.toLowerCase());
+    const limit = Math.max(1, Math.floor(Math.max(name.length, c.length) / 3));
+    if (d <= limit || (c.toLowerCase().startsWith(lower) && lower.length >= 2)) scored.push([c, d]);
+  }
+  scored.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
+  return scored.slice(0, 3).map((s) => s[0]);
+}
+
+export function analyze(program: Program): Model {
+  const model: Model = {
+    program,
+    symbols: new Map(),
+    definitions: [],
+    params: [],
+    lets: [],
+    losses: [],
+    references: [],
+    types: new WeakMap(),
+    calls: new WeakMap(),
+    problems: [],
+  };
+  const allNames = new Set<string>(program.statements.map((s) => s.name));
+  const scope = new Map<string, SymbolInfo>();
+  for (const s of INPUT_SYMBOLS) scope.set(s.name, s);
+
+  for (const stmt of program.statements) {
+    let type: Ty | undefined;
+    if (stmt.kind === 'Param') {
+      type = 'scalar';
+      model.params.push(stmt);
+    } else {
+      type = inferType(stmt.expr, model, scope, allNames, stmt.kind === 'Loss' ? stmt.name : undefined);
+      if (stmt.kind === 'Let') model.lets.push(stmt);
+      else model.losses.push(stmt);
+    }
+    const sym: SymbolInfo = { kind: stmt.kind === 'Param' ? 'param' : stmt.kind === 'Let' ? 'let' : 'loss', name: stmt.name, type, stmt, nameRange: stmt.nameRange };
+    model.definitions.push(sym);
+    if (!stmt.name) continue;
+    if (!model.symbols.has(stmt.name)) model.symbols.set(stmt.name, sym);
+    // Losses are not usable in expressions; params and lets are.
+    if (stmt.kind !== 'Loss' && !(scope.has(stmt.name) && scope.get(stmt.name)!.kind !== 'input')) scope.set(stmt.name, sym);
+  }
+  return model;
+}
+
+function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNames: Set<string>, lossName?: string): Ty | undefined {
+  const rec = (x: Expr): Ty | undefined => inferType(x, model, scope, allNames, lossName);
+  let t: Ty | undefined;
+  switch (e.kind) {
+    case 'Number':
+      t = 'scalar';
+      break;
+    case 'Missing':
+      t = undefined;
+      break;
+    case 'Name': {
+      const sym = scope.get(e.name);
+      if (sym) {
+        model.references.push({ range: e.range, symbol: sym });
+        t = sym.type;
+      } else {
+        const later = model.program.statements.find((s) => s.name === e.name && s.range.start > e.range.start);
+        const loss = model.program.statements.find((s) => s.name === e.name && s.kind === 'Loss');
+        if (loss) {
+          model.problems.push({ code: 'loss-reference', message: `'${e.name}' is a loss; a loss cannot be used in an expression (define it with 'let' to reuse it)`, range: e.range });
+        } else if (later && allNames.has(e.name)) {
+          model.problems.push({ code: 'use-before-definition', message: `'${e.name}' is used before it is defined (line order matters)`, range: e.range });
+        } else if (overloads(e.name).length > 0) {
+          model.problems.push({ code: 'type-mismatch', message: `'${e.name}' is a function: call it, e.g. ${e.name}(...)`, range: e.range });
+        } else {
+          const candidates = new Set<string>([...scope.keys()]);
+          const suggestions = suggest(e.name, candidates);
+          model.problems.push({
+            code: 'unknown-name',
+            message: `unknown name '${e.name}'${suggestions.length ? `; did you mean '${suggestions[0]}'?` : ''}`,
+            range: e.range,
+            suggestions,
+          });
+        }
+        t = undefined;
+      }
+      break;
+    }
+    case 'Unary':
+      t = rec(e.operand);
+      model.calls.set(e, builtinById('neg'));
+      break;
+    case 'Binary': {
+      const a = rec(e.left);
+      const b = rec(e.right);
+      model.calls.set(e, builtinById(OPERATOR_IDS[e.op]));
+      t = a === undefined || b === undefined ? (a === 'vector' || b === 'vector' ? 'vector' : undefined) : a === 'vector' || b === 'vector' ? 'vector' : 'scalar';
+      break;
+    }
+    case 'Call': {
+      const argTypes = e.args.map(rec);
+      const cands = overloads(e.callee);
+      if (cands.length === 0) {
+        const sym = scope.get(e.callee);
+        if (sym) {
+          model.problems.push({ code: 'type-mismatch', message: `'${e.callee}' is a ${sym.kind}, not a function`, range: e.calleeRange });
+        } else {
+          const suggestions = suggest(e.callee, CALLABLE_NAMES);
+          model.problems.push({
+            code: 'unknown-name',
+            message: `unknown function '${e.callee}'${suggestions.length ? `; did you mean '${suggestions[0]}'?` : ''}`,
+            range: e.calleeRange,
+            suggestions,
+          });
+        }
+        t = undefined;
+        break;
+      }
+      const b = resolveCall(e.callee, e.args.length);
+      if (!b) {
+        const arities = cands.map((c) => c.args.length).sort();
+        model.problems.push({
+          code: 'wrong-arity',
+          message: `${e.callee} takes ${arities.join(' or ')} argument${arities.length === 1 && arities[0] === 1 ? '' : 's'}, got ${e.args.length}`,
+          range: e.range,
+        });
+        t = undefined;
+        break;
+      }
+      model.calls.set(e, b);
+      let bad = false;
+      b.args.forEach((spec, i) => {
+        const at = argTypes[i];
+        const arg = e.args[i];
+        if (spec.kind === 'vector' && at === 'scalar') {
+          model.problems.push({ code: 'type-mismatch', message: `${b.name} expects a vector (over classes) as '${spec.name}', got a scalar`, range: arg.range });
+          bad = true;
+        }
+        if (spec.kind === 'const') {
+          if (at === 'vector') {
+            model.problems.push({ code: 'type-mismatch', message: `${b.name} expects a scalar constant as '${spec.name}', got a vector`, range: arg.range });
+            bad = true;
+          } else if (dependsOnInputs(arg, scope)) {
+            model.problems.push({ code: 'not-constant', message: `'${spec.name}' of ${b.name} must be a constant (numbers and params only)`, range: arg.range });
+          }
+        }
+      });
+      if (bad) {
+        t = undefined;
+        break;
+      }
+      if (b.shape === 'reduction') t = 'scalar';
+      else if (b.shape === 'map') t = 'vector';
+      else t = argTypes.some((x) => x === 'vector') ? 'vector' : argTypes.some((x) => x === undefined) ? undefined : 'scalar';
+      break;
+    }
+  }
+  if (t) model.types.set(e, t);
+  return t;
+}
+
+/** Does the expression depend on y, p, logits (directly or through lets)? */
+function dependsOnInputs(e: Expr, scope: Map<string, SymbolInfo>): boolean {
+  let dep = false;
+  walk(e, (n) => {
+    if (n.kind === 'Name') {
+      const s = scope.get(n.name);
+      if (!s) return;
+      if (s.kind === 'input' && s.name !== 'C') dep = true;
+      if (s.kind === 'let' && s.stmt && s.stmt.kind === 'Let' && dependsOnInputs(s.stmt.expr, scope)) dep = true;
+    }
+  });
+  return dep;
+}
+
+/** Pre-order walk over an expression. */
+export function walk(e: Expr, f: (n: Expr) => void): void {
+  f(e);
+  switch (e.kind) {
+    case 'Unary':
+      walk(e.operand, f);
+      break;
+    case 'Binary':
+      walk(e.left, f);
+      walk(e.right, f);
+      break;
+    case 'Call':
+      for (const a of e.args) walk(a, f);
+      break;
+    default:
+      break;
+  }
+}
+
+/** Names an expression uses. */
+export function freeNames(e: Expr): Set<string> {
+  const s = new Set<string>();
+  walk(e, (n) => {
+    if (n.kind === 'Name') s.add(n.name);
+  });
+  return s;
+}
+
+export function hasMissing(e: Expr): boolean {
+  let m = false;
+  walk(e, (n) => {
+    if (n.kind === 'Missing') m = true;
+  });
+  return m;
+}
+
+/** Type of an expression (synthesised or parsed) given the types of names; undefined if ill-typed. */
+export function exprType(e: Expr, nameType: (name: string) => Ty | undefined): Ty | undefined {
+  switch (e.kind) {
+    case 'Number':
+      return 'scalar';
+    case 'Missing':
+      return undefined;
+    case 'Name':
+      return nameType(e.name);
+    case 'Unary':
+      return exprType(e.operand, nameType);
+    case 'Binary': {
+      const a = exprType(e.left, nameType);
+      const b = exprType(e.right, nameType);
+      if (a === 'vector' || b === 'vector') return 'vector';
+      return a && b ? 'scalar' : undefined;
+    }
+    case 'Call': {
+      const b = resolveCall(e.callee, e.args.length);
+      if (!b) return undefined;
+      if (b.shape === 'reduction') return 'scalar';
+      if (b.shape === 'map') return 'vector';
+      const ts = e.args.map((a) => exprType(a, nameType));
+      if (ts.some((t) => t === 'vector')) return 'vector';
+      return ts.every((t) => t) ? 'scalar' : undefined;
+    }
+  }
+}
+
+/** Name -> type for a model (inputs, params, lets). */
+export function nameTypes(model: Model): (name: string) => Ty | undefined {
+  return (name) => {
+    const i = inputSymbol(name);
+    if (i) return i.type;
+    const s = model.symbols.get(name);
+    return s && s.kind !== 'loss' ? s.type : undefined;
+  };
+}
