@@ -1,0 +1,144 @@
+/**
+ * The surrogate networks: an MLP, the seed system's 3-conv ConvNet and ResNet9V2 (as in
+ * NLFS fitness_functions.py), scaled by a width multiplier, initialised deterministically
+ * from a seed (Glorot-uniform kernels, zero biases, BN gamma 1 / beta 0).
+ *
+ * Differences from the Keras originals, none of which changes the function computed:
+ * convolutions followed directly by batch norm have no bias (BN cancels it exactly), and the
+ * network returns logits (the loss applies softmax).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../rng';
+import {
+  ParamStore, batchNorm, conv2d, dense, dropout, globalAvgPool, relu, swish,
+  type ApplyOptions, type Ctx, type Layer,
+} from './layers';
+
+export type { ApplyOptions } from './layers';
+
+export interface ModelSpec {
+  kind: 'mlp' | 'convnet' | 'resnet9';
+  /** Multiplies every layer's width (filters / hidden units); default 1. */
+  width?: number;
+  /** MLP hidden sizes before the width multiplier; default [256]. */
+  hidden?: number[];
+}
+
+export interface Model {
+  readonly spec: ModelSpec;
+  readonly inputShape: [number, number, number];
+  readonly numClasses: number;
+  readonly trainableVariables: tf.Variable[];
+  /** Non-trainable state (batch-norm moving statistics). */
+  readonly stateVariables: tf.Variable[];
+  /** x: [N,H,W,C] (or [N,H*W*C] for the MLP). Returns logits [N, numClasses]. */
+  apply(x: tf.Tensor, training: boolean, opts?: ApplyOptions): tf.Tensor2D;
+  numParams(): number;
+  dispose(): void;
+}
+
+function scaled(n: number, width: number): number {
+  return Math.max(1, Math.round(n * width));
+}
+
+function seq(...layers: Layer[]): Layer {
+  return (x, ctx) => {
+    let h = x;
+    for (const l of layers) h = l(h, ctx);
+    return h;
+  };
+}
+
+function buildMlp(p: ParamStore, spec: ModelSpec, shape: [number, number, number], k: number): Layer {
+  const width = spec.width ?? 1;
+  const hidden = (spec.hidden ?? [256]).map((h) => scaled(h, width));
+  const inDim = shape[0] * shape[1] * shape[2];
+  const layers: Layer[] = [(x) => (x.rank === 2 ? x : tf.reshape(x, [x.shape[0], inDim]))];
+  let cin = inDim;
+  hidden.forEach((h, i) => {
+    layers.push(dense(p, `dense${i}`, cin, h), relu);
+    cin = h;
+  });
+  layers.push(dense(p, 'logits', cin, k));
+  return seq(...layers);
+}
+
+/** NLFS ConvNet: conv12-BN-swish, conv24/2-BN-swish, conv48/2, GAP, dropout 0.1, dense. */
+function buildConvNet(p: ParamStore, spec: ModelSpec, shape: [number, number, number], k: number): Layer {
+  const w = spec.width ?? 1;
+  const [f1, f2, f3] = [12, 24, 48].map((f) => scaled(f, w));
+  return seq(
+    conv2d(p, 'conv1', 3, shape[2], f1, { bias: false }),
+    batchNorm(p, 'bn1', f1),
+    swish,
+    conv2d(p, 'conv2', 3, f1, f2, { stride: 2, bias: false }),
+    batchNorm(p, 'bn2', f2),
+    swish,
+    conv2d(p, 'conv3', 3, f2, f3, { stride: 2 }),
+    globalAvgPool,
+    dropout(0.1),
+    dense(p, 'logits', f3, k)
+  );
+}
+
+/** NLFS ResNet9V2 block: (BN-swish-conv/2, BN-swish-conv, BN-swish-conv) + conv1x1/2 shortcut. */
+function resBlock(p: ParamStore, name: string, cin: number, f: number): Layer {
+  const main = seq(
+    batchNorm(p, `${name}/bn1`, cin), swish, conv2d(p, `${name}/conv1`, 3, cin, f, { stride: 2, bias: false }),
+    batchNorm(p, `${name}/bn2`, f), swish, conv2d(p, `${name}/conv2`, 3, f, f, { bias: false }),
+    batchNorm(p, `${name}/bn3`, f), swish, conv2d(p, `${name}/conv3`, 3, f, f)
+  );
+  const short = conv2d(p, `${name}/shortcut`, 1, cin, f, { stride: 2 });
+  return (x, ctx) => tf.add(main(x, ctx), short(x, ctx));
+}
+
+function buildResNet9(p: ParamStore, spec: ModelSpec, shape: [number, number, number], k: number): Layer {
+  const w = spec.width ?? 1;
+  const [f0, f1, f2] = [8, 16, 32].map((f) => scaled(f, w));
+  return seq(
+    conv2d(p, 'stem', 3, shape[2], f0, { bias: false }),
+    resBlock(p, 'block1', f0, f1),
+    resBlock(p, 'block2', f1, f2),
+    globalAvgPool,
+    dropout(0.5),
+    dense(p, 'logits', f2, k)
+  );
+}
+
+export function createModel(
+  spec: ModelSpec,
+  inputShape: [number, number, number],
+  numClasses: number,
+  seed: number
+): Model {
+  const params = new ParamStore(Rng.derive(seed, 'init', spec.kind));
+  const defaultRng = Rng.derive(seed, 'dropout');
+  let net: Layer;
+  switch (spec.kind) {
+    case 'mlp': net = buildMlp(params, spec, inputShape, numClasses); break;
+    case 'convnet': net = buildConvNet(params, spec, inputShape, numClasses); break;
+    case 'resnet9': net = buildResNet9(params, spec, inputShape, numClasses); break;
+    default: throw new Error(`unknown model kind ${(spec as ModelSpec).kind}`);
+  }
+  return {
+    spec: { ...spec },
+    inputShape,
+    numClasses,
+    trainableVariables: params.trainable,
+    stateVariables: params.state,
+    apply(x, training, opts = {}) {
+      const ctx: Ctx = { training, rng: opts.rng ?? defaultRng, updateStats: training && opts.updateStats !== false };
+      return tf.tidy(() => {
+        let h = x;
+        if (spec.kind !== 'mlp' && h.rank === 2) h = tf.reshape(h, [h.shape[0], ...inputShape]);
+        return net(h, ctx) as tf.Tensor2D;
+      });
+    },
+    numParams() {
+      return params.trainable.reduce((a, v) => a + v.size, 0);
+    },
+    dispose() {
+      for (const v of [...params.trainable, ...params.state]) v.dispose();
+    },
+  };
+}
