@@ -95,12 +95,13 @@ export function sampleEnv(model: Model, point: Point & { p?: ArrayLike<number> }
   env.set('y', Float64Array.from(point.y));
   env.set('p', point.p ? Float64Array.from(point.p) : softmax(logits));
   env.set('C', logits.length);
+  // Inputs cannot be redefined, and the first definition of a name wins (as in the checker).
   for (const prm of model.params) {
-    if (!env.has(prm.name)) env.set(prm.name, params[prm.name] ?? prm.value);
+    if (!env.has(prm.name) && model.symbols.get(prm.name)?.stmt === prm) env.set(prm.name, params[prm.name] ?? prm.value);
   }
   const get: Env = (n) => env.get(n);
   for (const l of model.lets) {
-    if (env.has(l.name) && model.symbols.get(l.name)?.stmt !== l) continue;
+    if (env.has(l.name) || model.symbols.get(l.name)?.stmt !== l) continue;
     try {
       env.set(l.name, evalExpr(l.expr, get));
     } catch {

@@ -57,7 +57,7 @@ class LossParser extends EmbeddedActionsParser {
 
   private range(token: IToken): Range {
     if (ok(token.startOffset)) {
-      const r = { start: token.startOffset, end: (token.endOffset ?? token.startOffset) + 1 };
+      const r = { start: token.startOffset, end: token.startOffset + token.image.length };
       if (r.end > this.lastEnd) this.lastEnd = r.end;
       return r;
     }

@@ -1,0 +1,382 @@
+/**
+ * The checker: every diagnostic of a `.loss` file, each with a stable issue code and an exact
+ * source range. `checkText` never throws, on any input.
+ *
+ * Suppression: a comment `# lossmith: allow CODE[, CODE...]` on a statement's line or on the
+ * line just before it turns that statement's diagnostics with those codes into infos.
+ */
+import type { Expr, Range, Statement } from './ast';
+import { INPUTS, inputSpec, overloads, resolveCall, OPERATOR_IDS, builtinById, sumRange, type Builtin } from './builtins';
+import * as I from './interval';
+import type { Interval } from './interval';
+import { parse, type ParseResult } from './parser';
+import { analyze, freeNames, hasMissing, type Model } from './semantics';
+import { LineIndex } from './text';
+import { integrityCheck } from './view1d';
+
+export type Severity = 'error' | 'warning' | 'info' | 'hint';
+
+export const ISSUE_CODES = [
+  'syntax-error',
+  'unexpected-character',
+  'unknown-name',
+  'wrong-arity',
+  'type-mismatch',
+  'not-constant',
+  'use-before-definition',
+  'loss-reference',
+  'vector-loss',
+  'duplicate-name',
+  'shadowed-name',
+  'unused-binding',
+  'param-out-of-range',
+  'bad-range',
+  'domain-log',
+  'domain-sqrt',
+  'domain-div',
+  'domain-pow',
+  'domain-log1p',
+  'domain-log_t',
+  'non-finite',
+  'flat-loss',
+  'extremum-in-middle',
+  'oscillating-loss',
+  'loss-rises',
+  'no-target-dependence',
+  'no-prediction-dependence',
+] as const;
+
+export type IssueCode = (typeof ISSUE_CODES)[number];
+
+export interface Related {
+  range: Range;
+  message: string;
+}
+
+export interface Diagnostic {
+  code: IssueCode;
+  severity: Severity;
+  message: string;
+  range: Range;
+  related?: Related[];
+  /** `unnecessary` renders faded in editors (unused bindings). */
+  tags?: 'unnecessary'[];
+  /** Facts a quick fix needs (suggested names, the range bounds, ...). */
+  data?: Record<string, unknown>;
+}
+
+export interface CheckResult {
+  parse: ParseResult;
+  model: Model;
+  diagnostics: Diagnostic[];
+}
+
+export interface CheckOptions {
+  /** Run the integrity check on the loss curves (default true). */
+  integrity?: boolean;
+}
+
+/** Parse, analyse and check a file. Never throws. */
+export function checkText(text: string, opts: CheckOptions = {}): CheckResult {
+  const parsed = parse(text);
+  let model: Model;
+  try {
+    model = analyze(parsed.program);
+  } catch (e) {
+    model = analyze({ statements: [], comments: parsed.program.comments });
+    return { parse: parsed, model, diagnostics: [...syntaxDiagnostics(parsed), internal(e)] };
+  }
+  const diags: Diagnostic[] = syntaxDiagnostics(parsed);
+  try {
+    diags.push(...semanticDiagnostics(model, opts));
+  } catch (e) {
+    diags.push(internal(e));
+  }
+  applySuppressions(text, parsed, diags);
+  diags.sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
+  return { parse: parsed, model, diagnostics: diags };
+}
+
+function internal(e: unknown): Diagnostic {
+  return { code: 'syntax-error', severity: 'error', message: `internal checker error: ${String(e)}`, range: { start: 0, end: 0 } };
+}
+
+function syntaxDiagnostics(p: ParseResult): Diagnostic[] {
+  return p.errors.map((e) => ({ code: e.code, severity: 'error' as const, message: e.message, range: e.range }));
+}
+
+function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const p of model.problems) {
+    out.push({
+      code: p.code,
+      severity: 'error',
+      message: p.message,
+      range: p.range,
+      ...(p.suggestions && p.suggestions.length ? { data: { suggestions: p.suggestions } } : {}),
+    });
+  }
+
+  // Duplicates and shadowing.
+  const seen = new Map<string, Statement>();
+  for (const s of model.program.statements) {
+    if (!s.name) continue;
+    const first = seen.get(s.name);
+    if (first) {
+      out.push({
+        code: 'duplicate-name',
+        severity: 'error',
+        message: `'${s.name}' is already defined`,
+        range: s.nameRange,
+        related: [{ range: first.nameRange, message: `'${s.name}' is first defined here` }],
+      });
+      continue;
+    }
+    seen.set(s.name, s);
+    if (inputSpec(s.name)) {
+      out.push({ code: 'shadowed-name', severity: s.kind === 'Loss' ? 'warning' : 'error', message: `'${s.name}' is an input (${inputSpec(s.name)!.doc.split('.')[0].toLowerCase()}); choose another name`, range: s.nameRange });
+    } else if (overloads(s.name).length > 0) {
+      out.push({ code: 'shadowed-name', severity: 'warning', message: `'${s.name}' is also the name of a builtin function`, range: s.nameRange });
+    } else if (['param', 'let', 'loss', 'in'].includes(s.name)) {
+      out.push({ code: 'shadowed-name', severity: 'error', message: `'${s.name}' is a keyword`, range: s.nameRange });
+    }
+  }
+
+  // Params: ranges and defaults.
+  for (const prm of model.params) {
+    if (!prm.bounds || !Number.isFinite(prm.value)) continue;
+    const { lo, hi } = prm.bounds;
+    if (lo > hi) {
+      out.push({ code: 'bad-range', severity: 'error', message: `empty range: ${lo} is greater than ${hi}`, range: prm.bounds.range });
+    } else if (prm.value < lo || prm.value > hi) {
+      out.push({
+        code: 'param-out-of-range',
+        severity: 'error',
+        message: `default ${prm.value} of '${prm.name}' is outside its range [${lo}, ${hi}]`,
+        range: prm.valueRange,
+        data: { lo, hi, value: prm.value },
+      });
+    }
+  }
+
+  // Unused bindings: params and lets no loss or let uses.
+  const used = new Set<string>();
+  for (const r of model.references) used.add(r.symbol.name);
+  for (const s of model.program.statements) {
+    if (s.kind === 'Loss' || !s.name) continue;
+    if (!used.has(s.name) && model.symbols.get(s.name)?.stmt === s) {
+      out.push({
+        code: 'unused-binding',
+        severity: 'warning',
+        message: `${s.kind === 'Param' ? 'param' : 'let'} '${s.name}' is never used`,
+        range: s.nameRange,
+        tags: ['unnecessary'],
+        data: { statement: s.range },
+      });
+    }
+  }
+
+  const domainSeen = new Set<string>();
+  const intervals = new Intervals(model);
+
+  // Lets: domain warnings.
+  for (const l of model.lets) {
+    if (hasMissing(l.expr)) continue;
+    intervals.domainWarnings(l.expr, out, domainSeen);
+  }
+
+  // Losses.
+  for (const loss of model.losses) {
+    if (hasMissing(loss.expr)) continue;
+    const type = model.types.get(loss.expr);
+    if (type === 'vector') {
+      out.push({
+        code: 'vector-loss',
+        severity: 'error',
+        message: `loss '${loss.name}' is a vector over classes; a loss must be one number per sample (wrap it in sum(...))`,
+        range: loss.expr.range,
+        data: { fix: 'sum' },
+      });
+      continue;
+    }
+    intervals.domainWarnings(loss.expr, out, domainSeen);
+    const deps = transitiveNames(loss.expr, model);
+    const usesTarget = deps.has('y');
+    const usesPred = deps.has('p') || deps.has('logits');
+    if (!usesTarget) out.push({ code: 'no-target-dependence', severity: 'warning', message: `loss '${loss.name}' does not depend on the target y`, range: loss.nameRange });
+    if (!usesPred) out.push({ code: 'no-prediction-dependence', severity: 'warning', message: `loss '${loss.name}' does not depend on the prediction (p or logits)`, range: loss.nameRange });
+    if (opts.integrity === false || !usesTarget || !usesPred) continue;
+    if (type !== 'scalar' || lossHasErrors(loss.expr, model)) continue;
+    try {
+      const res = integrityCheck(model, loss.name);
+      for (const p of res.problems) {
+        out.push({ code: p.code, severity: 'warning', message: `${p.message} (loss '${loss.name}')`, range: loss.nameRange });
+      }
+    } catch {
+      // An unevaluable loss has errors reported elsewhere.
+    }
+  }
+  return out;
+}
+
+/** Names a loss uses, through its lets. */
+export function transitiveNames(e: Expr, model: Model): Set<string> {
+  const out = new Set<string>();
+  const visit = (x: Expr): void => {
+    for (const n of freeNames(x)) {
+      if (out.has(n)) continue;
+      out.add(n);
+      const s = model.symbols.get(n);
+      if (s && s.stmt && s.stmt.kind === 'Let') visit(s.stmt.expr);
+    }
+  };
+  visit(e);
+  return out;
+}
+
+function lossHasErrors(e: Expr, model: Model): boolean {
+  let bad = false;
+  const visit = (x: Expr): void => {
+    if (bad) return;
+    if (hasMissing(x)) bad = true;
+    for (const n of freeNames(x)) {
+      const s = model.symbols.get(n);
+      if (!s && !inputSpec(n)) bad = true;
+      if (s && s.stmt && s.stmt.kind === 'Let') {
+        if (s.type === undefined) bad = true;
+        else visit(s.stmt.expr);
+      }
+      if (s && s.stmt && s.stmt.kind === 'Param' && !Number.isFinite(s.stmt.value)) bad = true;
+    }
+  };
+  visit(e);
+  if (model.types.get(e) === undefined) bad = true;
+  return bad;
+}
+
+/** Interval analysis over p in (0,1), y in [0,1], logits in R, params within their ranges. */
+class Intervals {
+  private readonly lets = new Map<string, Interval>();
+
+  constructor(private readonly model: Model) {
+    for (const l of model.lets) {
+      if (model.symbols.get(l.name)?.stmt !== l || hasMissing(l.expr)) continue;
+      try {
+        this.lets.set(l.name, this.of(l.expr));
+      } catch {
+        // leave unknown
+      }
+    }
+  }
+
+  private name(n: string): Interval {
+    const input = INPUTS.find((i) => i.name === n);
+    if (input) return input.range;
+    const s = this.model.symbols.get(n);
+    if (s?.stmt?.kind === 'Param') {
+      const prm = s.stmt;
+      if (prm.bounds && prm.bounds.lo <= prm.bounds.hi) return I.iv(prm.bounds.lo, prm.bounds.hi);
+      return Number.isFinite(prm.value) ? I.point(prm.value) : I.REAL;
+    }
+    return this.lets.get(n) ?? I.REAL;
+  }
+
+  of(e: Expr, visit?: (b: Builtin, args: Interval[], node: Expr) => void): Interval {
+    switch (e.kind) {
+      case 'Number':
+        return I.point(e.value);
+      case 'Name':
+        return this.name(e.name);
+      case 'Missing':
+        return I.REAL;
+      case 'Unary': {
+        const a = this.of(e.operand, visit);
+        return I.negate(a);
+      }
+      case 'Binary': {
+        const b = builtinById(OPERATOR_IDS[e.op]);
+        const args = [this.of(e.left, visit), this.of(e.right, visit)];
+        visit?.(b, args, e);
+        return safe(() => b.range(args));
+      }
+      case 'Call': {
+        const b = resolveCall(e.callee, e.args.length);
+        const args = e.args.map((a) => this.of(a, visit));
+        if (!b) return I.REAL;
+        visit?.(b, args, e);
+        if (b.id === 'sum') return this.sumOf(e.args[0], args[0]);
+        return safe(() => b.range(args));
+      }
+    }
+  }
+
+  /** sum(y * X) and sum(p * X) are convex combinations of X; sum(y) = sum(p) = 1. */
+  private sumOf(arg: Expr, generic: Interval): Interval {
+    const isDist = (x: Expr): boolean => x.kind === 'Name' && (x.name === 'y' || x.name === 'p');
+    if (isDist(arg)) return I.point(1);
+    if (arg.kind === 'Binary' && arg.op === '*') {
+      if (isDist(arg.left)) return this.of(arg.right);
+      if (isDist(arg.right)) return this.of(arg.left);
+    }
+    return sumRange(generic);
+  }
+
+  domainWarnings(e: Expr, out: Diagnostic[], seen: Set<string>): void {
+    this.of(e, (b, args, node) => {
+      const msg = b.domain?.(args);
+      if (!msg) return;
+      const key = `${node.range.start}:${node.range.end}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const code = `domain-${b.id}` as IssueCode;
+      const known = (ISSUE_CODES as readonly string[]).includes(code);
+      out.push({
+        code: known ? code : 'domain-div',
+        severity: 'warning',
+        message: msg,
+        range: node.range,
+        data: { function: b.name },
+      });
+    });
+  }
+}
+
+function safe(f: () => Interval): Interval {
+  try {
+    const r = f();
+    return Number.isNaN(r.lo) || Number.isNaN(r.hi) ? I.REAL : r;
+  } catch {
+    return I.REAL;
+  }
+}
+
+// ---------------------------------------------------------------- suppressions
+
+const ALLOW = /#\s*lossmith:\s*allow\s+([a-z0-9_, -]+)/i;
+
+function applySuppressions(text: string, parsed: ParseResult, diags: Diagnostic[]): void {
+  if (!text.includes('lossmith:')) return;
+  const index = new LineIndex(text);
+  const allowByLine = new Map<number, Set<string>>();
+  for (const c of parsed.program.comments) {
+    const m = ALLOW.exec(c.text);
+    if (!m) continue;
+    const codes = new Set(m[1].split(/[\s,]+/).filter(Boolean));
+    allowByLine.set(index.position(c.range.start).line, codes);
+  }
+  if (allowByLine.size === 0) return;
+  for (const s of parsed.program.statements) {
+    const first = index.position(s.range.start).line;
+    const last = index.position(s.range.end).line;
+    const allowed = new Set<string>();
+    for (const l of [first - 1, first, last]) for (const c of allowByLine.get(l) ?? []) allowed.add(c);
+    if (allowed.size === 0) continue;
+    for (const d of diags) {
+      if (d.range.start >= s.range.start && d.range.end <= Math.max(s.range.end, d.range.start) && allowed.has(d.code) && d.severity !== 'error') {
+        d.severity = 'info';
+        d.message = `${d.message} (allowed here)`;
+      }
+    }
+  }
+}
+

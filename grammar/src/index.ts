@@ -1,0 +1,14 @@
+/** Public API of the loss DSL core. Nothing here knows editors, LSP or tensors. */
+export * from './ast';
+export * from './text';
+export { parse, type ParseResult, type SyntaxProblem } from './parser';
+export * from './builtins';
+export { analyze, exprType, nameTypes, walk, freeNames, suggest, editDistance, type Model, type SymbolInfo, type Reference } from './semantics';
+export * from './evaluate';
+export { differentiate, type Wrt } from './derivative';
+export { simplify, exprKey, exprSize } from './simplify';
+export { printExpr, printParenthesized, printStatement, formatProgram } from './printer';
+export { toLatex, latexName } from './latex';
+export { curve, integrityCheck, judgeCurve, viewPoint, type Curve, type IntegrityResult } from './view1d';
+export { checkText, transitiveNames, ISSUE_CODES, type Diagnostic, type IssueCode, type Severity, type CheckResult } from './checker';
+export * as build from './build';

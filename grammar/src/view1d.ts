@@ -1,0 +1,185 @@
+/**
+ * The one-dimensional view every loss-function paper plots: the loss and its gradient as
+ * functions of the true-class probability pt in (0, 1), the other classes sharing 1 - pt
+ * evenly; and the seed system's integrity check on that curve (two classes).
+ */
+import type { Expr } from './ast';
+import { differentiate } from './derivative';
+import { evalExpr, sampleEnv, toVector, type Value } from './evaluate';
+import type { Model } from './semantics';
+
+export interface CurveOptions {
+  classes?: number;
+  points?: number;
+  params?: Record<string, number>;
+  /** Also compute dL/dz_true from the symbolic derivative (default true). */
+  gradient?: boolean;
+  /** Grid ends (default 0.001 .. 0.999). */
+  lo?: number;
+  hi?: number;
+}
+
+export interface Curve {
+  classes: number;
+  pt: number[];
+  loss: number[];
+  /** dL/dz of the true class (null where not computed). */
+  gradTrue: number[] | null;
+  /** dL/dz of one other class. */
+  gradOther: number[] | null;
+}
+
+/** The sample at true-class probability pt: class 0 is the target. */
+export function viewPoint(pt: number, classes: number): { logits: number[]; y: number[]; p: number[] } {
+  const rest = (1 - pt) / (classes - 1);
+  const p = [pt, ...new Array(classes - 1).fill(rest)];
+  return { p, logits: p.map((v) => Math.log(v)), y: [1, ...new Array(classes - 1).fill(0)] };
+}
+
+function scalarOf(v: Value): number {
+  return typeof v === 'number' ? v : NaN;
+}
+
+export function curve(model: Model, lossName: string, opts: CurveOptions = {}): Curve {
+  const classes = Math.max(2, Math.floor(opts.classes ?? 10));
+  const n = Math.max(2, Math.floor(opts.points ?? 199));
+  const lo = opts.lo ?? 0.001;
+  const hi = opts.hi ?? 0.999;
+  const loss = model.losses.find((l) => l.name === lossName);
+  if (!loss) throw new Error(`no loss named '${lossName}'`);
+  let grad: Expr | undefined;
+  if (opts.gradient !== false) {
+    try {
+      grad = differentiate(model, lossName, 'logits');
+    } catch {
+      grad = undefined;
+    }
+  }
+  const pts: number[] = [];
+  const values: number[] = [];
+  const gT: number[] = [];
+  const gO: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const pt = lo + ((hi - lo) * i) / (n - 1);
+    const pnt = viewPoint(pt, classes);
+    const env = sampleEnv(model, pnt, opts.params);
+    const get = (k: string): Value | undefined => env.get(k);
+    pts.push(pt);
+    let v = NaN;
+    try {
+      v = scalarOf(evalExpr(loss.expr, get));
+    } catch {
+      v = NaN;
+    }
+    values.push(v);
+    if (grad) {
+      try {
+        const g = toVector(evalExpr(grad, get), classes);
+        gT.push(g[0]);
+        gO.push(g[1]);
+      } catch {
+        gT.push(NaN);
+        gO.push(NaN);
+      }
+    }
+  }
+  return { classes, pt: pts, loss: values, gradTrue: grad ? gT : null, gradOther: grad ? gO : null };
+}
+
+export type IntegrityCode = 'non-finite' | 'flat-loss' | 'extremum-in-middle' | 'oscillating-loss' | 'loss-rises';
+
+export interface IntegrityResult {
+  ok: boolean;
+  problems: { code: IntegrityCode; message: string }[];
+  /** Values on the grid (two classes, pt = (i + 0.5)/points). */
+  values: number[];
+  /** Number of direction changes. */
+  turns: number;
+  direction: 'decreasing' | 'increasing' | 'mixed' | 'flat';
+  /** The seed system's phenotype: the curve scaled to [0, 1], sign-flipped if it rises. */
+  phenotype: number[] | null;
+}
+
+/**
+ * The seed system's integrity check (Morgan & Hougen): on a 1000-point two-class grid of the
+ * true-class probability the loss must be finite, must not be flat, must not have its extremum
+ * near pt = 0.5 (index 490..510), must turn at most once; a net rise is reported.
+ */
+export function integrityCheck(model: Model, lossName: string, params?: Record<string, number>, points = 1000): IntegrityResult {
+  const loss = model.losses.find((l) => l.name === lossName);
+  if (!loss) throw new Error(`no loss named '${lossName}'`);
+  const values: number[] = new Array(points);
+  for (let i = 0; i < points; i++) {
+    const pt = (i + 0.5) / points;
+    const env = sampleEnv(model, viewPoint(pt, 2), params);
+    let v = NaN;
+    try {
+      v = scalarOf(evalExpr(loss.expr, (k) => env.get(k)));
+    } catch {
+      v = NaN;
+    }
+    values[i] = v;
+  }
+  return judgeCurve(values);
+}
+
+export function judgeCurve(values: number[]): IntegrityResult {
+  const points = values.length;
+  const problems: IntegrityResult['problems'] = [];
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const pt = (bad + 0.5) / points;
+    problems.push({ code: 'non-finite', message: `the loss is ${values[bad]} at pt = ${pt.toPrecision(3)} on the two-class grid` });
+    return { ok: false, problems, values, turns: 0, direction: 'mixed', phenotype: null };
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  let argmin = 0;
+  let argmax = 0;
+  values.forEach((v, i) => {
+    if (v < min) {
+      min = v;
+      argmin = i;
+    }
+    if (v > max) {
+      max = v;
+      argmax = i;
+    }
+  });
+  const span = max - min;
+  const scale = Math.max(Math.abs(max), Math.abs(min), 1e-300);
+  if (span <= 1e-12 * scale || span === 0) {
+    problems.push({ code: 'flat-loss', message: 'the loss does not change with the true-class probability' });
+    return { ok: false, problems, values, turns: 0, direction: 'flat', phenotype: null };
+  }
+  const tol = span * 1e-12;
+  let zeroSteps = 0;
+  let turns = 0;
+  let lastSign = 0;
+  for (let i = 1; i < points; i++) {
+    const d = values[i] - values[i - 1];
+    const s = Math.abs(d) <= tol ? 0 : Math.sign(d);
+    if (s === 0) {
+      zeroSteps++;
+      continue;
+    }
+    if (lastSign !== 0 && s !== lastSign) turns++;
+    lastSign = s;
+  }
+  const lo = Math.floor(points * 0.49);
+  const hi = Math.ceil(points * 0.51);
+  if (zeroSteps > 10) problems.push({ code: 'flat-loss', message: `the loss is flat on ${zeroSteps} of ${points - 1} steps of the true-class probability` });
+  if ((argmin >= lo && argmin <= hi && argmin !== 0 && argmin !== points - 1) || (argmax >= lo && argmax <= hi && argmax !== 0 && argmax !== points - 1)) {
+    problems.push({ code: 'extremum-in-middle', message: `the loss has its ${argmin >= lo && argmin <= hi ? 'minimum' : 'maximum'} near pt = 0.5, where the prediction is undecided` });
+  }
+  if (turns > 1) problems.push({ code: 'oscillating-loss', message: `the loss changes direction ${turns} times as the true-class probability rises (at most once is expected)` });
+  const first = values[0];
+  const last = values[points - 1];
+  const rises = last > first;
+  if (rises) problems.push({ code: 'loss-rises', message: 'the loss rises as the true-class probability rises: minimising it pushes predictions away from the target' });
+  const direction = turns === 0 ? (rises ? 'increasing' : 'decreasing') : 'mixed';
+  // Phenotype: normalised to [0, 1], oriented so that it falls with pt.
+  const phenotype = values.map((v) => (rises ? (max - v) / span : (v - min) / span));
+  const fatal = problems.some((p) => p.code !== 'loss-rises');
+  return { ok: !fatal, problems, values, turns, direction, phenotype };
+}
