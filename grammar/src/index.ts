@@ -12,3 +12,4 @@ export { toLatex, latexName } from './latex';
 export { curve, integrityCheck, judgeCurve, viewPoint, type Curve, type IntegrityResult } from './view1d';
 export { checkText, transitiveNames, ISSUE_CODES, type Diagnostic, type IssueCode, type Severity, type CheckResult } from './checker';
 export * as build from './build';
+export { lossReport, derivativeText, letLatex, type LossReport, type DerivativeText } from './report';

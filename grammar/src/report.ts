@@ -1,0 +1,55 @@
+/**
+ * Everything a reader wants to know about one loss's derivatives, in one object: used by
+ * `lossmith derive`, the language server's hover and `lossmith/derivative` request.
+ */
+import type { LossStmt } from './ast';
+import { differentiate, type Wrt } from './derivative';
+import { toLatex } from './latex';
+import { printExpr } from './printer';
+import { nameTypes, type Model } from './semantics';
+import { curve, type Curve } from './view1d';
+
+export interface DerivativeText {
+  wrt: Wrt;
+  text: string;
+  latex: string;
+}
+
+export interface LossReport {
+  loss: string;
+  /** The loss itself. */
+  text: string;
+  latex: string;
+  derivatives: DerivativeText[];
+  curve?: Curve;
+  error?: string;
+}
+
+export function derivativeText(model: Model, lossName: string, wrt: Wrt): DerivativeText {
+  const d = differentiate(model, lossName, wrt);
+  return { wrt, text: printExpr(d), latex: toLatex(d, { nameType: nameTypes(model) }) };
+}
+
+export function lossReport(
+  model: Model,
+  lossName: string,
+  opts: { classes?: number; points?: number; params?: Record<string, number>; curve?: boolean } = {},
+): LossReport {
+  const loss: LossStmt | undefined = model.losses.find((l) => l.name === lossName);
+  if (!loss) return { loss: lossName, text: '', latex: '', derivatives: [], error: `no loss named '${lossName}'` };
+  const nt = nameTypes(model);
+  const report: LossReport = { loss: lossName, text: printExpr(loss.expr), latex: toLatex(loss.expr, { nameType: nt }), derivatives: [] };
+  try {
+    report.derivatives.push(derivativeText(model, lossName, 'logits'), derivativeText(model, lossName, 'p'));
+    if (opts.curve !== false) report.curve = curve(model, lossName, { classes: opts.classes, points: opts.points, params: opts.params });
+  } catch (e) {
+    report.error = e instanceof Error ? e.message : String(e);
+  }
+  return report;
+}
+
+/** LaTeX of every let a loss uses, for showing definitions beside the formula. */
+export function letLatex(model: Model): { name: string; latex: string }[] {
+  const nt = nameTypes(model);
+  return model.lets.map((l) => ({ name: l.name, latex: toLatex(l.expr, { nameType: nt }) }));
+}
