@@ -1,0 +1,173 @@
+/** `lossmith check`, `derive` and `probe`: the DSL core from the command line. */
+import * as fs from 'fs';
+import type { Command } from 'commander';
+import {
+  checkText,
+  differentiate,
+  evalExpr,
+  LineIndex,
+  lossReport,
+  sampleEnv,
+  toVector,
+  type CheckResult,
+  type Diagnostic,
+  type Wrt,
+} from '../../../grammar/src/index';
+import { UsageError, type Io } from '../cli';
+
+export interface FileDiagnostics {
+  file: string;
+  diagnostics: {
+    range: { start: { line: number; character: number }; end: { line: number; character: number } };
+    severity: Diagnostic['severity'];
+    code: string;
+    message: string;
+  }[];
+}
+
+function readSource(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+export function diagnosticsJson(file: string, text: string, result: CheckResult): FileDiagnostics {
+  const index = new LineIndex(text);
+  return {
+    file,
+    diagnostics: result.diagnostics.map((d) => ({
+      range: { start: index.position(d.range.start), end: index.position(d.range.end) },
+      severity: d.severity,
+      code: d.code,
+      message: d.message,
+    })),
+  };
+}
+
+export function formatDiagnostic(file: string, index: LineIndex, d: Diagnostic): string {
+  const p = index.position(d.range.start);
+  return `${file}:${p.line + 1}:${p.character + 1}: ${d.severity}: ${d.message} [${d.code}]`;
+}
+
+/** Check a file; throws UsageError with compiler-style output when it has errors. */
+export function loadChecked(file: string): { text: string; result: CheckResult } {
+  const text = readSource(file);
+  const result = checkText(text);
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) {
+    const index = new LineIndex(text);
+    throw new UsageError(`${file} has errors:\n${errors.map((d) => formatDiagnostic(file, index, d)).join('\n')}`);
+  }
+  return { text, result };
+}
+
+function parseParams(list: string[] | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of list ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(item);
+    if (!m || !Number.isFinite(Number(m[2]))) throw new UsageError(`--param expects name=number, got '${item}'`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function registerGrammarCommands(program: Command, io: Io, setExit: (c: number) => void): void {
+  program
+    .command('check')
+    .description('check .loss files and print diagnostics like a compiler (exit code 1 on errors)')
+    .argument('<files...>', '.loss files')
+    .option('--json', 'print [{file, diagnostics:[{range, severity, code, message}]}]')
+    .option('--no-integrity', 'skip the integrity check of the loss curves')
+    .action((files: string[], opts: { json?: boolean; integrity: boolean }) => {
+      const all: FileDiagnostics[] = [];
+      let errors = 0;
+      let warnings = 0;
+      for (const file of files) {
+        const text = readSource(file);
+        const result = checkText(text, { integrity: opts.integrity });
+        errors += result.diagnostics.filter((d) => d.severity === 'error').length;
+        warnings += result.diagnostics.filter((d) => d.severity === 'warning').length;
+        if (opts.json) all.push(diagnosticsJson(file, text, result));
+        else {
+          const index = new LineIndex(text);
+          for (const d of result.diagnostics) io.out(formatDiagnostic(file, index, d) + '\n');
+        }
+      }
+      if (opts.json) io.out(JSON.stringify(all, null, 2) + '\n');
+      else io.err(`${files.length} file${files.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
+      setExit(errors > 0 ? 1 : 0);
+    });
+
+  program
+    .command('derive')
+    .description('print the symbolic derivative of a loss with respect to the logits (through the softmax) or p')
+    .argument('<file>', '.loss file')
+    .option('--loss <name>', 'the loss (default: every loss in the file)')
+    .option('--wrt <var>', 'logits or p (default: both)')
+    .option('--format <fmt>', 'text, latex or json', 'text')
+    .option('--classes <n>', 'class count for the 1-D view in json output', '10')
+    .action((file: string, opts: { loss?: string; wrt?: string; format: string; classes: string }) => {
+      if (opts.wrt && opts.wrt !== 'logits' && opts.wrt !== 'p') throw new UsageError(`--wrt must be logits or p, got '${opts.wrt}'`);
+      if (!['text', 'latex', 'json'].includes(opts.format)) throw new UsageError(`--format must be text, latex or json, got '${opts.format}'`);
+      const { result } = loadChecked(file);
+      const names = opts.loss ? [opts.loss] : result.model.losses.map((l) => l.name);
+      if (opts.loss && !result.model.losses.some((l) => l.name === opts.loss)) {
+        throw new UsageError(`no loss '${opts.loss}' in ${file} (losses: ${result.model.losses.map((l) => l.name).join(', ') || 'none'})`);
+      }
+      const wrts: Wrt[] = opts.wrt ? [opts.wrt as Wrt] : ['logits', 'p'];
+      const reports = names.map((n) => lossReport(result.model, n, { classes: Number(opts.classes), curve: opts.format === 'json' }));
+      if (opts.format === 'json') {
+        io.out(JSON.stringify(reports.map((r) => ({ ...r, derivatives: r.derivatives.filter((d) => wrts.includes(d.wrt)) })), null, 2) + '\n');
+        return;
+      }
+      for (const r of reports) {
+        if (r.error) throw new UsageError(`${r.loss}: ${r.error}`);
+        for (const d of r.derivatives.filter((x) => wrts.includes(x.wrt))) {
+          const lhs = opts.format === 'latex' ? `\\frac{\\partial \\mathrm{${r.loss.replace(/_/g, '\\_')}}}{\\partial ${d.wrt === 'logits' ? 'z_k' : 'p_k'}}` : `d ${r.loss} / d ${d.wrt}`;
+          io.out(`${lhs} = ${opts.format === 'latex' ? d.latex : d.text}\n`);
+        }
+      }
+    });
+
+  program
+    .command('probe')
+    .description('evaluate a loss and its gradient with respect to the logits (symbolic, float64) at given points')
+    .argument('<file>', '.loss file')
+    .requiredOption('--loss <name>', 'the loss')
+    .requiredOption('--points <file>', 'JSON file: [{"logits": [...], "y": [...]}, ...]')
+    .option('--param <name=value>', 'override a param (repeatable)', collect, [])
+    .action((file: string, opts: { loss: string; points: string; param: string[] }) => {
+      const { result } = loadChecked(file);
+      const model = result.model;
+      const loss = model.losses.find((l) => l.name === opts.loss);
+      if (!loss) throw new UsageError(`no loss '${opts.loss}' in ${file}`);
+      const params = parseParams(opts.param);
+      for (const k of Object.keys(params)) if (!model.params.some((p) => p.name === k)) throw new UsageError(`no param '${k}' in ${file}`);
+      let points: unknown;
+      try {
+        points = JSON.parse(readSource(opts.points));
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+        throw new UsageError(`${opts.points}: invalid JSON (${(e as Error).message})`);
+      }
+      if (!Array.isArray(points)) throw new UsageError(`${opts.points}: expected an array of {logits, y}`);
+      const grad = differentiate(model, opts.loss, 'logits');
+      const out = points.map((pt, i) => {
+        const q = pt as { logits?: unknown; y?: unknown };
+        const ok = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => typeof x === 'number');
+        if (!ok(q.logits) || !ok(q.y) || q.logits.length !== q.y.length || q.logits.length < 2) {
+          throw new UsageError(`${opts.points}: point ${i} needs "logits" and "y", number arrays of the same length >= 2`);
+        }
+        const env = sampleEnv(model, { logits: q.logits, y: q.y }, params);
+        const get = (n: string): ReturnType<typeof env.get> => env.get(n);
+        const value = evalExpr(loss.expr, get);
+        const g = toVector(evalExpr(grad, get), q.logits.length);
+        return { value: typeof value === 'number' ? value : NaN, grad_logits: Array.from(g) };
+      });
+      io.out(JSON.stringify(out) + '\n');
+    });
+}
