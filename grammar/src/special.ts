@@ -458,6 +458,7 @@ export function dErfc(x: number): number {
  */
 export function i0e(x: number): number {
   const ax = Math.abs(x);
+  if (ax === 0) return 1; // the expansion gives 1 − 1 ulp
   if (ax <= 8) return chebyshev(I0E_IN, ax / 4 - 1);
   return chebyshev(I0E_OUT, 16 / ax - 1) / Math.sqrt(ax);
 }
@@ -502,6 +503,7 @@ export function i1(x: number): number {
 /** i1e(x)/x, with the limit 1/2 at 0 (no division on |x| ≤ 8: it is the inner expansion itself). Even. */
 export function i1eOverX(x: number): number {
   const ax = Math.abs(x);
+  if (ax === 0) return 0.5; // the expansion gives 0.5 + 1 ulp
   if (ax <= 8) return chebyshev(I1E_IN, ax / 4 - 1);
   return chebyshev(I1E_OUT, 16 / ax - 1) / (Math.sqrt(ax) * ax);
 }
@@ -585,6 +587,7 @@ function diffSq(x: number, hi: number, lo: number): number {
 export function j0(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
+  if (ax === 0) return 1;
   if (ax <= 8) {
     return diffSq(ax, J01_HI, J01_LO) * diffSq(ax, J02_HI, J02_LO) * chebyshev(J0_IN, (ax * ax) / 32 - 1);
   }
@@ -626,6 +629,7 @@ export function j1(x: number): number {
 export function j1OverX(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
+  if (ax === 0) return 0.5;
   if (ax <= 8) return j1OverXInner(ax);
   return j1(ax) / ax;
 }
@@ -718,65 +722,78 @@ export const TEMPERED_MAX_ITERATIONS = 500;
  * Returns NaN if any z is NaN or t is not finite; +∞ entries of z are not supported (NaN).
  */
 export function temperedLambda(z: readonly number[], t: number): number {
+  const r = temperedLambdaParts(z, t);
+  return r.mu + r.rel;
+}
+
+/**
+ * λ as μ + rel with μ = max z and rel = λ − μ ∈ [0, −log_t(1/K)], solved on a = z − μ. Keeping rel
+ * separate matters for large logits: λ itself only resolves ulp(μ) (1.2e-10 at μ = 1e6), which
+ * would shift every p̂ by p̂^t·ulp(μ).
+ */
+function temperedLambdaParts(z: readonly number[], t: number): { mu: number; rel: number; a: number[] } {
   const K = z.length;
   if (K === 0) throw new RangeError('temperedLambda: empty logits');
-  if (!Number.isFinite(t) || z.some((v) => !Number.isFinite(v) && v !== -Infinity)) return NaN;
+  if (!Number.isFinite(t) || z.some((v) => !Number.isFinite(v) && v !== -Infinity)) return { mu: NaN, rel: NaN, a: z.map(() => NaN) };
   let mu = -Infinity;
   for (const v of z) mu = Math.max(mu, v);
-  if (mu === -Infinity) return NaN;
+  if (mu === -Infinity) return { mu: NaN, rel: NaN, a: z.map(() => NaN) };
+  const a = z.map((v) => v - mu);
   if (t === 1) {
     let s = 0;
-    for (const v of z) s += Math.exp(v - mu);
-    return mu + Math.log(s);
+    for (const v of a) s += Math.exp(v);
+    return { mu, rel: Math.log(s), a };
   }
-  let lo = mu; // f(lo) >= 0
-  let hi = mu - logT(1 / K, t); // f(hi) <= 0
-  let lambda: number;
+  const width = -logT(1 / K, t); // f(0) >= 0 >= f(width)
+  let rel: number;
   if (t > 1) {
     let Z = 0;
-    for (const v of z) Z += expT(v - mu, t);
+    for (const v of a) Z += expT(v, t);
     for (let it = 0; it < TEMPERED_MAX_ITERATIONS; it++) {
       const scale = Math.pow(Z, 1 - t);
       let Zn = 0;
-      for (const v of z) Zn += expT((v - mu) * scale, t);
+      for (const v of a) Zn += expT(v * scale, t);
       const done = Math.abs(Zn - Z) <= 1e-15 * Zn;
       Z = Zn;
       if (done) break;
     }
-    lambda = mu - logT(1 / Z, t);
-    if (!(lambda >= lo && lambda <= hi)) lambda = (lo + hi) / 2;
+    rel = -logT(1 / Z, t);
+    if (!(rel >= 0 && rel <= width)) rel = width / 2;
   } else {
+    let lo = 0;
+    let hi = width;
     for (let it = 0; it < 2000; it++) {
       const mid = lo + (hi - lo) / 2;
       if (mid <= lo || mid >= hi) break;
-      if (temperedResidual(z, t, mid)[0] > 0) lo = mid;
+      if (temperedResidual(a, t, mid)[0] > 0) lo = mid;
       else hi = mid;
     }
-    lambda = lo + (hi - lo) / 2;
+    rel = lo + (hi - lo) / 2;
   }
   if (t > 0) {
     // Newton polish. Convexity makes the step from f > 0 monotone; clamp to the bracket anyway.
     for (let k = 0; k < 10; k++) {
-      const [f, df] = temperedResidual(z, t, lambda);
+      const [f, df] = temperedResidual(a, t, rel);
       if (f === 0 || !(df > 0)) break;
-      const next = Math.min(Math.max(lambda + f / df, mu), mu - logT(1 / K, t));
-      if (next === lambda) break;
-      const fn = temperedResidual(z, t, next)[0];
+      const next = Math.min(Math.max(rel + f / df, 0), width);
+      if (next === rel) break;
+      const fn = temperedResidual(a, t, next)[0];
       if (Math.abs(fn) >= Math.abs(f)) break;
-      lambda = next;
+      rel = next;
     }
   }
-  return lambda;
+  return { mu, rel, a };
 }
 
 /**
- * Tempered softmax p̂_k = exp_t(z_k − λ(z)) (Amid et al. 2019), λ from `temperedLambda`.
+ * Tempered softmax p̂_k = exp_t(z_k − λ(z)) (Amid et al. 2019), λ from `temperedLambda`, evaluated
+ * as exp_t((z_k − μ) − (λ − μ)).
  * t = 1 is the ordinary softmax; t < 1 gives exact zeros (finite support), t > 1 heavy tails.
  * Σp̂ = 1 within a few K·eps.
  */
 export function temperedSoftmax(z: readonly number[], t: number): number[] {
-  const lambda = temperedLambda(z, t);
-  return z.map((v) => expT(v - lambda, t));
+  const { rel, a } = temperedLambdaParts(z, t);
+  return a.map((v) => expT(v - rel, t));
 }
 
 /**
