@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d';
 import { batchMatMul } from './matmul';
+import { maxPoolGrad } from './pool';
 import { captureOriginal } from './wasm-util';
 
 export { setFilterGradVariant, chooseFilterVariant, type FilterGradVariant } from './conv2d';
@@ -16,6 +17,7 @@ const KERNELS: { name: string; fn: unknown }[] = [
   { name: 'Conv2DBackpropFilter', fn: conv2DBackpropFilter },
   { name: 'Conv2DBackpropInput', fn: conv2DBackpropInput },
   { name: 'BatchMatMul', fn: batchMatMul },
+  { name: 'MaxPoolGrad', fn: maxPoolGrad },
 ];
 
 /** Names of the kernels this module supplies for 'wasm'. */

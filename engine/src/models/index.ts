@@ -22,6 +22,8 @@ export interface ModelSpec {
   width?: number;
   /** MLP hidden sizes before the width multiplier; default [256]. */
   hidden?: number[];
+  /** Batch-norm moving-average momentum (Keras default 0.99; lower for short runs). */
+  bnMomentum?: number;
 }
 
 export interface Model {
@@ -69,10 +71,10 @@ function buildConvNet(p: ParamStore, spec: ModelSpec, shape: [number, number, nu
   const [f1, f2, f3] = [12, 24, 48].map((f) => scaled(f, w));
   return seq(
     conv2d(p, 'conv1', 3, shape[2], f1, { bias: false }),
-    batchNorm(p, 'bn1', f1),
+    batchNorm(p, 'bn1', f1, spec.bnMomentum),
     swish,
     conv2d(p, 'conv2', 3, f1, f2, { stride: 2, bias: false }),
-    batchNorm(p, 'bn2', f2),
+    batchNorm(p, 'bn2', f2, spec.bnMomentum),
     swish,
     conv2d(p, 'conv3', 3, f2, f3, { stride: 2 }),
     globalAvgPool,
@@ -82,11 +84,11 @@ function buildConvNet(p: ParamStore, spec: ModelSpec, shape: [number, number, nu
 }
 
 /** NLFS ResNet9V2 block: (BN-swish-conv/2, BN-swish-conv, BN-swish-conv) + conv1x1/2 shortcut. */
-function resBlock(p: ParamStore, name: string, cin: number, f: number): Layer {
+function resBlock(p: ParamStore, name: string, cin: number, f: number, mom?: number): Layer {
   const main = seq(
-    batchNorm(p, `${name}/bn1`, cin), swish, conv2d(p, `${name}/conv1`, 3, cin, f, { stride: 2, bias: false }),
-    batchNorm(p, `${name}/bn2`, f), swish, conv2d(p, `${name}/conv2`, 3, f, f, { bias: false }),
-    batchNorm(p, `${name}/bn3`, f), swish, conv2d(p, `${name}/conv3`, 3, f, f)
+    batchNorm(p, `${name}/bn1`, cin, mom), swish, conv2d(p, `${name}/conv1`, 3, cin, f, { stride: 2, bias: false }),
+    batchNorm(p, `${name}/bn2`, f, mom), swish, conv2d(p, `${name}/conv2`, 3, f, f, { bias: false }),
+    batchNorm(p, `${name}/bn3`, f, mom), swish, conv2d(p, `${name}/conv3`, 3, f, f)
   );
   const short = conv2d(p, `${name}/shortcut`, 1, cin, f, { stride: 2 });
   return (x, ctx) => tf.add(main(x, ctx), short(x, ctx));
@@ -97,8 +99,8 @@ function buildResNet9(p: ParamStore, spec: ModelSpec, shape: [number, number, nu
   const [f0, f1, f2] = [8, 16, 32].map((f) => scaled(f, w));
   return seq(
     conv2d(p, 'stem', 3, shape[2], f0, { bias: false }),
-    resBlock(p, 'block1', f0, f1),
-    resBlock(p, 'block2', f1, f2),
+    resBlock(p, 'block1', f0, f1, spec.bnMomentum),
+    resBlock(p, 'block2', f1, f2, spec.bnMomentum),
     globalAvgPool,
     dropout(0.5),
     dense(p, 'logits', f2, k)

@@ -80,7 +80,7 @@ export function dense(p: ParamStore, name: string, cin: number, cout: number): L
  * ctx.updateStats is false). The training-mode gradient is the closed form
  * dx = gamma*rstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)).
  */
-export function batchNorm(p: ParamStore, name: string, c: number, momentum = 0.99, eps = 1e-3): Layer {
+export function batchNorm(p: ParamStore, name: string, c: number, momentum: number = 0.99, eps = 1e-3): Layer {
   const gamma = p.constant(name + '/gamma', [c], 1);
   const beta = p.constant(name + '/beta', [c], 0);
   const movingMean = p.constant(name + '/moving_mean', [c], 0, false);
