@@ -504,9 +504,9 @@ function temperedLambdaParts(z: tf.Tensor, t: number, opts: TemperedOptions): { 
   let lam: tf.Tensor; // λ − μ
   if (t > 1) {
     const n = opts.fixedPointIterations ?? TEMPERED_FIXED_POINT_ITERATIONS;
-    let Z = tf.sum(rawExpT(a0, t), axis, true);
+    let Z = sumLast(rawExpT(a0, t));
     for (let i = 0; i < n; i++) {
-      const next = tf.tidy(() => tf.sum(rawExpT(tf.mul(a0, tf.pow(Z, 1 - t)), t), axis, true));
+      const next = tf.tidy(() => sumLast(rawExpT(tf.mul(a0, tf.pow(Z, 1 - t)), t)));
       Z.dispose();
       Z = next;
     }
@@ -520,7 +520,7 @@ function temperedLambdaParts(z: tf.Tensor, t: number, opts: TemperedOptions): { 
     for (let i = 0; i < n; i++) {
       const [nlo, nhi] = tf.tidy(() => {
         const mid = tf.div(tf.add(lo, hi), 2);
-        const pos = tf.greater(tf.sum(rawExpT(tf.sub(a0, mid), t), axis, true), 1);
+        const pos = tf.greater(sumLast(rawExpT(tf.sub(a0, mid), t)), 1);
         return [tf.where(pos, mid, lo), tf.where(pos, hi, mid)];
       });
       lo.dispose();
@@ -535,14 +535,49 @@ function temperedLambdaParts(z: tf.Tensor, t: number, opts: TemperedOptions): { 
   for (let i = 0; i < steps; i++) {
     const next = tf.tidy(() => {
       const p = rawExpT(tf.sub(a0, lam), t);
-      const f = tf.sub(tf.sum(p, axis, true), 1);
-      const df = tf.sum(tf.pow(p, t), axis, true);
+      const f = tf.sub(sumLast(p), 1);
+      const df = sumLast(tf.pow(p, t));
       return tf.clipByValue(tf.add(lam, tf.div(f, df)), 0, width);
     });
     lam.dispose();
     lam = next;
   }
   return { mu, a0, rel: lam };
+}
+
+
+/**
+ * Sum along the last axis (keepDims) by pairwise summation: error O(log2 K·eps) instead of the
+ * O(K·eps) of a sequential float32 accumulation. The wasm backend's Sum kernel accumulates in
+ * float32 (for one dominant p̂ ≈ 0.94 plus 999 terms ≈ 6e-5 it is off by 3e-5, which Newton would
+ * then faithfully "correct" into p̂); the cpu backend accumulates in float64. Pairwise keeps the
+ * tempered softmax backend-independent.
+ */
+function sumLast(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const axis = x.rank - 1;
+    let n = x.shape[axis];
+    let cur = x;
+    const begin = new Array<number>(x.rank).fill(0);
+    const size = new Array<number>(x.rank).fill(-1);
+    while (n > 1) {
+      if (n % 2 === 1) {
+        const pads = new Array<[number, number]>(x.rank).fill([0, 0]);
+        pads[axis] = [0, 1];
+        cur = tf.pad(cur, pads);
+        n += 1;
+      }
+      const half = n / 2;
+      size[axis] = half;
+      begin[axis] = 0;
+      const a = tf.slice(cur, begin, size);
+      begin[axis] = half;
+      const b = tf.slice(cur, begin, size);
+      cur = tf.add(a, b);
+      n = half;
+    }
+    return cur === x ? tf.clone(x) : cur;
+  });
 }
 
 function logTNumber(x: number, t: number): number {
@@ -559,7 +594,6 @@ export function temperedSoftmax<T extends tf.Tensor>(z: T, t: number, opts: Temp
   asF32(z);
   if (!(t > 0) || !Number.isFinite(t)) throw new RangeError(`temperedSoftmax: t must be a positive number, got ${t}`);
   if (t === 1) return tf.softmax(z) as T;
-  const axis = z.rank - 1;
   const op = customUnary((zz: tf.Tensor, save: tf.GradSaveFunc) => {
     const p = tf.tidy(() => {
       const { a0, rel } = temperedLambdaParts(zz, t, opts);
@@ -570,7 +604,7 @@ export function temperedSoftmax<T extends tf.Tensor>(z: T, t: number, opts: Temp
       value: p,
       gradFunc: (dy: tf.Tensor, [ps]: tf.Tensor[]) => {
         const w = tf.pow(ps, t);
-        const m = tf.div(tf.sum(tf.mul(w, dy), axis, true), tf.sum(w, axis, true));
+        const m = tf.div(sumLast(tf.mul(w, dy)), sumLast(w));
         return tf.mul(w, tf.sub(dy, m));
       },
     };
