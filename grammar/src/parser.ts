@@ -404,8 +404,13 @@ export function parse(text: string): ParseResult {
     const errs = parser.errors;
     recognitionErrors.push(...errs.filter((e, i) => !(e.name === 'NotAllInputParsedException' && i > 0)));
   }
+  const lexErrorAt = (lexed.errors as ILexingError[]).map((le) => le.offset);
   for (const e of recognitionErrors) {
     const t = e.token;
+    const before = (e as { previousToken?: IToken }).previousToken ?? (ok(t.startOffset) ? lexed.tokens[lexed.tokens.indexOf(t) - 1] : undefined);
+    // A token that only looks misplaced because the lexer dropped a bad character before it
+    // was already reported as that character.
+    if (before && ok(before.startOffset) && ok(t.startOffset) && lexErrorAt.some((o) => o >= before.startOffset + before.image.length && o < t.startOffset)) continue;
     let range: Range;
     const startsStatement = t.tokenType === T.Param || t.tokenType === T.Let || t.tokenType === T.Loss;
     const prevTok = (e as { previousToken?: IToken }).previousToken;
