@@ -7,8 +7,20 @@ import type { Rng } from '../rng';
 import type { Augment, Batch } from './types';
 import { flipHorizontal, padCrop, zeroRect, type ImageShape } from './image';
 
+/** Throws if the batch's arrays do not match n, shape and numClasses. */
+export function checkBatch(batch: Batch): void {
+  const [h, w, c] = batch.shape;
+  if (batch.x.length !== batch.n * h * w * c) {
+    throw new Error(`batch: x has ${batch.x.length} values, expected n*h*w*c = ${batch.n}*${h}*${w}*${c}`);
+  }
+  if (batch.y.length !== batch.n * batch.numClasses) {
+    throw new Error(`batch: y has ${batch.y.length} values, expected n*numClasses = ${batch.n}*${batch.numClasses}`);
+  }
+}
+
 /** Applies `f` to each image of the batch (in order, so Rng draws are sample-ordered). */
 export function mapImages(batch: Batch, rng: Rng, f: (img: Float32Array, shape: ImageShape, rng: Rng) => Float32Array): Batch {
+  checkBatch(batch);
   const [h, w, c] = batch.shape;
   const ppi = h * w * c;
   const x = new Float32Array(batch.x.length);

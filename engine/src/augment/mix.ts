@@ -6,6 +6,7 @@
  */
 import type { Rng } from '../rng';
 import type { Augment, Batch } from './types';
+import { checkBatch } from './basic';
 
 /** Uniformly random permutation of 0..n-1. */
 export function permutation(n: number, rng: Rng): Int32Array {
@@ -38,6 +39,7 @@ export interface MixInfo {
 export function mixup(alpha = 1, onMix?: (info: MixInfo) => void): Augment {
   if (!(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`mixup: alpha must be a finite number > 0, got ${alpha}`);
   return (batch, rng) => {
+    checkBatch(batch);
     if (batch.n === 0) return batch;
     const lam = rng.beta(alpha, alpha);
     const perm = permutation(batch.n, rng);
@@ -95,6 +97,7 @@ export function cutmix(alpha = 1, prob = 1, onMix?: (info: CutmixInfo | null) =>
   if (!(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`cutmix: alpha must be a finite number > 0, got ${alpha}`);
   if (!(prob >= 0 && prob <= 1)) throw new Error(`cutmix: probability must be in [0, 1], got ${prob}`);
   return (batch, rng) => {
+    checkBatch(batch);
     if (batch.n === 0) return batch;
     if (!(rng.next() < prob)) {
       onMix?.(null);

@@ -273,3 +273,12 @@ test('parseAugment: names, parameters, defaults, chaining, errors', () => {
   assert.throws(() => parseAugment('flipcrop+'), /empty part/);
   assert.throws(() => parseAugment('cutmix:1:2'), /probability must be in \[0, 1\]/);
 });
+
+test('malformed batches are rejected', () => {
+  const b = makeBatch(2, 4, 4, 1);
+  const bad = { ...b, n: 3 };
+  for (const spec of ['flipcrop', 'cutout', 'mixup', 'cutmix', 'randaugment']) {
+    assert.throws(() => parseAugment(spec).augment(bad, new Rng(1)), /batch: x has 32 values, expected n\*h\*w\*c = 3\*4\*4\*1/, spec);
+  }
+  assert.throws(() => mixup()({ ...b, numClasses: 4 }, new Rng(1)), /y has 6 values, expected n\*numClasses = 2\*4/);
+});
