@@ -5,7 +5,7 @@
  *
  * The package's own `set()` shuffles with Math.random and returns uneven sizes, so the files
  * are read directly and split deterministically: stratified per class with a fixed seed into
- * 70% train / 10% validation / 20% test (rounded per class: 7,000 / 1,000 / 2,000 in total).
+ * 70% train / 10% validation / 20% test (rounded per class: 7,001 / 999 / 2,000 in total).
  * The split never depends on a run's seed, so every run and every loss sees the same data.
  */
 import * as fs from 'fs';
