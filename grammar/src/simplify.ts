@@ -219,8 +219,9 @@ class Simplifier {
 
   private callP(name: string, args: Expr[]): Poly {
     const b = resolveCall(name, args.length);
+    if (!b) return this.single(call(name, ...args));
     // Constant folding when the result is exact enough to print well.
-    if (b && args.every((a) => a.kind === 'Number') && b.shape === 'elementwise') {
+    if (args.every((a) => a.kind === 'Number') && b.shape === 'elementwise') {
       const v = b.fn(...args.map((a) => (a as { value: number }).value));
       if (Number.isInteger(v) && Math.abs(v) < 1e15) return v === 0 ? [] : [{ coef: v, factors: [] }];
     }
