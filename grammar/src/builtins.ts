@@ -106,19 +106,25 @@ const step = (e: Expr): Expr => call('step', e);
 const sign = (e: Expr): Expr => call('sign', e);
 const abs = (e: Expr): Expr => call('abs', e);
 
-function elementwise(
-  spec: Omit<ElementwiseBuiltin, 'shape' | 'callable' | 'id' | 'derivative'> & {
-    id?: string;
+function elementwise<const N extends string, const I extends string = N>(
+  spec: Omit<ElementwiseBuiltin, 'shape' | 'callable' | 'id' | 'derivative' | 'name'> & {
+    name: N;
+    id?: I;
     callable?: boolean;
     d: (a: Expr[], self: Expr) => (Expr | null)[];
   },
-): ElementwiseBuiltin {
+): ElementwiseBuiltin & { readonly id: I } {
   const { d, ...rest } = spec;
-  return { ...rest, id: spec.id ?? spec.name, callable: spec.callable ?? true, shape: 'elementwise', derivative: { partials: d } };
+  return { ...rest, id: (spec.id ?? spec.name) as I, callable: spec.callable ?? true, shape: 'elementwise', derivative: { partials: d } };
 }
 
-function unary(
-  name: string,
+/** Vector entries (reductions and maps) keep their literal id, for BuiltinId. */
+function vector<const I extends string>(b: (ReductionBuiltin | MapBuiltin) & { id: I }): (ReductionBuiltin | MapBuiltin) & { readonly id: I } {
+  return b;
+}
+
+function unary<const N extends string>(
+  name: N,
   category: Category,
   doc: Doc,
   latex: (a: string[]) => string,
@@ -126,7 +132,7 @@ function unary(
   d: (x: Expr, self: Expr) => Expr | null,
   range: (a: Interval) => Interval,
   domain?: (a: Interval) => string | undefined,
-): ElementwiseBuiltin {
+): ElementwiseBuiltin & { readonly id: N } {
   return elementwise({
     name,
     category,
@@ -178,7 +184,7 @@ function logsumexpF(u: Float64Array): number {
   return m + Math.log(s);
 }
 
-const LIST: Builtin[] = [
+const LIST = [
   // ---------------------------------------------------------------- operators
   elementwise({
     name: '+', id: 'add', operator: '+', callable: false, category: 'operator', args: [x('a'), x('b')],
@@ -400,7 +406,7 @@ const LIST: Builtin[] = [
     d: (a, self) => [pow(self, a[1]), null],
     range: () => I.NONNEG,
   }),
-  {
+  vector({
     id: 'tempered_softmax', name: 'tempered_softmax', shape: 'map', callable: true, category: 'tempered', args: [v('z'), c('t')],
     doc: { summary: 'Tempered softmax: exp_t(z - λ(z)) with λ chosen so that the result sums to 1 (heavy-tailed for t > 1). Normalised to convergence, not a fixed 5 iterations.', formula: 'tempered_softmax(z, t)_k = exp_t(z_k - λ(z), t),  Σ_k = 1', reference: 'Amid et al., Robust bi-tempered logistic loss, NeurIPS 2019' },
     latex: (a) => `\\operatorname{softmax}_{${a[1]}}\\left(${a[0]}\\right)_k`,
@@ -412,60 +418,60 @@ const LIST: Builtin[] = [
       },
     },
     range: (a) => (a[1].lo >= 1 ? I.UNIT_OPEN : I.UNIT_CLOSED),
-  },
+  }),
 
   // ---------------------------------------------------------------- reductions over classes
-  {
+  vector({
     id: 'sum', name: 'sum', shape: 'reduction', callable: true, category: 'reduction', args: [v()],
     doc: reduceDoc('Sum over classes. sum(y * f) picks f of the true class when y is one-hot.', 'sum(v) = Σ_k v_k'),
     latex: (a) => `\\sum_k ${a[0]}`,
     fn: (u) => u.reduce((s, t) => s + t, 0),
     derivative: { vjp: (_a, adj) => [adj] },
     range: (a) => sumRange(a[0]),
-  },
-  {
+  }),
+  vector({
     id: 'mean', name: 'mean', shape: 'reduction', callable: true, category: 'reduction', args: [v()],
     doc: reduceDoc('Mean over classes.', 'mean(v) = (1/C) Σ_k v_k'),
     latex: (a) => `\\frac{1}{C}\\sum_k ${a[0]}`,
     fn: (u) => u.reduce((s, t) => s + t, 0) / u.length,
     derivative: { vjp: (_a, adj) => [div(adj, { kind: 'Name', name: 'C', range: { start: 0, end: 0 } })] },
     range: (a) => a[0],
-  },
-  {
+  }),
+  vector({
     id: 'max', name: 'max', shape: 'reduction', callable: true, category: 'reduction', args: [v()],
     doc: reduceDoc('Largest element over classes (with one vector argument; with two arguments max is elementwise).', 'max(v) = max_k v_k'),
     latex: (a) => `\\max_k ${a[0]}`,
     fn: (u) => u.reduce((s, t) => Math.max(s, t), -Infinity),
     derivative: { vjp: (a, adj, self) => [mul(adj, step(sub(a[0], self)))] },
     range: (a) => a[0],
-  },
-  {
+  }),
+  vector({
     id: 'min', name: 'min', shape: 'reduction', callable: true, category: 'reduction', args: [v()],
     doc: reduceDoc('Smallest element over classes (with one vector argument; with two arguments min is elementwise).', 'min(v) = min_k v_k'),
     latex: (a) => `\\min_k ${a[0]}`,
     fn: (u) => u.reduce((s, t) => Math.min(s, t), Infinity),
     derivative: { vjp: (a, adj, self) => [mul(adj, step(sub(self, a[0])))] },
     range: (a) => a[0],
-  },
-  {
+  }),
+  vector({
     id: 'logsumexp', name: 'logsumexp', shape: 'reduction', callable: true, category: 'reduction', args: [v()],
     doc: reduceDoc('Log of the sum of exponentials, computed stably; CE = logsumexp(logits) - sum(y * logits).', 'logsumexp(v) = log Σ_k exp(v_k)'),
     latex: (a) => `\\log\\sum_k e^{${a[0]}}`,
     fn: logsumexpF,
     derivative: { vjp: (a, adj) => [mul(adj, call('softmax', a[0]))] },
     range: (a) => I.iv(a[0].lo, Infinity, a[0].loOpen, true),
-  },
+  }),
 
   // ---------------------------------------------------------------- probability maps
-  {
+  vector({
     id: 'softmax', name: 'softmax', shape: 'map', callable: true, category: 'probability', args: [v('z')],
     doc: { summary: 'Softmax over classes; p is softmax(logits).', formula: 'softmax(z)_k = exp(z_k) / Σ_j exp(z_j)' },
     latex: (a) => `\\operatorname{softmax}\\left(${a[0]}\\right)_k`,
     fn: softmaxF,
     derivative: { vjp: (_a, adj, self) => [mul(self, sub(adj, call('sum', mul(adj, self))))] },
     range: () => I.UNIT_OPEN,
-  },
-  {
+  }),
+  vector({
     id: 'log_softmax', name: 'log_softmax', shape: 'map', callable: true, category: 'probability', args: [v('z')],
     doc: { summary: 'Log of the softmax, computed stably from logits: prefer it to log(p).', formula: 'log_softmax(z)_k = z_k - logsumexp(z)' },
     latex: (a) => `\\log\\operatorname{softmax}\\left(${a[0]}\\right)_k`,
@@ -475,7 +481,7 @@ const LIST: Builtin[] = [
     },
     derivative: { vjp: (a, adj) => [sub(adj, mul(call('softmax', a[0]), call('sum', adj)))] },
     range: () => I.iv(-Infinity, 0, true, true),
-  },
+  }),
 
   // ---------------------------------------------------------------- utility
   unary('stop_gradient', 'utility',
@@ -489,6 +495,9 @@ export function sumRange(a: Interval): Interval {
   const hi = a.hi < 0 ? 2 * a.hi : a.hi === 0 ? 0 : Infinity;
   return I.iv(lo, hi, a.loOpen, a.hiOpen);
 }
+
+/** Every builtin's id, as a type: per-layer tables keyed by it (tfjs lowering, exports) must be total. */
+export type BuiltinId = (typeof LIST)[number]['id'];
 
 export const BUILTINS: readonly Builtin[] = LIST;
 
