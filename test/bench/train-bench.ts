@@ -67,8 +67,16 @@ function timeSteps(spec: ModelSpec, reps: number, warm: number): number {
 
 interface TorchResult { torch: string; blas: string[]; mlp: number; convnet: number }
 
+/** Debian's python3-torch lives in the system interpreter; a pyenv/venv python3 on PATH lacks it. */
+function python(): string {
+  for (const p of ['/usr/bin/python3', 'python3']) {
+    if (spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return p;
+  }
+  return fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
 function torchAvailable(): boolean {
-  return spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(python(), ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 
 function runTorch(): { result?: TorchResult; note: string } {
@@ -94,7 +102,7 @@ function runTorch(): { result?: TorchResult; note: string } {
   const openblas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
   if (fs.existsSync(openblas)) env.LD_LIBRARY_PATH = [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-  const r = spawnSync('python3', [script, '20'], { env, encoding: 'utf8' });
+  const r = spawnSync(python(), [script, '20'], { env, encoding: 'utf8' });
   if (r.status !== 0) return { note: `PyTorch run failed: ${(r.stderr || '').split('\n').slice(-3).join(' ')}` };
   const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
   const blas = result.blas.map((b) => path.basename(path.dirname(b)) + '/' + path.basename(b)).join(', ');
