@@ -1,0 +1,228 @@
+/**
+ * The DSL-to-tfjs compiler: a loss of a checked model becomes a LossFn
+ * (y [N,K], logits [N,K]) -> per-sample loss [N], in float32, differentiable by tfjs.
+ *
+ * - Every builtin goes through the lowering table (lowering.ts), total over BuiltinId.
+ * - Per-sample scalars are [N,1] so they broadcast against vectors [N,K]; the result is
+ *   reshaped to [N].
+ * - params are constants (defaults from the file, overridable); C = K; p = softmax(logits);
+ *   each `let` the loss uses is computed once per call (memoised), others not at all.
+ * - No eval / new Function: the AST is walked on every call (it is tiny next to a network).
+ * - Numerics: `log(p)` is lowered as log_softmax(logits), and `log(sum(y * p))` (directly or
+ *   through lets) as logsumexp(log(y) + log_softmax(logits)): equal in exact arithmetic, and
+ *   finite where float32 p underflows to 0 (logit gaps beyond ~87). Constant subexpressions are
+ *   folded in float64 with the grammar's own numeric functions.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  builtinById,
+  checkText,
+  OPERATOR_IDS,
+  resolveCall,
+  type BuiltinId,
+  type Diagnostic,
+  type Expr,
+  type LetStmt,
+  type Model,
+  type ParamStmt,
+} from '../../grammar/src/index';
+import { LineIndex } from '../../grammar/src/text';
+import { TF, type TVal } from './lowering';
+import type { LossFn } from './train';
+
+export class CompileError extends Error {
+  constructor(message: string, readonly diagnostics: Diagnostic[] = []) {
+    super(message);
+    this.name = 'CompileError';
+  }
+}
+
+interface Env {
+  y: tf.Tensor2D;
+  logits: tf.Tensor2D;
+  k: number;
+  p?: tf.Tensor;
+  logp?: tf.Tensor;
+  lets: Map<string, TVal>;
+}
+
+type Plan = {
+  params: Map<string, number>;
+  lets: Map<string, LetStmt>;
+};
+
+const INPUTS = new Set(['y', 'logits', 'p', 'C']);
+
+function idOf(e: Expr): BuiltinId {
+  switch (e.kind) {
+    case 'Unary':
+      return 'neg';
+    case 'Binary':
+      return OPERATOR_IDS[e.op] as BuiltinId;
+    case 'Call': {
+      const b = resolveCall(e.callee, e.args.length);
+      if (!b) throw new CompileError(`unknown function ${e.callee} with ${e.args.length} argument${e.args.length === 1 ? '' : 's'}`);
+      return b.id as BuiltinId;
+    }
+    default:
+      throw new CompileError(`internal: ${e.kind} is not a call`);
+  }
+}
+
+function argsOf(e: Expr): Expr[] {
+  return e.kind === 'Unary' ? [e.operand] : e.kind === 'Binary' ? [e.left, e.right] : e.kind === 'Call' ? e.args : [];
+}
+
+/** Verifies, before any tensor exists, that every node lowers (unknown names, missing lowering). */
+function validate(e: Expr, plan: Plan, seen: Set<string>): void {
+  switch (e.kind) {
+    case 'Number':
+      return;
+    case 'Missing':
+      throw new CompileError('incomplete expression (syntax error)');
+    case 'Name': {
+      if (INPUTS.has(e.name) || plan.params.has(e.name)) return;
+      const l = plan.lets.get(e.name);
+      if (!l) throw new CompileError(`unknown name '${e.name}'`);
+      if (seen.has(e.name)) throw new CompileError(`'${e.name}' refers to itself`);
+      seen.add(e.name);
+      validate(l.expr, plan, seen);
+      seen.delete(e.name);
+      return;
+    }
+    default: {
+      const id = idOf(e);
+      if (typeof (TF as Record<string, unknown>)[id] !== 'function') throw new CompileError(`no tfjs lowering for builtin '${id}'`);
+      for (const a of argsOf(e)) validate(a, plan, seen);
+    }
+  }
+}
+
+/** Resolves a Name through lets (not params or inputs) to the expression it stands for. */
+function resolveLet(e: Expr, plan: Plan): Expr {
+  let cur = e;
+  for (let i = 0; i < 100 && cur.kind === 'Name' && plan.lets.has(cur.name); i++) cur = plan.lets.get(cur.name)!.expr;
+  return cur;
+}
+
+const isInput = (e: Expr, plan: Plan, name: string): boolean => {
+  const r = resolveLet(e, plan);
+  return r.kind === 'Name' && r.name === name && !plan.lets.has(name) && !plan.params.has(name);
+};
+
+/** `sum(y * p)` or `sum(p * y)`, through lets. */
+function isTrueClassProb(e: Expr, plan: Plan): boolean {
+  const r = resolveLet(e, plan);
+  if (r.kind !== 'Call' || r.callee !== 'sum' || r.args.length !== 1) return false;
+  const m = resolveLet(r.args[0], plan);
+  if (m.kind !== 'Binary' || m.op !== '*') return false;
+  return (isInput(m.left, plan, 'y') && isInput(m.right, plan, 'p')) || (isInput(m.left, plan, 'p') && isInput(m.right, plan, 'y'));
+}
+
+function logp(env: Env): tf.Tensor {
+  return (env.logp ??= tf.logSoftmax(env.logits));
+}
+
+function lower(e: Expr, env: Env, plan: Plan): TVal {
+  switch (e.kind) {
+    case 'Number':
+      return e.value;
+    case 'Missing':
+      throw new CompileError('incomplete expression');
+    case 'Name': {
+      switch (e.name) {
+        case 'y':
+          return env.y;
+        case 'logits':
+          return env.logits;
+        case 'p':
+          return (env.p ??= tf.softmax(env.logits));
+        case 'C':
+          return env.k;
+      }
+      const prm = plan.params.get(e.name);
+      if (prm !== undefined) return prm;
+      const memo = env.lets.get(e.name);
+      if (memo !== undefined) return memo;
+      const l = plan.lets.get(e.name);
+      if (!l) throw new CompileError(`unknown name '${e.name}'`);
+      const v = lower(l.expr, env, plan);
+      env.lets.set(e.name, v);
+      return v;
+    }
+    default: {
+      const id = idOf(e);
+      const args = argsOf(e);
+      if (id === 'log' && args.length === 1) {
+        if (isInput(args[0], plan, 'p')) return logp(env);
+        if (isTrueClassProb(args[0], plan)) return tf.logSumExp(tf.add(tf.log(env.y), logp(env)), 1, true);
+      }
+      const vals = args.map((a) => lower(a, env, plan));
+      const b = builtinById(id);
+      if (b.shape === 'elementwise' && vals.every((v) => typeof v === 'number')) {
+        return b.fn(...(vals as number[]));
+      }
+      return TF[id](vals, { classes: env.k });
+    }
+  }
+}
+
+/**
+ * Compiles `lossName` of a model (from checkText) into a LossFn. `params` override the file's
+ * param defaults (unknown names throw). Throws CompileError for an unknown loss, a name that
+ * does not resolve, or a builtin without a lowering.
+ */
+export function compileLoss(model: Model, lossName: string, params: Record<string, number> = {}): LossFn {
+  const loss = model.losses.find((l) => l.name === lossName);
+  if (!loss) {
+    const names = model.losses.map((l) => l.name);
+    throw new CompileError(`no loss named '${lossName}'${names.length ? ` (this file has: ${names.join(', ')})` : ' (this file defines no loss)'}`);
+  }
+  const first = (s: ParamStmt | LetStmt): boolean => model.symbols.get(s.name)?.stmt === s && !INPUTS.has(s.name);
+  const plan: Plan = { params: new Map(), lets: new Map() };
+  for (const p of model.params) if (first(p)) plan.params.set(p.name, p.value);
+  for (const [name, v] of Object.entries(params)) {
+    if (!plan.params.has(name)) {
+      throw new CompileError(`unknown param '${name}'${plan.params.size ? ` (params: ${[...plan.params.keys()].join(', ')})` : ' (this file has no params)'}`);
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new CompileError(`param '${name}' must be a finite number, got ${v}`);
+    plan.params.set(name, v);
+  }
+  for (const l of model.lets) if (first(l)) plan.lets.set(l.name, l);
+  validate(loss.expr, plan, new Set());
+
+  return (y, logits) =>
+    tf.tidy(() => {
+      const [n, k] = logits.shape;
+      if (y.shape[0] !== n || y.shape[1] !== k) throw new Error(`loss ${lossName}: y is [${y.shape}] but logits are [${logits.shape}]`);
+      const env: Env = { y: tf.cast(y, 'float32') as tf.Tensor2D, logits: tf.cast(logits, 'float32') as tf.Tensor2D, k, lets: new Map() };
+      const v = lower(loss.expr, env, plan);
+      if (typeof v === 'number') return tf.fill([n], v) as tf.Tensor1D;
+      if (v.shape.length !== 2 || v.shape[1] !== 1 || v.shape[0] !== n) {
+        throw new Error(`loss ${lossName} is not a per-sample scalar (shape [${v.shape}]); wrap a vector in sum(...)`);
+      }
+      return tf.reshape(v, [n]) as tf.Tensor1D;
+    });
+}
+
+function describe(text: string, d: Diagnostic): string {
+  const pos = new LineIndex(text).position(d.range.start);
+  return `${pos.line + 1}:${pos.character + 1} ${d.severity} ${d.code}: ${d.message}`;
+}
+
+/**
+ * Checks `text` and compiles `lossName`. Any error diagnostic (syntax, unknown name, type,
+ * arity) makes it throw a CompileError listing them with line:column; warnings do not.
+ */
+export function compileSource(text: string, lossName: string, params?: Record<string, number>): LossFn {
+  const { model, diagnostics } = checkText(text, { integrity: false });
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    throw new CompileError(
+      `cannot compile loss '${lossName}': the file has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n` +
+        errors.map((d) => '  ' + describe(text, d)).join('\n'),
+      errors,
+    );
+  }
+  return compileLoss(model, lossName, params);
+}
