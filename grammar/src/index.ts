@@ -9,7 +9,7 @@ export { differentiate, type Wrt } from './derivative';
 export { simplify, exprKey, exprSize } from './simplify';
 export { printExpr, printParenthesized, printStatement, formatProgram } from './printer';
 export { toLatex, latexName } from './latex';
-export { curve, integrityCheck, judgeCurve, viewPoint, type Curve, type IntegrityResult } from './view1d';
+export { curve, integrityCheck, judgeCurve, viewPoint, clearIntegrityCache, type Curve, type IntegrityResult } from './view1d';
 export { checkText, transitiveNames, ISSUE_CODES, type Diagnostic, type IssueCode, type Severity, type CheckResult } from './checker';
 export * as build from './build';
 export { lossReport, derivativeText, letLatex, type LossReport, type DerivativeText } from './report';

@@ -80,6 +80,18 @@ class LossParser extends EmbeddedActionsParser {
     return { kind: p.kind, name: p.name, nameRange: p.nameRange, expr: missing, range };
   };
 
+  /** Whole-file fast path for clean input; `parse` falls back to one statement at a time. */
+  public statements = this.RULE('statements', (): Statement[] => {
+    const out: Statement[] = [];
+    this.MANY(() => {
+      const st = this.SUBRULE(this.statement);
+      this.ACTION(() => {
+        if (st) out.push(st);
+      });
+    });
+    return out;
+  });
+
   public statement = this.RULE(
     'statement',
     (): Statement | undefined => {
@@ -379,6 +391,18 @@ export function parse(text: string): ParseResult {
     current.push(t);
   }
   if (current.length > 0) segments.push(current);
+  // Fast path: a file without lexical errors whose statements all start with a keyword parses
+  // in one pass; any syntax error sends it through the per-statement path below.
+  if (lexed.errors.length === 0 && segments.every((seg) => seg[0].tokenType === T.Param || seg[0].tokenType === T.Let || seg[0].tokenType === T.Loss)) {
+    parser.resetLastEnd();
+    parser.input = lexed.tokens;
+    try {
+      const all = parser.statements();
+      if (parser.errors.length === 0) return { program: { statements: all, comments }, errors, tokens: lexed.tokens };
+    } catch {
+      // fall through to the careful path
+    }
+  }
   for (const seg of segments) {
     const head = seg[0].tokenType;
     if (head !== T.Param && head !== T.Let && head !== T.Loss) {

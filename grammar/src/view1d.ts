@@ -5,7 +5,8 @@
  */
 import type { Expr } from './ast';
 import { differentiate } from './derivative';
-import { evalExpr, sampleEnv, toVector, type Value } from './evaluate';
+import { envPlan, evalExpr, letsNeeded, sampleEnv, toVector, type Value } from './evaluate';
+import { exprKey } from './simplify';
 import type { Model } from './semantics';
 
 export interface CurveOptions {
@@ -55,6 +56,7 @@ export function curve(model: Model, lossName: string, opts: CurveOptions = {}): 
       grad = undefined;
     }
   }
+  const plan = envPlan(model, grad ? [loss.expr, grad] : [loss.expr]);
   const pts: number[] = [];
   const values: number[] = [];
   const gT: number[] = [];
@@ -62,7 +64,7 @@ export function curve(model: Model, lossName: string, opts: CurveOptions = {}): 
   for (let i = 0; i < n; i++) {
     const pt = lo + ((hi - lo) * i) / (n - 1);
     const pnt = viewPoint(pt, classes);
-    const env = sampleEnv(model, pnt, opts.params);
+    const env = sampleEnv(model, pnt, opts.params, plan);
     const get = (k: string): Value | undefined => env.get(k);
     pts.push(pt);
     let v = NaN;
@@ -108,10 +110,21 @@ export interface IntegrityResult {
 export function integrityCheck(model: Model, lossName: string, params?: Record<string, number>, points = 1000): IntegrityResult {
   const loss = model.losses.find((l) => l.name === lossName);
   if (!loss) throw new Error(`no loss named '${lossName}'`);
+  const needed = letsNeeded(model, loss.expr);
+  // The verdict depends only on the loss's text, the lets it uses and the params: cache it,
+  // so that re-checking a large file after an edit re-runs only the losses that changed.
+  const key = integrityKey(model, loss.expr, needed, params, points);
+  const hit = key ? INTEGRITY_CACHE.get(key) : undefined;
+  if (hit) {
+    INTEGRITY_CACHE.delete(key!);
+    INTEGRITY_CACHE.set(key!, hit);
+    return hit;
+  }
   const values: number[] = new Array(points);
+  const plan = envPlan(model, [loss.expr]);
   for (let i = 0; i < points; i++) {
     const pt = (i + 0.5) / points;
-    const env = sampleEnv(model, viewPoint(pt, 2), params);
+    const env = sampleEnv(model, viewPoint(pt, 2), params, plan);
     let v = NaN;
     try {
       v = scalarOf(evalExpr(loss.expr, (k) => env.get(k)));
@@ -120,7 +133,27 @@ export function integrityCheck(model: Model, lossName: string, params?: Record<s
     }
     values[i] = v;
   }
-  return judgeCurve(values);
+  const result = judgeCurve(values);
+  if (key) {
+    INTEGRITY_CACHE.set(key, result);
+    if (INTEGRITY_CACHE.size > INTEGRITY_CACHE_SIZE) INTEGRITY_CACHE.delete(INTEGRITY_CACHE.keys().next().value as string);
+  }
+  return result;
+}
+
+/** Forget cached integrity verdicts (benchmarks measure the cold cost). */
+export function clearIntegrityCache(): void {
+  INTEGRITY_CACHE.clear();
+}
+
+const INTEGRITY_CACHE_SIZE = 4096;
+const INTEGRITY_CACHE = new Map<string, IntegrityResult>();
+
+function integrityKey(model: Model, e: Expr, lets: Set<string>, params: Record<string, number> | undefined, points: number): string | undefined {
+  const parts = [String(points), exprKey(e)];
+  for (const l of model.lets) if (lets.has(l.name) && model.symbols.get(l.name)?.stmt === l) parts.push(`${l.name}=${exprKey(l.expr)}`);
+  for (const p of envPlan(model, [e]).params) parts.push(`${p.name}:${params?.[p.name] ?? p.value}`);
+  return parts.join(';');
 }
 
 export function judgeCurve(values: number[]): IntegrityResult {

@@ -1,0 +1,82 @@
+/**
+ * DSL core benchmark: parse + check + derive time for a generated 1000-line file, and the
+ * per-candidate cost of the integrity check (1000-point grid), against an anchor measured in
+ * the same run (the time to merely tokenize the same text).
+ */
+import { checkText, clearIntegrityCache, differentiate, integrityCheck, parse } from '../../grammar/src/index';
+import { lossLexer } from '../../grammar/src/lexer';
+
+export function generatedFile(lines: number): string {
+  const out: string[] = [];
+  const bodies = [
+    (i: number) => `-(1 - pt${i})^g${i} * log(pt${i})`,
+    (i: number) => `(1 - pt${i}^q${i}) / q${i}`,
+    (i: number) => `-sum(y * log_softmax(logits)) + g${i} * (1 - pt${i})`,
+    (i: number) => `sum(abs(y - p)) * q${i} + (1 - pt${i})^2`,
+  ];
+  let i = 0;
+  while (out.length < lines) {
+    out.push(`# block ${i}`);
+    out.push(`param g${i} = ${1 + (i % 4)} in [0, 5]`);
+    out.push(`param q${i} = 0.${1 + (i % 9)} in [0.01, 1]`);
+    out.push(`let pt${i} = sum(y * p)`);
+    out.push(`loss l${i} = ${bodies[i % bodies.length](i)}`);
+    i++;
+  }
+  return out.slice(0, lines).join('\n') + '\n';
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function time(f: () => void, reps: number): number {
+  const ts: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    f();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+export async function runGrammarBench(): Promise<void> {
+  const text = generatedFile(1000);
+  const lex = time(() => lossLexer.tokenize(text), 9);
+  const parseMs = time(() => parse(text), 9);
+  const checkNoIntegrity = time(() => checkText(text, { integrity: false }), 5);
+  const checkCold = time(() => {
+    clearIntegrityCache();
+    checkText(text);
+  }, 3);
+  checkText(text);
+  const checkFull = time(() => checkText(text), 5);
+  const model = checkText(text, { integrity: false }).model;
+  const deriveAll = time(() => {
+    for (const l of model.losses) differentiate(model, l.name, 'logits');
+  }, 3);
+  const losses = model.losses.length;
+  const focal = checkText('param g = 2\nlet pt = sum(y * p)\nloss f = -(1 - pt)^g * log(pt)').model;
+  const cold = (m: typeof focal, name: string) => () => {
+    clearIntegrityCache();
+    integrityCheck(m, name);
+  };
+  const integrity = time(cold(focal, 'f'), 21);
+  const seed = checkText('loss s = sum(neg(y * ln(p * i0(p))))').model;
+  const integritySeed = time(cold(seed, 's'), 21);
+  const rows: [string, number][] = [
+    ['tokenize (anchor)', lex],
+    ['parse', parseMs],
+    ['check without integrity', checkNoIntegrity],
+    [`check with integrity, cold (${losses} losses)`, checkCold],
+    [`check with integrity, cached verdicts`, checkFull],
+    [`derive all ${losses} losses wrt logits`, deriveAll],
+    ['integrity check, focal (1 candidate)', integrity],
+    ['integrity check, seed-system Bessel loss', integritySeed],
+  ];
+  console.log(`generated file: 1000 lines, ${text.length} chars, ${losses} losses`);
+  console.log('what'.padEnd(44) + 'median ms'.padStart(12) + 'x anchor'.padStart(12));
+  for (const [name, ms] of rows) console.log(name.padEnd(44) + ms.toFixed(3).padStart(12) + (ms / lex).toFixed(1).padStart(12));
+  console.log(`parse + check (cold) + derive: ${(checkCold + deriveAll).toFixed(1)} ms; per loss: ${((checkCold + deriveAll) / losses).toFixed(2)} ms`);
+}
