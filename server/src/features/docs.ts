@@ -1,0 +1,51 @@
+/** Markdown documentation of builtins, inputs and keywords (shared by hover, completion and signature help). */
+import { overloads, signature, inputSpec, type Builtin } from '../../../grammar/src/index';
+
+export const KEYWORD_DOCS: Record<string, string> = {
+  param: 'Declares a tunable hyperparameter: `param gamma = 2 in [0, 5]` (default, optional range).',
+  let: 'Names an expression for reuse in later statements: `let pt = sum(y * p)`.',
+  loss: 'Defines a loss: one number per sample, e.g. `loss ce = -sum(y * log(p))`.',
+  in: "Gives a param's range: `param gamma = 2 in [0, 5]`.",
+};
+
+export function builtinDoc(b: Builtin): string {
+  const parts = [b.doc.summary, '', '`' + b.doc.formula + '`'];
+  if (b.doc.reference) parts.push('', `*Reference:* ${b.doc.reference}`);
+  return parts.join('\n');
+}
+
+/** Hover/completion markdown of a builtin name: its signatures, then each overload's doc. */
+export function builtinMarkdown(name: string, arity?: number): string | undefined {
+  const all = overloads(name);
+  if (all.length === 0) return undefined;
+  const preferred = arity !== undefined ? all.find((b) => b.args.length === arity) : undefined;
+  const ordered = preferred ? [preferred, ...all.filter((b) => b !== preferred)] : all;
+  const sigs = ordered.map((b) => signature(b)).join('\n');
+  const docs = ordered.map((b) => (ordered.length > 1 ? `**${signature(b)}**  \n` : '') + builtinDoc(b));
+  return ['```lossmith', sigs, '```', '', docs.join('\n\n---\n\n'), '', `*Category:* ${ordered[0].category}`].join('\n');
+}
+
+export function inputMarkdown(name: string): string | undefined {
+  const i = inputSpec(name);
+  if (!i) return undefined;
+  return ['```lossmith', `(input) ${i.name}: ${i.type}`, '```', '', i.doc].join('\n');
+}
+
+/** Markdown to plain text for clients without markdown support. */
+export function plain(md: string): string {
+  return md
+    .replace(/^```\w*\n?/gm, '')
+    .replace(/\*\*/g, '')
+    .replace(/(^|[^\\])\*([^*]+)\*/g, '$1$2')
+    .replace(/`/g, '');
+}
+
+/** Compact number text for tables. */
+export function fmt(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(4)));
+  return v.toExponential(3).replace(/\.?0+e/, 'e');
+}
