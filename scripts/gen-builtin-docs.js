@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+'use strict';
+// Writes docs/builtins.md from the builtin table (run after `npx tsc -b`). A test checks the
+// committed file is current, so the reference never drifts from the table.
+const fs = require('fs');
+const path = require('path');
+
+function render() {
+  const g = require(path.join(__dirname, '..', 'out', 'grammar', 'src', 'index.js'));
+  const lines = [
+    '# Builtin functions and inputs',
+    '',
+    'Generated from the builtin table (`grammar/src/builtins.ts`) by `node scripts/gen-builtin-docs.js`; do not edit by hand.',
+    '',
+    '## Inputs',
+    '',
+    '| name | type | meaning |',
+    '|---|---|---|',
+    ...g.INPUTS.map((i) => `| \`${i.name}\` | ${i.type} | ${i.doc} |`),
+    '',
+  ];
+  const cats = [
+    ['operator', 'Operators'],
+    ['elementary', 'Elementary functions'],
+    ['protected', 'Protected operators of the seed system'],
+    ['special', 'Special functions'],
+    ['tempered', 'Tempered functions (bi-tempered loss)'],
+    ['reduction', 'Reductions over classes'],
+    ['probability', 'Probability maps'],
+    ['utility', 'Utility'],
+  ];
+  for (const [cat, title] of cats) {
+    const items = g.BUILTINS.filter((b) => b.category === cat);
+    if (!items.length) continue;
+    lines.push(`## ${title}`, '', '| signature | formula | what it is for | source |', '|---|---|---|---|');
+    for (const b of items) {
+      const sig = b.operator && b.operator !== 'neg' ? `\`a ${b.operator} b\`` : `\`${g.signature(b)}\``;
+      const esc = (s) => String(s ?? '').replace(/\|/g, '\\|');
+      lines.push(`| ${sig} | ${esc(b.doc.formula)} | ${esc(b.doc.summary)} | ${esc(b.doc.reference)} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+module.exports = { render };
+if (require.main === module) {
+  const out = path.join(__dirname, '..', 'docs', 'builtins.md');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, render());
+  console.log(`wrote ${out}`);
+}
