@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DiagnosticSeverity, DiagnosticTag, DocumentDiagnosticRequest } from 'vscode-languageserver-protocol/node';
+import { checkText } from '../../grammar/src/index';
+import { IntegrityRunner } from '../../server/src/integrity';
+import { range, startServer } from './helpers';
+
+test('diagnostics: severity, code, range, related information, unnecessary tag, data', async () => {
+  const c = await startServer();
+  try {
+    const { uri } = await c.openDoc(['param gamma = 2 in [0, 5]', 'param unused = 1', 'let pt = sum(y * p)', 'let pt = 1', 'loss focal = -(1 - pt)^gamma * log(ptt)'].join('\n'));
+    const d = await c.diagnostics(uri, 1);
+    const dup = d.find((x) => x.code === 'duplicate-name')!;
+    assert.deepEqual(dup.range, range(3, 4, 3, 6));
+    assert.equal(dup.severity, DiagnosticSeverity.Error);
+    assert.equal(dup.source, 'lossmith');
+    assert.deepEqual(dup.relatedInformation, [{ location: { uri, range: range(2, 4, 2, 6) }, message: "'pt' is first defined here" }]);
+    const unused = d.find((x) => x.code === 'unused-binding')!;
+    assert.deepEqual(unused.range, range(1, 6, 1, 12));
+    assert.equal(unused.severity, DiagnosticSeverity.Warning);
+    assert.deepEqual(unused.tags, [DiagnosticTag.Unnecessary]);
+    assert.deepEqual(unused.data, { statement: { start: 26, end: 42 } });
+    const unknown = d.find((x) => x.code === 'unknown-name')!;
+    assert.deepEqual(unknown.range, range(4, 35, 4, 38));
+    assert.deepEqual(unknown.data, { suggestions: ['pt'] });
+    assert.equal(unknown.message, "unknown name 'ptt'; did you mean 'pt'?");
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('diagnostics follow edits (debounced), carry the version, and are announced with lossmith/analysisChanged', async () => {
+  const c = await startServer({ debounceMs: 30 });
+  try {
+    const { uri } = await c.openDoc('loss ce = -sum(y * log(p))\n');
+    assert.deepEqual(await c.diagnostics(uri, 1), []);
+    // Three quick edits: only the last version is analysed.
+    await c.change(uri, 'loss ce = -sum(y * log(p)) +\n');
+    await c.change(uri, 'loss ce = -sum(y * log(p)) + q\n');
+    const v = (await c.change(uri, 'loss ce = -sum(y * log(p)) + z\n')).version;
+    const d = await c.diagnostics(uri, v);
+    assert.deepEqual(
+      d.map((x) => [x.code, x.range]),
+      [['unknown-name', range(0, 29, 0, 30)]],
+    );
+    const versions = (c.published.get(uri) ?? []).map((p) => p.version);
+    assert.deepEqual(versions, [1, 4]);
+    const announced = c.notifications.filter((n) => n.method === 'lossmith/analysisChanged').map((n) => n.params);
+    assert.deepEqual(announced, [
+      { uri, version: 1 },
+      { uri, version: 4 },
+    ]);
+    await c.close(uri);
+    await c.waitFor(() => (c.published.get(uri) ?? []).some((p) => p.version === undefined && p.diagnostics.length === 0), 'cleared diagnostics');
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('the integrity check reports on the loss name (warnings), and suppressions turn them into infos', async () => {
+  const c = await startServer();
+  try {
+    const { uri } = await c.openDoc(['loss up = sum(y * p)', '# lossmith: allow loss-rises', 'loss up2 = sum(y * p) * 2'].join('\n'));
+    const d = await c.diagnostics(uri);
+    assert.deepEqual(
+      d.map((x) => [x.code, x.severity, x.range]),
+      [
+        ['loss-rises', DiagnosticSeverity.Warning, range(0, 5, 0, 7)],
+        ['loss-rises', DiagnosticSeverity.Information, range(2, 5, 2, 8)],
+      ],
+    );
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('the server integrity check gives exactly what checkText gives on the whole file', () => {
+  const files = [
+    ['param gamma = 2 in [0, 5]', 'let pt = sum(y * p)', 'loss focal = -(1 - pt)^gamma * log(pt)', 'loss up = sum(y * p)', 'loss flat = sum(y) + 0 * sum(p)'].join('\n'),
+    ['let a = sum(y * p)', 'loss x = a', 'loss x = -log(a)', '# lossmith: allow loss-rises', 'loss z = a * 3', 'let b = a^2', 'loss w = b - a   # lossmith: allow extremum-in-middle'].join('\n'),
+    ['let pt = sum(y * p)', 'let pt = 1 - sum(y * p)', 'loss mid = (pt - 0.5)^2', 'loss osc = sin(20 * pt)', 'loss nf = log(pt - 0.5)', 'loss late = q', 'let q = pt'].join('\n'),
+    'loss a = sum(y * p) # lossmith: allow loss-rises\nloss b = 1 / (sum(y * p) - 0.3)',
+  ];
+  for (const text of files) {
+    const full = checkText(text);
+    const runner = new IntegrityRunner();
+    const mine = runner.runSync(checkText(text, { integrity: false }), text);
+    assert.deepEqual(mine, full.diagnostics, text);
+  }
+});
+
+test('integrity results are cached by content: an edit re-checks only the loss it touches', () => {
+  const runner = new IntegrityRunner();
+  const lines = Array.from({ length: 20 }, (_, i) => `param g${i} = 2 in [0, 5]\nlet pt${i} = sum(y * p)\nloss focal${i} = -(1 - pt${i})^g${i} * log(pt${i})`);
+  const text = lines.join('\n');
+  runner.runSync(checkText(text, { integrity: false }), text);
+  assert.equal(runner.computed, 20);
+  const edited = text.replace('loss focal3 = -(1 - pt3)^g3', 'loss focal3 = -(1 - pt3)^(g3 + 1)');
+  runner.runSync(checkText('# a new comment line\n' + edited, { integrity: false }), '# a new comment line\n' + edited);
+  assert.equal(runner.computed, 21);
+  assert.equal(runner.reused, 19);
+});
+
+test('pull diagnostics when asked for (initializationOptions.diagnosticMode = pull)', async () => {
+  const c = await startServer({ initializationOptions: { diagnosticMode: 'pull' }, capabilities: { textDocument: { diagnostic: {} } } });
+  try {
+    assert.ok(c.initializeResult.capabilities.diagnosticProvider);
+    const { uri } = await c.openDoc('loss a = sum(p)\n');
+    const report = await c.conn.sendRequest(DocumentDiagnosticRequest.type, { textDocument: { uri } });
+    assert.equal(report.kind, 'full');
+    assert.deepEqual(
+      (report as { items: { code: string }[] }).items.map((x) => x.code),
+      ['no-target-dependence'],
+    );
+    // no push in pull mode
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(c.published.get(uri), undefined);
+  } finally {
+    await c.dispose();
+  }
+});
