@@ -7,6 +7,9 @@
  * loaded datasets (cached by their spec object), so a worker that trains many losses or seeds
  * loads MNIST once.
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { parseAugment } from './augment';
 import { initBackend, type BackendInfo, type BackendName } from './backend';
@@ -28,13 +31,24 @@ export interface CallContext extends TaskContext {
 
 let backendInfo: { pref: string; info: BackendInfo } | undefined;
 
+/** The prefix folder `lossmith backend install` installs native backends into (LOSSMITH_BACKENDS overrides). */
+export function backendsPrefix(): string {
+  return process.env.LOSSMITH_BACKENDS ?? path.join(os.homedir(), '.lossmith', 'backends');
+}
+
+/** <prefix>/node_modules if it exists (where the engine looks for native backends). */
+export function defaultBackendsDir(): string | undefined {
+  const d = path.join(backendsPrefix(), 'node_modules');
+  return fs.existsSync(d) ? d : undefined;
+}
+
 /** Initialises the backend once per process and preference. */
 export async function ensureBackend(pref: 'auto' | BackendName = 'auto'): Promise<BackendInfo> {
   if (backendInfo && (backendInfo.pref === pref || (pref !== 'auto' && backendInfo.info.name === pref))) {
     if (tf.getBackend() !== tfName(backendInfo.info.name)) await tf.setBackend(tfName(backendInfo.info.name));
     return backendInfo.info;
   }
-  const info = await initBackend(pref);
+  const info = await initBackend(pref, { backendsDir: defaultBackendsDir() });
   backendInfo = { pref, info };
   return info;
 }
@@ -66,7 +80,7 @@ const nullIfNaN = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 async function runTrain(task: TrainTask, ctx: TaskContext): Promise<TrainTaskResult> {
   const backend = await ensureBackend(task.backend);
-  ctx.progress({ kind: 'backend', backend });
+  ctx.progress({ kind: 'backend', backend, pid: process.pid });
   const loss: LossFn = compileSource(task.lossSource, task.lossName, task.params);
   let perturbLoss: LossFn | undefined;
   if (task.perturbLossName) {

@@ -129,7 +129,7 @@ export type Task = TrainTask | CallTask | DebugTask;
 export type ResultOf<T extends Task> = T extends TrainTask ? TrainTaskResult : T extends DebugTask ? { echo: unknown; pid: number } : unknown;
 
 /** A progress message: for train tasks, one per finished epoch. */
-export type Progress = { kind: 'epoch'; epoch: EpochRecord } | { kind: 'backend'; backend: BackendInfo } | { kind: 'custom'; data: unknown };
+export type Progress = { kind: 'epoch'; epoch: EpochRecord } | { kind: 'backend'; backend: BackendInfo; pid: number } | { kind: 'custom'; data: unknown };
 
 // ------------------------------------------------------------------------------- wire messages
 

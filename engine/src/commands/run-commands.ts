@@ -1,0 +1,195 @@
+/**
+ * `lossmith compare FILE[#LOSS]... [options]` and `lossmith run CONFIG.json`: compare losses with
+ * the cross-entropy baseline on the worker pool (see evaluate-run.ts). With --json every event is
+ * printed as one JSON line (the same objects as events.jsonl) and the summary object last;
+ * otherwise one readable line per finished training and the results table at the end.
+ * Ctrl-C / SIGTERM cancel the run: finished trainings stay in the events and summary.
+ */
+import { Command, Option } from 'commander';
+import type { CompareEvent } from '../../../protocol/run-events';
+import { UsageError, type Io, type Registrar } from '../cli';
+import { formatCompareTable, formatSeedEnd, runCompare } from '../evaluate-run';
+import { ConfigError, loadRunConfig, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run-config';
+import type { WorkerPool } from '../worker-pool';
+
+const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** For tests: run on this pool instead of creating one. */
+let poolOverride: WorkerPool | undefined;
+export function setPoolForTests(pool: WorkerPool | undefined): void {
+  poolOverride = pool;
+}
+
+/** For tests: an AbortSignal that cancels like Ctrl-C would. */
+let signalOverride: AbortSignal | undefined;
+export function setSignalForTests(signal: AbortSignal | undefined): void {
+  signalOverride = signal;
+}
+
+function num(name: string, integer: boolean, min?: number, max?: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+      throw new UsageError(`${name} expects ${integer ? 'an integer' : 'a number'}, got '${v}'`);
+    }
+    if (min !== undefined && n < min) throw new UsageError(`${name} must be >= ${min}, got ${v}`);
+    if (max !== undefined && n > max) throw new UsageError(`${name} must be <= ${max}, got ${v}`);
+    return n;
+  };
+}
+
+interface CompareCliOptions {
+  baseline: string;
+  dataset: string;
+  model: string;
+  aug: string;
+  seeds: number;
+  epochs: number;
+  noise?: number;
+  imbalance?: number;
+  maxTrain?: number;
+  maxVal?: number;
+  stepsPerEpoch?: number;
+  batchSize?: number;
+  lr?: number;
+  optimizer?: string;
+  sam?: number;
+  samLoss?: string;
+  asam?: boolean;
+  width?: number;
+  backend: string;
+  workers?: number;
+  json?: boolean;
+  runsDir?: string;
+}
+
+function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
+  if (!['mlp', 'convnet', 'resnet9'].includes(o.model)) throw new UsageError(`--model must be mlp, convnet or resnet9, got '${o.model}'`);
+  if (o.optimizer !== undefined && !['adam', 'sgd'].includes(o.optimizer)) throw new UsageError(`--optimizer must be adam or sgd, got '${o.optimizer}'`);
+  if (o.samLoss && o.sam === undefined) throw new UsageError('--sam-loss needs --sam RHO');
+  return {
+    losses: files,
+    baseline: o.baseline,
+    dataset: o.dataset,
+    model: o.model as RawCompareConfig['model'],
+    augmentations: o.aug.split(',').map((s) => s.trim()).filter(Boolean),
+    seeds: o.seeds,
+    epochs: o.epochs,
+    ...(o.noise !== undefined ? { noise: o.noise } : {}),
+    ...(o.imbalance !== undefined ? { imbalance: o.imbalance } : {}),
+    ...(o.maxTrain !== undefined ? { maxTrain: o.maxTrain } : {}),
+    ...(o.maxVal !== undefined ? { maxVal: o.maxVal } : {}),
+    ...(o.stepsPerEpoch !== undefined ? { stepsPerEpoch: o.stepsPerEpoch } : {}),
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+    ...(o.lr !== undefined ? { lr: o.lr } : {}),
+    ...(o.optimizer ? { optimizer: o.optimizer as 'adam' | 'sgd' } : {}),
+    ...(o.sam !== undefined ? { sam: { rho: o.sam, ...(o.asam ? { adaptive: true } : {}), ...(o.samLoss ? { loss: o.samLoss } : {}) } } : {}),
+    ...(o.width !== undefined ? { width: o.width } : {}),
+    backend: o.backend as RawCompareConfig['backend'],
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.runsDir ? { runsDir: o.runsDir } : {}),
+  };
+}
+
+/** Runs a resolved comparison with CLI output and signal handling; returns the exit code. */
+export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolean): Promise<number> {
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (!json) io.err(`\nlossmith: ${sig}: cancelling the run (finished trainings are kept)...\n`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const outer = signalOverride;
+  const fwd = (): void => ac.abort();
+  outer?.addEventListener('abort', fwd, { once: true });
+  let done = 0;
+  let total = 0;
+  const onEvent = (e: CompareEvent): void => {
+    if (json) {
+      io.out(JSON.stringify(e) + '\n');
+      return;
+    }
+    switch (e.type) {
+      case 'compare-start':
+        total = e.jobs;
+        io.out(
+          `lossmith compare: ${e.config.losses.length + 1} losses × ${e.config.augmentations.length} augmentation${e.config.augmentations.length === 1 ? '' : 's'} × ${e.config.seeds.length} seed${e.config.seeds.length === 1 ? '' : 's'} = ${e.jobs} trainings on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n  run folder ${e.dir}\n`,
+        );
+        break;
+      case 'backend':
+        io.out(`  backend: ${e.backend.name} — ${e.backend.detail}\n${e.backend.warnings.map((w) => `  warning: ${w}\n`).join('')}`);
+        break;
+      case 'seed-end':
+        if (e.status !== 'cancelled') done++;
+        io.out(formatSeedEnd(e, done, total) + '\n');
+        break;
+      default:
+        break;
+    }
+  };
+  try {
+    const r = await runCompare({ resolved, pool: poolOverride, signal: ac.signal, onEvent });
+    if (json) io.out(JSON.stringify(r.summary) + '\n');
+    else io.out('\n' + formatCompareTable(r.summary) + `\n\nsummary: ${r.dir}/summary.json\n`);
+    return r.summary.status === 'done' ? 0 : r.summary.status === 'cancelled' ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    outer?.removeEventListener('abort', fwd);
+  }
+}
+
+function wrapConfigErrors<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export const register: Registrar = (program: Command, io: Io, setExit) => {
+  program
+    .command('compare')
+    .description('Train each loss and the cross-entropy baseline with the same seeds, data and augmentations; compare test accuracy (paired t-test over seeds).')
+    .argument('<files...>', 'FILE.loss (every loss in it) or FILE.loss#LOSS')
+    .option('--baseline <loss>', "baseline: 'ce' (built-in cross-entropy) or FILE#LOSS", 'ce')
+    .option('--dataset <spec>', "'mnist' (embedded), 'fashion-mnist', or a folder of IDX/CIFAR files", 'mnist')
+    .option('--model <kind>', 'mlp | convnet | resnet9', 'convnet')
+    .option('--width <w>', 'width multiplier of the network', num('--width', false, 1e-6))
+    .option('--aug <list>', 'comma-separated augmentations, each compared separately (none, flipcrop, cutout, mixup, cutmix, randaugment:N:M, a+b)', 'none')
+    .option('--seeds <n>', 'number of seeds (1..n)', num('--seeds', true, 1, 1000), 3)
+    .option('--epochs <n>', 'epochs per training', num('--epochs', true, 1), 5)
+    .option('--noise <r>', 'symmetric label-noise rate on the training split', num('--noise', false, 0, 1))
+    .option('--imbalance <k>', 'long-tailed imbalance ratio of the training split', num('--imbalance', false, 1))
+    .option('--max-train <n>', 'stratified subset of n training examples', num('--max-train', true, 1))
+    .option('--max-val <n>', 'validate on the first n validation examples', num('--max-val', true, 1))
+    .option('--steps-per-epoch <n>', 'steps per epoch (default: one pass)', num('--steps-per-epoch', true, 1))
+    .option('--batch-size <b>', 'batch size (default 128)', num('--batch-size', true, 1))
+    .option('--lr <x>', 'peak learning rate (default 3e-3 adam, 0.05 sgd)', num('--lr', false, 1e-12))
+    .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
+    .option('--sam <rho>', 'sharpness-aware minimisation with radius rho', num('--sam', false, 1e-12))
+    .option('--asam', 'adaptive SAM (with --sam)')
+    .option('--sam-loss <file#loss>', 'perturb with this loss (AACE style) instead of the training loss')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
+    .option('--workers <n>', 'worker processes (default min(cores, trainings); 0 = in this process)', num('--workers', true, 0))
+    .option('--json', 'print events as JSON lines and the summary last')
+    .option('--runs-dir <dir>', 'where runs are stored', '.lossmith/runs')
+    .action(async (files: string[], o: CompareCliOptions) => {
+      const resolved = wrapConfigErrors(() => resolveCompareConfig(toRaw(files, o), process.cwd()));
+      setExit(await runFromCli(resolved, io, !!o.json));
+    });
+
+  program
+    .command('run')
+    .description('Run a comparison described by a JSON config (schemas/lossrun.schema.json): the options of `compare`.')
+    .argument('<config>', 'CONFIG.json')
+    .option('--json', 'print events as JSON lines and the summary last')
+    .option('--workers <n>', 'override the config: worker processes', num('--workers', true, 0))
+    .action(async (file: string, o: { json?: boolean; workers?: number }) => {
+      const resolved = wrapConfigErrors(() => loadRunConfig(file));
+      if (o.workers !== undefined) resolved.workers = o.workers;
+      setExit(await runFromCli(resolved, io, !!o.json));
+    });
+};

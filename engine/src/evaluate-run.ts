@@ -1,0 +1,389 @@
+/**
+ * Compare runs: train every loss (the baseline first) under every augmentation with every seed,
+ * on the worker pool, and compare each loss with the baseline by a paired test over seeds.
+ *
+ * Fairness: a training's data subset, data order, augmentation draws, dropout masks and initial
+ * weights are functions of (dataset spec + dataSeed, training seed, augmentation) only: the same
+ * for every loss. So on seed i, loss L and the baseline start from the same weights and see the
+ * same batches, and the seed-i accuracies form a pair. (Training the baseline's own expression as
+ * "a loss" reproduces the baseline's numbers exactly; see test/engine/evaluate-run.test.ts.)
+ *
+ * Statistics: per (loss, augmentation) the mean and sample standard deviation of test accuracy
+ * over seeds, and vs the baseline the paired t-test (t-based 95% CI of the mean difference,
+ * two-sided p) on the seeds where both produced a test accuracy, plus the exact Wilcoxon
+ * signed-rank p on the same pairs.
+ *
+ * Robustness: a NaN loss ends that training with status 'nan' (its best-validation checkpoint, if
+ * any epoch finished, is still tested and reported as such); a training that throws is 'failed';
+ * a worker that dies is retried once on a fresh worker. Cancellation (AbortSignal) stops the
+ * running trainings, keeps the finished ones in the events and the summary, and ends the run
+ * with status 'cancelled'.
+ */
+import * as path from 'path';
+import type {
+  BackendJson,
+  CompareEvent,
+  CompareResultJson,
+  CompareStatus,
+  CompareSummary,
+  LossRefJson,
+  PairedTestJson,
+  SeedEndEvent,
+  TrainingKey,
+  TrainingStatus,
+} from '../../protocol/run-events';
+import { createRun, readEvents, type RunHandle } from './run-store';
+import { meanStd, pairedComparison } from './stats';
+import { SAM_KEY, type ResolvedCompare } from './run-config';
+import { TaskCancelledError, WorkerCrashError, WorkerPool, defaultWorkers, type TrainTask, type TrainTaskResult } from './worker-pool';
+
+export interface CompareRunOptions {
+  resolved: ResolvedCompare;
+  /** Run on this pool (left open). Default: a new pool of `workers` processes, closed at the end. */
+  pool?: WorkerPool;
+  /** Pool size when no pool is given (default: resolved.workers, else min(cores, trainings)). */
+  workers?: number;
+  signal?: AbortSignal;
+  /** Every event, as appended to events.jsonl (run-start included). */
+  onEvent?: (e: CompareEvent) => void;
+  /** Retries after a worker crash (default 1). */
+  crashRetries?: number;
+}
+
+export interface CompareRunResult {
+  id: string;
+  dir: string;
+  summary: CompareSummary;
+}
+
+interface Job extends TrainingKey {
+  ref: LossRefJson;
+  task: TrainTask;
+  started: boolean;
+  end?: SeedEndEvent;
+}
+
+/** Where createRun must be rooted so that runs land in `runsDir`. */
+function runRoot(runsDir: string): string {
+  const abs = path.resolve(runsDir);
+  if (path.basename(abs) === 'runs' && path.basename(path.dirname(abs)) === '.lossmith') return path.dirname(path.dirname(abs));
+  // The run store always nests <root>/.lossmith/runs: a custom folder becomes the root.
+  return abs;
+}
+
+const finiteOrNull = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: string, seed: number): TrainTask {
+  const c = resolved.config;
+  const source = resolved.sources.get(ref.label);
+  if (source === undefined) throw new Error(`internal: no source for loss ${ref.label}`);
+  const samSource = resolved.sources.get(SAM_KEY);
+  return {
+    kind: 'train',
+    lossSource: source,
+    lossName: ref.loss,
+    ...(ref.params ? { params: ref.params } : {}),
+    ...(c.sam?.loss ? { perturbLossName: c.sam.loss.loss, perturbLossSource: samSource } : {}),
+    backend: c.backend,
+    dataset: { ...c.dataset },
+    augment: augmentation,
+    train: {
+      model: c.model,
+      optimizer: { kind: c.optimizer, ...(c.optimizer === 'sgd' ? { momentum: 0.9 } : {}) },
+      lr: c.lr,
+      ...(c.warmup !== undefined ? { warmup: c.warmup } : {}),
+      ...(c.schedule ? { schedule: c.schedule } : {}),
+      batchSize: c.batchSize,
+      epochs: c.epochs,
+      ...(c.stepsPerEpoch !== undefined ? { stepsPerEpoch: c.stepsPerEpoch } : {}),
+      ...(c.maxVal !== undefined ? { maxVal: c.maxVal } : {}),
+      seed,
+      ...(c.sam ? { sam: { rho: c.sam.rho, ...(c.sam.adaptive ? { adaptive: true } : {}) } } : {}),
+      testWith: 'best',
+    },
+  };
+}
+
+/** The paired comparison of `acc` with `base` over seeds where both exist. */
+export function compareWithBaseline(acc: (number | null)[], base: (number | null)[]): PairedTestJson {
+  const a: number[] = [];
+  const b: number[] = [];
+  acc.forEach((v, i) => {
+    const w = base[i];
+    if (v !== null && w !== null && w !== undefined) {
+      a.push(v);
+      b.push(w);
+    }
+  });
+  if (a.length === 0) {
+    return { test: 'paired t-test', n: 0, meanDiff: null, ci95: null, pValue: null, wilcoxonP: null, note: 'no seed where both trainings produced a test accuracy' };
+  }
+  const r = pairedComparison(a, b);
+  return {
+    test: 'paired t-test',
+    n: r.n,
+    meanDiff: r.meanDiff,
+    ci95: r.ci95,
+    pValue: r.pValue,
+    wilcoxonP: r.wilcoxon.pValue,
+    note: r.note,
+  };
+}
+
+function buildResults(resolved: ResolvedCompare, jobs: Job[]): CompareResultJson[] {
+  const c = resolved.config;
+  const refs = [c.baseline, ...c.losses];
+  const out: CompareResultJson[] = [];
+  const perSeedOf = (label: string, aug: string): (number | null)[] =>
+    c.seeds.map((_, si) => jobs.find((j) => j.loss === label && j.augmentation === aug && j.seedIndex === si)?.end?.testAcc ?? null);
+  for (const aug of c.augmentations) {
+    const base = perSeedOf(c.baseline.label, aug);
+    for (const ref of refs) {
+      const mine = jobs.filter((j) => j.loss === ref.label && j.augmentation === aug && j.end);
+      const perSeed = perSeedOf(ref.label, aug);
+      const have = perSeed.filter((v): v is number => v !== null);
+      const ms = have.length ? meanStd(have) : null;
+      const walls = mine.filter((j) => j.end!.status !== 'cancelled').map((j) => j.end!.wallMs);
+      out.push({
+        loss: ref.label,
+        augmentation: aug,
+        ref,
+        baseline: ref === c.baseline,
+        testAccuracy: { mean: ms ? ms.mean : null, std: ms ? ms.std : null, perSeed },
+        vsBaseline: compareWithBaseline(perSeed, base),
+        seeds: mine
+          .sort((x, y) => x.seedIndex - y.seedIndex)
+          .map((j) => ({
+            seed: j.seed,
+            status: j.end!.status,
+            testAcc: j.end!.testAcc,
+            bestValAcc: j.end!.bestValAcc,
+            bestEpoch: j.end!.bestEpoch,
+            wallMs: j.end!.wallMs,
+            ...(j.end!.reason ? { reason: j.end!.reason } : {}),
+          })),
+        meanWallMs: walls.length ? walls.reduce((s, v) => s + v, 0) / walls.length : null,
+      });
+    }
+  }
+  return out;
+}
+
+/** Runs a compare grid; resolves with the summary (also written to summary.json). */
+export async function runCompare(opts: CompareRunOptions): Promise<CompareRunResult> {
+  const t0 = performance.now();
+  const { resolved } = opts;
+  const c = resolved.config;
+  const refs = [c.baseline, ...c.losses];
+  const jobs: Job[] = [];
+  // Seed-major order: a cancelled run keeps whole seeds for as many losses as possible.
+  c.seeds.forEach((seed, seedIndex) => {
+    for (const augmentation of c.augmentations) {
+      for (const ref of refs) {
+        jobs.push({ loss: ref.label, augmentation, seed, seedIndex, ref, task: lossTask(resolved, ref, augmentation, seed), started: false });
+      }
+    }
+  });
+  const workers = opts.pool ? opts.pool.size : (opts.workers ?? resolved.workers ?? defaultWorkers(jobs.length));
+  const config = { ...c, workers };
+  const run: RunHandle = createRun(runRoot(resolved.runsDir), 'compare', config);
+  const emit = (e: CompareEvent, sync = false): void => {
+    run.append(e as unknown as { type: string }, { sync });
+    opts.onEvent?.(e);
+  };
+  // The run store wrote run-start; pass the same object on.
+  const start = readEvents(run.dir).find((e) => e.type === 'run-start');
+  if (start) opts.onEvent?.(start as unknown as CompareEvent);
+  emit({ type: 'compare-start', config, jobs: jobs.length, workers, dir: run.dir }, true);
+
+  const backends: BackendJson[] = [];
+  let datasetInfo: TrainTaskResult['dataset'] | undefined;
+  let finished = 0;
+  let status: CompareStatus = 'running';
+  let error: string | undefined;
+
+  const summary = (): CompareSummary => ({
+    kind: 'compare',
+    status,
+    backend: backends[0] ?? null,
+    backends,
+    baseline: c.baseline.label,
+    results: buildResults(resolved, jobs),
+    dataset: { ...c.dataset, ...(datasetInfo ? { name: datasetInfo.name, train: datasetInfo.train, val: datasetInfo.val, test: datasetInfo.test, classes: datasetInfo.classes } : {}) },
+    model: c.model,
+    augmentations: c.augmentations,
+    seeds: c.seeds,
+    epochs: c.epochs,
+    finished,
+    jobs: jobs.length,
+    wallMs: performance.now() - t0,
+    events: 'events.jsonl',
+    ...(error ? { error } : {}),
+  });
+  const writeSummary = (): void => run.writeSummary(summary() as unknown as Record<string, unknown>);
+  writeSummary();
+
+  const pool = opts.pool ?? new WorkerPool({ size: workers });
+  const ids = new Set<string>();
+  let cancelled = false;
+  const onAbort = (): void => {
+    cancelled = true;
+    for (const id of ids) pool.cancel(id);
+  };
+  if (opts.signal?.aborted) cancelled = true;
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const key = (j: Job): TrainingKey => ({ loss: j.loss, augmentation: j.augmentation, seed: j.seed, seedIndex: j.seedIndex });
+  const markStarted = (j: Job): void => {
+    if (j.started) return;
+    j.started = true;
+    emit({ type: 'seed-start', ...key(j) });
+  };
+  const end = (j: Job, e: Omit<SeedEndEvent, 'type' | keyof TrainingKey>): void => {
+    j.end = { type: 'seed-end', ...key(j), ...e };
+    if (e.status !== 'cancelled') finished++;
+    emit(j.end, true);
+    writeSummary();
+  };
+
+  const runJob = async (j: Job): Promise<void> => {
+    const retries = opts.crashRetries ?? 1;
+    for (let attempt = 0; ; attempt++) {
+      if (cancelled) return;
+      const sub = pool.submit(j.task, {
+        onProgress: (p) => {
+          if (p.kind === 'backend') {
+            markStarted(j);
+            if (!backends.some((b) => b.name === p.backend.name && b.detail === p.backend.detail)) {
+              backends.push(p.backend);
+              emit({ type: 'backend', backend: p.backend, pid: p.pid });
+            }
+          } else if (p.kind === 'epoch') {
+            const h = p.epoch;
+            emit({
+              type: 'epoch', ...key(j), epoch: h.epoch,
+              trainLoss: finiteOrNull(h.trainLoss), trainAcc: finiteOrNull(h.trainAcc), valAcc: finiteOrNull(h.valAcc), lr: h.lr, ms: h.ms,
+            });
+          }
+        },
+      });
+      ids.add(sub.id);
+      try {
+        const r = await sub.promise;
+        datasetInfo ??= r.dataset;
+        markStarted(j);
+        const st: TrainingStatus = r.status;
+        end(j, {
+          status: st, testAcc: finiteOrNull(r.testAcc), bestValAcc: finiteOrNull(r.bestValAcc), bestEpoch: r.bestEpoch,
+          epochs: r.history.length, steps: r.steps, wallMs: r.wallMs, backend: r.backend.name, ...(r.reason ? { reason: r.reason } : {}),
+        });
+        return;
+      } catch (e) {
+        if (e instanceof TaskCancelledError || cancelled) {
+          if (j.started) end(j, { status: 'cancelled', testAcc: null, bestValAcc: null, bestEpoch: 0, epochs: 0, steps: 0, wallMs: 0, reason: 'run cancelled' });
+          return;
+        }
+        if (e instanceof WorkerCrashError && attempt < retries) continue;
+        markStarted(j);
+        end(j, { status: 'failed', testAcc: null, bestValAcc: null, bestEpoch: 0, epochs: 0, steps: 0, wallMs: 0, reason: (e as Error).message });
+        return;
+      } finally {
+        ids.delete(sub.id);
+      }
+    }
+  };
+
+  try {
+    await Promise.all(jobs.map(runJob));
+    const all = jobs.filter((j) => j.end);
+    if (cancelled) {
+      status = 'cancelled';
+      emit({ type: 'run-cancelled', reason: 'cancelled by the user (signal)', wallMs: performance.now() - t0, finished }, true);
+    } else if (all.length > 0 && all.every((j) => j.end!.status === 'failed')) {
+      status = 'failed';
+      error = `every training failed; the first: ${all[0].end!.reason}`;
+    } else {
+      status = 'done';
+    }
+    if (!cancelled) for (const r of buildResults(resolved, jobs)) emit({ type: 'result', ...r });
+    if (status === 'done') emit({ type: 'run-end', status: 'done', wallMs: performance.now() - t0 }, true);
+    if (status === 'failed') emit({ type: 'run-failed', error: error!, wallMs: performance.now() - t0 }, true);
+  } catch (e) {
+    status = 'failed';
+    error = (e as Error).message;
+    emit({ type: 'run-failed', error, wallMs: performance.now() - t0 }, true);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (!opts.pool) await pool.close();
+    const s = summary();
+    run.writeSummary(s as unknown as Record<string, unknown>);
+    run.close();
+  }
+  return { id: run.id, dir: run.dir, summary: { id: run.id, created: run.created, ...summary() } };
+}
+
+// ------------------------------------------------------------------------------------ text output
+
+const pct = (v: number | null | undefined, d = 2): string => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(d)}%`);
+const pp = (v: number, d = 2): string => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(d)}`;
+
+function pFormat(p: number | null): string {
+  if (p === null) return '—';
+  if (p < 1e-4) return p.toExponential(1);
+  return p.toFixed(p < 0.01 ? 4 : 3);
+}
+
+/** One line per finished training (the non-JSON progress output). */
+export function formatSeedEnd(e: SeedEndEvent, done: number, total: number): string {
+  const head = `[${String(done).padStart(String(total).length)}/${total}] ${e.loss} · ${e.augmentation} · seed ${e.seed}:`;
+  const secs = `${(e.wallMs / 1000).toFixed(1)} s`;
+  if (e.status === 'completed' || e.status === 'early-stopped') {
+    return `${head} test ${pct(e.testAcc)} (best val ${pct(e.bestValAcc)} at epoch ${e.bestEpoch}, ${secs})${e.status === 'early-stopped' ? ' early-stopped' : ''}`;
+  }
+  if (e.status === 'nan') return `${head} NaN — ${e.reason ?? ''}${e.testAcc !== null ? `; best checkpoint before it: test ${pct(e.testAcc)}` : ''} (${secs})`;
+  return `${head} ${e.status}${e.reason ? ` — ${e.reason}` : ''}`;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+/** The readable results table. */
+export function formatCompareTable(s: CompareSummary): string {
+  const lines: string[] = [];
+  const ds = s.dataset;
+  const be = s.backend;
+  lines.push(
+    `Compare run ${s.id ?? ''} — ${s.status}`.trim(),
+    `  dataset ${ds.name ?? ds.spec}${ds.train !== undefined ? ` (train ${ds.train}, val ${ds.val}, test ${ds.test})` : ''}` +
+      `${ds.labelNoise ? `, label noise ${ds.labelNoise}` : ''}${ds.imbalance ? `, imbalance ${ds.imbalance}` : ''}` +
+      ` · model ${s.model.kind}${s.model.width ? ` ×${s.model.width}` : ''} · ${s.epochs} epoch${s.epochs === 1 ? '' : 's'} · seeds ${s.seeds.join(', ')}`,
+    `  backend ${be ? `${be.name} (${be.device}, ${be.threads} thread${be.threads === 1 ? '' : 's'})` : 'unknown'} · ${s.finished}/${s.jobs} trainings · wall ${(s.wallMs / 1000).toFixed(1)} s`,
+  );
+  const w = Math.max(14, ...s.results.map((r) => r.loss.length + (r.baseline ? 11 : 0))) + 2;
+  for (const aug of s.augmentations) {
+    lines.push('', `augmentation: ${aug}`);
+    lines.push(`  ${pad('loss', w)}${pad('test accuracy', 24)}${pad(`Δ vs ${s.baseline} [95% CI] (pp)`, 30)}${pad('p', 9)}time/run`);
+    for (const r of s.results.filter((x) => x.augmentation === aug)) {
+      const ta = r.testAccuracy;
+      const n = ta.perSeed.filter((v) => v !== null).length;
+      const bad = r.seeds.filter((x) => x.status === 'nan' || x.status === 'failed');
+      const acc = ta.mean === null ? '—' : `${pct(ta.mean)} ± ${ta.std === null ? '—' : (100 * ta.std).toFixed(2)} (n=${n})`;
+      const v = r.vsBaseline;
+      const diff = r.baseline ? '(baseline)' : v.meanDiff === null ? '—' : `${pp(v.meanDiff)}${v.ci95 ? ` [${pp(v.ci95[0])}, ${pp(v.ci95[1])}]` : ''}`;
+      const p = r.baseline ? '' : pFormat(v.pValue);
+      const t = r.meanWallMs === null ? '—' : `${(r.meanWallMs / 1000).toFixed(1)} s`;
+      const flag = bad.length ? `  ${bad.map((x) => `seed ${x.seed} ${x.status}`).join(', ')}` : '';
+      lines.push(`  ${pad(r.loss + (r.baseline ? ' (baseline)' : ''), w)}${pad(acc, 24)}${pad(diff, 30)}${pad(p, 9)}${t}${flag}`);
+    }
+  }
+  lines.push(
+    '',
+    `Test accuracy: mean ± sample std over seeds. Δ: mean paired difference to ${s.baseline} on the same seeds (identical data order, augmentation draws and initial weights),`,
+    `percentage points, t-based 95% CI; p: two-sided paired t-test (df = n-1). Exact Wilcoxon signed-rank p-values are in summary.json.`,
+  );
+  const notes = s.results.filter((r) => !r.baseline && r.vsBaseline.note).map((r) => `  ${r.loss} · ${r.augmentation}: ${r.vsBaseline.note}`);
+  if (notes.length) lines.push('Notes:', ...notes);
+  if (s.error) lines.push(`Error: ${s.error}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,333 @@
+/**
+ * Compare-run configuration: the JSON form (`lossmith run CONFIG.json`, schemas/lossrun.schema.json),
+ * the same options from the command line (`lossmith compare`), validation with JSON paths, and
+ * resolution into the CompareConfigJson a run records (loss files read and checked, labels made
+ * unique, defaults filled in).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { checkText } from '../../grammar/src/index';
+import { LineIndex } from '../../grammar/src/text';
+import type { CompareConfigJson, LossRefJson } from '../../protocol/run-events';
+import { parseAugment } from './augment';
+
+/** Bad configuration: the message names the JSON path (or option) and the problem. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The cross-entropy baseline (examples/cross-entropy.loss), built in so it works from any folder. */
+export const BUILTIN_CE_SOURCE = `# Cross-entropy: the negative log-probability of the target, summed against the target
+# distribution y (one-hot, or soft under label smoothing / mixup / cutmix).
+# Computed from the logits with log_softmax, which is stable where log(p) underflows.
+# Formula: CE = -sum_k y_k log p_k = logsumexp(z) - sum_k y_k z_k
+# Source: the standard baseline every Lossmith comparison runs against.
+loss ce = -sum(y * log_softmax(logits))
+`;
+export const BUILTIN_FILE = '<builtin>';
+
+/** The JSON config (and, field for field, the compare command's options). */
+export interface RawCompareConfig {
+  kind?: 'compare';
+  losses: (string | { file: string; loss?: string; params?: Record<string, number> })[];
+  baseline?: string;
+  dataset?: string;
+  model?: 'mlp' | 'convnet' | 'resnet9';
+  width?: number;
+  augmentations?: string[];
+  seeds?: number | number[];
+  epochs?: number;
+  noise?: number;
+  imbalance?: number;
+  maxTrain?: number;
+  maxVal?: number;
+  dataSeed?: number;
+  stepsPerEpoch?: number;
+  batchSize?: number;
+  lr?: number;
+  optimizer?: 'adam' | 'sgd';
+  sam?: { rho: number; adaptive?: boolean; loss?: string };
+  backend?: CompareConfigJson['backend'];
+  workers?: number;
+  runsDir?: string;
+}
+
+/** A resolved compare run: what to record and what the workers need. */
+export interface ResolvedCompare {
+  config: CompareConfigJson;
+  /** Source text per loss label (baseline included), and for the SAM loss under key SAM_KEY. */
+  sources: Map<string, string>;
+  /** Folder the runs go to. */
+  runsDir: string;
+  /** Workers requested (undefined: min(cores, jobs)). */
+  workers?: number;
+}
+
+export const SAM_KEY = '\u0000sam';
+
+// ------------------------------------------------------------------------------------ schema
+
+type Schema = {
+  type?: string | string[];
+  enum?: unknown[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  additionalProperties?: boolean | Schema;
+  items?: Schema;
+  minItems?: number;
+  minLength?: number;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  anyOf?: Schema[];
+};
+
+let schemaCache: Schema | undefined;
+
+/** schemas/lossrun.schema.json (looked for relative to the source and the compiled file). */
+export function loadSchema(): Schema {
+  if (schemaCache) return schemaCache;
+  const candidates = [
+    path.join(__dirname, '..', '..', '..', 'schemas', 'lossrun.schema.json'), // out/engine/src -> repo
+    path.join(__dirname, '..', '..', 'schemas', 'lossrun.schema.json'), // engine/src -> repo
+    path.join(__dirname, 'schemas', 'lossrun.schema.json'), // bundled next to the file
+  ];
+  for (const c of candidates) {
+    if (fs.existsSync(c)) return (schemaCache = JSON.parse(fs.readFileSync(c, 'utf8')) as Schema);
+  }
+  throw new Error(`lossrun.schema.json not found (looked in ${candidates.join(', ')})`);
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+function typeMatches(v: unknown, t: string): boolean {
+  const vt = typeOf(v);
+  return vt === t || (t === 'number' && vt === 'integer');
+}
+
+const childPath = (p: string, key: string | number): string =>
+  typeof key === 'number' ? `${p}[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `${p}.${key}` : `${p}[${JSON.stringify(key)}]`;
+
+/**
+ * Validates a value against the subset of JSON Schema the lossrun schema uses (type, enum,
+ * properties, required, additionalProperties, items, minItems, minLength, minimum, maximum,
+ * exclusiveMinimum, anyOf). Returns problems as "$.path: message".
+ */
+export function validateSchema(v: unknown, s: Schema, p = '$'): string[] {
+  if (s.anyOf) {
+    const all = s.anyOf.map((alt) => validateSchema(v, alt, p));
+    if (all.some((e) => e.length === 0)) return [];
+    // Report the alternative whose type matched, else a summary.
+    const typed = s.anyOf.findIndex((alt) => !alt.type || [alt.type].flat().some((t) => typeMatches(v, t)));
+    if (typed >= 0) return all[typed];
+    return [`${p}: expected ${s.anyOf.map((a) => [a.type].flat().join('|')).join(' or ')}, got ${typeOf(v)}`];
+  }
+  const errs: string[] = [];
+  if (s.type) {
+    const types = [s.type].flat();
+    if (!types.some((t) => typeMatches(v, t))) return [`${p}: expected ${types.join(' or ')}, got ${typeOf(v)}${typeOf(v) === 'string' ? ` "${v}"` : ''}`];
+  }
+  if (s.enum && !s.enum.includes(v)) return [`${p}: must be one of ${s.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(v)}`];
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) errs.push(`${p}: must be a finite number`);
+    if (s.minimum !== undefined && v < s.minimum) errs.push(`${p}: must be >= ${s.minimum}, got ${v}`);
+    if (s.maximum !== undefined && v > s.maximum) errs.push(`${p}: must be <= ${s.maximum}, got ${v}`);
+    if (s.exclusiveMinimum !== undefined && v <= s.exclusiveMinimum) errs.push(`${p}: must be > ${s.exclusiveMinimum}, got ${v}`);
+  }
+  if (typeof v === 'string' && s.minLength !== undefined && v.length < s.minLength) errs.push(`${p}: must not be empty`);
+  if (Array.isArray(v)) {
+    if (s.minItems !== undefined && v.length < s.minItems) errs.push(`${p}: needs at least ${s.minItems} item${s.minItems === 1 ? '' : 's'}`);
+    if (s.items) v.forEach((x, i) => errs.push(...validateSchema(x, s.items!, childPath(p, i))));
+  }
+  if (typeOf(v) === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const r of s.required ?? []) if (!(r in o)) errs.push(`${p}: missing required property '${r}'`);
+    for (const [k, x] of Object.entries(o)) {
+      const ps = s.properties?.[k];
+      if (ps) errs.push(...validateSchema(x, ps, childPath(p, k)));
+      else if (s.additionalProperties === false) {
+        const known = Object.keys(s.properties ?? {});
+        const near = known.find((n) => n.toLowerCase() === k.toLowerCase() || n.startsWith(k) || k.startsWith(n));
+        errs.push(`${childPath(p, k)}: unknown property${near ? ` (did you mean '${near}'?)` : ''}`);
+      } else if (typeof s.additionalProperties === 'object') errs.push(...validateSchema(x, s.additionalProperties, childPath(p, k)));
+    }
+  }
+  return errs;
+}
+
+// ------------------------------------------------------------------------------------ resolution
+
+interface LossFile {
+  file: string;
+  source: string;
+  losses: string[];
+  params: Map<string, number>;
+}
+
+function readLossFile(file: string, baseDir: string, where: string): LossFile {
+  const abs = path.resolve(baseDir, file);
+  let source: string;
+  try {
+    source = fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${where}: cannot read loss file ${abs}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const { model, diagnostics } = checkText(source, { integrity: false });
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) {
+    const li = new LineIndex(source);
+    const lines = errors.map((d) => {
+      const pos = li.position(d.range.start);
+      return `  ${file}:${pos.line + 1}:${pos.character + 1}: ${d.message}`;
+    });
+    throw new ConfigError(`${where}: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${lines.join('\n')}`);
+  }
+  return { file, source, losses: model.losses.map((l) => l.name), params: new Map(model.params.map((p) => [p.name, p.value])) };
+}
+
+/** Splits FILE#LOSS (the last '#'; Windows drive letters are fine). */
+export function splitLossSpec(spec: string): { file: string; loss?: string } {
+  const i = spec.lastIndexOf('#');
+  if (i < 0) return { file: spec };
+  return { file: spec.slice(0, i), loss: spec.slice(i + 1) || undefined };
+}
+
+interface PendingLoss {
+  file: string;
+  loss: string;
+  source: string;
+  params?: Record<string, number>;
+}
+
+function resolveLossSpec(spec: string | { file: string; loss?: string; params?: Record<string, number> }, baseDir: string, where: string): PendingLoss[] {
+  const o = typeof spec === 'string' ? splitLossSpec(spec) : spec;
+  const params = typeof spec === 'string' ? undefined : spec.params;
+  if (o.file === 'ce' && !o.loss && typeof spec === 'string') return [{ file: BUILTIN_FILE, loss: 'ce', source: BUILTIN_CE_SOURCE }];
+  const lf = readLossFile(o.file, baseDir, where);
+  if (lf.losses.length === 0) throw new ConfigError(`${where}: ${o.file} defines no loss`);
+  if (params) {
+    for (const [k, v] of Object.entries(params)) {
+      if (!lf.params.has(k)) throw new ConfigError(`${where}.params.${k}: ${o.file} has no param '${k}'${lf.params.size ? ` (params: ${[...lf.params.keys()].join(', ')})` : ''}`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${where}.params.${k}: must be a finite number`);
+    }
+  }
+  if (o.loss) {
+    if (!lf.losses.includes(o.loss)) throw new ConfigError(`${where}: ${o.file} has no loss '${o.loss}' (it has: ${lf.losses.join(', ')})`);
+    return [{ file: o.file, loss: o.loss, source: lf.source, ...(params ? { params } : {}) }];
+  }
+  return lf.losses.map((loss) => ({ file: o.file, loss, source: lf.source, ...(params ? { params } : {}) }));
+}
+
+function uniqueLabels(items: PendingLoss[]): string[] {
+  const labels: string[] = [];
+  const used = new Set<string>();
+  for (const it of items) {
+    const candidates = [it.loss, `${path.basename(it.file)}#${it.loss}`, `${it.file}#${it.loss}`];
+    let label = candidates.find((c) => !used.has(c));
+    for (let n = 2; !label; n++) if (!used.has(`${it.loss}#${n}`)) label = `${it.loss}#${n}`;
+    used.add(label);
+    labels.push(label);
+  }
+  return labels;
+}
+
+/** Validates (schema and semantics) and resolves a raw config. `baseDir`: for relative paths. */
+export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { validate?: boolean } = {}): ResolvedCompare {
+  if (opts.validate !== false) {
+    const errs = validateSchema(raw, loadSchema());
+    if (errs.length) throw new ConfigError(`invalid run config:\n${errs.map((e) => '  ' + e).join('\n')}`);
+  }
+  const r = raw as RawCompareConfig;
+  const baselineSpec = r.baseline ?? 'ce';
+  const base = resolveLossSpec(baselineSpec, baseDir, '$.baseline');
+  if (base.length !== 1) throw new ConfigError(`$.baseline: ${baselineSpec} holds ${base.length} losses; name one with FILE#LOSS`);
+  const pending: PendingLoss[] = [base[0]];
+  r.losses.forEach((spec, i) => pending.push(...resolveLossSpec(spec, baseDir, `$.losses[${i}]`)));
+  const labels = uniqueLabels(pending);
+  const sources = new Map<string, string>();
+  const refs: LossRefJson[] = pending.map((p, i) => {
+    sources.set(labels[i], p.source);
+    return { label: labels[i], file: p.file, loss: p.loss, ...(p.params ? { params: p.params } : {}) };
+  });
+
+  const augmentations = r.augmentations ?? ['none'];
+  augmentations.forEach((a, i) => {
+    try {
+      parseAugment(a);
+    } catch (e) {
+      throw new ConfigError(`$.augmentations[${i}]: ${(e as Error).message}`);
+    }
+  });
+  if (new Set(augmentations).size !== augmentations.length) throw new ConfigError('$.augmentations: listed twice');
+  const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
+  if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
+  const optimizer = r.optimizer ?? 'adam';
+  let sam: CompareConfigJson['sam'];
+  if (r.sam) {
+    sam = { rho: r.sam.rho, ...(r.sam.adaptive ? { adaptive: true } : {}) };
+    if (r.sam.loss) {
+      const s = resolveLossSpec(r.sam.loss, baseDir, '$.sam.loss');
+      if (s.length !== 1) throw new ConfigError(`$.sam.loss: ${r.sam.loss} holds ${s.length} losses; name one with FILE#LOSS`);
+      sam.loss = { label: `${path.basename(s[0].file)}#${s[0].loss}`, file: s[0].file, loss: s[0].loss };
+      sources.set(SAM_KEY, s[0].source);
+    }
+  }
+  const config: CompareConfigJson = {
+    kind: 'compare',
+    baseline: refs[0],
+    losses: refs.slice(1),
+    dataset: {
+      spec: r.dataset ?? 'mnist',
+      seed: r.dataSeed ?? 0,
+      ...(r.maxTrain !== undefined ? { maxTrain: r.maxTrain } : {}),
+      ...(r.noise ? { labelNoise: r.noise } : {}),
+      ...(r.imbalance && r.imbalance !== 1 ? { imbalance: r.imbalance } : {}),
+    },
+    model: { kind: r.model ?? 'convnet', ...(r.width !== undefined && r.width !== 1 ? { width: r.width } : {}) },
+    augmentations,
+    seeds,
+    epochs: r.epochs ?? 5,
+    ...(r.stepsPerEpoch !== undefined ? { stepsPerEpoch: r.stepsPerEpoch } : {}),
+    batchSize: r.batchSize ?? 128,
+    lr: r.lr ?? (optimizer === 'sgd' ? 0.05 : 3e-3),
+    optimizer,
+    ...(r.maxVal !== undefined ? { maxVal: r.maxVal } : {}),
+    ...(sam ? { sam } : {}),
+    backend: r.backend ?? 'auto',
+    workers: r.workers ?? -1,
+  };
+  const runsDir = path.resolve(baseDir, r.runsDir ?? path.join('.lossmith', 'runs'));
+  return { config, sources, runsDir, ...(r.workers !== undefined ? { workers: r.workers } : {}) };
+}
+
+/** Reads and resolves CONFIG.json (relative paths in it are relative to its folder). */
+export function loadRunConfig(file: string, cwd = process.cwd()): ResolvedCompare {
+  const abs = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read ${abs}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: invalid JSON: ${(e as Error).message}`);
+  }
+  return resolveCompareConfig(raw, path.dirname(abs));
+}
+
+/** Number of cores, for default worker counts. */
+export function cores(): number {
+  return os.cpus().length;
+}

@@ -1,0 +1,248 @@
+/**
+ * Wire types of a compare run (`lossmith compare` / `lossmith run`): the JSON events it appends to
+ * `.lossmith/runs/<id>/events.jsonl` (and prints one per line on stdout with --json), and the
+ * `summary.json` it writes. The extension and any later tooling read these; nothing here imports
+ * engine code.
+ *
+ * Order of events in a run:
+ *   run-start (written by the run store: id, kind, created, pid, host)
+ *   compare-start (the resolved config, grid and requested backend)
+ *   backend (once per distinct backend a worker reports)
+ *   per training: seed-start, epoch*, seed-end
+ *   result (one per loss x augmentation, after all trainings)
+ *   run-end | run-cancelled | run-failed
+ * A run reopened by the store adds run-resume (compare runs are not resumed today).
+ *
+ * Accuracies are fractions in [0, 1]; differences are differences of fractions. Numbers that
+ * could not be measured are null (JSON has no NaN).
+ */
+
+export type TrainingStatus = 'completed' | 'nan' | 'early-stopped' | 'cancelled' | 'failed';
+
+/** The backend a worker actually ran on (engine BackendInfo). */
+export interface BackendJson {
+  name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  device: 'gpu' | 'cpu';
+  threads: number;
+  detail: string;
+  warnings: string[];
+}
+
+/** One loss of a comparison, as resolved from FILE#LOSS or the built-in baseline. */
+export interface LossRefJson {
+  /** Display label, unique within the run (the loss name, or file#loss on a clash). */
+  label: string;
+  /** Path as given, or '<builtin>' for the built-in cross-entropy. */
+  file: string;
+  loss: string;
+  params?: Record<string, number>;
+}
+
+/** The fully resolved configuration a compare run used (also config.json). */
+export interface CompareConfigJson {
+  kind: 'compare';
+  losses: LossRefJson[];
+  baseline: LossRefJson;
+  dataset: { spec: string; seed: number; maxTrain?: number; labelNoise?: number; imbalance?: number };
+  model: { kind: 'mlp' | 'convnet' | 'resnet9'; width?: number; hidden?: number[] };
+  augmentations: string[];
+  /** Training seeds; seed i is the same for every loss and augmentation. */
+  seeds: number[];
+  epochs: number;
+  stepsPerEpoch?: number;
+  batchSize: number;
+  lr: number;
+  optimizer: 'adam' | 'sgd';
+  warmup?: number;
+  schedule?: 'cosine' | 'constant';
+  maxVal?: number;
+  sam?: { rho: number; adaptive?: boolean; loss?: LossRefJson };
+  backend: 'auto' | BackendJson['name'];
+  workers: number;
+}
+
+export interface RunStartEvent {
+  type: 'run-start';
+  id: string;
+  kind: 'compare' | 'evolve';
+  created: string;
+  pid: number;
+  host: string;
+}
+
+export interface RunResumeEvent {
+  type: 'run-resume';
+  pid: number;
+  host: string;
+  time: string;
+}
+
+export interface CompareStartEvent {
+  type: 'compare-start';
+  config: CompareConfigJson;
+  /** Trainings in the grid (losses incl. baseline x augmentations x seeds). */
+  jobs: number;
+  workers: number;
+  /** Absolute path of the run folder. */
+  dir: string;
+}
+
+export interface BackendEvent {
+  type: 'backend';
+  backend: BackendJson;
+  pid: number;
+}
+
+/** Identifies one training of the grid. */
+export interface TrainingKey {
+  loss: string;
+  augmentation: string;
+  /** The training seed (weights init, data order, dropout, augmentation draws). */
+  seed: number;
+  /** Index of the seed in config.seeds. */
+  seedIndex: number;
+}
+
+export interface SeedStartEvent extends TrainingKey {
+  type: 'seed-start';
+}
+
+export interface EpochEvent extends TrainingKey {
+  type: 'epoch';
+  epoch: number;
+  trainLoss: number | null;
+  trainAcc: number | null;
+  valAcc: number | null;
+  lr: number;
+  /** Wall time of the epoch including validation. */
+  ms: number;
+}
+
+export interface SeedEndEvent extends TrainingKey {
+  type: 'seed-end';
+  status: TrainingStatus;
+  /** Test accuracy with the best-validation weights (null if cancelled/failed). */
+  testAcc: number | null;
+  bestValAcc: number | null;
+  bestEpoch: number;
+  epochs: number;
+  steps: number;
+  wallMs: number;
+  /** Why it did not complete (NaN loss at step s, the error, ...). */
+  reason?: string;
+  backend?: BackendJson['name'];
+}
+
+export interface PairedTestJson {
+  /** The test the p-value and interval come from. */
+  test: 'paired t-test';
+  /** Number of seed pairs used (seeds where both trainings produced a test accuracy). */
+  n: number;
+  /** mean(loss - baseline) of test accuracy (fraction). null with no pair. */
+  meanDiff: number | null;
+  /** t-based 95% confidence interval of meanDiff; null when n < 2. */
+  ci95: [number, number] | null;
+  /** Two-sided p-value; null when n < 2. */
+  pValue: number | null;
+  /** Exact Wilcoxon signed-rank p-value on the same pairs (distribution-free, coarse for few seeds). */
+  wilcoxonP: number | null;
+  /** A caveat (degenerate test, too few pairs), else null. */
+  note: string | null;
+}
+
+export interface SeedResultJson {
+  seed: number;
+  status: TrainingStatus;
+  testAcc: number | null;
+  bestValAcc: number | null;
+  bestEpoch: number;
+  wallMs: number;
+  reason?: string;
+}
+
+export interface CompareResultJson {
+  loss: string;
+  augmentation: string;
+  /** File and loss name it came from. */
+  ref: LossRefJson;
+  baseline: boolean;
+  testAccuracy: {
+    /** Over the seeds with a test accuracy; null if none. */
+    mean: number | null;
+    /** Sample standard deviation (n - 1); null when fewer than 2. */
+    std: number | null;
+    /** Aligned with config.seeds; null where the training produced no test accuracy. */
+    perSeed: (number | null)[];
+  };
+  /** Paired comparison with the baseline on the same augmentation and seeds. */
+  vsBaseline: PairedTestJson;
+  seeds: SeedResultJson[];
+  /** Mean wall time of one training (ms). */
+  meanWallMs: number | null;
+}
+
+export interface ResultEvent extends CompareResultJson {
+  type: 'result';
+}
+
+export interface RunEndEvent {
+  type: 'run-end';
+  status: 'done';
+  wallMs: number;
+}
+
+export interface RunCancelledEvent {
+  type: 'run-cancelled';
+  reason: string;
+  wallMs: number;
+  /** Trainings that finished before the cancel. */
+  finished: number;
+}
+
+export interface RunFailedEvent {
+  type: 'run-failed';
+  error: string;
+  wallMs: number;
+}
+
+export type CompareEvent =
+  | RunStartEvent
+  | RunResumeEvent
+  | CompareStartEvent
+  | BackendEvent
+  | SeedStartEvent
+  | EpochEvent
+  | SeedEndEvent
+  | ResultEvent
+  | RunEndEvent
+  | RunCancelledEvent
+  | RunFailedEvent;
+
+export type CompareStatus = 'running' | 'done' | 'cancelled' | 'failed';
+
+/** summary.json of a compare run (the run store adds id, kind and created). */
+export interface CompareSummary {
+  id?: string;
+  created?: string;
+  kind: 'compare';
+  status: CompareStatus;
+  /** The backend the trainings ran on (the first reported; see backends for all). */
+  backend: BackendJson | null;
+  backends: BackendJson[];
+  /** Label of the baseline loss. */
+  baseline: string;
+  /** One per loss (baseline included, first) x augmentation. */
+  results: CompareResultJson[];
+  dataset: CompareConfigJson['dataset'] & { name?: string; train?: number; val?: number; test?: number; classes?: number };
+  model: CompareConfigJson['model'];
+  augmentations: string[];
+  seeds: number[];
+  epochs: number;
+  /** Trainings finished / in the grid. */
+  finished: number;
+  jobs: number;
+  wallMs: number;
+  /** Per-epoch histories are in this file of the run folder (epoch events). */
+  events: 'events.jsonl';
+  error?: string;
+}
