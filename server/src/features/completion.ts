@@ -11,10 +11,10 @@ import {
   MarkupKind,
   type Position,
 } from 'vscode-languageserver';
-import { CALLABLE_NAMES, INPUTS, overloads, signature, printStatement, type Statement } from '../../../grammar/src/index';
+import { CALLABLE_NAMES, INPUTS, signature, printStatement, type Statement } from '../../../grammar/src/index';
 import type { Analysis } from '../documents';
 import { toOffset } from '../convert';
-import { builtinMarkdown, KEYWORD_DOCS, plain } from './docs';
+import { builtinMarkdown, KEYWORD_DOCS, plain, sortedOverloads } from './docs';
 import type { Catalogue } from './snippets';
 import { lastTokenBefore, STATEMENT_KEYWORDS, tokenEnd, tokenName, inComment } from './tokens';
 
@@ -142,7 +142,7 @@ export function completion(a: Analysis, pos: Position, opts: CompletionOptions):
       });
     }
     for (const name of CALLABLE_NAMES) {
-      const all = overloads(name);
+      const all = sortedOverloads(name);
       items.push({
         label: name,
         kind: CompletionItemKind.Function,

@@ -14,9 +14,14 @@ export function builtinDoc(b: Builtin): string {
   return parts.join('\n');
 }
 
+/** Overloads of a name, fewest arguments first (`max(v)` before `max(a, b)`). */
+export function sortedOverloads(name: string): Builtin[] {
+  return [...overloads(name)].sort((a, b) => a.args.length - b.args.length);
+}
+
 /** Hover/completion markdown of a builtin name: its signatures, then each overload's doc. */
 export function builtinMarkdown(name: string, arity?: number): string | undefined {
-  const all = overloads(name);
+  const all = sortedOverloads(name);
   if (all.length === 0) return undefined;
   const preferred = arity !== undefined ? all.find((b) => b.args.length === arity) : undefined;
   const ordered = preferred ? [preferred, ...all.filter((b) => b !== preferred)] : all;

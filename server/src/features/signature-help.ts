@@ -1,9 +1,9 @@
 /** Signature help for builtin calls: every overload, the active one by argument count, the active parameter by commas. */
 import { MarkupKind, ParameterInformation, SignatureHelp, SignatureInformation, type Position } from 'vscode-languageserver';
-import { overloads, signature } from '../../../grammar/src/index';
+import { signature } from '../../../grammar/src/index';
 import type { Analysis } from '../documents';
 import { toOffset } from '../convert';
-import { builtinDoc, plain } from './docs';
+import { builtinDoc, plain, sortedOverloads } from './docs';
 import { enclosingCall, inComment } from './tokens';
 
 export function signatureHelp(a: Analysis, pos: Position, markdown: boolean): SignatureHelp | null {
@@ -11,7 +11,7 @@ export function signatureHelp(a: Analysis, pos: Position, markdown: boolean): Si
   if (inComment(a, offset)) return null;
   const call = enclosingCall(a, offset);
   if (!call) return null;
-  const all = overloads(call.callee);
+  const all = sortedOverloads(call.callee);
   if (all.length === 0) return null;
   const signatures: SignatureInformation[] = all.map((b) => {
     const label = signature(b);
