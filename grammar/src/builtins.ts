@@ -161,7 +161,8 @@ function reduceDoc(summary: string, formula: string): Doc {
   return { summary, formula };
 }
 
-function softmaxF(u: Float64Array): Float64Array {
+/** Stable softmax of a vector, float64. */
+export function softmaxF(u: Float64Array): Float64Array {
   let m = -Infinity;
   for (const t of u) m = Math.max(m, t);
   const out = new Float64Array(u.length);

@@ -8,39 +8,13 @@
  */
 import type { Expr } from './ast';
 import { add, call, mul, num, ref, sub } from './build';
-import { builtinById, OPERATOR_IDS, resolveCall, type Builtin, type Ty } from './builtins';
-import { exprType, nameTypes, type Model } from './semantics';
+import type { Ty } from './builtins';
+import { builtinOf, children as argsOf, exprType, nameTypes, type Model } from './semantics';
 import { exprKey, reuseLets, simplify, type SimplifyContext } from './simplify';
 
 export type Wrt = 'logits' | 'p';
 
 export class DerivativeError extends Error {}
-
-function builtinOf(e: Expr): Builtin | undefined {
-  switch (e.kind) {
-    case 'Unary':
-      return builtinById('neg');
-    case 'Binary':
-      return builtinById(OPERATOR_IDS[e.op]);
-    case 'Call':
-      return resolveCall(e.callee, e.args.length);
-    default:
-      return undefined;
-  }
-}
-
-function argsOf(e: Expr): Expr[] {
-  switch (e.kind) {
-    case 'Unary':
-      return [e.operand];
-    case 'Binary':
-      return [e.left, e.right];
-    case 'Call':
-      return e.args;
-    default:
-      return [];
-  }
-}
 
 function sumAll(parts: Expr[]): Expr | undefined {
   if (parts.length === 0) return undefined;

@@ -3,7 +3,7 @@
  * exports, symbolic derivatives) is checked against. Values are scalars or vectors over classes.
  */
 import type { Expr } from './ast';
-import { builtinById, OPERATOR_IDS, resolveCall, type Builtin } from './builtins';
+import { builtinById, OPERATOR_IDS, resolveCall, softmaxF, type Builtin } from './builtins';
 import type { Model } from './semantics';
 
 export type Value = number | Float64Array;
@@ -71,17 +71,9 @@ export interface Point {
   y: ArrayLike<number>;
 }
 
+/** Softmax in float64 (the builtin's own implementation). */
 export function softmax(z: ArrayLike<number>): Float64Array {
-  let m = -Infinity;
-  for (let i = 0; i < z.length; i++) m = Math.max(m, z[i]);
-  const out = new Float64Array(z.length);
-  let s = 0;
-  for (let i = 0; i < z.length; i++) {
-    out[i] = Math.exp(z[i] - m);
-    s += out[i];
-  }
-  for (let i = 0; i < z.length; i++) out[i] /= s;
-  return out;
+  return softmaxF(Float64Array.from(z));
 }
 
 /** Which params and lets (in order) an evaluation needs; compute once, reuse per sample. */

@@ -317,3 +317,31 @@ export function nameTypes(model: Model): (name: string) => Ty | undefined {
     return s && s.kind !== 'loss' ? s.type : undefined;
   };
 }
+
+/** Direct children of a node, in order. */
+export function children(e: Expr): Expr[] {
+  switch (e.kind) {
+    case 'Unary':
+      return [e.operand];
+    case 'Binary':
+      return [e.left, e.right];
+    case 'Call':
+      return e.args;
+    default:
+      return [];
+  }
+}
+
+/** The builtin an operator or call node applies (undefined for leaves and unresolved calls). */
+export function builtinOf(e: Expr): Builtin | undefined {
+  switch (e.kind) {
+    case 'Unary':
+      return builtinById('neg');
+    case 'Binary':
+      return builtinById(OPERATOR_IDS[e.op]);
+    case 'Call':
+      return resolveCall(e.callee, e.args.length);
+    default:
+      return undefined;
+  }
+}
