@@ -1,0 +1,217 @@
+/**
+ * `lossmith evolve`: the evolutionary loss search (engine/src/evolve).
+ *
+ *   lossmith evolve [--config evolve.json] [--population N] [--sample N] [--steps N]
+ *                   [--workers N] [--seed N] [--resume RUN] [--seed-losses a.loss b.loss]
+ *                   [--dataset D] [--model M] [--width W] [--aug A[,B,...]] [--epochs N] [--backend B] [--max-train N]
+ *                   [--json]
+ *
+ * Flags override the config file; the config file's shape is schemas/evolve.schema.json.
+ * Several augmentations (`--aug none,cutout,mixup`) run one search each, then a cross-table.
+ * Plain output ends with the run folder on its own line; `--json` prints the events instead.
+ * Ctrl-C stops cleanly: the checkpoint stays, and `--resume RUN` continues.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Command } from 'commander';
+import { UsageError, type Io, type Registrar } from '../cli';
+import { resolveConfig, type EvolveConfigInput } from '../evolve/config';
+import { runEvolve } from '../evolve/run';
+import type { BackendName } from '../backend';
+import type { ModelSpec } from '../models';
+
+interface EvolveFlags {
+  config?: string;
+  population?: string;
+  sample?: string;
+  steps?: string;
+  workers?: string;
+  seed?: string;
+  resume?: string;
+  seedLosses?: string[];
+  dataset?: string;
+  width?: string;
+  maxVal?: string;
+  stepsPerEpoch?: string;
+  batchSize?: string;
+  lr?: string;
+  optimizer?: string;
+  model?: string;
+  aug?: string;
+  epochs?: string;
+  backend?: string;
+  maxTrain?: string;
+  topK?: string;
+  root?: string;
+  json?: boolean;
+}
+
+function intFlag(v: string | undefined, name: string, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min} (got '${v}')`);
+  return n;
+}
+
+/** `mlp`, `mlp:256,128` (hidden sizes), `convnet`, `convnet@0.5` (width), `resnet9`. */
+export function parseModel(s: string): ModelSpec {
+  const m = /^(mlp|convnet|resnet9)(?::([\d,]+))?(?:@([\d.]+))?$/.exec(s.trim());
+  if (!m) throw new UsageError(`--model must be mlp[:H1,H2..][@width], convnet[@width] or resnet9[@width] (got '${s}')`);
+  const spec: ModelSpec = { kind: m[1] as ModelSpec['kind'] };
+  if (m[2]) spec.hidden = m[2].split(',').filter(Boolean).map(Number);
+  if (m[3]) spec.width = Number(m[3]);
+  return spec;
+}
+
+/** Reads seed files into { name, source }; paths relative to `base`. */
+export function readSeeds(seeds: unknown[], base: string): { name: string; source: string; loss?: string }[] {
+  return seeds.map((sd) => {
+    if (typeof sd === 'string') {
+      const file = path.resolve(base, sd);
+      try {
+        return { name: path.basename(file), source: fs.readFileSync(file, 'utf8') };
+      } catch (e) {
+        throw new UsageError(`cannot read seed ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
+    }
+    const o = sd as { name?: string; source?: string; file?: string; loss?: string };
+    if (o.file) return { ...readSeeds([o.file], base)[0], ...(o.loss ? { loss: o.loss } : {}) };
+    if (typeof o.source !== 'string') throw new UsageError('a seed must be a path or { name, source } / { file }');
+    return { name: o.name ?? 'seed', source: o.source, ...(o.loss ? { loss: o.loss } : {}) };
+  });
+}
+
+export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConfigInput {
+  let input: EvolveConfigInput & { seeds?: unknown[] } = {};
+  let base = cwd;
+  if (f.config) {
+    const file = path.resolve(cwd, f.config);
+    try {
+      input = JSON.parse(fs.readFileSync(file, 'utf8')) as EvolveConfigInput;
+    } catch (e) {
+      throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
+    }
+    base = path.dirname(file);
+    delete (input as { $schema?: string }).$schema;
+  }
+  const set = <K extends keyof EvolveConfigInput>(k: K, v: EvolveConfigInput[K] | undefined): void => {
+    if (v !== undefined) input[k] = v;
+  };
+  set('population', intFlag(f.population, 'population', 2));
+  set('sample', intFlag(f.sample, 'sample', 1));
+  set('steps', intFlag(f.steps, 'steps', 0));
+  set('workers', intFlag(f.workers, 'workers', 0));
+  set('seed', intFlag(f.seed, 'seed', 0));
+  set('topK', intFlag(f.topK, 'top-k', 1));
+  const seeds = [...((input.seeds as unknown[]) ?? []), ...(f.seedLosses ?? [])];
+  input.seeds = readSeeds(seeds, base);
+  const sur = { ...(input.surrogate ?? {}) };
+  if (f.dataset) sur.dataset = f.dataset;
+  if (f.model) sur.model = parseModel(f.model);
+  if (f.width !== undefined) {
+    const w = Number(f.width);
+    if (!(w > 0)) throw new UsageError(`--width must be a positive number (got '${f.width}')`);
+    sur.model = { ...(sur.model ?? { kind: 'mlp', hidden: [128] }), width: w };
+  }
+  const mv = intFlag(f.maxVal, 'max-val', 1);
+  if (mv !== undefined) sur.maxVal = mv;
+  const bs = intFlag(f.batchSize, 'batch-size', 1);
+  if (bs !== undefined) sur.batchSize = bs;
+  if (f.lr !== undefined) {
+    const lr = Number(f.lr);
+    if (!(lr > 0)) throw new UsageError(`--lr must be a positive number (got '${f.lr}')`);
+    sur.lr = lr;
+  }
+  if (f.optimizer) {
+    if (f.optimizer !== 'adam' && f.optimizer !== 'sgd') throw new UsageError(`--optimizer must be adam or sgd (got '${f.optimizer}')`);
+    sur.optimizer = f.optimizer === 'adam' ? { kind: 'adam' } : { kind: 'sgd', momentum: 0.9 };
+  }
+  const spe = intFlag(f.stepsPerEpoch, 'steps-per-epoch', 1);
+  if (f.backend) sur.backend = f.backend as 'auto' | BackendName;
+  const mt = intFlag(f.maxTrain, 'max-train', 1);
+  if (mt !== undefined) sur.maxTrain = mt;
+  const ep = intFlag(f.epochs, 'epochs', 1);
+  if (ep !== undefined || spe !== undefined) {
+    const st2 = { ...(sur.stage2 ?? { epochs: 4, stepsPerEpoch: 50 }) };
+    if (ep !== undefined) st2.epochs = ep;
+    if (spe !== undefined) st2.stepsPerEpoch = spe;
+    sur.stage2 = st2;
+  }
+  if (f.aug) {
+    const augs = f.aug.split(',').map((a) => a.trim()).filter(Boolean);
+    if (augs.length > 1) input.augments = augs;
+    else sur.augment = augs[0];
+  }
+  input.surrogate = sur;
+  return input;
+}
+
+export const register: Registrar = (program: Command, io: Io, setExit: (code: number) => void) => {
+  program
+    .command('evolve')
+    .description('Search for classification losses by regularized evolution over DSL expressions (see schemas/evolve.schema.json)')
+    .option('--config <file>', 'JSON configuration (schemas/evolve.schema.json); flags override it')
+    .option('--population <n>', 'population size P')
+    .option('--sample <n>', 'tournament sample size S')
+    .option('--steps <n>', 'children to evaluate per search (with --resume: extend to this many)')
+    .option('--workers <n>', 'parallel worker processes (default: one per core; 0 = in this process)')
+    .option('--seed <n>', 'search seed')
+    .option('--resume <run>', 'continue a killed or finished run (folder or id)')
+    .option('--seed-losses <files...>', '.loss files to put in the initial population (e.g. the catalogue)')
+    .option('--dataset <d>', "surrogate dataset: 'mnist', 'fashion-mnist' or a folder")
+    .option('--model <kind>', 'surrogate model: mlp | convnet | resnet9 (also mlp:H1,H2 for hidden sizes)')
+    .option('--width <w>', 'width multiplier of the surrogate network')
+    .option('--aug <a>', 'augmentation; a comma list runs one search per augmentation and a cross-table')
+    .option('--epochs <n>', 'epochs of the full fitness stage')
+    .option('--backend <b>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu')
+    .option('--max-train <n>', 'stratified subset of n training examples')
+    .option('--max-val <n>', 'validate on the first n validation examples')
+    .option('--steps-per-epoch <n>', 'steps per epoch of the full stage')
+    .option('--batch-size <b>', 'batch size (default 64)')
+    .option('--lr <x>', 'peak learning rate (default 3e-3)')
+    .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
+    .option('--top-k <n>', 'losses written to the run folder')
+    .option('--root <dir>', 'workspace holding .lossmith/runs (default: cwd)')
+    .option('--json', 'print events as JSON lines')
+    .action(async (f: EvolveFlags) => {
+      const root = path.resolve(f.root ?? process.cwd());
+      let config;
+      if (!f.resume) {
+        try {
+          config = resolveConfig(configFromFlags(f));
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          throw new UsageError((e as Error).message);
+        }
+      } else if (f.config || f.population || f.sample || f.dataset || f.model || f.aug || f.epochs || f.maxTrain || f.seedLosses) {
+        throw new UsageError('--resume continues a run with its own configuration: only --steps (to extend it) may be given');
+      }
+      const abort = new AbortController();
+      const onSig = (): void => abort.abort();
+      process.once('SIGINT', onSig);
+      process.once('SIGTERM', onSig);
+      try {
+        const res = await runEvolve({
+          root,
+          config,
+          resume: f.resume,
+          steps: f.resume ? intFlag(f.steps, 'steps', 0) : undefined,
+          signal: abort.signal,
+          onEvent: f.json ? (e) => io.out(JSON.stringify(e) + '\n') : undefined,
+          log: f.json ? undefined : (l) => io.out(l + '\n'),
+        });
+        const s = res.summary;
+        if (!f.json) {
+          io.out(`\nstatus ${s.status}; backend ${s.backend}; ${s.proposed} proposed, ${s.evaluated} trained, rejected: ${Object.entries(s.rejected).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+          io.out(`CE baseline fitness ${s.baselineFitness}\n`);
+          for (const b of s.best) io.out(`${b.file}  ${b.fitness.toFixed(4)}  ${b.loss}\n`);
+          if (s.error) io.err(`lossmith evolve: ${s.error}\n`);
+          io.out(res.dir + '\n');
+        }
+        if (s.status !== 'done') setExit(s.status === 'cancelled' ? 130 : 1);
+      } finally {
+        process.removeListener('SIGINT', onSig);
+        process.removeListener('SIGTERM', onSig);
+      }
+    });
+};

@@ -1,0 +1,219 @@
+/**
+ * The configuration of an evolutionary loss search (`lossmith evolve --config evolve.json`).
+ * schemas/evolve.schema.json describes the same shape for editors; `resolveConfig` fills in
+ * the defaults and checks every field, naming the offending one.
+ */
+import * as os from 'os';
+import type { BackendName } from '../backend';
+import type { ModelSpec } from '../models';
+import type { OptimizerConfig } from '../optim';
+import { DEFAULT_MUTATION_WEIGHTS, type MutationWeights, type Terminal } from './genome';
+import { checkFunctionSet, SEED_BINARY, SEED_UNARY } from './ops';
+import { DEFAULT_SCREEN, type LogitsProtocolOptions } from './reject';
+
+export interface StageConfig {
+  epochs: number;
+  stepsPerEpoch?: number;
+  /** Abort when the epoch's training accuracy is under minTrainAcc after afterEpochs epochs. */
+  earlyStop?: { minTrainAcc: number; afterEpochs: number };
+}
+
+export interface SurrogateConfig {
+  /** 'mnist' (embedded), 'fashion-mnist', or a folder of IDX / CIFAR files. */
+  dataset: string;
+  /** Train on a stratified subset of this many examples. */
+  maxTrain?: number;
+  /** Validate on the first maxVal validation examples. */
+  maxVal?: number;
+  model: ModelSpec;
+  /** Augmentation spec (parseAugment), e.g. 'none', 'cutout', 'mixup'. */
+  augment: string;
+  backend: 'auto' | BackendName;
+  optimizer?: OptimizerConfig;
+  lr: number;
+  batchSize: number;
+  /** Training seed: every candidate and the CE baseline train with it (same weights, same batches). */
+  seed: number;
+  /** The quick stage: filters candidates before the full one (seed system: two stages). */
+  stage1: StageConfig & {
+    /** A candidate goes on to stage 2 if its stage-1 fitness >= passRatio x CE's stage-1 fitness. */
+    passRatio: number;
+  };
+  /** The full stage; null: stage 1 alone gives the fitness. */
+  stage2: StageConfig | null;
+}
+
+export interface EvolveConfig {
+  population: number;
+  sample: number;
+  /** Children evaluated after the initial population (each one fitness evaluation). */
+  steps: number;
+  /** Random valid candidates screened with the stage-1 fitness for the initial population (best `population` kept). */
+  initialCandidates: number;
+  /** Children proposed and evaluated together (default: workers). Part of the result: keep it when resuming. */
+  batch: number;
+  workers: number;
+  seed: number;
+  /** 'oldest' (regularized evolution) or 'worst-of-oldest' (the seed system: worst among the `oldestPool` oldest). */
+  replace: 'oldest' | 'worst-of-oldest';
+  oldestPool: number;
+  /** Probability that a child comes from subtree crossover of two tournament winners instead of a mutation. */
+  crossover: number;
+  mutation: Required<MutationWeights>;
+  maxDepth: number;
+  maxSize: number;
+  initDepth: number;
+  functionSet: { unary: string[]; binary: string[]; terminals: Terminal[] };
+  /** Seed losses: `.loss` sources (read from files when the run is created), each { name, source, loss? }. */
+  seeds: { name: string; source: string; loss?: string }[];
+  /** Proposal attempts per child before giving up (seed system: 2500). */
+  maxAttempts: number;
+  screen: { phenotypeTolerance: number; logits: LogitsProtocolOptions };
+  surrogate: SurrogateConfig;
+  /** Augmentation-aware mode: one search per augmentation, then a cross-table. Empty: one search with surrogate.augment. */
+  augments: string[];
+  /** Best losses of each search evaluated under every augmentation in the cross-table. */
+  crossTop: number;
+  /** Losses written to the run folder at the end. */
+  topK: number;
+}
+
+export type EvolveConfigInput = Partial<Omit<EvolveConfig, 'surrogate' | 'screen' | 'functionSet' | 'mutation'>> & {
+  surrogate?: Partial<Omit<SurrogateConfig, 'stage1'>> & { stage1?: Partial<SurrogateConfig['stage1']> };
+  screen?: { phenotypeTolerance?: number; logits?: Partial<LogitsProtocolOptions> };
+  functionSet?: Partial<EvolveConfig['functionSet']>;
+  mutation?: MutationWeights;
+  /** In a config file: paths of `.loss` files (relative to the file) or { name, source }. */
+  seeds?: (string | { name: string; source: string; loss?: string })[];
+};
+
+export function defaultWorkers(backend: string): number {
+  // One per core; on a GPU, one per GPU (we cannot count GPUs portably: one).
+  if (backend === 'tensorflow-gpu') return 1;
+  return Math.max(1, os.cpus().length);
+}
+
+export const DEFAULT_SURROGATE: SurrogateConfig = {
+  dataset: 'mnist',
+  maxTrain: 4000,
+  maxVal: 1000,
+  model: { kind: 'mlp', hidden: [128] },
+  augment: 'none',
+  backend: 'auto',
+  lr: 3e-3,
+  batchSize: 64,
+  seed: 1,
+  stage1: { epochs: 1, stepsPerEpoch: 40, passRatio: 0.9 },
+  stage2: { epochs: 4, stepsPerEpoch: 50, earlyStop: { minTrainAcc: 0.3, afterEpochs: 1 } },
+};
+
+function fail(field: string, msg: string): never {
+  throw new Error(`config: ${field} ${msg}`);
+}
+
+function int(v: unknown, field: string, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(field, `must be an integer >= ${min} (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function num(v: unknown, field: string, min = -Infinity, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(field, `must be a number in [${min}, ${max}] (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function stage(s: StageConfig, field: string): void {
+  int(s.epochs, `${field}.epochs`, 1);
+  if (s.stepsPerEpoch !== undefined) int(s.stepsPerEpoch, `${field}.stepsPerEpoch`, 1);
+  if (s.earlyStop) {
+    num(s.earlyStop.minTrainAcc, `${field}.earlyStop.minTrainAcc`, 0, 1);
+    int(s.earlyStop.afterEpochs, `${field}.earlyStop.afterEpochs`, 1);
+  }
+}
+
+const KNOWN_KEYS = new Set([
+  '$schema', 'population', 'sample', 'steps', 'initialCandidates', 'batch', 'workers', 'seed', 'replace', 'oldestPool', 'crossover', 'mutation',
+  'maxDepth', 'maxSize', 'initDepth', 'functionSet', 'seeds', 'maxAttempts', 'screen', 'surrogate', 'augments', 'crossTop', 'topK',
+]);
+
+/** Defaults filled in and every field checked. Seeds must already be sources ({ name, source }). */
+export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
+  for (const k of Object.keys(input)) if (!KNOWN_KEYS.has(k)) fail(k, 'is not a known field');
+  const s = input.surrogate ?? {};
+  const surrogate: SurrogateConfig = {
+    ...DEFAULT_SURROGATE,
+    ...s,
+    model: s.model ?? DEFAULT_SURROGATE.model,
+    stage1: { ...DEFAULT_SURROGATE.stage1, ...(s.stage1 ?? {}) },
+    stage2: s.stage2 === null ? null : { ...DEFAULT_SURROGATE.stage2!, ...(s.stage2 ?? {}) },
+  };
+  const population = int(input.population ?? 16, 'population', 2);
+  const workers = int(input.workers ?? defaultWorkers(surrogate.backend), 'workers', 0);
+  const cfg: EvolveConfig = {
+    population,
+    sample: int(input.sample ?? Math.max(2, Math.round(population / 3)), 'sample', 1),
+    steps: int(input.steps ?? 200, 'steps', 0),
+    initialCandidates: int(input.initialCandidates ?? 2 * population, 'initialCandidates', 1),
+    batch: int(input.batch ?? Math.max(1, workers), 'batch', 1),
+    workers,
+    seed: int(input.seed ?? 0, 'seed', 0),
+    replace: input.replace ?? 'oldest',
+    oldestPool: int(input.oldestPool ?? 1, 'oldestPool', 1),
+    crossover: num(input.crossover ?? 0.1, 'crossover', 0, 1),
+    mutation: { ...DEFAULT_MUTATION_WEIGHTS, ...(input.mutation ?? {}) },
+    maxDepth: int(input.maxDepth ?? 6, 'maxDepth', 2),
+    maxSize: int(input.maxSize ?? 20, 'maxSize', 3),
+    initDepth: int(input.initDepth ?? 4, 'initDepth', 2),
+    functionSet: {
+      unary: input.functionSet?.unary ?? [...SEED_UNARY],
+      binary: input.functionSet?.binary ?? [...SEED_BINARY],
+      terminals: input.functionSet?.terminals ?? ['y', 'p', 1, -1],
+    },
+    seeds: (input.seeds ?? []).map((sd, i) => {
+      if (typeof sd === 'string') fail(`seeds[${i}]`, 'must be read into { name, source } first (resolveSeedFiles)');
+      return sd;
+    }),
+    maxAttempts: int(input.maxAttempts ?? 2500, 'maxAttempts', 1),
+    screen: {
+      phenotypeTolerance: num(input.screen?.phenotypeTolerance ?? DEFAULT_SCREEN.phenotypeTolerance, 'screen.phenotypeTolerance', 0),
+      logits: { ...DEFAULT_SCREEN.logits, ...(input.screen?.logits ?? {}) },
+    },
+    surrogate,
+    augments: input.augments ?? [],
+    crossTop: int(input.crossTop ?? 2, 'crossTop', 1),
+    topK: int(input.topK ?? 5, 'topK', 1),
+  };
+  if (cfg.replace !== 'oldest' && cfg.replace !== 'worst-of-oldest') fail('replace', `must be 'oldest' or 'worst-of-oldest'`);
+  if (cfg.initialCandidates < cfg.population) fail('initialCandidates', `must be >= population (${cfg.population})`);
+  for (const [k, w] of Object.entries(cfg.mutation)) num(w, `mutation.${k}`, 0);
+  if (Object.values(cfg.mutation).every((w) => w === 0)) fail('mutation', 'needs at least one positive weight');
+  try {
+    checkFunctionSet(cfg.functionSet.unary, cfg.functionSet.binary);
+  } catch (e) {
+    fail('functionSet', (e as Error).message);
+  }
+  if (!cfg.functionSet.terminals.length) fail('functionSet.terminals', 'must not be empty');
+  for (const t of cfg.functionSet.terminals) {
+    if (typeof t === 'string' && !['y', 'p', 'logits'].includes(t)) fail('functionSet.terminals', `'${t}' is not an input (y, p, logits) or a number`);
+  }
+  const lg = cfg.screen.logits;
+  int(lg.samples, 'screen.logits.samples', 1);
+  int(lg.classes, 'screen.logits.classes', 2);
+  int(lg.steps, 'screen.logits.steps', 1);
+  num(lg.lr, 'screen.logits.lr', 0);
+  num(lg.threshold, 'screen.logits.threshold', 0, 1);
+  if (!['mlp', 'convnet', 'resnet9'].includes(surrogate.model.kind)) fail('surrogate.model.kind', `must be mlp, convnet or resnet9`);
+  num(surrogate.lr, 'surrogate.lr', 0);
+  int(surrogate.batchSize, 'surrogate.batchSize', 1);
+  int(surrogate.seed, 'surrogate.seed', 0);
+  if (surrogate.maxTrain !== undefined) int(surrogate.maxTrain, 'surrogate.maxTrain', 1);
+  if (surrogate.maxVal !== undefined) int(surrogate.maxVal, 'surrogate.maxVal', 1);
+  stage(surrogate.stage1, 'surrogate.stage1');
+  num(surrogate.stage1.passRatio, 'surrogate.stage1.passRatio', 0);
+  if (surrogate.stage2) stage(surrogate.stage2, 'surrogate.stage2');
+  return cfg;
+}
+
+/** The augmentation of each search: `augments`, or the surrogate's one. */
+export function searchAugments(cfg: EvolveConfig): string[] {
+  return cfg.augments.length ? cfg.augments : [cfg.surrogate.augment];
+}

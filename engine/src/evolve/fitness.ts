@@ -1,0 +1,86 @@
+/**
+ * The surrogate fitness: a short training of the configured model on the configured data,
+ * run as a 'train' task in the worker pool (one process per core by default). The fitness is
+ * the best validation accuracy; NaN and low training accuracy end a training early (the
+ * trainer's earlyStop). Every task carries the surrogate's seed, so an evaluation is
+ * deterministic whichever worker runs it.
+ */
+import * as path from 'path';
+import { WorkerCrashError, WorkerPool, TaskCancelledError, type TrainTask, type TrainTaskResult } from '../worker-pool';
+import type { StageConfig, SurrogateConfig } from './config';
+import type { EvalJob, EvalOutcome, Evaluate } from './search';
+
+export function stageOf(s: SurrogateConfig, stage: 1 | 2): StageConfig {
+  return stage === 2 && s.stage2 ? s.stage2 : s.stage1;
+}
+
+/** The worker task of one evaluation. */
+export function trainTask(s: SurrogateConfig, job: EvalJob, cwd = process.cwd()): TrainTask {
+  const st = stageOf(s, job.stage);
+  return {
+    kind: 'train',
+    lossSource: job.source,
+    lossName: job.lossName,
+    backend: s.backend,
+    dataset: { spec: s.dataset, seed: s.seed, ...(s.maxTrain !== undefined ? { maxTrain: s.maxTrain } : {}), cwd: path.resolve(cwd) },
+    augment: job.augment,
+    train: {
+      model: s.model,
+      ...(s.optimizer ? { optimizer: s.optimizer } : {}),
+      lr: s.lr,
+      batchSize: s.batchSize,
+      epochs: st.epochs,
+      ...(st.stepsPerEpoch !== undefined ? { stepsPerEpoch: st.stepsPerEpoch } : {}),
+      ...(s.maxVal !== undefined ? { maxVal: s.maxVal } : {}),
+      seed: s.seed,
+      ...(st.earlyStop ? { earlyStop: st.earlyStop } : {}),
+      testWith: 'best',
+    },
+  };
+}
+
+export function outcomeOf(r: TrainTaskResult): EvalOutcome {
+  const ok = r.status === 'completed';
+  return {
+    status: r.status,
+    fitness: ok ? r.bestValAcc : null,
+    wallMs: r.wallMs,
+    ...(r.reason ? { reason: r.reason } : {}),
+    backend: r.backend.name,
+  };
+}
+
+export interface PoolEvaluator {
+  evaluate: Evaluate;
+  pool: WorkerPool;
+  /** Backend name reported by the first finished evaluation. */
+  backend(): string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Evaluations through a worker pool. A worker that dies mid-task (crash, OOM) is replaced and
+ * the task retried up to `retries` times; a task that throws (e.g. the loss does not compile)
+ * is an 'error' outcome, not a crash of the search.
+ */
+export function poolEvaluator(s: SurrogateConfig, opts: { workers: number; cwd?: string; retries?: number; signal?: AbortSignal }): PoolEvaluator {
+  const pool = new WorkerPool({ size: opts.workers });
+  let backend: string | null = null;
+  const retries = opts.retries ?? 2;
+  const evaluate: Evaluate = async (job) => {
+    const task = trainTask(s, job, opts.cwd);
+    for (let attempt = 0; ; attempt++) {
+      const t0 = performance.now();
+      try {
+        const r = await pool.run(task, { signal: opts.signal });
+        backend ??= r.backend.name;
+        return outcomeOf(r);
+      } catch (e) {
+        if (e instanceof TaskCancelledError) throw e;
+        if (e instanceof WorkerCrashError && attempt < retries) continue;
+        return { status: 'error', fitness: null, wallMs: performance.now() - t0, reason: (e as Error).message.split('\n')[0] };
+      }
+    }
+  };
+  return { evaluate, pool, backend: () => backend, close: () => pool.close() };
+}

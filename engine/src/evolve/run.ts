@@ -1,0 +1,340 @@
+/**
+ * An evolution run on disk: `.lossmith/runs/<id>/` holds config.json, events.jsonl,
+ * checkpoint.json (the whole search state, replaced atomically after every finished
+ * evaluation), and at the end the best losses as `.loss` files, summary.json and, in the
+ * augmentation-aware mode, crosstable.json / crosstable.md.
+ *
+ * `runEvolve({ config })` starts a run; `runEvolve({ resume: dir })` continues a killed one from
+ * its checkpoint (no finished evaluation is lost) and `runEvolve({ resume: dir, steps })`
+ * extends a finished one by more children.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { createRun, openRun, runsDir, writeJsonAtomic, type RunHandle } from '../run-store';
+import { searchAugments, type EvolveConfig } from './config';
+import { poolEvaluator } from './fitness';
+import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
+import { REJECT_REASONS } from './reject';
+import type { EvolveEvent, EvolveSummary, CrossTable } from '../../../protocol/evolve-events';
+
+export const CHECKPOINT_FILE = 'checkpoint.json';
+
+export interface CrossJob {
+  key: string;
+  /** Index of the search the loss comes from; -1 for CE. */
+  from: number;
+  rank: number;
+  loss: string;
+  text: string;
+  augment: string;
+  outcome?: EvalOutcome;
+}
+
+export interface RunState {
+  version: 1;
+  config: EvolveConfig;
+  searches: SearchState[];
+  current: number;
+  cross: CrossJob[] | null;
+}
+
+export interface EvolveRunOptions {
+  /** Workspace root (the run goes in <root>/.lossmith/runs). Default: cwd. */
+  root?: string;
+  /** A new run's configuration. */
+  config?: EvolveConfig;
+  /** Resume this run (folder or id). */
+  resume?: string;
+  /** On resume: the new total number of children per search (extends a finished run). */
+  steps?: number;
+  /** Replaces the worker-pool surrogate (tests, benchmarks). */
+  evaluate?: Evaluate;
+  /** Every event, as written to events.jsonl. */
+  onEvent?: (e: EvolveEvent) => void;
+  /** Plain progress lines. */
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Called after every checkpoint (tests use it to kill a run at a chosen point). */
+  afterSave?: (state: RunState) => void;
+}
+
+export interface EvolveRunResult {
+  dir: string;
+  id: string;
+  summary: EvolveSummary;
+  state: RunState;
+}
+
+export function resolveRunDir(root: string, run: string): string {
+  if (fs.existsSync(path.join(run, CHECKPOINT_FILE))) return path.resolve(run);
+  const byId = path.join(runsDir(root), run);
+  if (fs.existsSync(path.join(byId, CHECKPOINT_FILE))) return byId;
+  throw new Error(`no evolution checkpoint in ${run} or ${byId}`);
+}
+
+export function readCheckpoint(dir: string): RunState {
+  const s = JSON.parse(fs.readFileSync(path.join(dir, CHECKPOINT_FILE), 'utf8')) as RunState;
+  if (s.version !== 1) throw new Error(`${dir}: unsupported checkpoint version ${String(s.version)}`);
+  return s;
+}
+
+const r4 = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Math.round(v * 10000) / 10000);
+
+export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult> {
+  const root = opts.root ?? process.cwd();
+  let run: RunHandle;
+  let state: RunState;
+  if (opts.resume) {
+    const dir = resolveRunDir(root, opts.resume);
+    state = readCheckpoint(dir);
+    run = openRun(dir);
+    if (opts.steps !== undefined && opts.steps !== state.config.steps) {
+      if (opts.steps < state.config.steps) throw new Error(`--steps ${opts.steps} is less than the run's ${state.config.steps}: a run can only be extended`);
+      state.config.steps = opts.steps;
+      for (const s of state.searches) if (s.phase === 'done' && s.childrenEvaluated < opts.steps) s.phase = 'evolve';
+      if (state.searches.some((s) => s.phase !== 'done')) state.cross = null;
+      run.append({ type: 'run-extended', steps: opts.steps });
+    }
+  } else {
+    if (!opts.config) throw new Error('runEvolve: config or resume is required');
+    run = createRun(root, 'evolve', opts.config);
+    state = { version: 1, config: opts.config, searches: [], current: 0, cross: null };
+  }
+  const cfg = state.config;
+  const augments = searchAugments(cfg);
+  const log = opts.log ?? (() => undefined);
+  const emit = (e: { type: string; [k: string]: unknown }): void => {
+    const ev = { ...e, time: new Date().toISOString() } as EvolveEvent;
+    run.append(ev as unknown as { type: string });
+    opts.onEvent?.(ev);
+  };
+  const save = (): void => {
+    writeJsonAtomic(path.join(run.dir, CHECKPOINT_FILE), state);
+    run.sync();
+    opts.afterSave?.(state);
+  };
+  const pe = opts.evaluate ? null : poolEvaluator(cfg.surrogate, { workers: cfg.workers, cwd: root, signal: opts.signal });
+  const evaluate: Evaluate = opts.evaluate ?? pe!.evaluate;
+  const concurrency = Math.max(1, cfg.workers);
+  if (!opts.resume) {
+    emit({ type: 'evolve-start', id: run.id, dir: run.dir, augments, population: cfg.population, sample: cfg.sample, steps: cfg.steps, workers: cfg.workers, batch: cfg.batch, seed: cfg.seed });
+    log(`lossmith evolve: run ${run.id}, ${augments.length} search(es) [${augments.join(', ')}], population ${cfg.population}, sample ${cfg.sample}, ${cfg.steps} children, ${cfg.workers} worker(s)`);
+  } else {
+    log(`lossmith evolve: resuming run ${run.id}`);
+  }
+  let status: EvolveSummary['status'] = 'done';
+  let error: string | undefined;
+  const searches: Search[] = [];
+  try {
+    for (let i = 0; i < augments.length; i++) {
+      if (!state.searches[i]) {
+        state.searches[i] = newSearchState(cfg, i, augments[i]);
+        save();
+      }
+      state.current = i;
+      const search = new Search(cfg, state.searches[i], {
+        evaluate,
+        concurrency,
+        signal: opts.signal,
+        save,
+        emit: (e) => {
+          emit(e);
+          if (e.type === 'generation') {
+            const g = e as unknown as { generation: number; evaluated: number; best: number; median: number; baselineFitness: number | null };
+            log(`[${augments[i]}] generation ${g.generation}: ${g.evaluated}/${cfg.steps} children, best ${g.best.toFixed(4)}, median ${g.median.toFixed(4)} (CE ${r4(g.baselineFitness)})`);
+          } else if (e.type === 'baseline') log(`[${augments[i]}] CE baseline fitness ${r4(e.fitness as number)}`);
+        },
+      });
+      searches.push(search);
+      await search.run();
+    }
+    if (augments.length > 1) await crossTable(state, searches, evaluate, concurrency, save, emit, log);
+  } catch (e) {
+    if (e instanceof CancelledError || opts.signal?.aborted) status = 'cancelled';
+    else {
+      status = 'failed';
+      error = (e as Error).message;
+    }
+  } finally {
+    if (pe) await pe.close();
+  }
+  // Searches not reached (cancelled early) still get their state objects reported.
+  for (let i = searches.length; i < state.searches.length; i++) searches.push(new Search(cfg, state.searches[i], { evaluate, concurrency, save: () => undefined, emit: () => undefined }));
+  const summary = writeResults(run, state, searches, status, pe?.backend() ?? (opts.evaluate ? 'injected' : null), error);
+  emit({ type: status === 'done' ? 'run-end' : status === 'cancelled' ? 'run-cancelled' : 'run-failed', status, ...(error ? { error } : {}) });
+  run.close();
+  return { dir: run.dir, id: run.id, summary, state };
+}
+
+async function crossTable(
+  state: RunState,
+  searches: Search[],
+  evaluate: Evaluate,
+  concurrency: number,
+  save: () => void,
+  emit: (e: { type: string; [k: string]: unknown }) => void,
+  log: (s: string) => void,
+): Promise<void> {
+  const cfg = state.config;
+  const augs = state.searches.map((s) => s.augment);
+  if (!state.cross) {
+    const jobs: CrossJob[] = [];
+    searches.forEach((s, si) => {
+      s.best(cfg.crossTop).forEach((rec, rank) => {
+        augs.forEach((a, ai) => {
+          const job: CrossJob = { key: `x:${si}:${rec.id}:${a}`, from: si, rank: rank + 1, loss: rec.loss, text: rec.text, augment: a };
+          // Its own search already trained it under its augmentation with the same settings.
+          if (ai === si && rec.s2) job.outcome = rec.s2;
+          else if (ai === si && !cfg.surrogate.stage2 && rec.s1) job.outcome = rec.s1;
+          jobs.push(job);
+        });
+      });
+    });
+    augs.forEach((a, ai) => {
+      const b = state.searches[ai].baseline;
+      jobs.push({ key: `x:ce:${a}`, from: -1, rank: 0, loss: b.loss, text: CE_SOURCE, augment: a, outcome: cfg.surrogate.stage2 ? b.s2 : b.s1 });
+    });
+    state.cross = jobs;
+    save();
+  }
+  const stage = cfg.surrogate.stage2 ? 2 : 1;
+  await pool(
+    state.cross.filter((j) => !j.outcome).map((j) => async () => {
+      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: 'candidate', stage, augment: j.augment });
+      emit({ type: 'cross-evaluated', key: j.key, from: j.from, augment: j.augment, fitness: j.outcome.fitness });
+      save();
+    }),
+    concurrency,
+  );
+  const table = buildCrossTable(state);
+  emit({ type: 'crosstable', table });
+  log(crossTableMarkdown(table));
+}
+
+export function buildCrossTable(state: RunState): CrossTable {
+  const augs = state.searches.map((s) => s.augment);
+  const rows: CrossTable['rows'] = [];
+  const byLoss = new Map<string, CrossTable['rows'][number]>();
+  for (const j of state.cross ?? []) {
+    const k = `${j.from}:${j.rank}`;
+    let row = byLoss.get(k);
+    if (!row) {
+      row = { loss: j.loss, from: j.from < 0 ? 'CE' : augs[j.from], rank: j.rank, fitness: {} };
+      byLoss.set(k, row);
+      rows.push(row);
+    }
+    row.fitness[j.augment] = j.outcome?.fitness ?? null;
+  }
+  rows.sort((a, b) => (a.from === 'CE' ? 1 : 0) - (b.from === 'CE' ? 1 : 0));
+  return { augments: augs, rows };
+}
+
+export function crossTableMarkdown(t: CrossTable): string {
+  const ce = t.rows.find((r) => r.from === 'CE');
+  const head = `| loss | searched under | ${t.augments.join(' | ')} |\n|---|---|${t.augments.map(() => '---').join('|')}|`;
+  const cell = (v: number | null, a: string, isCe: boolean): string => {
+    if (v === null) return 'failed';
+    const base = ce?.fitness[a];
+    if (isCe || base === null || base === undefined) return v.toFixed(4);
+    const d = v - base;
+    return `${v.toFixed(4)} (${d >= 0 ? '+' : ''}${d.toFixed(4)})`;
+  };
+  const lines = t.rows.map((r) => `| \`${r.loss}\` | ${r.from}${r.rank ? ` #${r.rank}` : ''} | ${t.augments.map((a) => cell(r.fitness[a] ?? null, a, r.from === 'CE')).join(' | ')} |`);
+  return [head, ...lines].join('\n');
+}
+
+function slug(s: string): string {
+  return s.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'none';
+}
+
+function describeSurrogate(cfg: EvolveConfig, augment: string): string {
+  const s = cfg.surrogate;
+  const st = s.stage2 ?? s.stage1;
+  return `${s.model.kind}${s.model.hidden ? ` [${s.model.hidden.join(',')}]` : ''}${s.model.width ? ` width ${s.model.width}` : ''} on ${s.dataset}` +
+    `${s.maxTrain ? ` (${s.maxTrain} training images)` : ''}, augment ${augment}, ${st.epochs} epoch(s) x ${st.stepsPerEpoch ?? 'all'} steps, batch ${s.batchSize}, lr ${s.lr}, seed ${s.seed}`;
+}
+
+function writeResults(run: RunHandle, state: RunState, searches: Search[], status: EvolveSummary['status'], backend: string | null, error?: string): EvolveSummary {
+  const cfg = state.config;
+  const multi = state.searches.length > 1;
+  const best: EvolveSummary['best'] = [];
+  const rejected: Record<string, number> = {};
+  const rejectMs: Record<string, number> = {};
+  let evaluated = 0;
+  let proposed = 0;
+  let accepted = 0;
+  let evaluations = 0;
+  let evaluationMs = 0;
+  let filtered = 0;
+  const failed: Record<string, number> = {};
+  for (const r of REJECT_REASONS) rejected[r] = 0;
+  searches.forEach((search, si) => {
+    const st = search.st;
+    const s = st.stats;
+    proposed += s.proposed;
+    accepted += s.accepted;
+    evaluations += s.evaluations;
+    evaluationMs += s.evaluationMs;
+    filtered += s.filtered;
+    for (const [k, v] of Object.entries(s.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.rejectMs)) rejectMs[k] = (rejectMs[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.failed)) failed[k] = (failed[k] ?? 0) + v;
+    evaluated += Object.values(st.cands).filter((c) => c.s1).length;
+    search.best(cfg.topK).forEach((rec, k) => {
+      const file = `${multi ? `best-${slug(st.augment)}-` : 'best-'}${k + 1}.loss`;
+      const lineage = search.lineage(rec.id);
+      const comments = [
+        `Lossmith evolve run ${run.id}${multi ? `, search under augmentation '${st.augment}'` : ''}: rank ${k + 1} of ${cfg.topK}`,
+        `fitness (best validation accuracy) ${r4(rec.fitness)}; cross-entropy on the same surrogate and seed: ${r4(st.baseline.fitness)}`,
+        `surrogate: ${describeSurrogate(cfg, st.augment)}`,
+        `lineage (newest first):`,
+        ...lineage.map((l) => `  #${l.id} ${l.origin === 'child' ? `${l.mutation} (${l.detail}) of #${l.parent}${l.parent2 !== null ? ` x #${l.parent2}` : ''}` : l.origin}${l.flipped ? ', sign flipped' : ''}: fitness ${r4(l.fitness)}: ${l.loss}`),
+      ];
+      const body = rec.text.split('\n').filter((line) => !line.startsWith('#')).join('\n');
+      fs.writeFileSync(path.join(run.dir, file), comments.map((c) => `# ${c}`).join('\n') + '\n' + body);
+      best.push({
+        file, loss: rec.loss, fitness: rec.fitness!, id: rec.id, augment: st.augment, stage1: rec.s1?.fitness ?? null,
+        lineage: lineage.map((l) => ({ id: l.id, mutation: l.mutation, detail: l.detail, parent: l.parent, fitness: l.fitness, loss: l.loss })),
+      });
+    });
+  });
+  const meanRejectMs: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rejectMs)) meanRejectMs[k] = r4(v / Math.max(1, rejected[k] ?? 0))!;
+  let crossTableOut: CrossTable | undefined;
+  if (state.cross && state.cross.every((j) => j.outcome)) {
+    crossTableOut = buildCrossTable(state);
+    writeJsonAtomic(path.join(run.dir, 'crosstable.json'), crossTableOut);
+    fs.writeFileSync(path.join(run.dir, 'crosstable.md'), crossTableMarkdown(crossTableOut) + '\n');
+  }
+  const summary: EvolveSummary = {
+    kind: 'evolve',
+    status,
+    backend,
+    evaluated,
+    rejected,
+    baselineFitness: state.searches[0]?.baseline.fitness ?? null,
+    best,
+    proposed,
+    accepted,
+    evaluations,
+    evaluationMs: Math.round(evaluationMs),
+    filtered,
+    failed,
+    meanRejectMs,
+    searches: searches.map((s) => ({
+      augment: s.st.augment,
+      phase: s.st.phase,
+      baselineFitness: s.st.baseline.fitness,
+      baselineStage1: s.st.baseline.s1?.fitness ?? null,
+      initialBest: s.initialBest(),
+      best: s.best(1)[0]?.fitness ?? null,
+      children: s.st.childrenEvaluated,
+      generations: s.st.generation,
+      population: s.st.population.map((m) => ({ id: m.id, age: m.age, fitness: s.st.cands[m.id].fitness, loss: s.st.cands[m.id].loss })),
+    })),
+    ...(crossTableOut ? { crossTable: crossTableOut } : {}),
+    ...(error ? { error } : {}),
+  };
+  run.writeSummary(summary as unknown as Record<string, unknown>);
+  return summary;
+}

@@ -1,0 +1,221 @@
+/**
+ * Wire types of `lossmith evolve`: the JSON-lines events of a run (events.jsonl, and stdout
+ * with --json) and its summary.json. Every event carries `type` and `time` (ISO 8601); events
+ * of one search carry `search` (its index; one search per augmentation in the
+ * augmentation-aware mode).
+ *
+ * A resumed run may repeat the proposal events made after its last checkpoint (the proposals
+ * are redone identically); evaluations are never repeated once their result was checkpointed.
+ */
+
+export type RejectReasonCode =
+  | 'checker'
+  | 'no-target'
+  | 'no-prediction'
+  | 'integrity-non-finite'
+  | 'integrity-flat'
+  | 'integrity-extremum'
+  | 'integrity-oscillating'
+  | 'duplicate-text'
+  | 'duplicate-phenotype'
+  | 'logits-protocol';
+
+interface Base {
+  time: string;
+}
+
+export interface EvolveStartEvent extends Base {
+  type: 'evolve-start';
+  id: string;
+  dir: string;
+  augments: string[];
+  population: number;
+  sample: number;
+  steps: number;
+  workers: number;
+  batch: number;
+  seed: number;
+}
+
+export interface SearchStartEvent extends Base {
+  type: 'search-start';
+  search: number;
+  augment: string;
+}
+
+export interface BaselineEvent extends Base {
+  type: 'baseline';
+  search: number;
+  augment: string;
+  stage1: number | null;
+  /** CE's fitness on the surrogate (the full stage). */
+  fitness: number | null;
+}
+
+export interface CandidateProposedEvent extends Base {
+  type: 'candidate-proposed';
+  search: number;
+  id: number;
+  origin: 'seed' | 'random' | 'child';
+  parent: number | null;
+  parent2: number | null;
+  /** op | rewire | arity | insert | delete | const | crossover | random | seed */
+  mutation: string;
+  detail: string;
+  /** The loss expression, one line. */
+  loss: string;
+}
+
+export interface CandidateRejectedEvent extends Base {
+  type: 'candidate-rejected';
+  search: number;
+  id: number;
+  reason: RejectReasonCode;
+  detail: string;
+  /** Screening time until the rejection. */
+  ms: number;
+}
+
+export interface CandidateAcceptedEvent extends Base {
+  type: 'candidate-accepted';
+  search: number;
+  id: number;
+  loss: string;
+  /** The curve rose with pt: the candidate is kept upside down. */
+  flipped: boolean;
+  /** Accuracy the logits protocol reached. */
+  logitsAcc: number | null;
+  ms: number;
+}
+
+export interface CandidateEvaluatedEvent extends Base {
+  type: 'candidate-evaluated';
+  search: number;
+  id: number;
+  stage: 1 | 2;
+  status: 'completed' | 'nan' | 'early-stopped' | 'cancelled' | 'error';
+  fitness: number | null;
+  ms: number;
+  reason?: string;
+}
+
+export interface CandidateRetiredEvent extends Base {
+  type: 'candidate-retired';
+  search: number;
+  id: number;
+  age: number;
+  fitness: number | null;
+}
+
+export interface GenerationEvent extends Base {
+  type: 'generation';
+  search: number;
+  generation: number;
+  /** Children evaluated so far. */
+  evaluated: number;
+  population: number;
+  best: number;
+  mean: number;
+  median: number;
+  bestEver: { id: number; fitness: number | null; loss: string } | null;
+  baselineFitness: number | null;
+  proposed: number;
+  rejected: Partial<Record<RejectReasonCode, number>>;
+}
+
+export interface SearchEndEvent extends Base {
+  type: 'search-end';
+  search: number;
+  augment: string;
+  best: { id: number; loss: string; fitness: number | null }[];
+  baselineFitness: number | null;
+}
+
+export interface CrossTable {
+  augments: string[];
+  /** One row per loss (the best of each search, then CE); fitness under each augmentation. */
+  rows: { loss: string; from: string; rank: number; fitness: Record<string, number | null> }[];
+}
+
+export interface CrossEvaluatedEvent extends Base {
+  type: 'cross-evaluated';
+  key: string;
+  from: number;
+  augment: string;
+  fitness: number | null;
+}
+
+export interface CrossTableEvent extends Base {
+  type: 'crosstable';
+  table: CrossTable;
+}
+
+export interface OtherEvolveEvent extends Base {
+  type: 'search-stalled' | 'seed-invalid' | 'run-end' | 'run-cancelled' | 'run-failed' | 'run-extended';
+  [k: string]: unknown;
+}
+
+export type EvolveEvent =
+  | EvolveStartEvent
+  | SearchStartEvent
+  | BaselineEvent
+  | CandidateProposedEvent
+  | CandidateRejectedEvent
+  | CandidateAcceptedEvent
+  | CandidateEvaluatedEvent
+  | CandidateRetiredEvent
+  | GenerationEvent
+  | SearchEndEvent
+  | CrossEvaluatedEvent
+  | CrossTableEvent
+  | OtherEvolveEvent;
+
+export interface EvolveBest {
+  /** File name in the run folder. */
+  file: string;
+  loss: string;
+  fitness: number;
+  id: number;
+  augment: string;
+  stage1: number | null;
+  lineage: { id: number; mutation: string; detail: string; parent: number | null; fitness: number | null; loss: string }[];
+}
+
+/** summary.json of an evolution run (the run store adds id and created). */
+export interface EvolveSummary {
+  kind: 'evolve';
+  status: 'done' | 'failed' | 'cancelled';
+  /** Backend the evaluations ran on. */
+  backend: string | null;
+  /** Candidates that were trained (at least the quick stage). */
+  evaluated: number;
+  /** Candidates rejected before any training, per reason. */
+  rejected: Record<string, number>;
+  /** CE's fitness on the same surrogate and seed (the first search's). */
+  baselineFitness: number | null;
+  best: EvolveBest[];
+  proposed: number;
+  accepted: number;
+  /** Trainings run (stage 1 and stage 2 counted separately). */
+  evaluations: number;
+  evaluationMs: number;
+  /** Stopped after stage 1. */
+  filtered: number;
+  /** Trainings that failed (nan, early-stopped, error). */
+  failed: Record<string, number>;
+  /** Mean screening time of a rejection, per reason (ms). */
+  meanRejectMs: Record<string, number>;
+  searches: {
+    augment: string;
+    phase: string;
+    baselineFitness: number | null;
+    baselineStage1: number | null;
+    initialBest: number | null;
+    best: number | null;
+    children: number;
+    generations: number;
+    population: { id: number; age: number; fitness: number | null; loss: string }[];
+  }[];
+  crossTable?: CrossTable;
+  error?: string;
+}
