@@ -1,0 +1,82 @@
+/**
+ * Entry point of the VS Code extension: activate and deactivate only. The extension is thin:
+ * every language feature comes from the language server (dist/server.js); this side starts it,
+ * contributes commands, and hosts the derivative preview webview.
+ */
+import * as vscode from 'vscode';
+import { NotificationType, State, type LanguageClient } from 'vscode-languageclient/node';
+import { AnalysisChangedNotification, type AnalysisChangedParams } from '../../protocol/lsp';
+import { PREVIEW_VIEW_TYPE } from '../../media/src/preview/messages';
+import { catalogueProvider } from './catalogue';
+import { registerCommands, type CommandHost } from './commands';
+import { CATALOGUE_SCHEME, createLanguageClient } from './language-client';
+import { DerivativePanel } from './panels/derivative-panel';
+
+const analysisChangedType = new NotificationType<AnalysisChangedParams>(AnalysisChangedNotification.method);
+
+let client: LanguageClient | undefined;
+
+export interface LossmithApi {
+  /** Resolves when the language server has started (used by tests). */
+  ready: Promise<void>;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<LossmithApi> {
+  const log = vscode.window.createOutputChannel('Lossmith', { log: true });
+  context.subscriptions.push(log);
+  log.info(`Lossmith ${context.extension.packageJSON.version ?? ''} activating`);
+
+  const startClient = async (): Promise<void> => {
+    const c = createLanguageClient(context, log);
+    client = c;
+    c.onDidChangeState((e) => {
+      if (e.newState === State.Running) DerivativePanel.current?.onClientReady();
+    });
+    c.onNotification(analysisChangedType, (p) => DerivativePanel.current?.onAnalysisChanged(p.uri));
+    await c.start();
+    log.info('language server started');
+  };
+
+  const host: CommandHost = {
+    context,
+    log,
+    client: () => client,
+    restartServer: async () => {
+      log.info('restarting the language server');
+      const old = client;
+      client = undefined;
+      try {
+        await old?.stop();
+      } catch (e) {
+        log.warn(`stopping the old server failed: ${String(e)}`);
+      }
+      await startClient();
+      DerivativePanel.current?.onClientReady();
+    },
+  };
+
+  context.subscriptions.push(
+    ...registerCommands(host),
+    vscode.workspace.registerTextDocumentContentProvider(CATALOGUE_SCHEME, catalogueProvider(context)),
+    vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        DerivativePanel.revive(panel, host, state);
+      },
+    }),
+    { dispose: () => DerivativePanel.current?.dispose() },
+  );
+
+  const ready = startClient().catch((e) => {
+    log.error(`the language server failed to start: ${e instanceof Error ? e.stack : String(e)}`);
+    void vscode.window.showErrorMessage('The Lossmith language server failed to start. See the "Lossmith" output.', 'Show Output').then((c) => {
+      if (c) log.show();
+    });
+  });
+  return { ready };
+}
+
+export async function deactivate(): Promise<void> {
+  const c = client;
+  client = undefined;
+  if (c) await c.stop();
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Bundles the VS Code extension with esbuild (type checking is `tsc -b`'s job):
+ *   dist/extension.js   client (cjs, node, `vscode` external)
+ *   dist/server.js      language server (cjs, node; runs in VS Code's Node)
+ *   dist/media/         webview scripts and styles: preview.js, preview.css (ours + uPlot's),
+ *                       katex/katex.min.css and its woff2 fonts
+ * and regenerates grammar/syntaxes/loss.tmLanguage.json from the builtin table.
+ *
+ *   node scripts/build-extension.js          # minified, no source maps (what the .vsix ships)
+ *   node scripts/build-extension.js --dev    # with source maps, not minified
+ */
+const fs = require('fs');
+const path = require('path');
+const esbuild = require('esbuild');
+
+const root = path.join(__dirname, '..');
+const dist = path.join(root, 'dist');
+const dev = process.argv.includes('--dev');
+
+async function main() {
+  const t0 = Date.now();
+  const { generate, loadTables } = require('./gen-tmlanguage.js');
+  const grammarFile = path.join(root, 'grammar', 'syntaxes', 'loss.tmLanguage.json');
+  const grammarText = JSON.stringify(generate(loadTables()), null, 2) + '\n';
+  if (!fs.existsSync(grammarFile) || fs.readFileSync(grammarFile, 'utf8') !== grammarText) fs.writeFileSync(grammarFile, grammarText);
+
+  fs.rmSync(dist, { recursive: true, force: true });
+  const common = { bundle: true, minify: !dev, sourcemap: dev ? 'linked' : false, logLevel: 'warning', legalComments: 'none' };
+  await Promise.all([
+    esbuild.build({
+      ...common,
+      entryPoints: { extension: path.join(root, 'client/src/extension.ts') },
+      outdir: dist,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node18',
+      external: ['vscode'],
+    }),
+    esbuild.build({
+      ...common,
+      entryPoints: { server: path.join(root, 'server/src/main.ts') },
+      outdir: dist,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node18',
+    }),
+    esbuild.build({
+      ...common,
+      entryPoints: { preview: path.join(root, 'media/src/preview/main.ts') },
+      outdir: path.join(dist, 'media'),
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2020',
+    }),
+  ]);
+
+  // Styles: uPlot's stylesheet, then ours (so ours wins), as one file.
+  const css = [fs.readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/preview/preview.css'), 'utf8')].join('\n');
+  const cssOut = await esbuild.transform(css, { loader: 'css', minify: !dev });
+  fs.writeFileSync(path.join(dist, 'media', 'preview.css'), cssOut.code);
+
+  // KaTeX: its stylesheet with only the woff2 fonts (every browser VS Code uses reads woff2).
+  const katexDir = path.dirname(require.resolve('katex/dist/katex.min.css'));
+  const kOut = path.join(dist, 'media', 'katex');
+  fs.mkdirSync(path.join(kOut, 'fonts'), { recursive: true });
+  const katexCss = fs
+    .readFileSync(path.join(katexDir, 'katex.min.css'), 'utf8')
+    .replace(/,\s*url\(fonts\/[^)]+\.woff\) format\("woff"\)/g, '')
+    .replace(/,\s*url\(fonts\/[^)]+\.ttf\) format\("truetype"\)/g, '');
+  if (/\.(?:woff|ttf)\)/.test(katexCss)) throw new Error('katex.min.css still refers to woff/ttf fonts: update the rewrite in build-extension.js');
+  fs.writeFileSync(path.join(kOut, 'katex.min.css'), katexCss);
+  for (const f of fs.readdirSync(path.join(katexDir, 'fonts'))) {
+    if (f.endsWith('.woff2')) fs.copyFileSync(path.join(katexDir, 'fonts', f), path.join(kOut, 'fonts', f));
+  }
+  console.log(`built dist/ in ${Date.now() - t0} ms${dev ? ' (dev)' : ''}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
