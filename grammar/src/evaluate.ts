@@ -200,3 +200,116 @@ export function toVector(v: Value, n: number): Float64Array {
   if (typeof v === 'number') return new Float64Array(n).fill(v);
   return v;
 }
+
+// ---------------------------------------------------------------- batched evaluation
+
+/**
+ * A value for n samples at once: a per-sample scalar (length n) or a vector over C classes
+ * per sample (length n*C, sample-major). The same builtin implementations as the per-sample
+ * evaluator, applied in loops without per-sample allocation; used where one loss is evaluated
+ * on many points (the integrity grid, the 1-D view).
+ */
+export interface BatchValue {
+  vector: boolean;
+  data: Float64Array;
+}
+
+export interface BatchEnv {
+  n: number;
+  classes: number;
+  get(name: string): BatchValue | undefined;
+}
+
+function bApply(b: Builtin, args: BatchValue[], n: number, c: number): BatchValue {
+  switch (b.shape) {
+    case 'elementwise': {
+      const vector = args.some((a) => a.vector);
+      const len = vector ? n * c : n;
+      const out = new Float64Array(len);
+      const k = args.length;
+      const xs = new Array<number>(k);
+      const fn = b.fn;
+      if (k === 1) {
+        const a = args[0].data;
+        for (let i = 0; i < len; i++) out[i] = fn(a[i]);
+        return { vector, data: out };
+      }
+      for (let i = 0; i < len; i++) {
+        const sample = vector ? (i / c) | 0 : i;
+        for (let j = 0; j < k; j++) {
+          const a = args[j];
+          xs[j] = a.vector ? a.data[i] : a.data[sample];
+        }
+        out[i] = fn(...xs);
+      }
+      return { vector, data: out };
+    }
+    case 'reduction':
+    case 'map': {
+      const [v, ...rest] = args;
+      const out = new Float64Array(b.shape === 'map' ? n * c : n);
+      for (let s = 0; s < n; s++) {
+        const consts = rest.map((r) => (r.vector ? NaN : r.data[s]));
+        const row = v.vector ? v.data.subarray(s * c, s * c + c) : Float64Array.of(v.data[s]);
+        if (b.shape === 'reduction') out[s] = b.fn(row, ...consts);
+        else out.set(b.fn(row, ...consts), s * c);
+      }
+      return { vector: b.shape === 'map', data: out };
+    }
+  }
+}
+
+export function evalBatch(e: Expr, env: BatchEnv): BatchValue {
+  switch (e.kind) {
+    case 'Number':
+      return { vector: false, data: new Float64Array(env.n).fill(e.value) };
+    case 'Name': {
+      const v = env.get(e.name);
+      if (!v) throw new EvalError(`unbound name ${e.name}`);
+      return v;
+    }
+    case 'Unary':
+      return bApply(builtinById('neg'), [evalBatch(e.operand, env)], env.n, env.classes);
+    case 'Binary':
+      return bApply(builtinById(OPERATOR_IDS[e.op]), [evalBatch(e.left, env), evalBatch(e.right, env)], env.n, env.classes);
+    case 'Call': {
+      const b = resolveCall(e.callee, e.args.length);
+      if (!b) throw new EvalError(`unknown function ${e.callee}/${e.args.length}`);
+      return bApply(b, e.args.map((a) => evalBatch(a, env)), env.n, env.classes);
+    }
+    case 'Missing':
+      throw new EvalError('incomplete expression');
+  }
+}
+
+/**
+ * The batched environment of n samples given as flat arrays (sample-major, C classes each):
+ * inputs, the plan's params and lets. A let that cannot be evaluated stays unbound.
+ */
+export function batchEnv(
+  plan: EnvPlan,
+  samples: { n: number; classes: number; logits: Float64Array; y: Float64Array; p?: Float64Array },
+  params: Record<string, number> = {},
+): BatchEnv {
+  const { n, classes } = samples;
+  const vars = new Map<string, BatchValue>();
+  let p = samples.p;
+  if (!p) {
+    p = new Float64Array(n * classes);
+    for (let s = 0; s < n; s++) p.set(softmaxF(samples.logits.subarray(s * classes, s * classes + classes)), s * classes);
+  }
+  vars.set('logits', { vector: true, data: samples.logits });
+  vars.set('y', { vector: true, data: samples.y });
+  vars.set('p', { vector: true, data: p });
+  vars.set('C', { vector: false, data: new Float64Array(n).fill(classes) });
+  for (const prm of plan.params) vars.set(prm.name, { vector: false, data: new Float64Array(n).fill(params[prm.name] ?? prm.value) });
+  const env: BatchEnv = { n, classes, get: (name) => vars.get(name) };
+  for (const l of plan.lets) {
+    try {
+      vars.set(l.name, evalBatch(l.expr, env));
+    } catch {
+      // unbound
+    }
+  }
+  return env;
+}

@@ -5,7 +5,7 @@
  */
 import type { Expr } from './ast';
 import { differentiate } from './derivative';
-import { envPlan, evalExpr, letsNeeded, sampleEnv, toVector, type Value } from './evaluate';
+import { batchEnv, envPlan, evalBatch, letsNeeded, type BatchValue } from './evaluate';
 import { exprKey } from './simplify';
 import type { Model } from './semantics';
 
@@ -37,8 +37,15 @@ export function viewPoint(pt: number, classes: number): { logits: number[]; y: n
   return { p, logits: p.map((v) => Math.log(v)), y: [1, ...new Array(classes - 1).fill(0)] };
 }
 
-function scalarOf(v: Value): number {
-  return typeof v === 'number' ? v : NaN;
+/** Per-sample scalars of a batched evaluation; NaN where it fails or is not scalar. */
+function scalars(f: () => BatchValue, n: number): number[] {
+  try {
+    const v = f();
+    if (v.vector) return new Array(n).fill(NaN);
+    return Array.from(v.data);
+  } catch {
+    return new Array(n).fill(NaN);
+  }
 }
 
 export function curve(model: Model, lossName: string, opts: CurveOptions = {}): Curve {
@@ -58,32 +65,35 @@ export function curve(model: Model, lossName: string, opts: CurveOptions = {}): 
   }
   const plan = envPlan(model, grad ? [loss.expr, grad] : [loss.expr]);
   const pts: number[] = [];
-  const values: number[] = [];
-  const gT: number[] = [];
-  const gO: number[] = [];
+  const logits = new Float64Array(n * classes);
+  const y = new Float64Array(n * classes);
+  const p = new Float64Array(n * classes);
   for (let i = 0; i < n; i++) {
     const pt = lo + ((hi - lo) * i) / (n - 1);
-    const pnt = viewPoint(pt, classes);
-    const env = sampleEnv(model, pnt, opts.params, plan);
-    const get = (k: string): Value | undefined => env.get(k);
     pts.push(pt);
-    let v = NaN;
+    const v = viewPoint(pt, classes);
+    logits.set(v.logits, i * classes);
+    y.set(v.y, i * classes);
+    p.set(v.p, i * classes);
+  }
+  const env = batchEnv(plan, { n, classes, logits, y, p }, opts.params);
+  const values = scalars(() => evalBatch(loss.expr, env), n);
+  let gT: number[] = [];
+  let gO: number[] = [];
+  if (grad) {
+    let g: BatchValue | undefined;
     try {
-      v = scalarOf(evalExpr(loss.expr, get));
+      g = evalBatch(grad, env);
     } catch {
-      v = NaN;
+      g = undefined;
     }
-    values.push(v);
-    if (grad) {
-      try {
-        const g = toVector(evalExpr(grad, get), classes);
-        gT.push(g[0]);
-        gO.push(g[1]);
-      } catch {
-        gT.push(NaN);
-        gO.push(NaN);
-      }
+    for (let i = 0; i < n; i++) {
+      gT.push(g ? (g.vector ? g.data[i * classes] : g.data[i]) : NaN);
+      gO.push(g ? (g.vector ? g.data[i * classes + 1] : g.data[i]) : NaN);
     }
+  } else {
+    gT = [];
+    gO = [];
   }
   return { classes, pt: pts, loss: values, gradTrue: grad ? gT : null, gradOther: grad ? gO : null };
 }
@@ -120,19 +130,18 @@ export function integrityCheck(model: Model, lossName: string, params?: Record<s
     INTEGRITY_CACHE.set(key!, hit);
     return hit;
   }
-  const values: number[] = new Array(points);
   const plan = envPlan(model, [loss.expr]);
+  const logits = new Float64Array(points * 2);
+  const y = new Float64Array(points * 2);
+  const p = new Float64Array(points * 2);
   for (let i = 0; i < points; i++) {
     const pt = (i + 0.5) / points;
-    const env = sampleEnv(model, viewPoint(pt, 2), params, plan);
-    let v = NaN;
-    try {
-      v = scalarOf(evalExpr(loss.expr, (k) => env.get(k)));
-    } catch {
-      v = NaN;
-    }
-    values[i] = v;
+    const v = viewPoint(pt, 2);
+    logits.set(v.logits, i * 2);
+    y.set(v.y, i * 2);
+    p.set(v.p, i * 2);
   }
+  const values = scalars(() => evalBatch(loss.expr, batchEnv(plan, { n: points, classes: 2, logits, y, p }, params)), points);
   const result = judgeCurve(values);
   if (key) {
     INTEGRITY_CACHE.set(key, result);

@@ -1,0 +1,73 @@
+/**
+ * Pieces shared by the three Python targets: the arithmetic operators (torch, jax.numpy and
+ * TensorFlow all overload + - * / ** and unary minus the same way), parenthesisation, number
+ * literals and Python identifier hygiene.
+ */
+import { PREC, type Code, type Template } from './types';
+
+/** `a` as an operand that needs at least precedence `min`. */
+export function operand(a: Code, min: number): string {
+  return a.prec < min ? `(${a.code})` : a.code;
+}
+
+/** `a` as a function argument (any expression is fine inside the call's parentheses). */
+export const arg = (a: Code): string => a.code;
+
+/**
+ * The five arithmetic operators and negation. Python evaluates `a - (b - c)` and `a / (b * c)`
+ * as written, and `**` is right-associative and binds tighter than unary minus on its left
+ * (`-x ** 2` is `-(x ** 2)`, as in the DSL). A power of two constants is taken on a tensor, so
+ * that a negative base with a fractional exponent gives NaN (as the DSL) instead of a Python
+ * complex number.
+ */
+export const OPERATOR_TEMPLATES = {
+  add: (a) => ({ code: `${operand(a[0], PREC.add)} + ${operand(a[1], PREC.add + 1)}`, prec: PREC.add }),
+  sub: (a) => ({ code: `${operand(a[0], PREC.add)} - ${operand(a[1], PREC.add + 1)}`, prec: PREC.add }),
+  mul: (a) => ({ code: `${operand(a[0], PREC.mul)} * ${operand(a[1], PREC.mul + 1)}`, prec: PREC.mul }),
+  div: (a) => ({ code: `${operand(a[0], PREC.mul)} / ${operand(a[1], PREC.mul + 1)}`, prec: PREC.mul }),
+  pow: (a, cx) => {
+    const base = a[0].kind === 'const' && a[1].kind === 'const' ? cx.tensor(a[0]) : operand(a[0], PREC.pow + 1);
+    return { code: `${base} ** ${operand(a[1], PREC.unary)}`, prec: PREC.pow };
+  },
+  neg: (a) => ({ code: `-${operand(a[0], PREC.unary)}`, prec: PREC.unary }),
+} satisfies Record<'add' | 'sub' | 'mul' | 'div' | 'pow' | 'neg', Template>;
+
+/**
+ * A Python literal for a finite number: integers as integers (`2`, so `x ** 2` reads naturally),
+ * everything else in JavaScript's shortest round-trip form, which Python parses to the same
+ * double (`0.1`, `1e-10`, `1e+21`).
+ */
+export function pyNumber(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "float('nan')" : v > 0 ? "float('inf')" : "-float('inf')";
+  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
+  return String(v);
+}
+
+/** A Python float literal (always with a point or exponent): for keyword defaults. */
+export function pyFloat(v: number): string {
+  const s = pyNumber(v);
+  return /^-?\d+$/.test(s) ? `${s}.0` : s;
+}
+
+export const PYTHON_KEYWORDS: readonly string[] = [
+  'False', 'None', 'True', 'and', 'as', 'assert', 'async', 'await', 'break', 'class', 'continue', 'def', 'del',
+  'elif', 'else', 'except', 'finally', 'for', 'from', 'global', 'if', 'import', 'in', 'is', 'lambda', 'nonlocal',
+  'not', 'or', 'pass', 'raise', 'return', 'try', 'while', 'with', 'yield', 'match', 'case', 'type',
+];
+
+/** Python builtins the generated code relies on (never shadowed by user identifiers). */
+export const PYTHON_BUILTINS: readonly string[] = ['float', 'range', 'abs', 'max', 'min', 'len', 'bool', 'int', 'sum', 'math'];
+
+/** Chebyshev coefficients as a Python tuple literal. */
+export function pyTuple(c: readonly number[]): string {
+  return `(${c.map(pyNumber).join(', ')}${c.length === 1 ? ',' : ''})`;
+}
+
+/** Indents every non-empty line of `s` by `n` spaces. */
+export function indent(s: string, n = 4): string {
+  const pad = ' '.repeat(n);
+  return s
+    .split('\n')
+    .map((l) => (l ? pad + l : l))
+    .join('\n');
+}

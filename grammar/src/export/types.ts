@@ -1,0 +1,82 @@
+/**
+ * Types shared by the export templates and the exporter. Pure TypeScript (no Node APIs), so the
+ * exporter runs in the language server, the CLI and the browser alike.
+ */
+import type { BuiltinId } from '../builtins';
+
+export type ExportTarget = 'pytorch' | 'jax' | 'keras';
+
+export const EXPORT_TARGETS: readonly ExportTarget[] = ['pytorch', 'jax', 'keras'];
+
+/**
+ * What an emitted Python expression holds:
+ *  - `const`: a Python number or a 0-d tensor (numbers, params, C and arithmetic of those);
+ *  - `scalar`: one value per sample, shape [..., 1] (keepdim), broadcasting against vectors;
+ *  - `vector`: one value per class, shape [..., C].
+ */
+export type Kind = 'const' | 'scalar' | 'vector';
+
+/** Python precedence levels used for parenthesisation (higher binds tighter). */
+export const PREC = { add: 10, mul: 20, unary: 30, pow: 40, atom: 100 } as const;
+
+/** An emitted Python expression. */
+export interface Code {
+  code: string;
+  kind: Kind;
+  /** Precedence of the outermost operator (PREC.atom for names, calls and literals). */
+  prec: number;
+}
+
+/** What a template may ask of the exporter while it emits one call. */
+export interface TemplateContext {
+  /** Marks a helper function (and its dependencies) as used; returns the name to call. */
+  use(helper: string): string;
+  /** The argument as a tensor: `const` arguments are converted to the logits' dtype (and device). */
+  tensor(a: Code): string;
+}
+
+/** A template returns a call (an atom) as a string, or a Code with its own precedence. */
+export type Template = (a: Code[], cx: TemplateContext) => string | { code: string; prec: number };
+
+/** One template per builtin: a missing entry fails to compile. */
+export type TemplateTable = { [K in BuiltinId]: Template };
+
+/** A helper function emitted into the module when used. */
+export interface Helper {
+  /** Python source, ending with a newline. */
+  code: string;
+  /** Other helpers it calls. */
+  deps?: string[];
+  /** Extra imports it needs (full import lines). */
+  imports?: string[];
+}
+
+/** Everything the exporter needs to know about one target library. */
+export interface TargetSpec {
+  target: ExportTarget;
+  /** Human-readable name, for the header. */
+  label: string;
+  /** Import lines always present. */
+  imports: string[];
+  table: TemplateTable;
+  /** Helpers by name, in the order they are emitted. */
+  helpers: Record<string, Helper>;
+  /** Convert a `const` expression to a tensor of the logits' dtype. */
+  tensor(code: string): string;
+  /** Lines turning the function's inputs into y (and normalising logits/target). */
+  targetLines(): string[];
+  /** C, the number of classes, as a Python expression usable in arithmetic. */
+  classes: string;
+  softmax(z: string): string;
+  logSoftmax(z: string): string;
+  /** log Σ_k exp(v_k) over the class axis, keepdim. */
+  logsumexp(v: string): string;
+  /** elementwise natural log */
+  log(x: string): string;
+  /** Turn the final per-sample value ([..., 1] scalar or const) into shape [...]. */
+  finish(e: Code): string;
+  /** Names the emitted module itself defines or imports (never used for user identifiers). */
+  reserved: string[];
+  /** A usage example for the docstring, given the function name. */
+  usage(fn: string): string[];
+}
