@@ -44,7 +44,7 @@ export interface CompareConfigJson {
   losses: LossRefJson[];
   baseline: LossRefJson;
   dataset: { spec: string; seed: number; maxTrain?: number; labelNoise?: number; imbalance?: number };
-  model: { kind: 'mlp' | 'convnet' | 'resnet9'; width?: number; hidden?: number[] };
+  model: { kind: 'mlp' | 'convnet' | 'resnet9'; width?: number; hidden?: number[]; bnMomentum?: number };
   augmentations: string[];
   /** Training seeds; seed i is the same for every loss and augmentation. */
   seeds: number[];

@@ -57,6 +57,7 @@ interface CompareCliOptions {
   samLoss?: string;
   asam?: boolean;
   width?: number;
+  bnMomentum?: number;
   backend: string;
   workers?: number;
   json?: boolean;
@@ -85,6 +86,7 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.optimizer ? { optimizer: o.optimizer as 'adam' | 'sgd' } : {}),
     ...(o.sam !== undefined ? { sam: { rho: o.sam, ...(o.asam ? { adaptive: true } : {}), ...(o.samLoss ? { loss: o.samLoss } : {}) } } : {}),
     ...(o.width !== undefined ? { width: o.width } : {}),
+    ...(o.bnMomentum !== undefined ? { bnMomentum: o.bnMomentum } : {}),
     backend: o.backend as RawCompareConfig['backend'],
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(o.runsDir ? { runsDir: o.runsDir } : {}),
@@ -158,6 +160,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .option('--dataset <spec>', "'mnist' (embedded), 'fashion-mnist', or a folder of IDX/CIFAR files", 'mnist')
     .option('--model <kind>', 'mlp | convnet | resnet9', 'convnet')
     .option('--width <w>', 'width multiplier of the network', num('--width', false, 1e-6))
+    .option('--bn-momentum <m>', 'batch-norm moving-average momentum (default 0.9)', num('--bn-momentum', false, 0, 1))
     .option('--aug <list>', 'comma-separated augmentations, each compared separately (none, flipcrop, cutout, mixup, cutmix, randaugment:N:M, a+b)', 'none')
     .option('--seeds <n>', 'number of seeds (1..n)', num('--seeds', true, 1, 1000), 3)
     .option('--epochs <n>', 'epochs per training', num('--epochs', true, 1), 5)

@@ -1,0 +1,145 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { main, type Io } from '../../engine/src/cli';
+import { setPoolForTests } from '../../engine/src/commands/run-commands';
+import { setNpmForTests } from '../../engine/src/commands/backend-commands';
+import { WorkerPool } from '../../engine/src/worker-pool';
+import type { CompareSummary } from '../../protocol/run-events';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const EXAMPLES = path.join(ROOT, 'examples');
+const TINY = ['--model', 'mlp', '--max-train', '200', '--max-val', '200', '--batch-size', '50', '--epochs', '1', '--seeds', '2', '--backend', 'wasm'];
+
+function fakeIo(): Io & { stdout: string; stderr: string } {
+  const io = { stdout: '', stderr: '', out: (s: string) => void (io.stdout += s), err: (s: string) => void (io.stderr += s) };
+  return io;
+}
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-cli-'));
+}
+
+test('compare: readable progress and table; --json: events then the summary', async () => {
+  const dir = tmp();
+  const pool = new WorkerPool({ size: 0 });
+  setPoolForTests(pool);
+  try {
+    const io = fakeIo();
+    const code = await main(['compare', path.join(EXAMPLES, 'focal.loss'), ...TINY, '--aug', 'none,cutout', '--runs-dir', path.join(dir, 'runs')], io);
+    assert.equal(code, 0, io.stderr);
+    assert.match(io.stdout, /2 losses × 2 augmentations × 2 seeds = 8 trainings/);
+    assert.match(io.stdout, /\[8\/8\] /);
+    assert.match(io.stdout, /augmentation: none[\s\S]*ce \(baseline\)[\s\S]*focal/);
+    assert.match(io.stdout, /paired t-test/);
+    assert.match(io.stdout, /summary: .*summary\.json/);
+
+    const j = fakeIo();
+    const code2 = await main(['compare', path.join(EXAMPLES, 'taylor-ce.loss#taylor2'), ...TINY, '--seeds', '1', '--json', '--runs-dir', path.join(dir, 'runs')], j);
+    assert.equal(code2, 0, j.stderr);
+    const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines[0].type, 'run-start');
+    assert.equal(lines[1].type, 'compare-start');
+    assert.ok(lines.some((l) => l.type === 'seed-end'));
+    assert.equal(lines.at(-2)!.type, 'run-end');
+    const summary = lines.at(-1) as unknown as CompareSummary;
+    assert.equal(summary.kind, 'compare');
+    assert.equal(summary.status, 'done');
+    assert.deepEqual(summary.results.map((r) => r.loss), ['ce', 'taylor2']);
+    // Same objects as events.jsonl.
+    const runDir = (lines[1] as { dir: string }).dir;
+    const stored = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(stored, lines.slice(0, -1));
+  } finally {
+    setPoolForTests(undefined);
+    await pool.close();
+  }
+});
+
+test('compare and run: bad input is a usage error (exit 2) naming the problem', async () => {
+  const dir = tmp();
+  const io = fakeIo();
+  assert.equal(await main(['compare', path.join(EXAMPLES, 'focal.loss#nope'), '--runs-dir', dir], io), 2);
+  assert.match(io.stderr, /has no loss 'nope'/);
+  const io2 = fakeIo();
+  assert.equal(await main(['compare', path.join(EXAMPLES, 'focal.loss'), '--epochs', 'x'], io2), 2);
+  assert.match(io2.stderr, /--epochs expects an integer/);
+  const broken = path.join(dir, 'broken.loss');
+  fs.writeFileSync(broken, 'loss l = sum(y * lg(p))\n');
+  const io3 = fakeIo();
+  assert.equal(await main(['compare', broken], io3), 2);
+  assert.match(io3.stderr, /broken\.loss:1:\d+: /);
+  const cfg = path.join(dir, 'bad.json');
+  fs.writeFileSync(cfg, JSON.stringify({ losses: ['x.loss'], seeds: 0, optimiser: 'sgd' }));
+  const io4 = fakeIo();
+  assert.equal(await main(['run', cfg], io4), 2);
+  assert.match(io4.stderr, /\$\.seeds/);
+  assert.match(io4.stderr, /\$\.optimiser: unknown property \(did you mean 'optimizer'\?\)/);
+});
+
+test('run CONFIG.json: relative paths from the config folder', async () => {
+  const dir = tmp();
+  fs.copyFileSync(path.join(EXAMPLES, 'gce.loss'), path.join(dir, 'gce.loss'));
+  const cfg = path.join(dir, 'run.json');
+  fs.writeFileSync(cfg, JSON.stringify({
+    $schema: '../schemas/lossrun.schema.json',
+    losses: [{ file: 'gce.loss', params: { q: 0.5 } }],
+    model: 'mlp', maxTrain: 200, maxVal: 200, batchSize: 50, epochs: 1, seeds: [7], augmentations: ['none'], backend: 'wasm', runsDir: 'runs',
+  }));
+  const pool = new WorkerPool({ size: 0 });
+  setPoolForTests(pool);
+  try {
+    const io = fakeIo();
+    assert.equal(await main(['run', cfg, '--json'], io), 0, io.stderr);
+    const summary = JSON.parse(io.stdout.trim().split('\n').at(-1)!) as CompareSummary;
+    assert.deepEqual(summary.seeds, [7]);
+    assert.deepEqual(summary.results[1].ref.params, { q: 0.5 });
+    assert.ok(fs.existsSync(path.join(dir, 'runs')));
+  } finally {
+    setPoolForTests(undefined);
+    await pool.close();
+  }
+});
+
+test('bin/lossmith.js compare --json in a child process, on a worker process', async () => {
+  const dir = tmp();
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'lossmith.js'), 'compare', path.join(EXAMPLES, 'label-smoothing.loss'), ...TINY, '--seeds', '1', '--workers', '1', '--json'],
+      { cwd: dir, timeout: 120000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
+  });
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const summary = lines.at(-1) as unknown as CompareSummary;
+  assert.equal(summary.status, 'done');
+  assert.equal(summary.backend?.name, 'wasm');
+  assert.ok(fs.existsSync(path.join(dir, '.lossmith', 'runs')), 'default runs folder under the cwd');
+});
+
+test('backend: lists backends with reasons; install failure is reported clearly', async () => {
+  const io = fakeIo();
+  assert.equal(await main(['backend'], io), 0);
+  assert.match(io.stdout, /✓ wasm/);
+  assert.match(io.stdout, /✗ tensorflow-gpu .*not installed/);
+  assert.match(io.stdout, /'auto' picks: wasm/);
+  const prefix = tmp();
+  process.env.LOSSMITH_BACKENDS = prefix;
+  setNpmForTests(process.execPath, ['-e', 'process.stderr.write("npm ERR! request to https://storage.googleapis.com/tf-builds/libtensorflow.tar.gz failed, reason: getaddrinfo ENOTFOUND\\n"); process.exit(1)', '--']);
+  try {
+    const io2 = fakeIo();
+    assert.equal(await main(['backend', 'install', 'gpu'], io2), 1);
+    assert.match(io2.stdout, /running: .* install --prefix .* @tensorflow\/tfjs-node-gpu@4\.22\.0/);
+    assert.match(io2.stderr, /installing @tensorflow\/tfjs-node-gpu@4\.22\.0 failed: its install script could not download libtensorflow/);
+    assert.match(io2.stderr, /keeps working with the wasm backend/);
+    const io3 = fakeIo();
+    assert.equal(await main(['backend', 'install', 'tpu'], io3), 2);
+  } finally {
+    delete process.env.LOSSMITH_BACKENDS;
+    setNpmForTests(process.platform === 'win32' ? 'npm.cmd' : 'npm');
+  }
+});

@@ -1,0 +1,185 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { CompareEvent, CompareSummary } from '../../protocol/run-events';
+import { compareWithBaseline, formatCompareTable, runCompare } from '../../engine/src/evaluate-run';
+import { ConfigError, loadSchema, resolveCompareConfig, validateSchema, type RawCompareConfig } from '../../engine/src/run-config';
+import { readEvents, readSummary } from '../../engine/src/run-store';
+import { WorkerPool } from '../../engine/src/worker-pool';
+
+const EXAMPLES = path.join(__dirname, '..', '..', '..', 'examples');
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-eval-'));
+}
+
+function tiny(extra: Partial<RawCompareConfig> = {}): RawCompareConfig {
+  return {
+    losses: [path.join(EXAMPLES, 'cross-entropy.loss#ce'), path.join(EXAMPLES, 'focal.loss')],
+    dataset: 'mnist',
+    model: 'mlp',
+    maxTrain: 200,
+    maxVal: 200,
+    batchSize: 50,
+    epochs: 1,
+    seeds: 2,
+    augmentations: ['none', 'cutout'],
+    backend: 'wasm',
+    ...extra,
+  };
+}
+
+test('summary contract; the baseline expression trained as a loss reproduces the baseline exactly', async () => {
+  const dir = tmp();
+  const resolved = resolveCompareConfig(tiny({ runsDir: path.join(dir, 'runs') }), dir);
+  const pool = new WorkerPool({ size: 0 });
+  const events: CompareEvent[] = [];
+  const r = await runCompare({ resolved, pool, onEvent: (e) => events.push(e) });
+  await pool.close();
+  const s = r.summary;
+  assert.equal(s.kind, 'compare');
+  assert.equal(s.status, 'done');
+  assert.equal(s.baseline, 'ce');
+  assert.equal(s.backend?.name, 'wasm');
+  assert.equal(typeof s.backend?.detail, 'string');
+  assert.deepEqual(s.augmentations, ['none', 'cutout']);
+  assert.deepEqual(s.seeds, [1, 2]);
+  assert.equal(s.results.length, 3 * 2);
+  assert.equal(s.finished, 12);
+  for (const res of s.results) {
+    assert.equal(typeof res.loss, 'string');
+    assert.ok(['none', 'cutout'].includes(res.augmentation));
+    assert.equal(res.testAccuracy.perSeed.length, 2);
+    for (const v of res.testAccuracy.perSeed) assert.ok(typeof v === 'number' && v >= 0 && v <= 1, 'accuracy as a fraction');
+    assert.equal(typeof res.testAccuracy.mean, 'number');
+    assert.equal(typeof res.testAccuracy.std, 'number');
+    assert.equal(res.vsBaseline.test, 'paired t-test');
+    assert.equal(typeof res.vsBaseline.meanDiff, 'number');
+    assert.ok(Array.isArray(res.vsBaseline.ci95) && res.vsBaseline.ci95.length === 2);
+    assert.equal(typeof res.vsBaseline.pValue, 'number');
+  }
+  // The run's folder: summary.json is what runCompare returned; events are what onEvent saw.
+  assert.ok(r.dir.startsWith(path.join(dir, 'runs')));
+  const onDisk = readSummary(r.dir) as unknown as CompareSummary;
+  assert.deepEqual(onDisk.results, s.results);
+  assert.equal(onDisk.status, 'done');
+  const stored = readEvents(r.dir);
+  assert.deepEqual(stored.map((e) => e.type), events.map((e) => e.type));
+  assert.equal(stored[0].type, 'run-start');
+  assert.equal(stored[1].type, 'compare-start');
+  assert.equal(stored.at(-1)!.type, 'run-end');
+  assert.equal(stored.filter((e) => e.type === 'seed-start').length, 12);
+  assert.equal(stored.filter((e) => e.type === 'seed-end').length, 12);
+  assert.equal(stored.filter((e) => e.type === 'epoch').length, 12);
+  assert.equal(stored.filter((e) => e.type === 'result').length, 6);
+
+  // Same data, order, augmentation draws and initial weights for every loss: CE from the file is
+  // bit-for-bit the built-in baseline, on every seed and augmentation, epoch by epoch.
+  for (const aug of ['none', 'cutout']) {
+    const base = s.results.find((x) => x.loss === 'ce' && x.augmentation === aug)!;
+    const same = s.results.find((x) => x.loss === 'cross-entropy.loss#ce' && x.augmentation === aug)!;
+    const focal = s.results.find((x) => x.loss === 'focal' && x.augmentation === aug)!;
+    assert.equal(base.baseline, true);
+    assert.deepEqual(same.testAccuracy.perSeed, base.testAccuracy.perSeed);
+    assert.equal(same.vsBaseline.meanDiff, 0);
+    assert.equal(same.vsBaseline.pValue, 1);
+    assert.notDeepEqual(focal.testAccuracy.perSeed, base.testAccuracy.perSeed);
+    const hist = (loss: string) =>
+      stored.filter((e) => e.type === 'epoch' && e.loss === loss && e.augmentation === aug).map((e) => [e.seed, e.trainLoss, e.trainAcc, e.valAcc]);
+    assert.deepEqual(hist('cross-entropy.loss#ce'), hist('ce'));
+  }
+  // Different seeds give different runs; different augmentations too.
+  const b = s.results.find((x) => x.loss === 'ce' && x.augmentation === 'none')!;
+  assert.notEqual(b.testAccuracy.perSeed[0], b.testAccuracy.perSeed[1]);
+  const table = formatCompareTable(s);
+  assert.match(table, /augmentation: cutout/);
+  assert.match(table, /focal/);
+  assert.match(table, /paired t-test/);
+  assert.match(table, /backend wasm/);
+});
+
+test('cancel after the first seed-end: finished seeds are kept, status cancelled', async () => {
+  const dir = tmp();
+  const resolved = resolveCompareConfig(tiny({ runsDir: path.join(dir, 'runs') }), dir);
+  const pool = new WorkerPool({ size: 0 });
+  const ac = new AbortController();
+  const r = await runCompare({
+    resolved,
+    pool,
+    signal: ac.signal,
+    onEvent: (e) => {
+      if (e.type === 'seed-end') ac.abort();
+    },
+  });
+  await pool.close();
+  assert.equal(r.summary.status, 'cancelled');
+  assert.equal(r.summary.finished, 1);
+  const base = r.summary.results.find((x) => x.loss === 'ce' && x.augmentation === 'none')!;
+  assert.equal(typeof base.testAccuracy.perSeed[0], 'number');
+  assert.equal(base.testAccuracy.perSeed[1], null);
+  const ev = readEvents(r.dir);
+  assert.equal(ev.at(-1)!.type, 'run-cancelled');
+  assert.equal(ev.filter((e) => e.type === 'seed-end' && e.status !== 'cancelled').length, 1);
+  assert.equal((readSummary(r.dir) as { status: string }).status, 'cancelled');
+});
+
+test('cancel with worker processes: the running training is killed and reported cancelled', async () => {
+  const dir = tmp();
+  const resolved = resolveCompareConfig(tiny({ runsDir: path.join(dir, 'runs'), epochs: 30, augmentations: ['none'], seeds: 1, losses: [path.join(EXAMPLES, 'focal.loss')] }), dir);
+  const ac = new AbortController();
+  const r = await runCompare({
+    resolved,
+    workers: 2,
+    signal: ac.signal,
+    onEvent: (e) => {
+      if (e.type === 'epoch' && e.epoch === 2) ac.abort();
+    },
+  });
+  assert.equal(r.summary.status, 'cancelled');
+  const ends = readEvents(r.dir).filter((e) => e.type === 'seed-end');
+  assert.ok(ends.length >= 1 && ends.every((e) => e.status === 'cancelled'));
+  assert.equal(r.summary.results[0].testAccuracy.mean, null);
+});
+
+test('a NaN loss ends its training with status nan; the run completes', async () => {
+  const dir = tmp();
+  const bad = path.join(dir, 'bad.loss');
+  fs.writeFileSync(bad, '# NaN on purpose: log of negative logits\nloss bad = -sum(y * log(logits))\n');
+  const resolved = resolveCompareConfig(tiny({ runsDir: path.join(dir, 'runs'), losses: [bad], augmentations: ['none'] }), dir);
+  const pool = new WorkerPool({ size: 0 });
+  const r = await runCompare({ resolved, pool });
+  await pool.close();
+  assert.equal(r.summary.status, 'done');
+  const res = r.summary.results.find((x) => x.loss === 'bad')!;
+  assert.ok(res.seeds.every((x) => x.status === 'nan' && /loss is NaN|not finite/.test(x.reason ?? '')));
+  assert.deepEqual(res.testAccuracy.perSeed, [null, null]);
+  assert.equal(res.vsBaseline.n, 0);
+  assert.match(formatCompareTable(r.summary), /seed 1 nan/);
+});
+
+test('config validation names the JSON path', () => {
+  const schema = loadSchema();
+  assert.deepEqual(validateSchema(tiny(), schema), []);
+  const errs = validateSchema({ losses: [3], epochs: 0, model: 'vgg', sam: { rho: 'x' }, augmentation: ['none'] }, schema);
+  assert.ok(errs.some((e) => e.startsWith('$.losses[0]:')), errs.join('\n'));
+  assert.ok(errs.some((e) => e.startsWith('$.epochs: must be >= 1')), errs.join('\n'));
+  assert.ok(errs.some((e) => e.startsWith('$.model: must be one of')), errs.join('\n'));
+  assert.ok(errs.some((e) => e.startsWith('$.sam.rho: expected number')), errs.join('\n'));
+  assert.ok(errs.some((e) => /\$\.augmentation: unknown property \(did you mean 'augmentations'\?\)/.test(e)), errs.join('\n'));
+  assert.throws(() => resolveCompareConfig({}, '.'), (e: unknown) => e instanceof ConfigError && /\$: missing required property 'losses'/.test((e as Error).message));
+  assert.throws(() => resolveCompareConfig(tiny({ losses: [path.join(EXAMPLES, 'focal.loss#nope')] }), '.'), /\$\.losses\[0\]: .*has no loss 'nope' \(it has: focal\)/);
+  assert.throws(() => resolveCompareConfig(tiny({ augmentations: ['none', 'blur'] }), '.'), /\$\.augmentations\[1\]: unknown augmentation 'blur'/);
+  assert.throws(
+    () => resolveCompareConfig(tiny({ losses: [{ file: path.join(EXAMPLES, 'focal.loss'), params: { gama: 1 } }] }), '.'),
+    /\$\.losses\[0\]\.params\.gama: .*has no param 'gama' \(params: gamma\)/,
+  );
+});
+
+test('paired comparison with missing seeds uses only complete pairs', () => {
+  const r = compareWithBaseline([0.9, null, 0.92], [0.89, 0.9, 0.9]);
+  assert.equal(r.n, 2);
+  assert.ok(Math.abs(r.meanDiff! - 0.015) < 1e-12);
+  assert.equal(compareWithBaseline([null], [0.5]).n, 0);
+});
