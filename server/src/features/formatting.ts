@@ -4,13 +4,13 @@
  * are minimal: the changed lines only.
  */
 import { TextEdit, type Range } from 'vscode-languageserver';
-import { formatProgram, parse } from '../../../grammar/src/index';
+import { formatProgram, parse, type Program } from '../../../grammar/src/index';
 import type { Analysis } from '../documents';
 import { LineIndex, toOffsetRange, toRange, lineOf } from '../convert';
 
 export function formatDocument(a: Analysis): TextEdit[] {
   if (a.hasSyntaxErrors) return [];
-  const formatted = formatProgram(a.text, a.program, false);
+  const formatted = formatChunked(a.text, a.program);
   if (formatted === undefined || formatted === a.text) return [];
   return [minimalEdit(a, 0, a.text.length, formatted)];
 }
@@ -46,6 +46,53 @@ export function formatRange(a: Analysis, range: Range): TextEdit[] {
   const replacement = formatted.replace(/\n$/, '');
   if (replacement === slice) return [];
   return [minimalEdit(a, start, end, replacement)];
+}
+
+/**
+ * `formatProgram` on the whole text, computed chunk by chunk: the grammar's formatter finds the
+ * line of each item by counting from the start of the text (quadratic: 6 s on 10,000 lines), so
+ * the file is cut between items on different lines and each piece formatted alone. Pieces join
+ * as the whole-file formatter would: one blank line where there were blank lines, else none.
+ */
+export function formatChunked(text: string, program: Program, chunkItems = 64): string | undefined {
+  const items = [...program.statements.map((s) => s.range), ...program.comments.map((c) => c.range)].sort((x, y) => x.start - y.start);
+  if (items.length <= chunkItems) return formatProgram(text, program, false);
+  const pieces: string[] = [];
+  let chunkStart = 0; // index into items
+  let maxEnd = items[0].end;
+  const flush = (endIdx: number): string | undefined => {
+    const slice = text.slice(items[chunkStart].start, maxEndOf(chunkStart, endIdx));
+    const parsed = parse(slice);
+    if (parsed.errors.length) return undefined;
+    return formatProgram(slice, parsed.program, false);
+  };
+  const maxEndOf = (from: number, to: number): number => {
+    let m = 0;
+    for (let i = from; i <= to; i++) m = Math.max(m, items[i].end);
+    return m;
+  };
+  for (let i = 1; i <= items.length; i++) {
+    const atEnd = i === items.length;
+    let newlines = 0;
+    if (!atEnd) {
+      if (items[i].start < maxEnd) {
+        maxEnd = Math.max(maxEnd, items[i].end);
+        continue; // inside a statement (a comment within it)
+      }
+      for (let k = maxEnd; k < items[i].start && newlines < 2; k++) if (text.charCodeAt(k) === 10) newlines++;
+    }
+    if (atEnd || (newlines > 0 && i - chunkStart >= chunkItems)) {
+      const piece = flush(i - 1);
+      if (piece === undefined) return formatProgram(text, program, false);
+      pieces.push(piece);
+      if (!atEnd) {
+        if (newlines >= 2) pieces.push('\n');
+        chunkStart = i;
+        maxEnd = items[i].end;
+      }
+    } else if (!atEnd) maxEnd = Math.max(maxEnd, items[i].end);
+  }
+  return pieces.join('');
 }
 
 function lineEndOffset(a: Analysis, line: number): number {
