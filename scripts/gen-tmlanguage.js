@@ -47,9 +47,13 @@ const words = (names) => `\\b(?:${[...new Set(names)].sort((a, b) => b.length - 
 
 function generate({ BUILTINS, INPUTS, KEYWORDS }) {
   const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
+  // Each callable name once, in the category of its first entry (`max` reduces a vector and,
+  // with two arguments, is elementwise: highlighted as the first).
   const byCategory = new Map();
+  const seen = new Set();
   for (const b of BUILTINS) {
-    if (!b.callable) continue;
+    if (!b.callable || seen.has(b.name)) continue;
+    seen.add(b.name);
     if (!byCategory.has(b.category)) byCategory.set(b.category, []);
     byCategory.get(b.category).push(b.name);
   }

@@ -1,11 +1,11 @@
 /**
- * Command registrations. Every command the extension contributes is registered here, in one
- * table, so package.json's `contributes.commands` and this module can be checked against each
- * other (test/client/manifest.test.ts). Run commands (evaluation, evolution) will join this
- * table when the run manager lands.
+ * Command registrations: one handler per id of `COMMAND_IDS` (a `Record`, so a command listed
+ * without a handler fails to compile). Run commands (evaluation, evolution) will join this
+ * table when the run manager lands, as a `runs` module beside the catalogue.
  */
 import * as vscode from 'vscode';
 import { insertCatalogueLoss, openCatalogue } from './catalogue';
+import { COMMAND_IDS, type CommandId } from './command-ids';
 import { LANGUAGE_ID } from './language-client';
 import { DerivativePanel, type PanelHost } from './panels/derivative-panel';
 
@@ -13,15 +13,6 @@ export interface CommandHost extends PanelHost {
   restartServer(): Promise<void>;
 }
 
-export const COMMAND_IDS = [
-  'lossmith.showDerivativePreview',
-  'lossmith.format',
-  'lossmith.insertCatalogueLoss',
-  'lossmith.openCatalogue',
-  'lossmith.restartServer',
-  'lossmith.showOutput',
-] as const;
-export type CommandId = (typeof COMMAND_IDS)[number];
 
 async function formatActive(): Promise<void> {
   const editor = vscode.window.activeTextEditor;
