@@ -276,8 +276,16 @@ function perturbValue(rng: Rng, v: number): number {
   return Number(out.toPrecision(3));
 }
 
-/** One mutation of the given kind, or null if it does not apply to this genome. */
+/**
+ * One mutation of the given kind, or null if it does not apply to this genome (or would leave a
+ * default-form expression reading no input, which is not a valid loss).
+ */
 export function mutateKind(g: Genome, kind: Exclude<MutationKind, 'crossover'>, rng: Rng, fs: FunctionSet): MutationResult | null {
+  const m = mutateKindRaw(g, kind, rng, fs);
+  return m && readsInput(m.genome) ? m : null;
+}
+
+function mutateKindRaw(g: Genome, kind: Exclude<MutationKind, 'crossover'>, rng: Rng, fs: FunctionSet): MutationResult | null {
   const e = g.expr;
   const ops = opSites(e);
   const done = (expr: Expr, detail: string, params = g.params): MutationResult => ({ genome: { ...g, params, expr }, kind, detail });
@@ -373,8 +381,26 @@ export function mutateKind(g: Genome, kind: Exclude<MutationKind, 'crossover'>, 
   }
 }
 
+/**
+ * A default-form expression must read an input somewhere (else `sum` gets a scalar: a type
+ * error). Mutations that would remove every input are redrawn, so they always yield valid ASTs.
+ */
+function readsInput(g: Genome): boolean {
+  if (g.form !== 'sum') return true;
+  const names = freeNames(g.expr);
+  return names.has('y') || names.has('p') || names.has('logits');
+}
+
 /** One random mutation (kinds drawn by weight; a kind that does not apply is redrawn). */
 export function mutate(g: Genome, rng: Rng, fs: FunctionSet, weights: MutationWeights = DEFAULT_MUTATION_WEIGHTS): MutationResult {
+  for (let i = 0; i < 100; i++) {
+    const m = mutateOnce(g, rng, fs, weights);
+    if (readsInput(m.genome)) return m;
+  }
+  return mutateKind(g, 'insert', rng, fs)!;
+}
+
+function mutateOnce(g: Genome, rng: Rng, fs: FunctionSet, weights: MutationWeights): MutationResult {
   const entries = (Object.entries({ ...DEFAULT_MUTATION_WEIGHTS, ...weights }) as [Exclude<MutationKind, 'crossover'>, number][]).filter(([, w]) => w > 0);
   for (let i = 0; i < 50; i++) {
     const total = entries.reduce((s, [, w]) => s + w, 0);
@@ -396,6 +422,14 @@ export function mutate(g: Genome, rng: Rng, fs: FunctionSet, weights: MutationWe
 
 /** Subtree crossover: a random subtree of `a` replaced by a copy of a random subtree of `b`. */
 export function crossover(a: Genome, b: Genome, rng: Rng): MutationResult {
+  for (let i = 0; i < 100; i++) {
+    const x = crossoverOnce(a, b, rng);
+    if (readsInput(x.genome)) return x;
+  }
+  return { genome: a, kind: 'crossover', detail: 'no valid exchange' };
+}
+
+function crossoverOnce(a: Genome, b: Genome, rng: Rng): MutationResult {
   const sa = pick(rng, sites(a.expr));
   const sb = pick(rng, sites(b.expr));
   // Params travel with the donor subtree when it reads them.
