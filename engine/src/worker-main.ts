@@ -199,6 +199,9 @@ function workerMain(): void {
   });
   // The parent went away: nothing left to do.
   process.on('disconnect', () => process.exit(0));
+  // Ctrl-C in a terminal signals the whole process group: the parent decides what to cancel
+  // (and kills this worker with SIGTERM if needed); a worker must not die on its own first.
+  process.on('SIGINT', () => undefined);
   send({ type: 'ready', pid: process.pid });
 }
 

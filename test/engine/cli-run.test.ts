@@ -143,3 +143,30 @@ test('backend: lists backends with reasons; install failure is reported clearly'
     setNpmForTests(process.platform === 'win32' ? 'npm.cmd' : 'npm');
   }
 });
+
+test('Ctrl-C (SIGINT to the process group) cancels the run and keeps the summary', { skip: process.platform === 'win32' }, async () => {
+  const { spawn } = await import('child_process');
+  const dir = tmp();
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'lossmith.js'), 'compare', path.join(EXAMPLES, 'focal.loss'), ...TINY, '--epochs', '40', '--seeds', '1', '--aug', 'none', '--workers', '2', '--json'],
+    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let signalled = false;
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+    if (!signalled && /"type":"epoch"/.test(out)) {
+      signalled = true;
+      process.kill(-child.pid!, 'SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 130);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const summary = lines.at(-1) as unknown as CompareSummary;
+  assert.equal(summary.status, 'cancelled');
+  assert.ok(lines.some((l) => l.type === 'run-cancelled'));
+  const runDir = (lines.find((l) => l.type === 'compare-start') as { dir: string }).dir;
+  assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')).status, 'cancelled');
+});

@@ -122,3 +122,24 @@ test('in-process cancellation rejects the task and stops the training', async ()
   await assert.rejects(p, TaskCancelledError);
   await local.close();
 });
+
+test('train task with SAM and a perturbation loss from the same file (AACE style)', async () => {
+  const local = new WorkerPool({ size: 0 });
+  try {
+    const task = trainTask(5);
+    task.lossSource =
+      'let pt = sum(y * p)\nlet t = stop_gradient((1 - y) * p / (1 - pt))\nloss aace = sum(t * (log(clamp(t, 1e-12, 1)) - log_softmax(logits)))\n' +
+      'param eps = 0.1\nloss ls = -sum(((1 - eps) * y + eps / C) * log_softmax(logits))\n';
+    task.lossName = 'ls';
+    task.perturbLossName = 'aace';
+    task.train.epochs = 1;
+    task.train.sam = { rho: 0.05 };
+    const r = await local.run(task);
+    assert.equal(r.status, 'completed');
+    const plain = await local.run({ ...task, perturbLossName: undefined, train: { ...task.train, sam: undefined } });
+    assert.notEqual(r.history[0].trainLoss, plain.history[0].trainLoss, 'SAM changes the trajectory');
+    await assert.rejects(local.run({ ...task, train: { ...task.train, sam: undefined } }), /needs train\.sam/);
+  } finally {
+    await local.close();
+  }
+});
