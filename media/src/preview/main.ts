@@ -225,7 +225,7 @@ function plotOptions(width: number, c: ChartModel): uPlot.Options {
       { label: '∂L/∂z (true class)', scale: 'grad', stroke: orange, width: w, show: c.hasGradTrue, value: (_u, v) => formatNumber(v), points: { show: false } },
       { label: '∂L/∂z (other class)', scale: 'grad', stroke: green, width: w - 0.5, dash: [6, 4], show: c.hasGradOther, value: (_u, v) => formatNumber(v), points: { show: false } },
     ],
-    cursor: { drag: { x: false, y: false, setScale: false }, focus: { prox: 16 } },
+    cursor: { drag: { x: false, y: false, setScale: false } },
     legend: { live: true },
     hooks: {
       draw: [

@@ -1,0 +1,117 @@
+/**
+ * Shared by the browser and editor tests: building the extension once per test run, Chromium,
+ * a static file server, artifacts, and waiting on conditions (never on fixed sleeps).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import type { AddressInfo } from 'net';
+
+export const ROOT = path.join(__dirname, '..', '..', '..');
+export const VSIX = path.join(ROOT, 'lossmith.vsix');
+export const CHROMIUM = process.env.LOSSMITH_CHROMIUM ?? '/usr/bin/chromium';
+export const CODE_SERVER_DIR = process.env.LOSSMITH_CODE_SERVER_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lossmith', 'code-server-4.100.3');
+export const CODE_SERVER = path.join(CODE_SERVER_DIR, 'node_modules', '.bin', 'code-server');
+
+/** Where screenshots and logs go (`LOSSMITH_ARTIFACTS`, default out/artifacts). */
+export function artifactsDir(): string {
+  const dir = process.env.LOSSMITH_ARTIFACTS ?? path.join(ROOT, 'out', 'artifacts');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Why a required tool is missing, for a clear failure (in CI these tests must run, not skip). */
+export function requireFile(file: string, hint: string): void {
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: ${hint}`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `fn` until it returns a truthy value (or throw after `timeoutMs`, naming `what`). */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 100): Promise<NonNullable<T>> {
+  const t0 = Date.now();
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * Build dist/ and package lossmith.vsix once per test run: the runner starts every test file
+ * as a child of one process, so its pid names the run; a lock folder keeps two files from
+ * building at the same time.
+ */
+export async function ensurePackaged(): Promise<void> {
+  const stamp = path.join(ROOT, 'out', '.e2e-packaged');
+  const lock = path.join(ROOT, 'out', '.e2e-package.lock');
+  const runId = String(process.ppid);
+  const done = (): boolean => fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === runId && fs.existsSync(VSIX);
+  if (process.env.LOSSMITH_SKIP_PACKAGE === '1' && fs.existsSync(VSIX)) return;
+  for (;;) {
+    if (done()) return;
+    try {
+      fs.mkdirSync(lock);
+    } catch {
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 5 * 60_000) fs.rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // gone meanwhile
+      }
+      await sleep(250);
+      continue;
+    }
+    try {
+      if (done()) return;
+      const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } });
+      if (r.status !== 0) throw new Error(`npm run package failed:\n${r.stdout}\n${r.stderr}`);
+      fs.writeFileSync(stamp, runId);
+      return;
+    } finally {
+      fs.rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+/** A static server for `dir`, plus extra in-memory pages. */
+export async function staticServer(dir: string, pages: Record<string, string | (() => string)>): Promise<{ url: string; close: () => Promise<void> }> {
+  const types: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.woff2': 'font/woff2', '.html': 'text/html', '.png': 'image/png', '.svg': 'image/svg+xml' };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const page = pages[url.pathname];
+    if (page !== undefined) {
+      res.writeHead(200, { 'content-type': url.pathname.endsWith('.js') ? 'text/javascript' : 'text/html; charset=utf-8' });
+      res.end(typeof page === 'function' ? page() : page);
+      return;
+    }
+    const file = path.join(dir, path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, ''));
+    if (!file.startsWith(dir) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** Chromium flags from ../shared/reference/editor-testing.md. */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
