@@ -157,7 +157,7 @@ _I1X_SERIES = ${pyTuple(quotientSeries(1))}
       code: `def bessel_i1x(x):
     """I1(x)/x, 1/2 at x = 0: power series for |x| < 1, the library's I1 over x above."""
     small = ${abs}(x) < 1
-    xs = ${where}(small, ${zerosLike}(x), x)
+    xs = ${where}(small, x, ${zerosLike}(x))
     xd = ${where}(small, ${onesLike}(x), x)
     return ${where}(small, _poly(_I1X_SERIES, xs * xs), ${ns.i1}(xd) / xd)
 `,
@@ -167,7 +167,7 @@ _I1X_SERIES = ${pyTuple(quotientSeries(1))}
       code: `def bessel_i1ex(x):
     """i1e(x)/x = exp(-|x|) I1(x)/x, 1/2 at x = 0: power series for |x| < 1, the library's i1e over x above."""
     small = ${abs}(x) < 1
-    xs = ${where}(small, ${zerosLike}(x), x)
+    xs = ${where}(small, x, ${zerosLike}(x))
     xd = ${where}(small, ${onesLike}(x), x)
     return ${where}(small, ${ns.exp}(-${abs}(xs)) * _poly(_I1X_SERIES, xs * xs), ${ns.i1e}(xd) / xd)
 `,

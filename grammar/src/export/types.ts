@@ -31,8 +31,11 @@ export interface Code {
 export interface TemplateContext {
   /** Marks a helper function (and its dependencies) as used; returns the name to call. */
   use(helper: string): string;
-  /** The argument as a tensor: `const` arguments are converted to the logits' dtype (and device). */
-  tensor(a: Code): string;
+  /**
+   * The argument as a tensor: `const` arguments are converted to the logits' dtype (and device);
+   * others are returned as they are, parenthesised when their precedence is below `min`.
+   */
+  tensor(a: Code, min?: number): string;
 }
 
 /** A template returns a call (an atom) as a string, or a Code with its own precedence. */
@@ -63,7 +66,9 @@ export interface TargetSpec {
   helpers: Record<string, Helper>;
   /** Convert a `const` expression to a tensor of the logits' dtype. */
   tensor(code: string): string;
-  /** Lines turning the function's inputs into y (and normalising logits/target). */
+  /** Lines at the start of every function body (e.g. converting logits to a tensor). */
+  prologue: string[];
+  /** Lines turning `target` into y, when y is used. */
   targetLines(): string[];
   /** C, the number of classes, as a Python expression usable in arithmetic. */
   classes: string;
