@@ -1,0 +1,192 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { resolveConfig, type EvolveConfigInput } from '../../../engine/src/evolve/config';
+import { CHECKPOINT_FILE, readCheckpoint, runEvolve, type RunState } from '../../../engine/src/evolve/run';
+import { readEvents, readSummary, runsDir } from '../../../engine/src/run-store';
+import { fakeEvaluate } from './fake-fitness';
+
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-evolve-'));
+
+const SMALL: EvolveConfigInput = {
+  population: 6,
+  sample: 3,
+  steps: 18,
+  initialCandidates: 8,
+  workers: 3,
+  batch: 3,
+  seed: 5,
+  surrogate: { stage1: { passRatio: 0.6 } },
+};
+
+/** What must be identical between an interrupted and an uninterrupted run. */
+function outcome(s: RunState): unknown {
+  return s.searches.map((st) => ({
+    population: st.population,
+    cands: Object.values(st.cands).map((c) => [c.id, c.text, c.parent, c.mutation, c.s1?.fitness ?? null, c.s2?.fitness ?? null, c.fitness, c.status]),
+    children: st.childrenEvaluated,
+    generation: st.generation,
+    nextId: st.nextId,
+    rng: st.rng,
+    stats: { ...st.stats, rejectMs: Object.keys(st.stats.rejectMs), acceptMs: 0, evaluationMs: 0 },
+  }));
+}
+
+test('a search with a fake surrogate: aging evolution, events, summary contract, best >= initial best', async () => {
+  const root = tmp();
+  const events: string[] = [];
+  const res = await runEvolve({ root, config: resolveConfig(SMALL), evaluate: fakeEvaluate(), onEvent: (e) => events.push(e.type) });
+  const s = res.summary;
+  assert.equal(s.status, 'done');
+  assert.equal(s.kind, 'evolve');
+  assert.equal(s.baselineFitness, 0.9);
+  assert.ok(s.evaluated >= 8 + 18 - 0);
+  assert.ok(s.best.length > 0 && s.best.length <= 5);
+  for (const b of s.best) {
+    assert.ok(fs.existsSync(path.join(res.dir, b.file)));
+    const text = fs.readFileSync(path.join(res.dir, b.file), 'utf8');
+    assert.match(text, /cross-entropy on the same surrogate and seed: 0\.9/);
+    assert.match(text, /lineage/);
+  }
+  assert.ok(s.searches[0].best! >= s.searches[0].initialBest!);
+  // every rejection reason is reported, counts add up
+  const st = res.state.searches[0];
+  const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0);
+  assert.equal(rejected + st.stats.accepted, st.stats.proposed);
+  assert.equal(st.population.length, 6);
+  assert.equal(st.childrenEvaluated, 18);
+  for (const t of ['evolve-start', 'baseline', 'candidate-proposed', 'candidate-rejected', 'candidate-evaluated', 'generation', 'search-end', 'run-end']) {
+    assert.ok(events.includes(t), t);
+  }
+  const onDisk = readSummary(res.dir)!;
+  assert.deepEqual(Object.keys(onDisk).filter((k) => ['kind', 'status', 'backend', 'evaluated', 'rejected', 'baselineFitness', 'best'].includes(k)).sort(),
+    ['backend', 'baselineFitness', 'best', 'evaluated', 'kind', 'rejected', 'status']);
+  const evs = readEvents(res.dir);
+  assert.equal(evs.filter((e) => e.type === 'candidate-rejected').length, rejected);
+  // aging: the population holds only the youngest (no member older than population - 1 children ago... ages distinct after the first cohort)
+  assert.ok(st.population.every((m) => m.age < 18 + 6));
+});
+
+test('resume after a cancellation mid-evaluation gives the same final population as an uninterrupted run', async () => {
+  const cfg = resolveConfig(SMALL);
+  const a = await runEvolve({ root: tmp(), config: cfg, evaluate: fakeEvaluate() });
+  for (const stopAt of [3, 17, 29]) {
+    const root = tmp();
+    const abort = new AbortController();
+    let saves = 0;
+    const first = await runEvolve({
+      root,
+      config: resolveConfig(SMALL),
+      evaluate: fakeEvaluate(),
+      signal: abort.signal,
+      afterSave: () => {
+        if (++saves === stopAt) abort.abort();
+      },
+    });
+    assert.equal(first.summary.status, 'cancelled', `stop at save ${stopAt}`);
+    const b = await runEvolve({ root, resume: first.dir, evaluate: fakeEvaluate() });
+    assert.equal(b.summary.status, 'done');
+    assert.deepEqual(outcome(b.state), outcome(a.state), `stop at save ${stopAt}`);
+    assert.deepEqual(b.summary.best.map((x) => [x.loss, x.fitness]), a.summary.best.map((x) => [x.loss, x.fitness]));
+  }
+});
+
+test('resume after SIGKILL of the process mid-evaluation loses no finished evaluation and ends identically', async () => {
+  const cfg = resolveConfig({ ...SMALL, steps: 24 });
+  const reference = await runEvolve({ root: tmp(), config: cfg, evaluate: fakeEvaluate({ maxDelayMs: 60 }) });
+  const root = tmp();
+  const child = spawn(process.execPath, [path.join(__dirname, 'kill-child.js'), root, JSON.stringify({ ...SMALL, steps: 24 })], {
+    env: { ...process.env, LOSSMITH_EVOLVE_KILL_CHILD: '1' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  // Kill it once it is in the middle of the evolution with a batch under evaluation.
+  let dir = '';
+  let killedAt: RunState | null = null;
+  for (let i = 0; i < 600 && !killedAt; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    const base = runsDir(root);
+    if (!dir && fs.existsSync(base)) {
+      const ids = fs.readdirSync(base);
+      if (ids.length) dir = path.join(base, ids[0]);
+    }
+    if (!dir || !fs.existsSync(path.join(dir, CHECKPOINT_FILE))) continue;
+    let st: RunState;
+    try {
+      st = readCheckpoint(dir);
+    } catch {
+      continue;
+    }
+    const s0 = st.searches[0];
+    if (s0 && s0.phase === 'evolve' && s0.childrenEvaluated >= 6 && s0.batch && s0.batch.some((id) => s0.cands[id].s1)) {
+      child.kill('SIGKILL');
+      killedAt = st;
+    }
+  }
+  await exited;
+  assert.ok(killedAt, 'the child reached the evolution phase');
+  const before = readCheckpoint(dir);
+  const calls: { key: string }[] = [];
+  const resumed = await runEvolve({ root, resume: dir, evaluate: fakeEvaluate({ maxDelayMs: 60, calls: calls as never }) });
+  assert.equal(resumed.summary.status, 'done');
+  assert.deepEqual(outcome(resumed.state), outcome(reference.state));
+  // No evaluation whose result was checkpointed ran again.
+  const done = new Set<string>();
+  for (const c of Object.values(before.searches[0].cands)) {
+    if (c.s1) done.add(`0:${c.id}:s1`);
+    if (c.s2) done.add(`0:${c.id}:s2`);
+  }
+  assert.ok(done.size > 0);
+  for (const c of calls) assert.ok(!done.has(c.key), `${c.key} was evaluated again`);
+  // events.jsonl survived the kill (a torn last line at most) and records the resume
+  assert.ok(readEvents(dir).some((e) => e.type === 'run-resume'));
+});
+
+test('a finished run can be extended by more steps', async () => {
+  const root = tmp();
+  const a = await runEvolve({ root, config: resolveConfig({ ...SMALL, steps: 6 }), evaluate: fakeEvaluate() });
+  assert.equal(a.state.searches[0].childrenEvaluated, 6);
+  const b = await runEvolve({ root, resume: a.dir, steps: 12, evaluate: fakeEvaluate() });
+  assert.equal(b.summary.status, 'done');
+  assert.equal(b.state.searches[0].childrenEvaluated, 12);
+  assert.equal(b.state.config.steps, 12);
+  await assert.rejects(runEvolve({ root, resume: a.dir, steps: 3, evaluate: fakeEvaluate() }), /only be extended/);
+});
+
+test("the seed system's replacement variant: the worst of the oldest leaves", async () => {
+  const res = await runEvolve({ root: tmp(), config: resolveConfig({ ...SMALL, replace: 'worst-of-oldest', oldestPool: 3 }), evaluate: fakeEvaluate() });
+  assert.equal(res.summary.status, 'done');
+  const st = res.state.searches[0];
+  assert.equal(st.population.length, 6);
+  // Retired members were each among the 3 oldest and the least fit of them: the oldest
+  // survivor is at least as fit as ... the population cannot hold a member older than P + 3 children.
+  assert.ok(st.population.every((m) => m.age <= 18));
+});
+
+test('augmentation-aware mode: one search per augmentation and a cross-table against CE', async () => {
+  const root = tmp();
+  const res = await runEvolve({ root, config: resolveConfig({ ...SMALL, steps: 3, augments: ['none', 'cutout'], crossTop: 1 }), evaluate: fakeEvaluate() });
+  assert.equal(res.summary.status, 'done');
+  assert.equal(res.state.searches.length, 2);
+  const t = res.summary.crossTable!;
+  assert.deepEqual(t.augments, ['none', 'cutout']);
+  assert.equal(t.rows.length, 3); // best of each search + CE
+  assert.equal(t.rows[2].from, 'CE');
+  for (const r of t.rows) for (const a of t.augments) assert.ok(a in r.fitness);
+  assert.ok(fs.existsSync(path.join(res.dir, 'crosstable.md')));
+  assert.ok(res.summary.best.some((b) => b.file.startsWith('best-cutout-')));
+});
+
+test('seeds from .loss files join the initial population', async () => {
+  const res = await runEvolve({
+    root: tmp(),
+    config: resolveConfig({ ...SMALL, steps: 3, seeds: [{ name: 'focal.loss', source: 'param gamma = 2 in [0, 5]\nlet pt = sum(y * p)\nloss focal = -(1 - pt)^gamma * log(pt)\n' }] }),
+    evaluate: fakeEvaluate(),
+  });
+  const seed = Object.values(res.state.searches[0].cands).find((c) => c.origin === 'seed');
+  assert.ok(seed);
+  assert.match(seed.text, /param gamma = 2 in \[0, 5\]/);
+});
