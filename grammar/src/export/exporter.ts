@@ -325,7 +325,7 @@ export function exportLoss(model: Model, lossName: string, opts: ExportOptions):
     '"""',
   ];
 
-  const parts: string[] = [header.join('\n'), [...imports].join('\n')];
+  const parts: string[] = [`${header.join('\n')}\n\n${[...imports].join('\n')}`];
   for (const h of helperNames) parts.push(spec.helpers[h].code.trimEnd());
   parts.push([signature, indent([...doc, ...body].join('\n'))].join('\n'));
   const code = parts.join('\n\n\n') + '\n';

@@ -66,7 +66,7 @@ export const JAX_TEMPLATES: TemplateTable = {
   mean: reduce('jnp.mean'),
   max: reduce('jnp.max'),
   min: reduce('jnp.min'),
-  logsumexp: reduce('jax.nn.logsumexp'),
+  logsumexp: reduce('jax.scipy.special.logsumexp'),
   softmax: (a) => `jax.nn.softmax(${arg(a[0])}, axis=-1)`,
   log_softmax: (a) => `jax.nn.log_softmax(${arg(a[0])}, axis=-1)`,
   stop_gradient: fn1('jax.lax.stop_gradient'),
@@ -220,7 +220,7 @@ export const JAX: TargetSpec = {
   classes: 'logits.shape[-1]',
   softmax: (z) => `jax.nn.softmax(${z}, axis=-1)`,
   logSoftmax: (z) => `jax.nn.log_softmax(${z}, axis=-1)`,
-  logsumexp: (v) => `jax.nn.logsumexp(${v}, axis=-1, keepdims=True)`,
+  logsumexp: (v) => `jax.scipy.special.logsumexp(${v}, axis=-1, keepdims=True)`,
   log: (x) => `jnp.log(${x})`,
   finish: (e) =>
     e.kind === 'const' ? `jnp.broadcast_to(jnp.asarray(${e.code}, dtype=logits.dtype), logits.shape[:-1])` : `jnp.squeeze(${e.code}, axis=-1)`,

@@ -10,7 +10,6 @@ import { arg, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
 import { PREC, type Code, type Helper, type TargetSpec, type Template, type TemplateContext, type TemplateTable } from './types';
 
 const E = pyNumber(EPS);
-const LN10 = pyNumber(Math.LN10);
 
 /** `torch.f(x)` with x converted to a tensor when it is a constant. */
 const fn1 = (f: string): Template => (a, cx) => `${f}(${cx.tensor(a[0])})`;

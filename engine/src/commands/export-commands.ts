@@ -1,0 +1,42 @@
+/** `lossmith export FILE --loss NAME --to pytorch|jax|keras [--out FILE]`: a loss as a Python module. */
+import * as fs from 'fs';
+import type { Command } from 'commander';
+import { EXPORT_TARGETS, ExportError, exportLoss, type ExportTarget } from '../../../grammar/src/export/index';
+import { UsageError, type Io, type Registrar } from '../cli';
+import { loadChecked } from './grammar-commands';
+
+export const register: Registrar = (program: Command, io: Io) => {
+  program
+    .command('export')
+    .description('write a loss as a self-contained Python module: NAME(logits, target, **params) -> per-sample loss')
+    .argument('<file>', '.loss file')
+    .requiredOption('--loss <name>', 'the loss to export')
+    .requiredOption('--to <target>', `target library: ${EXPORT_TARGETS.join(', ')}`)
+    .option('--out <file>', 'write the module to this file (default: standard output)')
+    .action((file: string, opts: { loss: string; to: string; out?: string }) => {
+      if (!(EXPORT_TARGETS as readonly string[]).includes(opts.to)) {
+        throw new UsageError(`--to must be one of ${EXPORT_TARGETS.join(', ')}, got '${opts.to}'`);
+      }
+      const { text, result } = loadChecked(file);
+      let code: string;
+      let fn: string;
+      try {
+        const r = exportLoss(result.model, opts.loss, { target: opts.to as ExportTarget, file, source: text });
+        code = r.code;
+        fn = r.functionName;
+      } catch (e) {
+        if (e instanceof ExportError) throw new UsageError(`${file}: ${e.message}`);
+        throw e;
+      }
+      if (!opts.out) {
+        io.out(code);
+        return;
+      }
+      try {
+        fs.writeFileSync(opts.out, code);
+      } catch (e) {
+        throw new UsageError(`cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
+      io.err(`wrote ${opts.out}: ${fn}(logits, target, ...) for ${opts.to}\n`);
+    });
+};
