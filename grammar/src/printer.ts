@@ -5,6 +5,7 @@
  */
 import type { Expr, Program, Statement } from './ast';
 import { formatNumber } from './build';
+import { LineIndex } from './text';
 
 // Precedence levels: + - (1) < * / (2) < unary minus (3) < ^ (4) < atoms (5).
 function prec(e: Expr): number {
@@ -92,11 +93,8 @@ export function printStatement(s: Statement): string {
  */
 export function formatProgram(text: string, program: Program, hasErrors: boolean): string | undefined {
   if (hasErrors) return undefined;
-  const lineOf = (offset: number): number => {
-    let n = 0;
-    for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
-    return n;
-  };
+  const index = new LineIndex(text);
+  const lineOf = (offset: number): number => index.position(offset).line;
   interface Item {
     start: number;
     end: number;

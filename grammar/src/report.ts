@@ -33,7 +33,7 @@ export function derivativeText(model: Model, lossName: string, wrt: Wrt): Deriva
 export function lossReport(
   model: Model,
   lossName: string,
-  opts: { classes?: number; points?: number; params?: Record<string, number>; curve?: boolean } = {},
+  opts: { classes?: number; points?: number; params?: Record<string, number>; curve?: boolean; lo?: number; hi?: number } = {},
 ): LossReport {
   const loss: LossStmt | undefined = model.losses.find((l) => l.name === lossName);
   if (!loss) return { loss: lossName, text: '', latex: '', derivatives: [], error: `no loss named '${lossName}'` };
@@ -41,7 +41,7 @@ export function lossReport(
   const report: LossReport = { loss: lossName, text: printExpr(loss.expr), latex: toLatex(loss.expr, { nameType: nt }), derivatives: [] };
   try {
     report.derivatives.push(derivativeText(model, lossName, 'logits'), derivativeText(model, lossName, 'p'));
-    if (opts.curve !== false) report.curve = curve(model, lossName, { classes: opts.classes, points: opts.points, params: opts.params });
+    if (opts.curve !== false) report.curve = curve(model, lossName, { classes: opts.classes, points: opts.points, params: opts.params, lo: opts.lo, hi: opts.hi });
   } catch (e) {
     report.error = e instanceof Error ? e.message : String(e);
   }
