@@ -43,6 +43,7 @@ interface EvolveFlags {
   maxTrain?: string;
   topK?: string;
   root?: string;
+  runsDir?: string;
   json?: boolean;
 }
 
@@ -79,6 +80,13 @@ export function readSeeds(seeds: unknown[], base: string): { name: string; sourc
     if (typeof o.source !== 'string') throw new UsageError('a seed must be a path or { name, source } / { file }');
     return { name: o.name ?? 'seed', source: o.source, ...(o.loss ? { loss: o.loss } : {}) };
   });
+}
+
+/** Where the run store must be rooted so that runs land in `runsDir` (as `lossmith compare`). */
+function runRoot(runsDir: string): string {
+  const abs = path.resolve(runsDir);
+  if (path.basename(abs) === 'runs' && path.basename(path.dirname(abs)) === '.lossmith') return path.dirname(path.dirname(abs));
+  return abs;
 }
 
 export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConfigInput {
@@ -171,10 +179,11 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
     .option('--lr <x>', 'peak learning rate (default 3e-3)')
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
     .option('--top-k <n>', 'losses written to the run folder')
+    .option('--runs-dir <dir>', 'where runs are stored (default .lossmith/runs)')
     .option('--root <dir>', 'workspace holding .lossmith/runs (default: cwd)')
     .option('--json', 'print events as JSON lines')
     .action(async (f: EvolveFlags) => {
-      const root = path.resolve(f.root ?? process.cwd());
+      const root = f.runsDir ? runRoot(f.runsDir) : path.resolve(f.root ?? process.cwd());
       let config;
       if (!f.resume) {
         try {
