@@ -211,8 +211,9 @@ function plotOptions(width: number, c: ChartModel): uPlot.Options {
     height: Math.max(220, Math.min(380, Math.round(width * 0.55))),
     scales: {
       x: { time: false, range: [0, 1] },
-      loss: { range: () => c.lossRange },
-      grad: { range: () => c.gradRange },
+      // Read the current model: the plot is reused (setData) across results.
+      loss: { range: () => chartModel?.lossRange ?? c.lossRange },
+      grad: { range: () => chartModel?.gradRange ?? c.gradRange },
     },
     axes: [
       { ...axisCommon, label: 'true-class probability pt', values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
