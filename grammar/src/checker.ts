@@ -5,7 +5,7 @@
  * Suppression: a comment `# lossmith: allow CODE[, CODE...]` on a statement's line or on the
  * line just before it turns that statement's diagnostics with those codes into infos.
  */
-import type { Expr, Range, Statement } from './ast';
+import type { Expr, LossStmt, Range, Statement } from './ast';
 import { INPUTS, inputSpec, overloads, resolveCall, OPERATOR_IDS, builtinById, sumRange, type Builtin } from './builtins';
 import * as I from './interval';
 import type { Interval } from './interval';
@@ -205,18 +205,42 @@ function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
     const usesPred = deps.has('p') || deps.has('logits');
     if (!usesTarget) out.push({ code: 'no-target-dependence', severity: 'warning', message: `loss '${loss.name}' does not depend on the target y`, range: loss.nameRange });
     if (!usesPred) out.push({ code: 'no-prediction-dependence', severity: 'warning', message: `loss '${loss.name}' does not depend on the prediction (p or logits)`, range: loss.nameRange });
-    if (opts.integrity === false || !usesTarget || !usesPred) continue;
-    if (type !== 'scalar' || lossHasErrors(loss.expr, model)) continue;
-    try {
-      const res = integrityCheck(model, loss.name);
-      for (const p of res.problems) {
-        out.push({ code: p.code, severity: 'warning', message: `${p.message} (loss '${loss.name}')`, range: loss.nameRange });
-      }
-    } catch {
-      // An unevaluable loss has errors reported elsewhere.
-    }
+    if (opts.integrity === false) continue;
+    out.push(...lossIntegrity(model, loss));
   }
   return out;
+}
+
+/** The integrity-check diagnostics of one loss (none when it has errors or ignores y or p). */
+function lossIntegrity(model: Model, loss: LossStmt): Diagnostic[] {
+  if (hasMissing(loss.expr) || model.types.get(loss.expr) !== 'scalar' || lossHasErrors(loss.expr, model)) return [];
+  const deps = transitiveNames(loss.expr, model);
+  if (!deps.has('y') || !(deps.has('p') || deps.has('logits'))) return [];
+  try {
+    return integrityCheck(model, loss.name).problems.map((p) => ({
+      code: p.code,
+      severity: 'warning' as const,
+      message: `${p.message} (loss '${loss.name}')`,
+      range: loss.nameRange,
+    }));
+  } catch {
+    // An unevaluable loss has errors reported elsewhere.
+    return [];
+  }
+}
+
+/** Codes the integrity check produces. */
+export const INTEGRITY_CODES: ReadonlySet<IssueCode> = new Set<IssueCode>(['non-finite', 'flat-loss', 'extremum-in-middle', 'oscillating-loss', 'loss-rises']);
+
+/**
+ * The integrity diagnostics of one loss of a file checked with `{ integrity: false }`, with the
+ * file's suppression comments applied: `checkText(text)` equals the fast check plus these for
+ * every loss. Lets an editor compute the slow part loss by loss (verdicts are cached by content).
+ */
+export function integrityDiagnostics(text: string, fast: CheckResult, loss: LossStmt): Diagnostic[] {
+  const diags = lossIntegrity(fast.model, loss);
+  if (diags.length) applySuppressions(text, fast.parse, diags);
+  return diags;
 }
 
 /** Names a loss uses, through its lets. */

@@ -126,6 +126,7 @@ export function integrityCheck(model: Model, lossName: string, params?: Record<s
   const key = integrityKey(model, loss.expr, needed, params, points);
   const hit = key ? INTEGRITY_CACHE.get(key) : undefined;
   if (hit) {
+    cacheStats.hits++;
     INTEGRITY_CACHE.delete(key!);
     INTEGRITY_CACHE.set(key!, hit);
     return hit;
@@ -143,6 +144,7 @@ export function integrityCheck(model: Model, lossName: string, params?: Record<s
   }
   const values = scalars(() => evalBatch(loss.expr, batchEnv(plan, { n: points, classes: 2, logits, y, p }, params)), points);
   const result = judgeCurve(values);
+  cacheStats.misses++;
   if (key) {
     INTEGRITY_CACHE.set(key, result);
     if (INTEGRITY_CACHE.size > INTEGRITY_CACHE_SIZE) INTEGRITY_CACHE.delete(INTEGRITY_CACHE.keys().next().value as string);
@@ -153,6 +155,13 @@ export function integrityCheck(model: Model, lossName: string, params?: Record<s
 /** Forget cached integrity verdicts (benchmarks measure the cold cost). */
 export function clearIntegrityCache(): void {
   INTEGRITY_CACHE.clear();
+}
+
+const cacheStats = { hits: 0, misses: 0 };
+
+/** How many integrity checks were answered from the cache and how many computed, so far. */
+export function integrityCacheStats(): { hits: number; misses: number } {
+  return { ...cacheStats };
 }
 
 const INTEGRITY_CACHE_SIZE = 4096;

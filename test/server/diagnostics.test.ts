@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DiagnosticSeverity, DiagnosticTag, DocumentDiagnosticRequest } from 'vscode-languageserver-protocol/node';
-import { checkText } from '../../grammar/src/index';
+import { checkText, integrityCacheStats } from '../../grammar/src/index';
 import { IntegrityRunner } from '../../server/src/integrity';
 import { range, startServer } from './helpers';
 
@@ -91,14 +91,17 @@ test('the server integrity check gives exactly what checkText gives on the whole
 
 test('integrity results are cached by content: an edit re-checks only the loss it touches', () => {
   const runner = new IntegrityRunner();
-  const lines = Array.from({ length: 20 }, (_, i) => `param g${i} = 2 in [0, 5]\nlet pt${i} = sum(y * p)\nloss focal${i} = -(1 - pt${i})^g${i} * log(pt${i})`);
+  const lines = Array.from({ length: 20 }, (_, i) => `param g${i} = 2.${i} in [0, 5]\nlet pt${i} = sum(y * p)\nloss focal${i} = -(1 - pt${i})^g${i} * log(pt${i})`);
   const text = lines.join('\n');
+  const s0 = integrityCacheStats();
   runner.runSync(checkText(text, { integrity: false }), text);
-  assert.equal(runner.computed, 20);
+  const s1 = integrityCacheStats();
+  assert.equal(s1.misses - s0.misses, 20);
   const edited = text.replace('loss focal3 = -(1 - pt3)^g3', 'loss focal3 = -(1 - pt3)^(g3 + 1)');
   runner.runSync(checkText('# a new comment line\n' + edited, { integrity: false }), '# a new comment line\n' + edited);
-  assert.equal(runner.computed, 21);
-  assert.equal(runner.reused, 19);
+  const s2 = integrityCacheStats();
+  assert.equal(s2.misses - s1.misses, 1);
+  assert.equal(s2.hits - s1.hits, 19);
 });
 
 test('pull diagnostics when asked for (initializationOptions.diagnosticMode = pull)', async () => {
