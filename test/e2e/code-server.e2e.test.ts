@@ -222,6 +222,44 @@ test('Lossmith in code-server: diagnostics, hover, completion, derivative previe
       await page.screenshot({ path: path.join(shots, 'code-server-preview-clean.png') });
     });
 
+    await t.test('the language server is restarted with a message when it dies', async () => {
+      const serverPids = (): number[] =>
+        spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .filter((l) => l.includes(extensions) && l.includes('dist/server.js'))
+          .map((l) => Number(l.trim().split(/\s+/)[0]));
+      const [pid] = await waitFor('the language server process', () => {
+        const p = serverPids();
+        return p.length > 0 ? p : undefined;
+      });
+      process.kill(pid, 'SIGKILL');
+      await page.locator('.notification-toast', { hasText: 'is being restarted' }).first().waitFor();
+      await waitFor('a new language server process', () => serverPids().some((p) => p !== pid), 30_000, 200);
+      // The new server analyses the file: a fresh typo is squiggled again.
+      await page.locator('.monaco-editor .view-line', { hasText: 'log(pt)' }).click();
+      await page.keyboard.press('End');
+      await page.keyboard.type(' + softplux(0)');
+      await page.waitForSelector('.monaco-editor .squiggly-error');
+      for (let i = 0; i < ' + softplux(0)'.length; i++) await page.keyboard.press('Backspace');
+      await waitFor('the error squiggle to go', async () => (await page.locator('.monaco-editor .squiggly-error').count()) === 0, 30_000, 200);
+    });
+
+    await t.test('the preview is restored after a window reload, with its state', async () => {
+      let frame = await previewFrame(page);
+      await frame.fill('#classes', '20');
+      await frame.press('#classes', 'Enter');
+      await waitFor('the 20-class curve', async () => /20 classes/.test((await frame.textContent('#chart-summary')) ?? ''), 30_000, 200);
+      await page.keyboard.press('F1');
+      await page.waitForSelector('.quick-input-widget input');
+      await page.keyboard.type('Developer: Reload Window');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor();
+      await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
+      await page.waitForSelector('.monaco-workbench');
+      frame = await previewFrame(page);
+      await waitFor('the restored 20-class curve', async () => /20 classes/.test((await frame.textContent('#chart-summary')) ?? ''), 30_000, 200);
+      assert.equal(await frame.inputValue('#classes'), '20');
+    });
+
     const timing = {
       packageMs: tPackaged - t0,
       workbenchMs: tWorkbench - tPackaged,
