@@ -1,0 +1,65 @@
+/** The packaged .vsix ships only the bundles, media, grammar, configuration, snippets, icons and the catalogue. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ensurePackaged, ROOT, VSIX } from './helpers';
+
+/** Names and sizes of the entries of a zip file, from its central directory. */
+function zipEntries(file: string): { name: string; size: number }[] {
+  const buf = fs.readFileSync(file);
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i--) {
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  assert.ok(eocd >= 0, 'not a zip file');
+  const count = buf.readUInt16LE(eocd + 10);
+  let at = buf.readUInt32LE(eocd + 16);
+  const out: { name: string; size: number }[] = [];
+  for (let k = 0; k < count; k++) {
+    assert.equal(buf.readUInt32LE(at), 0x02014b50);
+    const size = buf.readUInt32LE(at + 24);
+    const nameLen = buf.readUInt16LE(at + 28);
+    const extraLen = buf.readUInt16LE(at + 30);
+    const commentLen = buf.readUInt16LE(at + 32);
+    out.push({ name: buf.toString('utf8', at + 46, at + 46 + nameLen), size });
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
+
+test('lossmith.vsix contains only what the extension needs, and is small', { timeout: 180_000 }, async (t) => {
+  await ensurePackaged();
+  const entries = zipEntries(VSIX);
+  const allowed = [
+    /^extension\.vsixmanifest$/,
+    /^\[Content_Types\]\.xml$/,
+    /^extension\/package\.json$/,
+    /^extension\/readme\.md$/,
+    /^extension\/(LICENSE|license)(\.md|\.txt)?$/,
+    /^extension\/changelog\.md$/,
+    /^extension\/dist\/(extension|server)\.js$/,
+    /^extension\/dist\/media\/preview\.(js|css)$/,
+    /^extension\/dist\/media\/katex\/katex\.min\.css$/,
+    /^extension\/dist\/media\/katex\/fonts\/KaTeX_[\w-]+\.woff2$/,
+    /^extension\/grammar\/syntaxes\/loss\.tmLanguage\.json$/,
+    /^extension\/language-configuration\.json$/,
+    /^extension\/snippets\/loss\.code-snippets$/,
+    /^extension\/icons\/[\w-]+\.(svg|png)$/,
+    /^extension\/examples\/[\w-]+\.loss$/,
+  ];
+  const stray = entries.filter((e) => !allowed.some((re) => re.test(e.name)));
+  assert.deepEqual(stray, [], 'unexpected files in the .vsix');
+  const names = new Set(entries.map((e) => e.name));
+  for (const f of ['extension/dist/extension.js', 'extension/dist/server.js', 'extension/dist/media/preview.js', 'extension/dist/media/preview.css', 'extension/dist/media/katex/katex.min.css', 'extension/dist/media/katex/fonts/KaTeX_Main-Regular.woff2', 'extension/grammar/syntaxes/loss.tmLanguage.json', 'extension/icons/lossmith.png']) {
+    assert.ok(names.has(f), `${f} is missing`);
+  }
+  const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.loss'));
+  for (const f of examples) assert.ok(names.has(`extension/examples/${f}`), f);
+  const bytes = fs.statSync(VSIX).size;
+  t.diagnostic(`lossmith.vsix: ${entries.length} entries, ${(bytes / 1024).toFixed(0)} KB`);
+  assert.ok(bytes < 2 * 1024 * 1024, `${bytes} bytes`);
+});
