@@ -222,6 +222,26 @@ test('Lossmith in code-server: diagnostics, hover, completion, derivative previe
       await page.screenshot({ path: path.join(shots, 'code-server-preview-clean.png') });
     });
 
+    await t.test('"Lossmith: Open Catalogue" opens a catalogue loss read-only, with language features', async () => {
+      await page.keyboard.press('F1');
+      await page.waitForSelector('.quick-input-widget input');
+      await page.keyboard.type('Lossmith: Open Catalogue');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Catalogue' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'bi-tempered.loss' }).first().waitFor();
+      await page.keyboard.type('bi-tempered');
+      await page.keyboard.press('Enter');
+      await page.locator('.tab', { hasText: 'bi-tempered.loss' }).first().waitFor();
+      await page.waitForSelector('.monaco-editor .view-line:has-text("tempered_softmax")');
+      // The preview follows the newly active .loss file.
+      const frame = await previewFrame(page);
+      await waitFor('the preview to follow bi-tempered.loss', async () => (await frame.textContent('#title')) === 'bi-tempered.loss', 30_000, 200);
+      assert.ok(await frame.getByLabel('t1', { exact: true }).isVisible());
+      // Back to the workspace file for the next steps.
+      await page.locator('.tab', { hasText: 'focal-typo.loss' }).first().click();
+      await waitFor('the preview to follow focal-typo.loss', async () => (await frame.textContent('#title')) === 'focal-typo.loss', 30_000, 200);
+    });
+
     await t.test('the language server is restarted with a message when it dies', async () => {
       const serverPids = (): number[] =>
         spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
