@@ -188,7 +188,7 @@ test('derivative preview page in headless Chromium', { timeout: 180_000 }, async
       });
     }
 
-    await t.test('classes control and loss picker post validated messages; server errors are shown', async () => {
+    await t.test('classes control and loss picker post validated messages; theme changes redraw; server errors are shown', async () => {
       const { page } = await openPage(ctx, base, 'light');
       await send(page, { type: 'derivative', result: serverResult({ classes: 10 }), fileName: 'focal.loss', classes: 10, overrides: {} });
       await page.waitForSelector('#chart[data-ready="true"]');
@@ -198,6 +198,16 @@ test('derivative preview page in headless Chromium', { timeout: 180_000 }, async
       const posted = await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted);
       assert.ok(posted.some((m) => JSON.stringify(m) === JSON.stringify({ type: 'setClasses', classes: 100 })), JSON.stringify(posted));
       assert.ok(posted.some((m) => JSON.stringify(m) === JSON.stringify({ type: 'selectLoss', loss: 'ce' })));
+      // A theme change (VS Code swaps the body class) redraws the chart in the new colours.
+      await page.evaluate(() => ((document.querySelector('#chart canvas') as HTMLCanvasElement & { __old?: boolean }).__old = true));
+      await page.evaluate(({ cls, vars }) => {
+        document.body.classList.replace('vscode-light', cls);
+        for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+      }, { cls: THEMES.dark.cls, vars: THEMES.dark.vars as Record<string, string> });
+      await page.waitForFunction(() => {
+        const c = document.querySelector('#chart[data-ready="true"] canvas') as (HTMLCanvasElement & { __old?: boolean }) | null;
+        return c !== null && !c.__old;
+      });
       await send(page, { type: 'status', state: 'serverError', message: 'The preview could not be computed: boom' });
       await page.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('boom'));
       await page.close();
