@@ -151,7 +151,7 @@ export interface CrossTableEvent extends Base {
 }
 
 export interface OtherEvolveEvent extends Base {
-  type: 'search-stalled' | 'seed-invalid' | 'run-end' | 'run-cancelled' | 'run-failed' | 'run-extended';
+  type: 'search-stalled' | 'seed-invalid' | 'run-end' | 'run-cancelled' | 'run-failed' | 'run-extended' | 'final-evaluated';
   [k: string]: unknown;
 }
 
@@ -217,5 +217,19 @@ export interface EvolveSummary {
     population: { id: number; age: number; fitness: number | null; loss: string }[];
   }[];
   crossTable?: CrossTable;
+  /** The top losses and CE re-trained with other seeds (config finalSeeds), paired by seed. */
+  final?: {
+    augment: string;
+    id: number;
+    rank: number;
+    loss: string;
+    seeds: number[];
+    valAcc: number[];
+    testAcc: (number | null)[];
+    ceValAcc: number[];
+    ceTestAcc: (number | null)[];
+    val: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
+    test: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
+  }[];
   error?: string;
 }

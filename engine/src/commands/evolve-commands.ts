@@ -42,6 +42,7 @@ interface EvolveFlags {
   backend?: string;
   maxTrain?: string;
   topK?: string;
+  finalSeeds?: string;
   root?: string;
   runsDir?: string;
   json?: boolean;
@@ -111,6 +112,7 @@ export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConf
   set('workers', intFlag(f.workers, 'workers', 0));
   set('seed', intFlag(f.seed, 'seed', 0));
   set('topK', intFlag(f.topK, 'top-k', 1));
+  set('finalSeeds', intFlag(f.finalSeeds, 'final-seeds', 0));
   const seeds = [...((input.seeds as unknown[]) ?? []), ...(f.seedLosses ?? [])];
   input.seeds = readSeeds(seeds, base);
   const sur = { ...(input.surrogate ?? {}) };
@@ -179,6 +181,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
     .option('--lr <x>', 'peak learning rate (default 3e-3)')
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
     .option('--top-k <n>', 'losses written to the run folder')
+    .option('--final-seeds <n>', 're-train the top-k and CE with n other seeds at the end, paired t-test vs CE (default 3; 0 = off)')
     .option('--runs-dir <dir>', 'where runs are stored (default .lossmith/runs)')
     .option('--root <dir>', 'workspace holding .lossmith/runs (default: cwd)')
     .option('--json', 'print events as JSON lines')
@@ -205,6 +208,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           config,
           resume: f.resume,
           steps: f.resume ? intFlag(f.steps, 'steps', 0) : undefined,
+          finalSeeds: f.resume ? intFlag(f.finalSeeds, 'final-seeds', 0) : undefined,
           signal: abort.signal,
           onEvent: f.json ? (e) => io.out(JSON.stringify(e) + '\n') : undefined,
           log: f.json ? undefined : (l) => io.out(l + '\n'),
@@ -214,6 +218,11 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           io.out(`\nstatus ${s.status}; backend ${s.backend}; ${s.proposed} proposed, ${s.evaluated} trained, rejected: ${Object.entries(s.rejected).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
           io.out(`CE baseline fitness ${s.baselineFitness}\n`);
           for (const b of s.best) io.out(`${b.file}  ${b.fitness.toFixed(4)}  ${b.loss}\n`);
+          for (const r of s.final ?? []) {
+            const m = (xs: (number | null)[]): string => (xs.reduce<number>((a, v) => a + (v ?? NaN), 0) / xs.length).toFixed(4);
+            io.out(`re-trained #${r.id} with seeds ${r.seeds.join(',')}: val ${m(r.valAcc)} vs CE ${m(r.ceValAcc)}, test ${m(r.testAcc)} vs CE ${m(r.ceTestAcc)}` +
+              (r.val?.pValue != null ? ` (val p = ${r.val.pValue.toPrecision(2)})` : '') + '\n');
+          }
           if (s.error) io.err(`lossmith evolve: ${s.error}\n`);
           io.out(res.dir + '\n');
         }

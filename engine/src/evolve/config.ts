@@ -76,6 +76,12 @@ export interface EvolveConfig {
   crossTop: number;
   /** Losses written to the run folder at the end. */
   topK: number;
+  /**
+   * The top-k of each search and CE retrained with this many other seeds (surrogate seed + 1..n)
+   * at the end, with a paired comparison to CE: a guard against the winner's curse of picking the
+   * best of many noisy fitness values. 0 = off.
+   */
+  finalSeeds: number;
 }
 
 export type EvolveConfigInput = Partial<Omit<EvolveConfig, 'surrogate' | 'screen' | 'functionSet' | 'mutation'>> & {
@@ -132,7 +138,7 @@ function stage(s: StageConfig, field: string): void {
 
 const KNOWN_KEYS = new Set([
   '$schema', 'population', 'sample', 'steps', 'initialCandidates', 'batch', 'workers', 'seed', 'replace', 'oldestPool', 'crossover', 'mutation',
-  'maxDepth', 'maxSize', 'initDepth', 'functionSet', 'seeds', 'maxAttempts', 'screen', 'surrogate', 'augments', 'crossTop', 'topK',
+  'maxDepth', 'maxSize', 'initDepth', 'functionSet', 'seeds', 'maxAttempts', 'screen', 'surrogate', 'augments', 'crossTop', 'topK', 'finalSeeds',
 ]);
 
 /** Defaults filled in and every field checked. Seeds must already be sources ({ name, source }). */
@@ -181,6 +187,7 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
     augments: input.augments ?? [],
     crossTop: int(input.crossTop ?? 2, 'crossTop', 1),
     topK: int(input.topK ?? 5, 'topK', 1),
+    finalSeeds: int(input.finalSeeds ?? 3, 'finalSeeds', 0),
   };
   if (cfg.replace !== 'oldest' && cfg.replace !== 'worst-of-oldest') fail('replace', `must be 'oldest' or 'worst-of-oldest'`);
   if (cfg.initialCandidates < cfg.population) fail('initialCandidates', `must be >= population (${cfg.population})`);

@@ -32,7 +32,7 @@ export function trainTask(s: SurrogateConfig, job: EvalJob, cwd = process.cwd())
       epochs: st.epochs,
       ...(st.stepsPerEpoch !== undefined ? { stepsPerEpoch: st.stepsPerEpoch } : {}),
       ...(s.maxVal !== undefined ? { maxVal: s.maxVal } : {}),
-      seed: s.seed,
+      seed: job.seed ?? s.seed,
       ...(st.earlyStop ? { earlyStop: st.earlyStop } : {}),
       testWith: 'best',
     },
@@ -47,6 +47,7 @@ export function outcomeOf(r: TrainTaskResult): EvalOutcome {
     wallMs: r.wallMs,
     ...(r.reason ? { reason: r.reason } : {}),
     backend: r.backend.name,
+    testAcc: r.testAcc,
   };
 }
 

@@ -15,6 +15,7 @@ import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
 import { REJECT_REASONS } from './reject';
+import { pairedComparison } from '../stats';
 import type { EvolveEvent, EvolveSummary, CrossTable } from '../../../protocol/evolve-events';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
@@ -30,12 +31,27 @@ export interface CrossJob {
   outcome?: EvalOutcome;
 }
 
+/** A re-training of a top loss (or CE, from = -1 / id = -1) with another seed. */
+export interface FinalJob {
+  key: string;
+  from: number;
+  rank: number;
+  id: number;
+  loss: string;
+  text: string;
+  augment: string;
+  seed: number;
+  outcome?: EvalOutcome;
+}
+
 export interface RunState {
   version: 1;
   config: EvolveConfig;
   searches: SearchState[];
   current: number;
   cross: CrossJob[] | null;
+  /** Absent in checkpoints written before the final phase existed. */
+  final?: FinalJob[] | null;
 }
 
 export interface EvolveRunOptions {
@@ -47,6 +63,8 @@ export interface EvolveRunOptions {
   resume?: string;
   /** On resume: the new total number of children per search (extends a finished run). */
   steps?: number;
+  /** On resume: (re)do the final re-training with this many seeds. */
+  finalSeeds?: number;
   /** Replaces the worker-pool surrogate (tests, benchmarks). */
   evaluate?: Evaluate;
   /** Every event, as written to events.jsonl. */
@@ -95,6 +113,11 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
       if (state.searches.some((s) => s.phase !== 'done')) state.cross = null;
       run.append({ type: 'run-extended', steps: opts.steps });
     }
+    if (opts.finalSeeds !== undefined && opts.finalSeeds !== state.config.finalSeeds) {
+      state.config.finalSeeds = opts.finalSeeds;
+      state.final = null;
+    }
+    if (state.searches.some((s) => s.phase !== 'done')) state.final = null;
   } else {
     if (!opts.config) throw new Error('runEvolve: config or resume is required');
     run = createRun(root, 'evolve', opts.config);
@@ -149,6 +172,7 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
       await search.run();
     }
     if (augments.length > 1) await crossTable(state, searches, evaluate, concurrency, save, emit, log);
+    if ((cfg.finalSeeds ?? 0) > 0) await finalPhase(state, searches, evaluate, concurrency, save, emit, log);
   } catch (e) {
     if (e instanceof CancelledError || opts.signal?.aborted) status = 'cancelled';
     else {
@@ -211,6 +235,87 @@ async function crossTable(
   log(crossTableMarkdown(table));
 }
 
+async function finalPhase(
+  state: RunState,
+  searches: Search[],
+  evaluate: Evaluate,
+  concurrency: number,
+  save: () => void,
+  emit: (e: { type: string; [k: string]: unknown }) => void,
+  log: (s: string) => void,
+): Promise<void> {
+  const cfg = state.config;
+  const n = cfg.finalSeeds;
+  const seeds = Array.from({ length: n }, (_, i) => cfg.surrogate.seed + 1 + i);
+  if (!state.final) {
+    const jobs: FinalJob[] = [];
+    searches.forEach((s, si) => {
+      const a = s.st.augment;
+      s.best(cfg.topK).forEach((rec, rank) => {
+        for (const seed of seeds) jobs.push({ key: `f:${si}:${rec.id}:${seed}`, from: si, rank: rank + 1, id: rec.id, loss: rec.loss, text: rec.text, augment: a, seed });
+      });
+      for (const seed of seeds) jobs.push({ key: `f:${si}:ce:${seed}`, from: si, rank: 0, id: -1, loss: s.st.baseline.loss, text: CE_SOURCE, augment: a, seed });
+    });
+    state.final = jobs;
+    save();
+    log(`final: re-training the top ${cfg.topK} of each search and CE with ${n} other seed(s) (${jobs.length} trainings)`);
+  }
+  const stage = cfg.surrogate.stage2 ? 2 : 1;
+  await pool(
+    state.final.filter((j) => !j.outcome).map((j) => async () => {
+      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: 'candidate', stage, augment: j.augment, seed: j.seed });
+      emit({ type: 'final-evaluated', key: j.key, from: j.from, id: j.id, seed: j.seed, fitness: j.outcome.fitness, testAcc: j.outcome.testAcc ?? null });
+      save();
+    }),
+    concurrency,
+  );
+}
+
+export interface FinalRow {
+  augment: string;
+  id: number;
+  rank: number;
+  loss: string;
+  seeds: number[];
+  valAcc: number[];
+  testAcc: (number | null)[];
+  ceValAcc: number[];
+  ceTestAcc: (number | null)[];
+  /** Mean difference to CE of the validation accuracy, paired by seed, with its t-test. */
+  val: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
+  test: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
+}
+
+export function finalRows(state: RunState): FinalRow[] {
+  const rows: FinalRow[] = [];
+  const jobs = state.final ?? [];
+  for (const [si, st] of state.searches.entries()) {
+    const mine = jobs.filter((j) => j.from === si && j.outcome);
+    const ce = mine.filter((j) => j.id === -1).sort((a, b) => a.seed - b.seed);
+    const ids = [...new Set(mine.filter((j) => j.id !== -1).map((j) => j.id))];
+    for (const id of ids) {
+      const js = mine.filter((j) => j.id === id).sort((a, b) => a.seed - b.seed);
+      const seeds = js.map((j) => j.seed).filter((sd) => ce.some((c) => c.seed === sd));
+      const pick = (xs: FinalJob[], f: (o: EvalOutcome) => number | null | undefined) => seeds.map((sd) => f(xs.find((x) => x.seed === sd)!.outcome!) ?? null);
+      const val = pick(js, (o) => o.fitness);
+      const cev = pick(ce, (o) => o.fitness);
+      const test = pick(js, (o) => o.testAcc);
+      const cet = pick(ce, (o) => o.testAcc);
+      const cmp = (a: (number | null)[], b: (number | null)[]): FinalRow['val'] => {
+        if (!a.length || a.some((v) => v === null) || b.some((v) => v === null)) return null;
+        const c = pairedComparison(a as number[], b as number[]);
+        return { meanDiff: c.meanDiff, pValue: c.pValue, ci95: c.ci95 };
+      };
+      rows.push({
+        augment: st.augment, id, rank: js[0].rank, loss: js[0].loss, seeds,
+        valAcc: val.map((v) => v ?? NaN), testAcc: test, ceValAcc: cev.map((v) => v ?? NaN), ceTestAcc: cet,
+        val: cmp(val, cev), test: cmp(test, cet),
+      });
+    }
+  }
+  return rows;
+}
+
 export function buildCrossTable(state: RunState): CrossTable {
   const augs = state.searches.map((s) => s.augment);
   const rows: CrossTable['rows'] = [];
@@ -268,7 +373,8 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
   let filtered = 0;
   const failed: Record<string, number> = {};
   for (const r of REJECT_REASONS) rejected[r] = 0;
-  searches.forEach((search, si) => {
+  const finals = state.final && state.final.every((j) => j.outcome) ? finalRows(state) : [];
+  searches.forEach((search) => {
     const st = search.st;
     const s = st.stats;
     proposed += s.proposed;
@@ -283,10 +389,18 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
     search.best(cfg.topK).forEach((rec, k) => {
       const file = `${multi ? `best-${slug(st.augment)}-` : 'best-'}${k + 1}.loss`;
       const lineage = search.lineage(rec.id);
+      const fr = finals.find((f) => f.augment === st.augment && f.id === rec.id);
+      const mean = (xs: (number | null)[]): string => (xs.length && xs.every((v) => v !== null) ? (xs as number[]).reduce((a, b) => a + b, 0) / xs.length : NaN).toFixed(4);
+      const finalLine = fr
+        ? [`re-trained with seeds ${fr.seeds.join(', ')}: validation ${mean(fr.valAcc)} vs CE ${mean(fr.ceValAcc)}` +
+            (fr.val ? ` (difference ${fr.val.meanDiff >= 0 ? '+' : ''}${fr.val.meanDiff.toFixed(4)}, paired t-test p = ${fr.val.pValue === null ? 'n/a' : fr.val.pValue.toPrecision(2)})` : '') +
+            `; test ${mean(fr.testAcc)} vs CE ${mean(fr.ceTestAcc)}`]
+        : [];
       const comments = [
         `Lossmith evolve run ${run.id}${multi ? `, search under augmentation '${st.augment}'` : ''}: rank ${k + 1} of ${cfg.topK}`,
         `fitness (best validation accuracy) ${r4(rec.fitness)}; cross-entropy on the same surrogate and seed: ${r4(st.baseline.fitness)}`,
         `surrogate: ${describeSurrogate(cfg, st.augment)}`,
+        ...finalLine,
         `lineage (newest first):`,
         ...lineage.map((l) => `  #${l.id} ${l.origin === 'child' ? `${l.mutation} (${l.detail}) of #${l.parent}${l.parent2 !== null ? ` x #${l.parent2}` : ''}` : l.origin}${l.flipped ? ', sign flipped' : ''}: fitness ${r4(l.fitness)}: ${l.loss}`),
       ];
@@ -333,6 +447,7 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
       population: s.st.population.map((m) => ({ id: m.id, age: m.age, fitness: s.st.cands[m.id].fitness, loss: s.st.cands[m.id].loss })),
     })),
     ...(crossTableOut ? { crossTable: crossTableOut } : {}),
+    ...(finals.length ? { final: finals } : {}),
     ...(error ? { error } : {}),
   };
   run.writeSummary(summary as unknown as Record<string, unknown>);

@@ -40,6 +40,8 @@ export interface EvalJob {
   lossName: string;
   stage: 1 | 2;
   augment: string;
+  /** Training seed (default: the surrogate's). */
+  seed?: number;
 }
 
 export interface EvalOutcome {
@@ -49,6 +51,8 @@ export interface EvalOutcome {
   wallMs: number;
   reason?: string;
   backend?: string;
+  /** Test accuracy of the best-validation weights (when the surrogate reports it). */
+  testAcc?: number | null;
 }
 
 export type Evaluate = (job: EvalJob) => Promise<EvalOutcome>;

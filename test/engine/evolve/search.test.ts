@@ -180,6 +180,26 @@ test('augmentation-aware mode: one search per augmentation and a cross-table aga
   assert.ok(res.summary.best.some((b) => b.file.startsWith('best-cutout-')));
 });
 
+test('final phase: the top-k and CE re-trained with other seeds, paired against CE, in the summary and the .loss files', async () => {
+  const calls: { key: string; seed?: number }[] = [];
+  const res = await runEvolve({ root: tmp(), config: resolveConfig({ ...SMALL, steps: 3, topK: 2, finalSeeds: 3 }), evaluate: fakeEvaluate({ calls: calls as never }) });
+  const fin = res.summary.final!;
+  assert.equal(fin.length, 2);
+  for (const r of fin) {
+    assert.deepEqual(r.seeds, [2, 3, 4]);
+    assert.equal(r.valAcc.length, 3);
+    assert.ok(r.val);
+  }
+  assert.equal(calls.filter((c) => c.key.startsWith('f:')).length, 3 * 3);
+  assert.ok(calls.filter((c) => c.key.startsWith('f:')).every((c) => c.seed !== undefined && c.seed >= 2));
+  assert.match(fs.readFileSync(path.join(res.dir, 'best-1.loss'), 'utf8'), /re-trained with seeds 2, 3, 4: validation/);
+  // switching it on for a finished run on resume
+  const b = await runEvolve({ root: tmp(), config: resolveConfig({ ...SMALL, steps: 3, topK: 1, finalSeeds: 0 }), evaluate: fakeEvaluate() });
+  assert.equal(b.summary.final, undefined);
+  const c = await runEvolve({ resume: b.dir, finalSeeds: 2, evaluate: fakeEvaluate() });
+  assert.equal(c.summary.final!.length, 1);
+});
+
 test('seeds from .loss files join the initial population', async () => {
   const res = await runEvolve({
     root: tmp(),

@@ -18,6 +18,7 @@ test('a small real search: population 8, 30 children, tiny MLP on 300 MNIST imag
     initialCandidates: 8,
     workers: 2,
     seed: 3,
+    finalSeeds: 0,
     surrogate: {
       dataset: 'mnist',
       maxTrain: 300,
@@ -48,7 +49,7 @@ test('lossmith evolve: flags like compare, plain output ends with the run folder
   let err = '';
   const code = await main(
     ['evolve', '--population', '2', '--sample', '1', '--steps', '2', '--workers', '0', '--seed', '1', '--root', root,
-      '--dataset', 'mnist', '--model', 'mlp:8', '--max-train', '200', '--max-val', '100', '--epochs', '1', '--steps-per-epoch', '2', '--backend', 'wasm', '--top-k', '2'],
+      '--dataset', 'mnist', '--model', 'mlp:8', '--max-train', '200', '--max-val', '100', '--epochs', '1', '--steps-per-epoch', '2', '--backend', 'wasm', '--top-k', '1', '--final-seeds', '2'],
     { out: (s) => (out += s), err: (s) => (err += s) },
   );
   assert.equal(code, 0, err);
@@ -67,6 +68,10 @@ test('lossmith evolve: flags like compare, plain output ends with the run folder
     assert.equal(typeof b.loss, 'string');
     assert.equal(typeof b.fitness, 'number');
   }
+  const fin = s.final as { seeds: number[]; valAcc: number[]; ceValAcc: number[] }[];
+  assert.equal(fin.length, 1);
+  assert.deepEqual(fin[0].seeds, [2, 3]);
+  assert.match(out, /re-trained #\d+ with seeds 2,3/);
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.deepEqual(config.surrogate.model, { kind: 'mlp', hidden: [8] });
   assert.equal(config.surrogate.stage2.epochs, 1);
