@@ -210,3 +210,20 @@ test('seeds from .loss files join the initial population', async () => {
   assert.ok(seed);
   assert.match(seed.text, /param gamma = 2 in \[0, 5\]/);
 });
+
+test('the surrogate task: stage settings, shared training seed, seed override, augmentation', async () => {
+  const { trainTask } = await import('../../../engine/src/evolve/fitness');
+  const cfg = resolveConfig({});
+  const job = { key: 'k', source: 'loss candidate = -sum(y * log(p))\n', lossName: 'candidate', stage: 1 as const, augment: 'cutout' };
+  const t1 = trainTask(cfg.surrogate, job, '/w');
+  assert.equal(t1.train.epochs, 1);
+  assert.equal(t1.train.stepsPerEpoch, 40);
+  assert.equal(t1.train.seed, cfg.surrogate.seed);
+  assert.equal(t1.augment, 'cutout');
+  assert.deepEqual(t1.dataset, { spec: 'mnist', seed: 1, maxTrain: 4000, cwd: '/w' });
+  const t2 = trainTask(cfg.surrogate, { ...job, stage: 2, seed: 9 }, '/w');
+  assert.equal(t2.train.epochs, 4);
+  assert.deepEqual(t2.train.earlyStop, { minTrainAcc: 0.3, afterEpochs: 1 });
+  assert.equal(t2.train.seed, 9);
+  assert.deepEqual(t2.train.model, { kind: 'mlp', hidden: [128] });
+});
