@@ -8,6 +8,7 @@ import { resolveConfig, type EvolveConfigInput } from '../../../engine/src/evolv
 import { CHECKPOINT_FILE, readCheckpoint, runEvolve, type RunState } from '../../../engine/src/evolve/run';
 import { readEvents, readSummary, runsDir } from '../../../engine/src/run-store';
 import { fakeEvaluate } from './fake-fitness';
+import { trainTask } from '../../../engine/src/evolve/fitness';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-evolve-'));
 
@@ -211,8 +212,7 @@ test('seeds from .loss files join the initial population', async () => {
   assert.match(seed.text, /param gamma = 2 in \[0, 5\]/);
 });
 
-test('the surrogate task: stage settings, shared training seed, seed override, augmentation', async () => {
-  const { trainTask } = await import('../../../engine/src/evolve/fitness');
+test('the surrogate task: stage settings, shared training seed, seed override, augmentation', () => {
   const cfg = resolveConfig({});
   const job = { key: 'k', source: 'loss candidate = -sum(y * log(p))\n', lossName: 'candidate', stage: 1 as const, augment: 'cutout' };
   const t1 = trainTask(cfg.surrogate, job, '/w');
