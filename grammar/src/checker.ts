@@ -10,7 +10,7 @@ import { INPUTS, inputSpec, overloads, resolveCall, OPERATOR_IDS, builtinById, s
 import * as I from './interval';
 import type { Interval } from './interval';
 import { parse, type ParseResult } from './parser';
-import { analyze, freeNames, hasMissing, type Model } from './semantics';
+import { analyze, freeNames, hasMissing, walk, type Model } from './semantics';
 import { LineIndex } from './text';
 import { integrityCheck } from './view1d';
 
@@ -258,11 +258,15 @@ export function transitiveNames(e: Expr, model: Model): Set<string> {
   return out;
 }
 
-function lossHasErrors(e: Expr, model: Model): boolean {
+/** Does this expression (or a let it uses) have a missing piece, an unknown name or a type error? */
+export function lossHasErrors(e: Expr, model: Model): boolean {
   let bad = false;
   const visit = (x: Expr): void => {
     if (bad) return;
     if (hasMissing(x)) bad = true;
+    walk(x, (n) => {
+      if (n.kind === 'Call' && !resolveCall(n.callee, n.args.length)) bad = true;
+    });
     for (const n of freeNames(x)) {
       const s = model.symbols.get(n);
       if (!s && !inputSpec(n)) bad = true;

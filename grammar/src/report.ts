@@ -3,6 +3,7 @@
  * `lossmith derive`, the language server's hover and `lossmith/derivative` request.
  */
 import type { LossStmt } from './ast';
+import { lossHasErrors } from './checker';
 import { differentiate, type Wrt } from './derivative';
 import { toLatex } from './latex';
 import { printExpr } from './printer';
@@ -38,6 +39,9 @@ export function lossReport(
   const loss: LossStmt | undefined = model.losses.find((l) => l.name === lossName);
   if (!loss) return { loss: lossName, text: '', latex: '', derivatives: [], error: `no loss named '${lossName}'` };
   const nt = nameTypes(model);
+  if (lossHasErrors(loss.expr, model)) {
+    return { loss: lossName, text: printExpr(loss.expr), latex: '', derivatives: [], error: `loss '${lossName}' has errors: fix them to see its derivative and curve` };
+  }
   const report: LossReport = { loss: lossName, text: printExpr(loss.expr), latex: toLatex(loss.expr, { nameType: nt }), derivatives: [] };
   try {
     report.derivatives.push(derivativeText(model, lossName, 'logits'), derivativeText(model, lossName, 'p'));
