@@ -5,6 +5,8 @@
  *   dist/extension.js   client (cjs, node, `vscode` external)
  *   dist/server.js      language server (cjs, node; runs in VS Code's Node)
  *   dist/media/         webview scripts and styles: preview.js, preview.css (ours + uPlot's),
+ *                       evaluation.js, evolution.js and runs.css (the run panels: uPlot's
+ *                       stylesheet + media/src/shared/run-panel.css),
  *                       katex/katex.min.css and its woff2 fonts
  * and regenerates grammar/syntaxes/loss.tmLanguage.json from the builtin table.
  *
@@ -48,7 +50,11 @@ async function main() {
     }),
     esbuild.build({
       ...common,
-      entryPoints: { preview: path.join(root, 'media/src/preview/main.ts') },
+      entryPoints: {
+        preview: path.join(root, 'media/src/preview/main.ts'),
+        evaluation: path.join(root, 'media/src/evaluation/main.ts'),
+        evolution: path.join(root, 'media/src/evolution/main.ts'),
+      },
       outdir: path.join(dist, 'media'),
       platform: 'browser',
       format: 'iife',
@@ -60,6 +66,8 @@ async function main() {
   const css = [fs.readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/preview/preview.css'), 'utf8')].join('\n');
   const cssOut = await esbuild.transform(css, { loader: 'css', minify: !dev });
   fs.writeFileSync(path.join(dist, 'media', 'preview.css'), cssOut.code);
+  const runsCss = [fs.readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/shared/run-panel.css'), 'utf8')].join('\n');
+  fs.writeFileSync(path.join(dist, 'media', 'runs.css'), (await esbuild.transform(runsCss, { loader: 'css', minify: !dev })).code);
 
   // KaTeX: its stylesheet with only the woff2 fonts (every browser VS Code uses reads woff2).
   const katexDir = path.dirname(require.resolve('katex/dist/katex.min.css'));

@@ -1,0 +1,387 @@
+/**
+ * The evolution panel's view model (pure; tested without a DOM): the events of `lossmith evolve`
+ * (protocol/evolve-events.ts) reduced to fitness per step, every evaluated candidate, rejection
+ * statistics, the top-k and the cross-augmentation table. Every field is checked where it is read.
+ *
+ * Fitness is the best validation accuracy on the surrogate task. A candidate's fitness is that of
+ * its full stage (stage 2); candidates stopped after the quick stage (stage 1) appear in the
+ * scatter but never in the top-k, whose ranks compare like with like.
+ */
+import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type WireEvent } from '../shared/validate';
+import { duration, num, pct, toCsv } from '../shared/format';
+
+export type EvoStatus = 'waiting' | 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
+
+export interface GenerationPoint {
+  generation: number;
+  evaluated: number;
+  best: number | null;
+  mean: number | null;
+  median: number | null;
+  bestEver: number | null;
+}
+
+export interface Search {
+  index: number;
+  augment: string;
+  baselineFitness: number | null;
+  generations: GenerationPoint[];
+  ended: boolean;
+}
+
+export interface Candidate {
+  search: number;
+  id: number;
+  loss: string;
+  origin: string;
+  mutation: string;
+  parent: number | null;
+  stage1: number | null;
+  /** Full-stage fitness. */
+  fitness: number | null;
+  status: 'proposed' | 'rejected' | 'accepted' | 'evaluated' | 'failed';
+  reason: string | null;
+  /** Seconds since the run started when it was last evaluated. */
+  t: number | null;
+  size: number;
+}
+
+export interface EvoModel {
+  runId: string;
+  status: EvoStatus;
+  created: string | null;
+  startMs: number | null;
+  lastMs: number | null;
+  augments: string[];
+  population: number;
+  sample: number;
+  steps: number;
+  workers: number;
+  seed: number | null;
+  searches: Search[];
+  candidates: Map<string, Candidate>;
+  rejected: Map<string, { count: number; ms: number }>;
+  proposed: number;
+  evaluations: number;
+  crossTable: { augments: string[]; rows: { loss: string; from: string; rank: number; fitness: Record<string, number | null> }[] } | null;
+  final: { loss: string; augment: string; n: number; meanDiff: number | null; ci95: [number, number] | null; pValue: number | null }[];
+  backend: string | null;
+  message: string | null;
+  events: number;
+}
+
+export function emptyEvoModel(runId: string): EvoModel {
+  return {
+    runId,
+    status: 'waiting',
+    created: null,
+    startMs: null,
+    lastMs: null,
+    augments: [],
+    population: 0,
+    sample: 0,
+    steps: 0,
+    workers: 0,
+    seed: null,
+    searches: [],
+    candidates: new Map(),
+    rejected: new Map(),
+    proposed: 0,
+    evaluations: 0,
+    crossTable: null,
+    final: [],
+    backend: null,
+    message: null,
+    events: 0,
+  };
+}
+
+/** Size of an expression: its operands and operators (a complexity measure for the scatter). */
+export function exprSize(expr: string): number {
+  const tokens = expr.match(/[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d*)?(?:e[-+]?\d+)?|[-+*/^]/g);
+  return tokens ? tokens.length : 0;
+}
+
+function search(m: EvoModel, i: number, augment?: string): Search {
+  let s = m.searches.find((x) => x.index === i);
+  if (!s) {
+    s = { index: i, augment: augment ?? m.augments[i] ?? `search ${i}`, baselineFitness: null, generations: [], ended: false };
+    m.searches.push(s);
+    m.searches.sort((a, b) => a.index - b.index);
+  }
+  if (augment) s.augment = augment;
+  return s;
+}
+
+function candidate(m: EvoModel, e: WireEvent): Candidate | undefined {
+  if (!isInt(e.search, 0, 1e4) || !isInt(e.id, 0, 1e9)) return undefined;
+  const k = `${e.search}:${e.id}`;
+  let c = m.candidates.get(k);
+  if (!c) {
+    c = { search: e.search, id: e.id, loss: '', origin: 'seed', mutation: 'seed', parent: null, stage1: null, fitness: null, status: 'proposed', reason: null, t: null, size: 0 };
+    m.candidates.set(k, c);
+  }
+  if (isStr(e.loss, 5000) && e.loss) {
+    c.loss = e.loss;
+    c.size = exprSize(e.loss);
+  }
+  return c;
+}
+
+function timeOf(m: EvoModel, e: WireEvent): number | null {
+  if (!isStr(e.time, 60)) return null;
+  const t = Date.parse(e.time);
+  if (!Number.isFinite(t)) return null;
+  if (m.startMs === null) m.startMs = t;
+  m.lastMs = Math.max(m.lastMs ?? t, t);
+  return (t - m.startMs) / 1000;
+}
+
+export function reduceEvo(m: EvoModel, e: WireEvent): void {
+  m.events++;
+  const t = timeOf(m, e);
+  switch (e.type) {
+    case 'run-start':
+      m.created = strOr(e.created, '', 100) || null;
+      if (isStr(e.created, 100) && Number.isFinite(Date.parse(e.created))) m.startMs ??= Date.parse(e.created);
+      if (m.status === 'waiting') m.status = 'running';
+      return;
+    case 'run-resume':
+    case 'run-extended':
+      m.status = 'running';
+      return;
+    case 'evolve-start':
+      m.status = 'running';
+      if (Array.isArray(e.augments)) m.augments = e.augments.filter((a): a is string => isStr(a, 200));
+      if (isInt(e.population, 0, 1e7)) m.population = e.population;
+      if (isInt(e.sample, 0, 1e7)) m.sample = e.sample;
+      if (isInt(e.steps, 0, 1e9)) m.steps = e.steps;
+      if (isInt(e.workers, 0, 1e4)) m.workers = e.workers;
+      if (isFiniteNum(e.seed)) m.seed = e.seed;
+      return;
+    case 'search-start':
+      if (isInt(e.search, 0, 1e4)) search(m, e.search, isStr(e.augment, 200) ? e.augment : undefined);
+      return;
+    case 'baseline':
+      if (isInt(e.search, 0, 1e4)) search(m, e.search, isStr(e.augment, 200) ? e.augment : undefined).baselineFitness = numOrNull(e.fitness);
+      return;
+    case 'candidate-proposed': {
+      const c = candidate(m, e);
+      if (!c) return;
+      m.proposed++;
+      c.origin = strOr(e.origin, 'child', 20);
+      c.mutation = strOr(e.mutation, '', 40);
+      c.parent = isInt(e.parent, 0, 1e9) ? e.parent : null;
+      return;
+    }
+    case 'candidate-rejected': {
+      const c = candidate(m, e);
+      if (!c) return;
+      const reason = strOr(e.reason, 'other', 60);
+      if (c.status !== 'rejected') {
+        const r = m.rejected.get(reason) ?? { count: 0, ms: 0 };
+        r.count++;
+        r.ms += isFiniteNum(e.ms) ? e.ms : 0;
+        m.rejected.set(reason, r);
+      }
+      c.status = 'rejected';
+      c.reason = reason;
+      return;
+    }
+    case 'candidate-accepted': {
+      const c = candidate(m, e);
+      if (c && c.status === 'proposed') c.status = 'accepted';
+      return;
+    }
+    case 'candidate-evaluated': {
+      const c = candidate(m, e);
+      if (!c) return;
+      m.evaluations++;
+      const f = numOrNull(e.fitness);
+      if (e.status !== 'completed') {
+        c.status = 'failed';
+        c.reason = strOr(e.status, 'failed', 40);
+      } else c.status = 'evaluated';
+      if (e.stage === 1) c.stage1 = f;
+      else c.fitness = f;
+      c.t = t;
+      return;
+    }
+    case 'generation': {
+      if (!isInt(e.search, 0, 1e4) || !isInt(e.generation, 0, 1e9)) return;
+      const s = search(m, e.search);
+      const be = isObj(e.bestEver) ? numOrNull(e.bestEver.fitness) : null;
+      const p: GenerationPoint = { generation: e.generation, evaluated: isInt(e.evaluated, 0, 1e9) ? e.evaluated : e.generation, best: numOrNull(e.best), mean: numOrNull(e.mean), median: numOrNull(e.median), bestEver: be };
+      const i = s.generations.findIndex((g) => g.generation === p.generation);
+      if (i >= 0) s.generations[i] = p;
+      else s.generations.push(p);
+      s.generations.sort((a, b) => a.generation - b.generation);
+      if (s.baselineFitness === null) s.baselineFitness = numOrNull(e.baselineFitness);
+      return;
+    }
+    case 'search-end':
+      if (isInt(e.search, 0, 1e4)) search(m, e.search).ended = true;
+      return;
+    case 'crosstable': {
+      const tb = isObj(e.table) ? e.table : undefined;
+      if (!tb || !Array.isArray(tb.augments) || !Array.isArray(tb.rows)) return;
+      const augments = tb.augments.filter((a): a is string => isStr(a, 200));
+      const rows = tb.rows.filter(isObj).map((r) => {
+        const fitness: Record<string, number | null> = {};
+        for (const a of augments) fitness[a] = isObj(r.fitness) ? numOrNull(r.fitness[a]) : null;
+        return { loss: strOr(r.loss, '', 5000), from: strOr(r.from, '', 200), rank: isInt(r.rank, 0, 1e6) ? r.rank : 0, fitness };
+      });
+      m.crossTable = { augments, rows };
+      return;
+    }
+    case 'run-end':
+      m.status = 'done';
+      return;
+    case 'run-cancelled':
+      m.status = 'cancelled';
+      m.message = `Cancelled (${strOr(e.reason, 'by the user', 500)}); the evaluated candidates are kept and the run can be resumed.`;
+      return;
+    case 'run-failed':
+      m.status = 'failed';
+      m.message = `Failed: ${strOr(e.error, 'unknown error', 2000)}`;
+      return;
+  }
+}
+
+/** Fill in what only summary.json says (backend, the final re-training against CE). */
+export function applySummary(m: EvoModel, s: unknown): void {
+  if (!isObj(s)) return;
+  if (isStr(s.backend, 100)) m.backend = s.backend;
+  if (Array.isArray(s.final)) {
+    m.final = s.final.filter(isObj).map((f) => {
+      const test = isObj(f.test) ? f.test : {};
+      const ci = Array.isArray(test.ci95) && test.ci95.length === 2 && test.ci95.every(isFiniteNum) ? ([test.ci95[0], test.ci95[1]] as [number, number]) : null;
+      return { loss: strOr(f.loss, '', 5000), augment: strOr(f.augment, '', 200), n: Array.isArray(f.seeds) ? f.seeds.length : 0, meanDiff: numOrNull(test.meanDiff), ci95: ci, pValue: numOrNull(test.pValue) };
+    });
+  }
+}
+
+/** Children evaluated over children planned, over all searches. */
+export function evoProgress(m: EvoModel): number {
+  if (m.status === 'done') return 1;
+  const planned = m.steps * Math.max(1, m.augments.length || m.searches.length);
+  if (!planned) return 0;
+  const done = m.searches.reduce((a, s) => a + (s.generations.length ? s.generations[s.generations.length - 1].evaluated : 0), 0);
+  return Math.max(0, Math.min(1, done / planned));
+}
+
+export interface FitnessSeries {
+  x: number[];
+  best: (number | null)[];
+  mean: (number | null)[];
+  median: (number | null)[];
+  bestEver: (number | null)[];
+  baseline: (number | null)[];
+}
+
+/** Fitness of the population per step (x = children evaluated) of one search. */
+export function fitnessSeries(m: EvoModel, searchIndex: number): FitnessSeries {
+  const s = m.searches.find((q) => q.index === searchIndex);
+  const g = s?.generations ?? [];
+  // Several generation events can share an `evaluated` count (batches): keep the last.
+  const byX = new Map<number, GenerationPoint>();
+  for (const p of g) byX.set(p.evaluated, p);
+  const pts = [...byX.values()].sort((a, b) => a.evaluated - b.evaluated);
+  return {
+    x: pts.map((p) => p.evaluated),
+    best: pts.map((p) => p.best),
+    mean: pts.map((p) => p.mean),
+    median: pts.map((p) => p.median),
+    bestEver: pts.map((p) => p.bestEver),
+    baseline: pts.map(() => s?.baselineFitness ?? null),
+  };
+}
+
+export type ScatterAxis = 'time' | 'size';
+
+/** Evaluated candidates of one search: x (time or size), y (full-stage fitness; quick-stage only in the second column). */
+export function scatter(m: EvoModel, searchIndex: number, axis: ScatterAxis): { x: number[]; full: (number | null)[]; quick: (number | null)[]; ids: number[] } {
+  const pts = [...m.candidates.values()]
+    .filter((c) => c.search === searchIndex && (c.fitness !== null || c.stage1 !== null))
+    .map((c) => ({ x: axis === 'time' ? c.t ?? 0 : c.size, c }))
+    .sort((a, b) => a.x - b.x || a.c.id - b.c.id);
+  return {
+    x: pts.map((p) => p.x),
+    full: pts.map((p) => p.c.fitness),
+    quick: pts.map((p) => (p.c.fitness === null ? p.c.stage1 : null)),
+    ids: pts.map((p) => p.c.id),
+  };
+}
+
+export const REASON_LABEL: Record<string, string> = {
+  checker: 'checker error',
+  'no-target': 'ignores the target',
+  'no-prediction': 'ignores the prediction',
+  'integrity-non-finite': 'non-finite values',
+  'integrity-flat': 'flat in pt',
+  'integrity-extremum': 'interior extremum',
+  'integrity-oscillating': 'oscillating',
+  'duplicate-text': 'duplicate (text)',
+  'duplicate-phenotype': 'duplicate (behaviour)',
+  'logits-protocol': 'failed the logits protocol',
+};
+
+export function rejections(m: EvoModel): { reason: string; label: string; count: number; share: number; meanMs: number }[] {
+  const total = [...m.rejected.values()].reduce((a, r) => a + r.count, 0);
+  return [...m.rejected.entries()]
+    .map(([reason, r]) => ({ reason, label: REASON_LABEL[reason] ?? reason, count: r.count, share: total ? r.count / total : 0, meanMs: r.count ? r.ms / r.count : 0 }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+}
+
+export interface TopEntry {
+  rank: number;
+  search: number;
+  augment: string;
+  id: number;
+  loss: string;
+  fitness: number;
+  stage1: number | null;
+  origin: string;
+  /** Its .loss file in the run folder (finished runs: best-AUG-RANK.loss). */
+  file?: string;
+}
+
+/** The k best candidates by full-stage fitness (ties: the earlier id first), per search or all. */
+export function topK(m: EvoModel, k: number, searchIndex: number | 'all' = 'all'): TopEntry[] {
+  const cs = [...m.candidates.values()].filter((c) => c.fitness !== null && c.status === 'evaluated' && c.loss && (searchIndex === 'all' || c.search === searchIndex));
+  cs.sort((a, b) => (b.fitness as number) - (a.fitness as number) || a.search - b.search || a.id - b.id);
+  const ranks = new Map<number, number>();
+  return cs.slice(0, k).map((c, i) => {
+    const augment = m.searches.find((s) => s.index === c.search)?.augment ?? '';
+    const r = (ranks.get(c.search) ?? 0) + 1;
+    ranks.set(c.search, r);
+    return { rank: i + 1, search: c.search, augment, id: c.id, loss: c.loss, fitness: c.fitness as number, stage1: c.stage1, origin: c.origin };
+  });
+}
+
+export function evoMetadata(m: EvoModel): [string, string][] {
+  const ms = m.startMs !== null && m.lastMs !== null ? m.lastMs - m.startMs : null;
+  const evaluated = [...m.candidates.values()].filter((c) => c.stage1 !== null || c.fitness !== null).length;
+  const rejected = [...m.rejected.values()].reduce((a, r) => a + r.count, 0);
+  return [
+    ['Run', m.runId],
+    ['Status', m.status],
+    ['Backend', m.backend ?? (m.status === 'running' ? 'reported at the end' : '—')],
+    ['Augmentations', m.augments.join(', ') || '—'],
+    ['Population / sample', m.population ? `${m.population} / ${m.sample}` : '—'],
+    ['Steps per search', m.steps ? String(m.steps) : '—'],
+    ['Proposed / evaluated / rejected', `${m.proposed} / ${evaluated} / ${rejected}`],
+    ['Started', m.created ? m.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—'],
+    ['Elapsed', duration(ms)],
+  ];
+}
+
+export function topCsv(m: EvoModel, k: number): string {
+  return toCsv(
+    ['rank', 'augment', 'id', 'fitness', 'stage1', 'origin', 'loss'],
+    topK(m, k).map((t) => [t.rank, t.augment, t.id, t.fitness, t.stage1, t.origin, t.loss]),
+  );
+}
+
+export const fmtFitness = (x: number | null): string => pct(x);
+export { num };

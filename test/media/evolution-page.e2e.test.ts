@@ -1,0 +1,93 @@
+/// <reference lib="dom" />
+/**
+ * The evolution panel in headless Chromium, fed the recorded events of a real evolution run:
+ * captured mid-run (test/fixtures/runs/evolve-midrun: first search of two, 8 generations) and
+ * finished (evolve-finished: both searches, cross-augmentation table, re-training against CE).
+ * The losses of the top-k are described (LaTeX, curve) by the client's own code.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'path';
+import { chromium } from 'playwright-core';
+import { describeLoss } from '../../client/src/runs/describe-loss';
+import { EVOLUTION_BODY } from '../../media/src/evolution/body';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, ensurePackaged, requireFile, ROOT, staticServer, tempDir, waitFor } from '../e2e/helpers';
+import { fixtureEvents, fixtureSummary, openPanel, panelPage, posted, send, STUB } from './evaluation-harness';
+
+test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => {
+  requireFile(CHROMIUM, "install Debian's chromium (scripts/ci-e2e-setup.sh)");
+  await ensurePackaged();
+  let base = '';
+  const server = await staticServer(path.join(ROOT, 'dist', 'media'), { '/stub.js': STUB, '/evolution.html': panelPage(() => base, 'evolution', EVOLUTION_BODY), '/favicon.ico': '' });
+  base = server.url;
+  const ctx = await chromium.launchPersistentContext(tempDir('lossmith-chromium-'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const shots = artifactsDir();
+  /** Answer the page's `describe` requests as the extension does. */
+  const answer = async (page: import('playwright-core').Page): Promise<number> => {
+    const asks = (await posted(page)).filter((m) => m.type === 'describe');
+    const exprs = asks.flatMap((m) => m.exprs as string[]);
+    await send(page, { type: 'losses', items: exprs.map((e) => describeLoss(e)) });
+    return exprs.length;
+  };
+  try {
+    await t.test('mid-run: fitness chart, scatter, rejections and the top-k with rendered math', async () => {
+      const { page, errors, violations } = await openPanel(ctx, `${base}/evolution.html`, 'dark', { width: 1280, height: 1300 });
+      const events = fixtureEvents('evolve-midrun');
+      await send(page, { type: 'events', runId: 'evolve-midrun', from: 0, events });
+      await send(page, { type: 'runState', runId: 'evolve-midrun', status: 'running', summary: null });
+      await page.waitForSelector('#chart-fitness[data-ready="true"] canvas');
+      await page.waitForSelector('#chart-scatter[data-ready="true"] canvas');
+      assert.match((await page.textContent('#status')) ?? '', /Running: \d+% of the planned children/);
+      assert.ok(Number(await page.getAttribute('#top', 'data-rows')) >= 3);
+      assert.ok(await waitFor('describe requests', async () => (await answer(page)) > 0));
+      await page.waitForSelector('#top tbody tr .katex');
+      await page.waitForSelector('#top tbody tr svg.mini-chart path');
+      assert.ok((await page.locator('#rejections tbody tr').count()) >= 3);
+      assert.ok(await page.locator('#cross-section').isHidden());
+      // Buttons post actions with the candidate.
+      await page.locator('#top tbody tr').first().getByRole('button', { name: /Open as a .loss file/ }).click();
+      const action = (await posted(page)).find((m) => m.type === 'lossAction');
+      assert.equal(action?.action, 'open');
+      assert.equal(typeof action?.expr, 'string');
+      await page.selectOption('#axis-select', 'size');
+      await page.waitForFunction(() => /expression size/.test(document.getElementById('cap-scatter')?.textContent ?? ''));
+      await page.selectOption('#axis-select', 'time');
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
+      await page.screenshot({ path: path.join(shots, 'evolution-panel-midrun.png'), fullPage: true });
+      await page.close();
+    });
+
+    await t.test('finished: both searches, cross-augmentation table, re-training vs CE, best files', async () => {
+      const { page, errors, violations } = await openPanel(ctx, `${base}/evolution.html`, 'light', { width: 1280, height: 1300 });
+      await send(page, { type: 'runState', runId: 'evolve-finished', status: 'done', summary: fixtureSummary('evolve-finished') });
+      await send(page, { type: 'events', runId: 'evolve-finished', from: 0, events: fixtureEvents('evolve-finished') });
+      await page.waitForSelector('#chart-fitness[data-ready="true"] canvas');
+      assert.equal(await page.textContent('#status'), 'Finished');
+      assert.equal(await page.locator('#search-select option').count(), 2);
+      await page.waitForSelector('#cross-section:not([hidden]) #cross tbody tr');
+      assert.equal(await page.locator('#cross tbody tr').count(), 5);
+      await page.waitForSelector('#final-section:not([hidden]) #final tbody tr');
+      assert.match((await page.textContent('#meta')) ?? '', /wasm/);
+      await answer(page);
+      await page.waitForSelector('#top tbody tr .katex');
+      await page.locator('#top tbody tr').first().getByRole('button', { name: /Evaluate against cross-entropy/ }).click();
+      const action = (await posted(page)).find((m) => m.type === 'lossAction');
+      assert.equal(action?.action, 'evaluate');
+      assert.match(String(action?.file), /^best-(none|cutout)-\d\.loss$/);
+      await page.click('#export-csv');
+      await page.click('#export-svg');
+      await page.click('#export-png');
+      const saves = (await posted(page)).filter((m) => m.type === 'save');
+      assert.deepEqual(saves.map((s) => s.format), ['csv', 'svg', 'png']);
+      assert.match(String(saves[0].data), /^rank,augment,id,fitness/);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
+      await page.screenshot({ path: path.join(shots, 'evolution-panel-finished.png'), fullPage: true });
+      await page.close();
+    });
+  } finally {
+    await ctx.close();
+    await server.close();
+  }
+});
