@@ -1,6 +1,6 @@
 /**
  * Every command the extension contributes (pure: the manifest test checks package.json against
- * it). Run commands (evaluation, evolution) join this list when the run manager lands.
+ * it).
  */
 export const COMMAND_IDS = [
   'lossmith.showDerivativePreview',
@@ -9,5 +9,19 @@ export const COMMAND_IDS = [
   'lossmith.openCatalogue',
   'lossmith.restartServer',
   'lossmith.showOutput',
+  // Runs (client/src/runs).
+  'lossmith.evaluateLoss',
+  'lossmith.startEvolution',
+  'lossmith.evaluateRunConfig',
+  'lossmith.stopRun',
+  'lossmith.showRuns',
+  'lossmith.refreshRuns',
+  'lossmith.openRun',
+  'lossmith.resumeRun',
+  'lossmith.deleteRun',
+  'lossmith.revealRun',
+  'lossmith.openBestLoss',
+  'lossmith.previewLoss',
+  'lossmith.exportLoss',
 ] as const;
 export type CommandId = (typeof COMMAND_IDS)[number];

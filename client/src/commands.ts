@@ -1,16 +1,18 @@
 /**
  * Command registrations: one handler per id of `COMMAND_IDS` (a `Record`, so a command listed
- * without a handler fails to compile). Run commands (evaluation, evolution) will join this
- * table when the run manager lands, as a `runs` module beside the catalogue.
+ * without a handler fails to compile). The run commands come from `runs/run-commands.ts`.
  */
 import * as vscode from 'vscode';
 import { insertCatalogueLoss, openCatalogue } from './catalogue';
 import { COMMAND_IDS, type CommandId } from './command-ids';
 import { LANGUAGE_ID } from './language-client';
+import { exportLoss } from './export-command';
 import { DerivativePanel, type PanelHost } from './panels/derivative-panel';
+import { runCommandHandlers, type RunCommandsHost } from './runs/run-commands';
 
 export interface CommandHost extends PanelHost {
   restartServer(): Promise<void>;
+  runs: RunCommandsHost;
 }
 
 
@@ -24,13 +26,27 @@ async function formatActive(): Promise<void> {
 }
 
 export function registerCommands(host: CommandHost): vscode.Disposable[] {
-  const handlers: Record<CommandId, () => unknown> = {
+  const runs = runCommandHandlers(host.runs);
+  const handlers: Record<CommandId, (...args: unknown[]) => unknown> = {
     'lossmith.showDerivativePreview': () => DerivativePanel.createOrShow(host),
     'lossmith.format': formatActive,
     'lossmith.insertCatalogueLoss': () => insertCatalogueLoss(host.context),
     'lossmith.openCatalogue': () => openCatalogue(host.context),
     'lossmith.restartServer': () => host.restartServer(),
     'lossmith.showOutput': () => host.log.show(true),
+    'lossmith.evaluateLoss': runs['lossmith.evaluateLoss'],
+    'lossmith.startEvolution': runs['lossmith.startEvolution'],
+    'lossmith.evaluateRunConfig': runs['lossmith.evaluateRunConfig'],
+    'lossmith.stopRun': runs['lossmith.stopRun'],
+    'lossmith.showRuns': runs['lossmith.showRuns'],
+    'lossmith.refreshRuns': runs['lossmith.refreshRuns'],
+    'lossmith.openRun': runs['lossmith.openRun'],
+    'lossmith.resumeRun': runs['lossmith.resumeRun'],
+    'lossmith.deleteRun': runs['lossmith.deleteRun'],
+    'lossmith.revealRun': runs['lossmith.revealRun'],
+    'lossmith.openBestLoss': runs['lossmith.openBestLoss'],
+    'lossmith.previewLoss': runs['lossmith.previewLoss'],
+    'lossmith.exportLoss': exportLoss,
   };
   return COMMAND_IDS.map((id) => vscode.commands.registerCommand(id, handlers[id]));
 }

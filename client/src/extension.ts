@@ -11,6 +11,15 @@ import { catalogueProvider } from './catalogue';
 import { registerCommands, type CommandHost } from './commands';
 import { CATALOGUE_SCHEME, createLanguageClient } from './language-client';
 import { DerivativePanel } from './panels/derivative-panel';
+import { LossCodeLensProvider } from './code-lens';
+import { RunsTree } from './runs-tree';
+import { RunManager } from './runs/run-manager';
+import { RunPanel } from './runs/run-panel';
+import { findRunDir } from './runs/run-files';
+import { openRunPanel, type RunCommandsHost } from './runs/run-commands';
+import { EvaluationPanel } from './panels/evaluation-panel';
+import { EvolutionPanel } from './panels/evolution-panel';
+import { EVALUATION_VIEW_TYPE, EVOLUTION_VIEW_TYPE, parseRunPanelState } from '../../media/src/shared/run-messages';
 
 const analysisChangedType = new NotificationType<AnalysisChangedParams>(AnalysisChangedNotification.method);
 
@@ -37,9 +46,50 @@ export async function activate(context: vscode.ExtensionContext): Promise<Lossmi
     log.info('language server started');
   };
 
+  // Runs: the manager, the Runs view, panels that open when a run starts, and re-attaching to
+  // runs that kept running through a window reload.
+  const manager = new RunManager(log, vscode.Uri.joinPath(context.globalStorageUri, 'run-logs').fsPath);
+  const tree = new RunsTree(manager);
+  const runsHost: RunCommandsHost = { context, log, manager, tree };
+  const workspaceFolders = (): string[] => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+  context.subscriptions.push(
+    manager,
+    tree,
+    vscode.window.createTreeView('lossmithRuns', { treeDataProvider: tree, showCollapseAll: false }),
+    manager.onDidStart((r) => {
+      if (r.id && r.dir) openRunPanel(runsHost, r.id, r.kind, r.dir);
+    }),
+    vscode.languages.registerCodeLensProvider({ language: 'loss' }, new LossCodeLensProvider()),
+    { dispose: () => RunPanel.disposeAll() },
+  );
+  for (const [viewType, Panel] of [
+    [EVALUATION_VIEW_TYPE, EvaluationPanel],
+    [EVOLUTION_VIEW_TYPE, EvolutionPanel],
+  ] as const) {
+    context.subscriptions.push(
+      vscode.window.registerWebviewPanelSerializer(viewType, {
+        async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+          const s = parseRunPanelState(state);
+          const dir = s && findRunDir(workspaceFolders(), s.runId);
+          if (!s || !dir) {
+            panel.dispose();
+            return;
+          }
+          Panel.revive(panel, runsHost, s.runId, dir);
+        },
+      }),
+    );
+  }
+  try {
+    manager.reattach(workspaceFolders());
+  } catch (e) {
+    log.warn(`re-attaching to running runs failed: ${String(e)}`);
+  }
+
   const host: CommandHost = {
     context,
     log,
+    runs: runsHost,
     client: () => client,
     restartServer: async () => {
       log.info('restarting the language server');

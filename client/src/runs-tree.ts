@@ -1,0 +1,130 @@
+/**
+ * The "Lossmith Runs" tree: the workspace's runs (from .lossmith/runs, newest first) merged with
+ * the run manager's live and queued runs, with status icons, live progress and context values
+ * the menus use (`lossmithRun.<kind>.<status>`).
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { isLive, type ActiveRun, type RunManager } from './runs/run-manager';
+import { listRuns, progressOf, runEvents, runLabel } from './runs/run-files';
+
+export interface RunItem {
+  /** Run id, or the manager's key while queued. */
+  id: string;
+  kind: 'compare' | 'evolve';
+  status: string;
+  label: string;
+  dir?: string;
+  created: string;
+  progress?: number;
+  detail?: string;
+  backend?: string | null;
+  error?: string;
+}
+
+const ICONS: Record<string, [string, string?]> = {
+  queued: ['watch'],
+  starting: ['loading~spin'],
+  running: ['sync~spin', 'charts.blue'],
+  stopping: ['loading~spin', 'charts.orange'],
+  done: ['pass', 'charts.green'],
+  cancelled: ['circle-slash', 'charts.orange'],
+  failed: ['error', 'charts.red'],
+  interrupted: ['debug-pause', 'charts.yellow'],
+  unknown: ['question'],
+};
+
+export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<RunItem | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private cache = new Map<string, { mtime: number; label: string; detail: string; backend: string | null; progress: number }>();
+
+  constructor(private readonly manager: RunManager) {
+    this.disposables.push(manager.onDidChange(() => this.refreshSoon()));
+    const watcher = vscode.workspace.createFileSystemWatcher('**/.lossmith/runs/*/{summary.json,config.json}');
+    this.disposables.push(watcher, watcher.onDidCreate(() => this.refreshSoon()), watcher.onDidChange(() => this.refreshSoon()), watcher.onDidDelete(() => this.refreshSoon()));
+  }
+
+  refreshSoon(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.emitter.fire(undefined);
+    }, 300);
+  }
+
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
+
+  items(): RunItem[] {
+    const out = new Map<string, RunItem>();
+    for (const ws of vscode.workspace.workspaceFolders ?? []) {
+      for (const info of listRuns(ws.uri.fsPath)) {
+        const kind = info.kind === 'evolve' ? 'evolve' : 'compare';
+        const item: RunItem = { id: info.id, kind, status: info.status, label: runLabel(info.dir, kind), dir: info.dir, created: info.created, error: info.error };
+        const d = this.details(info.dir, kind);
+        item.label = d.label;
+        item.detail = d.detail;
+        item.backend = d.backend;
+        item.progress = d.progress;
+        out.set(info.id, item);
+      }
+    }
+    for (const r of this.manager.runs()) {
+      const id = r.id ?? r.key;
+      const prev = out.get(id);
+      out.set(id, { ...(prev ?? { created: new Date().toISOString() }), id, kind: r.kind, status: r.state, label: r.label, dir: r.dir ?? prev?.dir, progress: r.progress, detail: r.detail, backend: r.backend, error: r.error });
+    }
+    return [...out.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  }
+
+  /** Label and progress from the run's files, cached by the events file's mtime. */
+  private details(dir: string, kind: 'compare' | 'evolve'): { label: string; detail: string; backend: string | null; progress: number } {
+    let mtime = 0;
+    try {
+      mtime = require('fs').statSync(path.join(dir, 'events.jsonl')).mtimeMs as number;
+    } catch {
+      // none
+    }
+    const c = this.cache.get(dir);
+    if (c && c.mtime === mtime) return c;
+    const p = progressOf(kind, runEvents(dir));
+    const d = { mtime, label: runLabel(dir, kind), detail: p.detail, backend: p.backend, progress: p.progress };
+    this.cache.set(dir, d);
+    return d;
+  }
+
+  getTreeItem(r: RunItem): vscode.TreeItem {
+    const item = new vscode.TreeItem(r.label, vscode.TreeItemCollapsibleState.None);
+    item.id = r.id;
+    const live = isLive(r.status as ActiveRun['state']);
+    const when = r.created ? new Date(r.created).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : '';
+    item.description = [live && r.status === 'running' ? `${Math.round((r.progress ?? 0) * 100)}%` : r.status, r.detail, when].filter(Boolean).join(' · ');
+    const [icon, color] = ICONS[r.status] ?? ICONS.unknown;
+    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    item.contextValue = `lossmithRun.${r.kind}.${r.status}`;
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${r.kind === 'evolve' ? 'Evolution' : 'Evaluation'}**: ${r.label}\n\n`);
+    md.appendMarkdown(`- status: ${r.status}\n- run: \`${r.id}\`\n`);
+    if (r.detail) md.appendMarkdown(`- ${r.detail}\n`);
+    if (r.backend) md.appendMarkdown(`- backend: ${r.backend}\n`);
+    if (r.error) md.appendMarkdown(`- error: ${r.error.replace(/[\\`*_{}[\]()#+\-.!]/g, '\\$&')}\n`);
+    item.tooltip = md;
+    item.accessibilityInformation = { label: `${r.kind === 'evolve' ? 'Evolution' : 'Evaluation'} ${r.label}, ${r.status}${r.detail ? `, ${r.detail}` : ''}` };
+    if (r.dir) item.command = { command: 'lossmith.openRun', title: 'Open Results', arguments: [r] };
+    return item;
+  }
+
+  getChildren(element?: RunItem): RunItem[] {
+    return element ? [] : this.items();
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.emitter.dispose();
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The run commands: evaluate a loss against cross-entropy (quick picks that remember the last
+ * choices), start an evolution, run a *.lossrun.json / *.evolve.json config, stop, and the Runs
+ * view's actions (open results, resume, delete, reveal, open the best loss).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { EvaluationPanel } from '../panels/evaluation-panel';
+import { EvolutionPanel } from '../panels/evolution-panel';
+import { pickLoss, resolveLossDocument } from '../export-command';
+import type { RunItem, RunsTree } from '../runs-tree';
+import { AUGMENTATIONS, compareArgs, compareLabel, configArgs, DATASETS, EPOCH_CHOICES, evolveArgs, lossRef, MODELS, parseChoices, resumeArgs, SEED_CHOICES, SIZE_CHOICES, type CompareChoices } from './cli-args';
+import { lossLines } from './loss-lines';
+import { bestLossFile, findRunDir, listRuns, runLabel } from './run-files';
+import { isLive, type ActiveRun, type RunManager } from './run-manager';
+import type { RunPanelHost } from './run-panel';
+
+const CHOICES_KEY = 'lossmith.evaluate.choices';
+
+export interface RunCommandsHost extends RunPanelHost {
+  tree: RunsTree;
+}
+
+const folders = (): string[] => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+
+function folderOf(uri: vscode.Uri): string {
+  return vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? folders()[0] ?? path.dirname(uri.fsPath);
+}
+
+/** One step of the evaluation's quick picks; the remembered value comes first. */
+async function pickOne<T>(title: string, step: number, total: number, items: { label: string; value: T; description?: string }[], last: T, eq: (a: T, b: T) => boolean = (a, b) => a === b): Promise<T | undefined> {
+  const sorted = [...items].sort((a, b) => Number(eq(b.value, last)) - Number(eq(a.value, last)));
+  const picks = sorted.map((i) => ({ ...i, description: [i.description, eq(i.value, last) ? 'last used' : ''].filter(Boolean).join(' · ') }));
+  const r = await vscode.window.showQuickPick(picks, { title: `Evaluate vs cross-entropy (${step}/${total}): ${title}`, placeHolder: title, ignoreFocusOut: true });
+  return r?.value;
+}
+
+async function askChoices(context: vscode.ExtensionContext): Promise<CompareChoices | undefined> {
+  const last = parseChoices(context.workspaceState.get(CHOICES_KEY));
+  const total = 6;
+  const dataset = await pickOne('Dataset', 1, total, DATASETS.map((d) => ({ label: d, value: d })), last.dataset);
+  if (dataset === undefined) return undefined;
+  const model = await pickOne('Model', 2, total, MODELS.map((m) => ({ label: m, value: m, description: { mlp: 'fast, CPU friendly', convnet: 'small CNN', resnet9: 'slow without a GPU' }[m] })), last.model);
+  if (model === undefined) return undefined;
+  const augPicks = AUGMENTATIONS.map((a) => ({ label: a, picked: last.augmentations.includes(a) }));
+  const augs = await vscode.window.showQuickPick(augPicks, { title: `Evaluate vs cross-entropy (3/${total}): Augmentations (each compared separately)`, canPickMany: true, ignoreFocusOut: true, placeHolder: 'Augmentations' });
+  if (!augs) return undefined;
+  const seeds = await pickOne('Seeds (paired test needs 2 or more)', 4, total, SEED_CHOICES.map((s) => ({ label: `${s} seed${s === 1 ? '' : 's'}`, value: s })), last.seeds);
+  if (seeds === undefined) return undefined;
+  const epochs = await pickOne('Epochs per training', 5, total, EPOCH_CHOICES.map((e) => ({ label: `${e} epoch${e === 1 ? '' : 's'}`, value: e })), last.epochs);
+  if (epochs === undefined) return undefined;
+  const size = await pickOne<number | undefined>('Training examples', 6, total, SIZE_CHOICES.map((n) => ({ label: n ? `${n} examples` : 'the full training set', value: n, description: n && n <= 1000 ? 'a quick check' : undefined })), last.maxTrain);
+  if (size === undefined && !SIZE_CHOICES.includes(undefined)) return undefined;
+  const choices: CompareChoices = { dataset, model, augmentations: augs.length ? augs.map((a) => a.label) : ['none'], seeds, epochs, maxTrain: size };
+  await context.workspaceState.update(CHOICES_KEY, choices);
+  return choices;
+}
+
+export function openRunPanel(host: RunPanelHost, id: string, kind: string, dir: string): void {
+  if (kind === 'evolve') EvolutionPanel.createOrShow(host, id, dir);
+  else EvaluationPanel.createOrShow(host, id, dir);
+}
+
+/** A run from a tree item, an id, or a pick among the runs. */
+async function runArg(host: RunCommandsHost, arg: unknown, filter: (r: RunItem) => boolean, placeHolder: string): Promise<RunItem | undefined> {
+  if (arg && typeof arg === 'object' && typeof (arg as RunItem).id === 'string') return arg as RunItem;
+  const items = host.tree.items().filter(filter);
+  if (typeof arg === 'string') return items.find((r) => r.id === arg);
+  if (!items.length) {
+    void vscode.window.showInformationMessage(`Lossmith: no run to choose from.`);
+    return undefined;
+  }
+  if (items.length === 1 && placeHolder.startsWith('Stop')) return items[0];
+  const pick = await vscode.window.showQuickPick(
+    items.map((r) => ({ label: r.label, description: `${r.status} · ${r.id}`, r })),
+    { placeHolder, title: 'Lossmith' },
+  );
+  return pick?.r;
+}
+
+export function runCommandHandlers(host: RunCommandsHost): Record<string, (...args: unknown[]) => unknown> {
+  const m: RunManager = host.manager;
+
+  const evaluateLoss = async (uriArg?: unknown, lossArg?: unknown): Promise<ActiveRun | undefined> => {
+    const found = await resolveLossDocument(uriArg);
+    if (!found) return undefined;
+    const { doc, position } = found;
+    if (doc.uri.scheme !== 'file') {
+      void vscode.window.showErrorMessage('Lossmith: save the .loss file first: the engine trains from a file on disk.');
+      return undefined;
+    }
+    const loss = await pickLoss(doc, typeof lossArg === 'string' ? lossArg : undefined, position, 'Which loss to evaluate against cross-entropy?');
+    if (!loss) return undefined;
+    if (doc.isDirty) await doc.save();
+    const choices = await askChoices(host.context);
+    if (!choices) return undefined;
+    const cwd = folderOf(doc.uri);
+    return m.launch({ kind: 'compare', label: compareLabel([loss]), args: compareArgs([lossRef(doc.uri.fsPath, loss)], choices), cwd });
+  };
+
+  const startEvolution = async (): Promise<ActiveRun | undefined> => {
+    const cwd = folders()[0];
+    if (!cwd) {
+      void vscode.window.showErrorMessage('Lossmith: open a folder first: runs are stored in its .lossmith/runs.');
+      return undefined;
+    }
+    const configs = await vscode.workspace.findFiles('**/*.evolve.json', '**/node_modules/**', 50);
+    type Item = vscode.QuickPickItem & { file?: vscode.Uri };
+    const items: Item[] = [
+      ...configs.map((f) => ({ label: `$(json) ${vscode.workspace.asRelativePath(f)}`, description: 'configuration file', file: f })),
+      { label: '$(settings) Quick settings…', description: 'model, augmentations and number of children' },
+    ];
+    const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: 'Lossmith: Start Evolution', placeHolder: 'Run a configuration, or choose quick settings' });
+    if (!pick) return undefined;
+    if (pick.file) return m.launch({ kind: 'evolve', label: `evolution (${path.basename(pick.file.fsPath)})`, args: evolveArgs({ config: pick.file.fsPath }), cwd: folderOf(pick.file) });
+    const model = await vscode.window.showQuickPick(['mlp', 'convnet', 'resnet9'], { title: 'Start Evolution (1/3): surrogate model', placeHolder: 'Model of the surrogate task' });
+    if (!model) return undefined;
+    const augs = await vscode.window.showQuickPick(AUGMENTATIONS.map((a) => ({ label: a, picked: a === 'none' })), { title: 'Start Evolution (2/3): augmentations (one search each)', canPickMany: true });
+    if (!augs) return undefined;
+    const steps = await vscode.window.showQuickPick(['20', '100', '500', '2000'].map((s) => ({ label: s, description: 'children per search' })), { title: 'Start Evolution (3/3): children to evaluate per search' });
+    if (!steps) return undefined;
+    const a = augs.length ? augs.map((x) => x.label) : ['none'];
+    return m.launch({ kind: 'evolve', label: `evolution (${a.join(', ')})`, args: evolveArgs({ model, augmentations: a, steps: Number(steps.label) }), cwd });
+  };
+
+  const evaluateRunConfig = async (uriArg?: unknown): Promise<ActiveRun | undefined> => {
+    let uri = uriArg instanceof vscode.Uri ? uriArg : undefined;
+    const active = vscode.window.activeTextEditor?.document.uri;
+    if (!uri && active && configArgs(active.fsPath)) uri = active;
+    if (!uri) {
+      const files = await vscode.workspace.findFiles('**/*.{lossrun,evolve}.json', '**/node_modules/**', 100);
+      if (!files.length) {
+        void vscode.window.showInformationMessage('Lossmith: no *.lossrun.json or *.evolve.json file in the workspace.');
+        return undefined;
+      }
+      const pick = await vscode.window.showQuickPick(files.map((f) => ({ label: vscode.workspace.asRelativePath(f), f })), { title: 'Lossmith: Evaluate Run Config' });
+      uri = pick?.f;
+    }
+    if (!uri) return undefined;
+    const spec = configArgs(uri.fsPath);
+    if (!spec) {
+      void vscode.window.showErrorMessage('Lossmith: a run config is a *.lossrun.json or *.evolve.json file.');
+      return undefined;
+    }
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri!.toString());
+    if (doc?.isDirty) await doc.save();
+    const errors = vscode.languages.getDiagnostics(uri).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
+    if (errors.length) {
+      const go = await vscode.window.showWarningMessage(`${path.basename(uri.fsPath)} has ${errors.length} schema error(s): ${errors[0].message}`, 'Run Anyway', 'Cancel');
+      if (go !== 'Run Anyway') return undefined;
+    }
+    return m.launch({ kind: spec.kind, label: `${spec.kind === 'evolve' ? 'evolution' : 'evaluation'} (${path.basename(uri.fsPath)})`, args: spec.args, cwd: folderOf(uri) });
+  };
+
+  const withDir = (r: RunItem | undefined): (RunItem & { dir: string }) | undefined => {
+    if (!r) return undefined;
+    const dir = r.dir ?? findRunDir(folders(), r.id);
+    return dir ? { ...r, dir } : undefined;
+  };
+
+  return {
+    'lossmith.evaluateLoss': evaluateLoss,
+    'lossmith.startEvolution': startEvolution,
+    'lossmith.evaluateRunConfig': evaluateRunConfig,
+    'lossmith.stopRun': async (arg?: unknown) => {
+      const r = await runArg(host, arg, (x) => isLive(x.status as ActiveRun['state']), 'Stop which run?');
+      if (!r) return;
+      if (!m.stop(r.id)) {
+        // A run of another window (or not followed): stop its process by the pid it recorded.
+        const info = folders().flatMap((f) => listRuns(f)).find((x) => x.id === r.id);
+        if (info?.status === 'running') m.reattach(folders());
+        m.stop(r.id);
+      }
+      host.tree.refresh();
+    },
+    'lossmith.showRuns': () => vscode.commands.executeCommand('lossmithRuns.focus'),
+    'lossmith.refreshRuns': () => host.tree.refresh(),
+    'lossmith.openRun': async (arg?: unknown) => {
+      const r = withDir(await runArg(host, arg, (x) => !!x.dir, 'Open the results of which run?'));
+      if (r) openRunPanel(host, r.id, r.kind, r.dir);
+    },
+    'lossmith.resumeRun': async (arg?: unknown) => {
+      const r = withDir(await runArg(host, arg, (x) => x.kind === 'evolve' && !isLive(x.status as ActiveRun['state']), 'Resume which evolution?'));
+      if (!r) return;
+      const cwd = path.dirname(path.dirname(path.dirname(r.dir)));
+      await m.launch({ kind: 'evolve', label: `${runLabel(r.dir, 'evolve')} (resumed)`, args: resumeArgs(r.dir), cwd });
+    },
+    'lossmith.deleteRun': async (arg?: unknown) => {
+      const r = withDir(await runArg(host, arg, (x) => !isLive(x.status as ActiveRun['state']), 'Delete which run?'));
+      if (!r) return;
+      if (isLive(r.status as ActiveRun['state'])) {
+        void vscode.window.showWarningMessage('Lossmith: stop the run before deleting it.');
+        return;
+      }
+      const ok = await vscode.window.showWarningMessage(`Delete run ${r.id} (${r.label}) and all its files?`, { modal: true }, 'Delete');
+      if (ok !== 'Delete') return;
+      fs.rmSync(r.dir, { recursive: true, force: true });
+      host.tree.refresh();
+    },
+    'lossmith.revealRun': async (arg?: unknown) => {
+      const r = withDir(await runArg(host, arg, (x) => !!x.dir, 'Reveal which run?'));
+      if (r) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(r.dir));
+    },
+    'lossmith.openBestLoss': async (arg?: unknown) => {
+      const r = withDir(await runArg(host, arg, (x) => x.kind === 'evolve', 'Open the best loss of which evolution?'));
+      if (!r) return;
+      const f = bestLossFile(r.dir);
+      if (!f) {
+        void vscode.window.showInformationMessage('Lossmith: this run has no best loss yet (it writes them when a search ends).');
+        return;
+      }
+      await vscode.window.showTextDocument(vscode.Uri.file(f), { preview: false });
+    },
+    'lossmith.previewLoss': async (uriArg?: unknown, lossArg?: unknown) => {
+      const found = await resolveLossDocument(uriArg);
+      if (!found) return;
+      const editor = await vscode.window.showTextDocument(found.doc, { viewColumn: vscode.ViewColumn.One });
+      const line = lossLines(found.doc.getText()).find((l) => l.name === lossArg)?.line;
+      if (line !== undefined) {
+        const pos = new vscode.Position(line, 0);
+        editor.selection = new vscode.Selection(pos, pos);
+        editor.revealRange(new vscode.Range(pos, pos));
+      }
+      await vscode.commands.executeCommand('lossmith.showDerivativePreview');
+    },
+  };
+}
