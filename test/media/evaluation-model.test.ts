@@ -1,0 +1,90 @@
+/** The evaluation panel's view model on the recorded events of a real compare run (no DOM). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { curves, emptyModel, lossOrder, metadata, progress, reduce, table, tableCsv } from '../../media/src/evaluation/model';
+import { chartSvg, pct, pp, pValue, toCsv } from '../../media/src/shared/format';
+import { parseFromRunWebview, parseRunPanelState, parseToRunWebview } from '../../media/src/shared/run-messages';
+import { fixtureEvents } from './evaluation-harness';
+
+const events = fixtureEvents('compare-finished') as { type: string; [k: string]: unknown }[];
+
+test('reduces a finished run: grid, curves, final table', () => {
+  const m = emptyModel('r');
+  for (const e of events) reduce(m, e);
+  assert.equal(m.status, 'done');
+  assert.equal(m.jobs, 12);
+  assert.equal(m.finished, 12);
+  assert.deepEqual(lossOrder(m), ['ce', 'focal']);
+  assert.deepEqual(m.augmentations, ['none', 'cutout']);
+  assert.equal(progress(m), 1);
+  const c = curves(m, 'none', 'valAcc', true);
+  assert.deepEqual(c.x, [1, 2, 3]);
+  const means = c.series.filter((s) => s.kind === 'mean');
+  assert.equal(means.length, 2);
+  assert.equal(c.series.filter((s) => s.kind === 'seed').length, 6);
+  // The mean is the mean of the seeds, the band mean ± 1 sample s.d.
+  const seeds = c.series.filter((s) => s.kind === 'seed' && s.loss === 'ce').map((s) => s.y[2] as number);
+  const mu = seeds.reduce((a, b) => a + b, 0) / 3;
+  const sd = Math.sqrt(seeds.reduce((a, b) => a + (b - mu) ** 2, 0) / 2);
+  const ce = means.find((s) => s.loss === 'ce')!;
+  assert.ok(Math.abs((ce.y[2] as number) - mu) < 1e-12);
+  assert.ok(Math.abs((ce.hi![2] as number) - (mu + sd)) < 1e-12);
+  const rows = table(m);
+  assert.equal(rows.length, 4);
+  assert.ok(rows.every((r) => !r.provisional));
+  const focal = rows.find((r) => r.loss === 'focal' && r.augmentation === 'none')!;
+  const result = events.find((e) => e.type === 'result' && e.loss === 'focal' && e.augmentation === 'none') as unknown as { vsBaseline: { meanDiff: number; pValue: number } };
+  assert.equal(focal.raw.meanDiff, result.vsBaseline.meanDiff);
+  assert.equal(focal.cells.p, pValue(result.vsBaseline.pValue));
+  assert.equal(focal.verdict, result.vsBaseline.pValue < 0.05 ? (result.vsBaseline.meanDiff > 0 ? 'better' : 'worse') : 'same');
+  const csv = tableCsv(m).trim().split('\r\n');
+  assert.equal(csv.length, 5);
+  assert.match(metadata(m).find(([k]) => k === 'Backend')![1], /\((CPU|GPU)\)/);
+});
+
+test('mid-run: provisional rows from finished seeds, progress between 0 and 1', () => {
+  const m = emptyModel('r');
+  const cut = events.findIndex((e) => e.type === 'seed-end') + 4;
+  for (const e of events.slice(0, cut)) reduce(m, e);
+  assert.equal(m.status, 'running');
+  const p = progress(m);
+  assert.ok(p > 0 && p < 1, String(p));
+  const rows = table(m);
+  assert.ok(rows.length > 0 && rows.every((r) => r.provisional));
+  assert.ok(rows.every((r) => r.cells.diff === 'baseline' || r.cells.diff === '—'));
+});
+
+test('cancelled and failed runs say so; malformed events are skipped', () => {
+  const m = emptyModel('r');
+  for (const e of [...events.slice(0, 10), { type: 'epoch', loss: 1 }, { type: 'result', loss: 'x', augmentation: 'none', testAccuracy: null }, { type: 'run-cancelled', reason: 'SIGTERM', wallMs: 5, finished: 2 }]) reduce(m, e);
+  assert.equal(m.status, 'cancelled');
+  assert.match(m.message ?? '', /2 finished training/);
+  const f = emptyModel('r');
+  reduce(f, { type: 'run-failed', error: 'boom', wallMs: 1 });
+  assert.equal(f.status, 'failed');
+});
+
+test('formatting and CSV/SVG export', () => {
+  assert.equal(pct(0.75432), '75.43%');
+  assert.equal(pp(-0.0042), '-0.42 pp');
+  assert.equal(pp(0.01), '+1.00 pp');
+  assert.equal(pValue(0.0004), '< 0.001');
+  assert.equal(pValue(null), '—');
+  assert.equal(toCsv(['a', 'b'], [['x,y', 'q"z'], [1, null]]), 'a,b\r\n"x,y","q""z"\r\n1,\r\n');
+  const svg = chartSvg({ title: 'T <&>', xLabel: 'x', yLabel: 'y', x: [1, 2, 3], series: [{ label: 'a', color: '#f00', y: [1, null, 3], band: { lo: [0, 1, 2], hi: [2, 3, 4] } }] });
+  assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(svg, /T &#60;&#38;&#62;/);
+  assert.match(svg, /<polygon/);
+  assert.ok(!/NaN/.test(svg));
+});
+
+test('run panel messages are validated', () => {
+  assert.equal(parseToRunWebview({ type: 'events', runId: '../x', from: 0, events: [] }), undefined);
+  assert.deepEqual(parseToRunWebview({ type: 'events', runId: 'r1', from: 0, events: [{ type: 'a' }, 5, { x: 1 }] }), { type: 'events', runId: 'r1', from: 0, events: [{ type: 'a' }] });
+  assert.equal(parseFromRunWebview({ type: 'save', format: 'exe', name: 'a', data: '' }), undefined);
+  assert.equal(parseFromRunWebview({ type: 'save', format: 'csv', name: '../a.csv', data: '' }), undefined);
+  assert.equal(parseFromRunWebview({ type: 'lossAction', action: 'open', expr: 'x', id: 1, file: '../../etc/passwd' }), undefined);
+  assert.deepEqual(parseFromRunWebview({ type: 'lossAction', action: 'evaluate', expr: 'x', id: 3, file: 'best-none-1.loss' }), { type: 'lossAction', action: 'evaluate', expr: 'x', id: 3, file: 'best-none-1.loss' });
+  assert.deepEqual(parseRunPanelState({ v: 1, runId: 'r', view: { aug: 'cutout', seeds: true, bad: { x: 1 }, '1x': 2 } }), { v: 1, runId: 'r', view: { aug: 'cutout', seeds: true } });
+  assert.equal(parseRunPanelState({ v: 2, runId: 'r' }), undefined);
+});
