@@ -12,13 +12,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { BUILTINS } from '../../grammar/src/index';
-import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, ensurePackaged, requireFile, tempDir, VSIX, waitFor } from './helpers';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, freePort, requireFile, stopGroup, tempDir, VSIX, waitFor } from './helpers';
 
 const BAD_LOSS = `# Focal loss with a typo
 param gamma = 2.0 in [0, 5]
@@ -26,39 +25,7 @@ let pt = sum(y * p)
 loss focal = -(1 - pt)^gamma * log(pt) + softplux(0)
 `;
 
-const SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'update.mode': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'editor.hover.delay': 150,
-  'chat.commandCenter.enabled': false,
-  'workbench.colorTheme': 'Default Dark Modern',
-};
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function stopGroup(p: ChildProcess | undefined): void {
-  if (!p?.pid) return;
-  try {
-    process.kill(-p.pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-}
+const SETTINGS = CODE_SERVER_SETTINGS;
 
 /** The frame of the derivative preview (nested inside the webview's host frame), once its chart is drawn. */
 async function previewFrame(page: Page): Promise<Frame> {

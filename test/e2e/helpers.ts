@@ -2,7 +2,8 @@
  * Shared by the browser and editor tests: building the extension once per test run, Chromium,
  * a static file server, artifacts, and waiting on conditions (never on fixed sleeps).
  */
-import { spawnSync } from 'child_process';
+import { spawnSync, type ChildProcess } from 'child_process';
+import * as net from 'net';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
@@ -114,4 +115,40 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Settings for a quiet, deterministic code-server workbench. */
+export const CODE_SERVER_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'update.mode': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'editor.hover.delay': 150,
+  'chat.commandCenter.enabled': false,
+  'workbench.colorTheme': 'Default Dark Modern',
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** SIGTERM to a detached child's process group. */
+export function stopGroup(p: ChildProcess | undefined): void {
+  if (!p?.pid) return;
+  try {
+    process.kill(-p.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
 }

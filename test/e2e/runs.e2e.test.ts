@@ -1,0 +1,205 @@
+/// <reference lib="dom" />
+/**
+ * Runs end to end in code-server 4.100.3 (VS Code 1.100.3) in headless Chromium: the packaged
+ * .vsix with the engine of this checkout (lossmith.enginePath) run by this Node
+ * (lossmith.nodePath). From the palette, "Lossmith: Evaluate Loss Against Cross-Entropy" on a
+ * tiny configuration (mlp, 300 MNIST images, 2 seeds, 1 epoch): progress shows, the evaluation
+ * panel fills with curves and the final table. A second, longer run is stopped and marked
+ * cancelled with its finished trainings kept. After "Developer: Reload Window", the finished run
+ * opens again from the Runs view.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, freePort, requireFile, ROOT, stopGroup, tempDir, VSIX, waitFor } from './helpers';
+
+/** The frame of an evaluation panel matching `selector` (webviews nest our page in an inner frame). */
+async function panelFrame(page: Page, selector: string, what: string, timeoutMs = 120_000): Promise<Frame> {
+  return waitFor(
+    what,
+    async () => {
+      for (const f of page.frames()) {
+        try {
+          if (await f.$(selector)) return f;
+        } catch {
+          // detached while looking
+        }
+      }
+      return undefined;
+    },
+    timeoutMs,
+    250,
+  );
+}
+
+async function palette(page: Page, command: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget input');
+  await page.keyboard.type(command);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: command.replace(/^Lossmith: /, '') }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** Answer one quick pick: type to filter (or not), wait for the title, Enter. */
+async function pick(page: Page, title: RegExp, filter?: string): Promise<void> {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
+  if (filter) {
+    await page.keyboard.type(filter);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: filter }).first().waitFor();
+  }
+  await page.keyboard.press('Enter');
+}
+
+test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeout: 480_000 }, async (t) => {
+  requireFile(CODE_SERVER, 'run scripts/install-code-server.sh (or scripts/ci-e2e-setup.sh)');
+  requireFile(CHROMIUM, "install Debian's chromium (scripts/ci-e2e-setup.sh)");
+  const t0 = Date.now();
+  await ensurePackaged();
+  const base = tempDir('lossmith-runs-e2e-');
+  const userData = path.join(base, 'user-data');
+  const extensions = path.join(base, 'extensions');
+  const workspace = path.join(base, 'workspace');
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.mkdirSync(workspace, { recursive: true });
+  const settings = {
+    ...CODE_SERVER_SETTINGS,
+    'lossmith.enginePath': path.join(ROOT, 'bin', 'lossmith.js'),
+    'lossmith.nodePath': process.execPath,
+    'lossmith.runs.maxConcurrent': 2,
+    'workbench.editor.enablePreview': false,
+  };
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  fs.copyFileSync(path.join(ROOT, 'examples', 'focal.loss'), path.join(workspace, 'focal.loss'));
+  const shots = artifactsDir();
+  const install = spawnSync(CODE_SERVER, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', VSIX], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(install.status, 0, `install failed: ${install.stdout}\n${install.stderr}`);
+
+  const port = await freePort();
+  const log = fs.openSync(path.join(shots, 'code-server-runs.log'), 'w');
+  const server = spawn(
+    CODE_SERVER,
+    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions, workspace],
+    { detached: true, stdio: ['ignore', log, log] },
+  );
+  let ctx: BrowserContext | undefined;
+  const timing: Record<string, number> = {};
+  try {
+    await waitFor('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 250);
+    ctx = await chromium.launchPersistentContext(tempDir('lossmith-chromium-'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1600, height: 1000 } });
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    page.setDefaultTimeout(60_000);
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.waitForSelector('.monaco-workbench');
+    await page.locator('.monaco-workbench').click({ position: { x: 800, y: 500 } }).catch(() => undefined);
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input');
+    await page.keyboard.type('focal.loss');
+    await page.waitForSelector('.quick-input-list .monaco-list-row');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.monaco-editor .view-line:has-text("loss focal")');
+    // The code lens above the loss shows once the extension is active.
+    await page.locator('.monaco-editor .codelens-decoration', { hasText: 'Evaluate vs CE' }).first().waitFor({ timeout: 90_000 });
+    timing.workbenchMs = Date.now() - t0;
+
+    let runId1 = '';
+    await t.test('Evaluate Loss Against Cross-Entropy from the palette: progress, then curves and the final table', async () => {
+      const t1 = Date.now();
+      await palette(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
+      await pick(page, /Dataset/, 'mnist');
+      await pick(page, /Model/, 'mlp');
+      await pick(page, /Augmentations/);
+      await pick(page, /Seeds/, '2 seeds');
+      await pick(page, /Epochs/, '2 epochs');
+      await pick(page, /Training examples/, '300 examples');
+      // Progress: the status bar item (and a notification with Cancel).
+      await page.locator('.statusbar-item', { hasText: /Lossmith: focal vs ce/ }).first().waitFor({ timeout: 60_000 });
+      const running = await panelFrame(page, '#app[data-status="running"], #app[data-status="done"]', 'the evaluation panel');
+      timing.toPanelMs = Date.now() - t1;
+      const frame = await panelFrame(page, '#results[data-final="true"]', 'the final table', 180_000);
+      timing.evaluationMs = Date.now() - t1;
+      assert.equal(frame, running);
+      await frame.waitForSelector('#chart-loss[data-ready="true"] canvas');
+      await frame.waitForSelector('#chart-acc[data-ready="true"] canvas');
+      assert.equal(await frame.textContent('#status'), 'Finished');
+      assert.equal(await frame.locator('#results tbody tr').count(), 2);
+      const meta = (await frame.textContent('#meta')) ?? '';
+      assert.match(meta, /Backend(tensorflow|wasm|cpu)[\w-]* \((CPU|GPU)\)/);
+      runId1 = ((await frame.textContent('#meta')) ?? '').match(/Run(\d{8}-\d{6}-\d{3}-[0-9a-f]{4})/)?.[1] ?? '';
+      assert.ok(runId1, meta);
+      assert.ok(fs.existsSync(path.join(workspace, '.lossmith', 'runs', runId1, 'summary.json')));
+      await page.screenshot({ path: path.join(shots, 'code-server-evaluation.png') });
+    });
+
+    await t.test('a second run is stopped from the palette and marked cancelled, its finished trainings kept', async () => {
+      await page.locator('.tab', { hasText: 'focal.loss' }).first().click();
+      await palette(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
+      // The last choices come first: Enter keeps them; more epochs make this run long enough to stop.
+      await pick(page, /Dataset/);
+      await pick(page, /Model/);
+      await pick(page, /Augmentations/);
+      await pick(page, /Seeds/);
+      await pick(page, /Epochs/, '20 epochs');
+      await pick(page, /Training examples/);
+      const frame = await panelFrame(page, '#app[data-status="running"] #meta', 'the second run running');
+      // Wait for at least one epoch, then stop.
+      await waitFor('an epoch of the second run', async () => (await frame.getAttribute('#chart-loss', 'data-ready')) === 'true', 120_000, 250);
+      const t2 = Date.now();
+      await palette(page, 'Lossmith: Stop Run');
+      await waitFor('the run to be cancelled', async () => (await frame.getAttribute('#app', 'data-status')) === 'cancelled', 60_000, 200);
+      timing.stopMs = Date.now() - t2;
+      assert.match((await frame.textContent('#status')) ?? '', /Cancelled.*kept/);
+      const runs = fs.readdirSync(path.join(workspace, '.lossmith', 'runs')).filter((d) => d !== runId1);
+      assert.equal(runs.length, 1);
+      const summaryFile = path.join(workspace, '.lossmith', 'runs', runs[0], 'summary.json');
+      // The CLI writes the final summary right after the run-cancelled event.
+      await waitFor('summary.json to say cancelled', () => fs.existsSync(summaryFile) && JSON.parse(fs.readFileSync(summaryFile, 'utf8')).status === 'cancelled', 30_000, 200);
+      const events = fs.readFileSync(path.join(workspace, '.lossmith', 'runs', runs[0], 'events.jsonl'), 'utf8');
+      assert.match(events, /"type":"run-cancelled"/);
+      // No engine process is left.
+      await waitFor('the engine processes to exit', () => !spawnSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).stdout.split('\n').some((l) => l.includes('lossmith.js compare') && l.includes(workspace)), 30_000, 200);
+      const left = spawnSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('lossmith.js compare') && l.includes(workspace));
+      assert.deepEqual(left, []);
+      // The Runs view lists both.
+      await palette(page, 'Lossmith: Show Runs');
+      const tree = page.locator('.pane-body .monaco-list-row', { hasText: 'focal vs ce' });
+      await waitFor('both runs in the Runs view', async () => (await tree.count()) === 2, 30_000, 250);
+      await page.locator('.pane-body .monaco-list-row', { hasText: 'cancelled' }).first().waitFor();
+      await page.screenshot({ path: path.join(shots, 'code-server-runs-view.png') });
+    });
+
+    await t.test('after a window reload the finished run opens from the Runs view', async () => {
+      await palette(page, 'View: Close All Editors');
+      await page.waitForFunction(() => document.querySelectorAll('.tabs-container .tab').length === 0);
+      const t3 = Date.now();
+      await page.keyboard.press('F1');
+      await page.waitForSelector('.quick-input-widget input');
+      await page.keyboard.type('Developer: Reload Window');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor();
+      await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
+      await page.waitForSelector('.monaco-workbench');
+      await palette(page, 'Lossmith: Show Runs');
+      const done = page.locator('.pane-body .monaco-list-row', { hasText: 'done' }).first();
+      await done.waitFor({ timeout: 90_000 });
+      await done.click();
+      const frame = await panelFrame(page, '#results[data-final="true"]', 'the reopened evaluation panel');
+      timing.reopenMs = Date.now() - t3;
+      assert.match((await frame.textContent('#meta')) ?? '', new RegExp(runId1));
+      await frame.waitForSelector('#chart-loss[data-ready="true"] canvas');
+      await page.screenshot({ path: path.join(shots, 'code-server-runs-reopened.png') });
+    });
+    timing.totalMs = Date.now() - t0;
+    fs.writeFileSync(path.join(shots, 'code-server-runs-timing.json'), JSON.stringify(timing, null, 2));
+    t.diagnostic(`timing ${JSON.stringify(timing)}`);
+  } catch (e) {
+    const page = ctx?.pages()[0];
+    if (page) await page.screenshot({ path: path.join(shots, 'code-server-runs-failure.png') }).catch(() => undefined);
+    throw e;
+  } finally {
+    await ctx?.close().catch(() => undefined);
+    stopGroup(server);
+    fs.closeSync(log);
+  }
+});
