@@ -11,7 +11,7 @@ import { pageHtml } from '../../../media/src/shared/html';
 import { MAX_EVENTS_PER_MESSAGE, parseFromRunWebview, type FromRunWebview, type ToRunWebview } from '../../../media/src/shared/run-messages';
 import type { WireEvent } from '../../../media/src/shared/validate';
 import { contentSecurityPolicy, makeNonce } from '../panels/preview-html';
-import { listRuns, readSummary, runEvents } from './run-files';
+import { listRuns, readSummary, runEvents, runLabel } from './run-files';
 import type { RunManager } from './run-manager';
 
 export interface RunPanelHost {
@@ -126,7 +126,7 @@ export abstract class RunPanel {
       summary = null;
     }
     this.post({ type: 'runState', runId: this.runId, status, summary });
-    const title = this.kind.title(this.runId, live?.label ?? '');
+    const title = this.kind.title(this.runId, live?.label ?? runLabel(this.dir, this.kind.script === 'evolution' ? 'evolve' : 'compare'));
     if (this.panel.title !== title) this.panel.title = title;
   }
 

@@ -128,7 +128,7 @@ function lossColor(i: number): string {
 
 function buildChart(container: HTMLElement, existing: uPlot | undefined, metric: Metric, aug: string, showSeeds: boolean): uPlot | undefined {
   const data = curves(model, aug, metric, showSeeds);
-  if (!data.series.length || !data.x.length) {
+  if (!data.series.some((s) => s.y.some((v) => v !== null)) || !data.x.length) {
     existing?.destroy();
     container.replaceChildren(el('p', { className: 'hint', text: 'No epochs yet.' }));
     container.dataset.ready = 'false';

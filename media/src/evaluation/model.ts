@@ -177,8 +177,11 @@ export function reduce(m: EvalModel, e: WireEvent): void {
     case 'seed-end': {
       const t = training(m, e);
       if (!t) return;
-      if (t.status === null) m.finished++;
-      t.status = strOr(e.status, 'completed', 40);
+      const st = strOr(e.status, 'completed', 40);
+      // Finished: trained to the end (completed, or stopped by NaN / early stopping); a
+      // cancelled or failed training is not.
+      if (t.status === null && st !== 'cancelled' && st !== 'failed') m.finished++;
+      t.status = st;
       t.testAcc = numOrNull(e.testAcc);
       return;
     }
@@ -212,7 +215,7 @@ export function progress(m: EvalModel): number {
   if (m.status === 'done') return 1;
   if (!m.jobs || !m.epochs) return 0;
   let epochs = 0;
-  for (const t of m.trainings.values()) epochs += t.status !== null ? m.epochs : Math.min(m.epochs, t.epochs.length);
+  for (const t of m.trainings.values()) epochs += t.status !== null && t.status !== 'cancelled' ? m.epochs : Math.min(m.epochs, t.epochs.length);
   return Math.max(0, Math.min(1, epochs / (m.jobs * m.epochs)));
 }
 
