@@ -144,13 +144,14 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       await pick(page, /Epochs/, '20 epochs');
       await pick(page, /Training examples/);
       const frame = await panelFrame(page, '#app[data-status="running"] #meta', 'the second run running');
-      // Wait for at least one epoch, then stop.
-      await waitFor('an epoch of the second run', async () => (await frame.getAttribute('#chart-loss', 'data-ready')) === 'true', 120_000, 250);
+      // Two workers train two of the four trainings at a time: stop once the first ones finished.
+      await waitFor('a finished training of the second run', async () => /Trainings\s*[123] of 4/.test((await frame.textContent('#meta')) ?? ''), 180_000, 250);
       const t2 = Date.now();
       await palette(page, 'Lossmith: Stop Run');
       await waitFor('the run to be cancelled', async () => (await frame.getAttribute('#app', 'data-status')) === 'cancelled', 60_000, 200);
       timing.stopMs = Date.now() - t2;
-      assert.match((await frame.textContent('#status')) ?? '', /Cancelled.*kept/);
+      assert.match((await frame.textContent('#status')) ?? '', /Cancelled.*[1-3] finished training\(s\) kept/);
+      assert.ok((await frame.locator('#results tbody tr').count()) >= 1, 'the finished trainings are in the table');
       const runs = fs.readdirSync(path.join(workspace, '.lossmith', 'runs')).filter((d) => d !== runId1);
       assert.equal(runs.length, 1);
       const summaryFile = path.join(workspace, '.lossmith', 'runs', runs[0], 'summary.json');
