@@ -240,8 +240,9 @@ function fileFor(augment: string, id: number): string | undefined {
 }
 
 function renderTop(): void {
-  const top = topK(model, TOP_K);
-  const missing = top.map((t) => t.loss).filter((x) => !asked.has(x));
+  const top = topK(model, TOP_K, currentSearch());
+  const wanted = [...top.map((t) => t.loss), ...model.final.map((f) => f.loss), ...(model.crossTable?.rows.map((r) => r.loss) ?? [])];
+  const missing = [...new Set(wanted)].filter((x) => x && !asked.has(x));
   if (missing.length) {
     missing.forEach((x) => asked.add(x));
     post({ type: 'describe', exprs: missing });
@@ -267,7 +268,8 @@ function renderTop(): void {
       { text: '', node: actions },
     ];
   });
-  fillTable(els.top, `The ${top.length} best candidates by full-stage fitness${model.status === 'running' ? ' so far' : ''}`, ['Rank', 'Search', 'Candidate', 'Fitness', 'vs CE', 'Loss', 'Loss against pt', 'Actions'], rows);
+  const aug = model.searches.find((x) => x.index === currentSearch())?.augment ?? '';
+  fillTable(els.top, `The ${top.length} best candidates of the search under ${aug} by full-stage fitness${model.status === 'running' ? ' so far' : ''}`, ['Rank', 'Search', 'Candidate', 'Fitness', 'vs CE', 'Loss', 'Loss against pt', 'Actions'], rows);
   els.top.dataset.rows = String(top.length);
 }
 
