@@ -382,6 +382,13 @@ export function formatCompareTable(s: CompareSummary): string {
     `Test accuracy: mean ± sample std over seeds. Δ: mean paired difference to ${s.baseline} on the same seeds (identical data order, augmentation draws and initial weights),`,
     `percentage points, t-based 95% CI; p: two-sided paired t-test (df = n-1). Exact Wilcoxon signed-rank p-values are in summary.json.`,
   );
+  const minN = Math.min(...s.results.filter((r) => !r.baseline && r.vsBaseline.n > 0).map((r) => r.vsBaseline.n));
+  if (Number.isFinite(minN) && minN < 5) {
+    lines.push(
+      `Few seeds (n = ${minN}): the t-test's p assumes roughly normal seed-to-seed differences and has ${minN - 1} degree${minN === 2 ? '' : 's'} of freedom,`,
+      `and the exact Wilcoxon p cannot go below ${(2 / 2 ** minN).toFixed(3)}; treat these p-values as indicative and add seeds before concluding.`,
+    );
+  }
   const notes = s.results.filter((r) => !r.baseline && r.vsBaseline.note).map((r) => `  ${r.loss} · ${r.augmentation}: ${r.vsBaseline.note}`);
   if (notes.length) lines.push('Notes:', ...notes);
   if (s.error) lines.push(`Error: ${s.error}`);
