@@ -63,14 +63,6 @@ interface Job extends TrainingKey {
   end?: SeedEndEvent;
 }
 
-/** Where createRun must be rooted so that runs land in `runsDir`. */
-function runRoot(runsDir: string): string {
-  const abs = path.resolve(runsDir);
-  if (path.basename(abs) === 'runs' && path.basename(path.dirname(abs)) === '.lossmith') return path.dirname(path.dirname(abs));
-  // The run store always nests <root>/.lossmith/runs: a custom folder becomes the root.
-  return abs;
-}
-
 const finiteOrNull = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: string, seed: number): TrainTask {
@@ -186,7 +178,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   });
   const workers = opts.pool ? opts.pool.size : (opts.workers ?? resolved.workers ?? defaultWorkers(jobs.length));
   const config = { ...c, workers };
-  const run: RunHandle = createRun(runRoot(resolved.runsDir), 'compare', config);
+  const run: RunHandle = createRun(resolved.runsDir, 'compare', config, { runsDir: resolved.runsDir });
   const emit = (e: CompareEvent, sync = false): void => {
     run.append(e as unknown as { type: string }, { sync });
     opts.onEvent?.(e);

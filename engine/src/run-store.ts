@@ -159,12 +159,13 @@ class Handle implements RunHandle {
 }
 
 /**
- * Creates `<root>/.lossmith/runs/<id>/` with config.json and a first 'run-start' event.
- * `opts.now` fixes the clock (tests).
+ * Creates `<root>/.lossmith/runs/<id>/` (or `<opts.runsDir>/<id>/`) with config.json and a
+ * first 'run-start' event. `opts.now` fixes the clock (tests).
  */
-export function createRun(root: string, kind: RunKind, config: unknown, opts: { now?: Date } = {}): RunHandle {
+export function createRun(root: string, kind: RunKind, config: unknown, opts: { now?: Date; runsDir?: string } = {}): RunHandle {
   if (kind !== 'compare' && kind !== 'evolve') throw new Error(`createRun: kind must be 'compare' or 'evolve', got '${kind}'`);
-  const base = runsDir(root);
+  // `opts.runsDir` puts the run folder in that directory instead of <root>/.lossmith/runs.
+  const base = opts.runsDir ? path.resolve(opts.runsDir) : runsDir(root);
   fs.mkdirSync(base, { recursive: true });
   const now = opts.now ?? new Date();
   let id = '';
@@ -335,8 +336,8 @@ export function statusFromEvents(events: RunEvent[]): RunStatus {
  * without one, 'running' if the writing process is still alive on this host and 'interrupted'
  * otherwise. A run that cannot be read is listed with status 'unknown' and an error.
  */
-export function listRuns(root: string): RunInfo[] {
-  const base = runsDir(root);
+export function listRuns(root: string, opts: { runsDir?: string } = {}): RunInfo[] {
+  const base = opts.runsDir ? path.resolve(opts.runsDir) : runsDir(root);
   if (!fs.existsSync(base)) return [];
   const out: RunInfo[] = [];
   for (const ent of fs.readdirSync(base, { withFileTypes: true })) {
