@@ -2,7 +2,7 @@
  * The float64 numeric evaluator: the oracle every other implementation (tfjs lowering,
  * exports, symbolic derivatives) is checked against. Values are scalars or vectors over classes.
  */
-import type { Expr } from './ast';
+import type { Expr, LetStmt } from './ast';
 import { builtinById, OPERATOR_IDS, resolveCall, softmaxF, type Builtin } from './builtins';
 import type { Model } from './semantics';
 
@@ -84,38 +84,48 @@ export interface EnvPlan {
 
 /** The plan for evaluating `exprs` (every definition when `exprs` is omitted). */
 export function envPlan(model: Model, exprs?: Expr[]): EnvPlan {
-  let needed: Set<string> | undefined;
-  let names: Set<string> | undefined;
-  if (exprs) {
-    needed = new Set<string>();
-    names = new Set<string>();
-    const addNames = (e: Expr): void => {
-      const stack = [e];
-      while (stack.length) {
-        const n = stack.pop()!;
-        if (n.kind === 'Name') names!.add(n.name);
-        else if (n.kind === 'Unary') stack.push(n.operand);
-        else if (n.kind === 'Binary') stack.push(n.left, n.right);
-        else if (n.kind === 'Call') stack.push(...n.args);
-      }
-    };
-    for (const e of exprs) {
-      addNames(e);
-      for (const n of letsNeeded(model, e)) needed.add(n);
-    }
-    for (const l of model.lets) if (needed.has(l.name)) addNames(l.expr);
-  }
   const plan: EnvPlan = { params: [], lets: [] };
-  for (const prm of model.params) {
-    if (INPUT_NAMES_SET.has(prm.name) || model.symbols.get(prm.name)?.stmt !== prm) continue;
-    if (names && !names.has(prm.name)) continue;
-    plan.params.push({ name: prm.name, value: prm.value });
+  if (!exprs) {
+    for (const prm of model.params) {
+      if (!INPUT_NAMES_SET.has(prm.name) && model.symbols.get(prm.name)?.stmt === prm) plan.params.push({ name: prm.name, value: prm.value });
+    }
+    for (const l of model.lets) {
+      if (!INPUT_NAMES_SET.has(l.name) && model.symbols.get(l.name)?.stmt === l) plan.lets.push({ name: l.name, expr: l.expr });
+    }
+    return plan;
   }
-  for (const l of model.lets) {
-    if (INPUT_NAMES_SET.has(l.name) || model.symbols.get(l.name)?.stmt !== l) continue;
-    if (needed && !needed.has(l.name)) continue;
-    plan.lets.push({ name: l.name, expr: l.expr });
+  // Only what the expressions use, found through the symbol table: linear in what is needed,
+  // not in the size of the file.
+  const names = new Set<string>();
+  const addNames = (e: Expr): void => {
+    const stack = [e];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n.kind === 'Name') names.add(n.name);
+      else if (n.kind === 'Unary') stack.push(n.operand);
+      else if (n.kind === 'Binary') stack.push(n.left, n.right);
+      else if (n.kind === 'Call') stack.push(...n.args);
+    }
+  };
+  const lets: LetStmt[] = [];
+  const seen = new Set<string>();
+  for (const e of exprs) {
+    addNames(e);
+    for (const n of letsNeeded(model, e)) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const st = model.symbols.get(n)?.stmt;
+      if (st && st.kind === 'Let' && !INPUT_NAMES_SET.has(n)) lets.push(st);
+    }
   }
+  for (const l of lets) addNames(l.expr);
+  lets.sort((x, y) => x.range.start - y.range.start);
+  for (const l of lets) plan.lets.push({ name: l.name, expr: l.expr });
+  for (const n of names) {
+    const st = model.symbols.get(n)?.stmt;
+    if (st && st.kind === 'Param' && !INPUT_NAMES_SET.has(n)) plan.params.push({ name: n, value: st.value });
+  }
+  plan.params.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   return plan;
 }
 

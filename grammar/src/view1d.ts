@@ -5,7 +5,7 @@
  */
 import type { Expr } from './ast';
 import { differentiate } from './derivative';
-import { batchEnv, envPlan, evalBatch, letsNeeded, type BatchValue } from './evaluate';
+import { batchEnv, envPlan, evalBatch, type BatchValue, type EnvPlan } from './evaluate';
 import { exprKey } from './simplify';
 import type { Model } from './semantics';
 
@@ -120,18 +120,17 @@ export interface IntegrityResult {
 export function integrityCheck(model: Model, lossName: string, params?: Record<string, number>, points = 1000): IntegrityResult {
   const loss = model.losses.find((l) => l.name === lossName);
   if (!loss) throw new Error(`no loss named '${lossName}'`);
-  const needed = letsNeeded(model, loss.expr);
+  const plan = envPlan(model, [loss.expr]);
   // The verdict depends only on the loss's text, the lets it uses and the params: cache it,
   // so that re-checking a large file after an edit re-runs only the losses that changed.
-  const key = integrityKey(model, loss.expr, needed, params, points);
-  const hit = key ? INTEGRITY_CACHE.get(key) : undefined;
+  const key = integrityKey(loss.expr, plan, params, points);
+  const hit = INTEGRITY_CACHE.get(key);
   if (hit) {
     cacheStats.hits++;
-    INTEGRITY_CACHE.delete(key!);
-    INTEGRITY_CACHE.set(key!, hit);
+    INTEGRITY_CACHE.delete(key);
+    INTEGRITY_CACHE.set(key, hit);
     return hit;
   }
-  const plan = envPlan(model, [loss.expr]);
   const logits = new Float64Array(points * 2);
   const y = new Float64Array(points * 2);
   const p = new Float64Array(points * 2);
@@ -145,10 +144,8 @@ export function integrityCheck(model: Model, lossName: string, params?: Record<s
   const values = scalars(() => evalBatch(loss.expr, batchEnv(plan, { n: points, classes: 2, logits, y, p }, params)), points);
   const result = judgeCurve(values);
   cacheStats.misses++;
-  if (key) {
-    INTEGRITY_CACHE.set(key, result);
-    if (INTEGRITY_CACHE.size > INTEGRITY_CACHE_SIZE) INTEGRITY_CACHE.delete(INTEGRITY_CACHE.keys().next().value as string);
-  }
+  INTEGRITY_CACHE.set(key, result);
+  if (INTEGRITY_CACHE.size > INTEGRITY_CACHE_SIZE) INTEGRITY_CACHE.delete(INTEGRITY_CACHE.keys().next().value as string);
   return result;
 }
 
@@ -167,10 +164,10 @@ export function integrityCacheStats(): { hits: number; misses: number } {
 const INTEGRITY_CACHE_SIZE = 4096;
 const INTEGRITY_CACHE = new Map<string, IntegrityResult>();
 
-function integrityKey(model: Model, e: Expr, lets: Set<string>, params: Record<string, number> | undefined, points: number): string | undefined {
+function integrityKey(e: Expr, plan: EnvPlan, params: Record<string, number> | undefined, points: number): string {
   const parts = [String(points), exprKey(e)];
-  for (const l of model.lets) if (lets.has(l.name) && model.symbols.get(l.name)?.stmt === l) parts.push(`${l.name}=${exprKey(l.expr)}`);
-  for (const p of envPlan(model, [e]).params) parts.push(`${p.name}:${params?.[p.name] ?? p.value}`);
+  for (const l of plan.lets) parts.push(`${l.name}=${exprKey(l.expr)}`);
+  for (const p of plan.params) parts.push(`${p.name}:${params?.[p.name] ?? p.value}`);
   return parts.join(';');
 }
 
