@@ -114,7 +114,9 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       await pick(page, /Seeds/, '2 seeds');
       await pick(page, /Epochs/, '2 epochs');
       await pick(page, /Training examples/, '300 examples');
-      // Progress: the status bar item (and a notification with Cancel).
+      // Progress: a notification with Cancel, and the status bar item.
+      await page.locator('.notification-toast', { hasText: 'Lossmith: focal vs ce' }).first().waitFor({ timeout: 60_000 });
+      assert.ok(await page.locator('.notification-toast', { hasText: 'Lossmith: focal vs ce' }).first().getByRole('button', { name: 'Cancel' }).count());
       await page.locator('.statusbar-item', { hasText: /Lossmith: focal vs ce/ }).first().waitFor({ timeout: 60_000 });
       const running = await panelFrame(page, '#app[data-status="running"], #app[data-status="done"]', 'the evaluation panel');
       timing.toPanelMs = Date.now() - t1;
@@ -190,6 +192,28 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       assert.match((await frame.textContent('#meta')) ?? '', new RegExp(runId1));
       await frame.waitForSelector('#chart-loss[data-ready="true"] canvas');
       await page.screenshot({ path: path.join(shots, 'code-server-runs-reopened.png') });
+    });
+    await t.test('a *.lossrun.json is validated against the schema and runs with "Evaluate Run Config"', async () => {
+      const cfg = path.join(workspace, 'tiny.lossrun.json');
+      const valid = { losses: ['focal.loss#focal'], model: 'mlp', maxTrain: 300, seeds: 2, epochs: 1 };
+      fs.writeFileSync(cfg, JSON.stringify({ ...valid, epochz: 3 }, null, 2));
+      await page.keyboard.press('Control+P');
+      await page.waitForSelector('.quick-input-widget input');
+      await page.keyboard.type('tiny.lossrun.json');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny.lossrun.json' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.monaco-editor .view-line:has-text("epochz")');
+      await page.waitForSelector('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-error', { timeout: 60_000 });
+      fs.writeFileSync(cfg, JSON.stringify(valid, null, 2));
+      await waitFor('the file to reload without the error', async () => (await page.locator('.monaco-editor .view-line', { hasText: 'epochz' }).count()) === 0 && (await page.locator('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-error').count()) === 0, 60_000, 250);
+      const before = new Set(fs.readdirSync(path.join(workspace, '.lossmith', 'runs')));
+      const t4 = Date.now();
+      await palette(page, 'Lossmith: Evaluate Run Config');
+      const id = await waitFor('the config run folder', () => fs.readdirSync(path.join(workspace, '.lossmith', 'runs')).find((d) => !before.has(d)), 60_000, 200);
+      const frame = await panelFrame(page, `#meta:has-text("${id}")`, 'the config run panel');
+      await waitFor('the config run to finish', async () => (await frame.getAttribute('#results', 'data-final')) === 'true', 180_000, 250);
+      timing.configRunMs = Date.now() - t4;
+      assert.equal(await frame.locator('#results tbody tr').count(), 2);
     });
     timing.totalMs = Date.now() - t0;
     fs.writeFileSync(path.join(shots, 'code-server-runs-timing.json'), JSON.stringify(timing, null, 2));
