@@ -50,7 +50,7 @@ export interface EvolveConfig {
   steps: number;
   /** Random valid candidates screened with the stage-1 fitness for the initial population (best `population` kept). */
   initialCandidates: number;
-  /** Children proposed and evaluated together (default: workers). Part of the result: keep it when resuming. */
+  /** Children proposed and evaluated together (default: 2 x workers; 1 with one worker). Part of the result: a run resumes with its own. */
   batch: number;
   workers: number;
   seed: number;
@@ -159,7 +159,8 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
     sample: int(input.sample ?? Math.max(2, Math.round(population / 3)), 'sample', 1),
     steps: int(input.steps ?? 200, 'steps', 0),
     initialCandidates: int(input.initialCandidates ?? 2 * population, 'initialCandidates', 1),
-    batch: int(input.batch ?? Math.max(1, workers), 'batch', 1),
+    // Two children per worker: a child stopped after stage 1 would otherwise leave its worker idle.
+    batch: int(input.batch ?? (workers <= 1 ? 1 : 2 * workers), 'batch', 1),
     workers,
     seed: int(input.seed ?? 0, 'seed', 0),
     replace: input.replace ?? 'oldest',
