@@ -83,13 +83,6 @@ export function readSeeds(seeds: unknown[], base: string): { name: string; sourc
   });
 }
 
-/** Where the run store must be rooted so that runs land in `runsDir` (as `lossmith compare`). */
-function runRoot(runsDir: string): string {
-  const abs = path.resolve(runsDir);
-  if (path.basename(abs) === 'runs' && path.basename(path.dirname(abs)) === '.lossmith') return path.dirname(path.dirname(abs));
-  return abs;
-}
-
 export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConfigInput {
   let input: EvolveConfigInput & { seeds?: unknown[] } = {};
   let base = cwd;
@@ -182,11 +175,11 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
     .option('--top-k <n>', 'losses written to the run folder')
     .option('--final-seeds <n>', 're-train the top-k and CE with n other seeds at the end, paired t-test vs CE (default 3; 0 = off)')
-    .option('--runs-dir <dir>', 'where runs are stored (default .lossmith/runs)')
+    .option('--runs-dir <dir>', 'where runs are stored (default <root>/.lossmith/runs); also where --resume looks up an id')
     .option('--root <dir>', 'workspace holding .lossmith/runs (default: cwd)')
     .option('--json', 'print events as JSON lines')
     .action(async (f: EvolveFlags) => {
-      const root = f.runsDir ? runRoot(f.runsDir) : path.resolve(f.root ?? process.cwd());
+      const root = path.resolve(f.root ?? process.cwd());
       let config;
       if (!f.resume) {
         try {
@@ -205,6 +198,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
       try {
         const res = await runEvolve({
           root,
+          ...(f.runsDir ? { runsDir: path.resolve(f.runsDir) } : {}),
           config,
           resume: f.resume,
           steps: f.resume ? intFlag(f.steps, 'steps', 0) : undefined,

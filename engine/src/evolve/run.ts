@@ -57,6 +57,8 @@ export interface RunState {
 export interface EvolveRunOptions {
   /** Workspace root (the run goes in <root>/.lossmith/runs). Default: cwd. */
   root?: string;
+  /** Put the run folder exactly in this directory instead (as `lossmith compare --runs-dir`). */
+  runsDir?: string;
   /** A new run's configuration. */
   config?: EvolveConfig;
   /** Resume this run (folder or id). */
@@ -83,9 +85,9 @@ export interface EvolveRunResult {
   state: RunState;
 }
 
-export function resolveRunDir(root: string, run: string): string {
+export function resolveRunDir(root: string, run: string, runsFolder?: string): string {
   if (fs.existsSync(path.join(run, CHECKPOINT_FILE))) return path.resolve(run);
-  const byId = path.join(runsDir(root), run);
+  const byId = path.join(runsFolder ? path.resolve(runsFolder) : runsDir(root), run);
   if (fs.existsSync(path.join(byId, CHECKPOINT_FILE))) return byId;
   throw new Error(`no evolution checkpoint in ${run} or ${byId}`);
 }
@@ -103,7 +105,7 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
   let run: RunHandle;
   let state: RunState;
   if (opts.resume) {
-    const dir = resolveRunDir(root, opts.resume);
+    const dir = resolveRunDir(root, opts.resume, opts.runsDir);
     state = readCheckpoint(dir);
     run = openRun(dir);
     if (opts.steps !== undefined && opts.steps !== state.config.steps) {
@@ -120,7 +122,7 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
     if (state.searches.some((s) => s.phase !== 'done')) state.final = null;
   } else {
     if (!opts.config) throw new Error('runEvolve: config or resume is required');
-    run = createRun(root, 'evolve', opts.config);
+    run = createRun(root, 'evolve', opts.config, opts.runsDir ? { runsDir: opts.runsDir } : {});
     state = { version: 1, config: opts.config, searches: [], current: 0, cross: null };
   }
   const cfg = state.config;

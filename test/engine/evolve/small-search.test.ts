@@ -75,6 +75,15 @@ test('lossmith evolve: flags like compare, plain output ends with the run folder
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.deepEqual(config.surrogate.model, { kind: 'mlp', hidden: [8] });
   assert.equal(config.surrogate.stage2.epochs, 1);
+  // --runs-dir puts the run exactly there, as in compare
+  const runsFolder = path.join(root, 'my-runs');
+  let out2 = '';
+  assert.equal(
+    await main(['evolve', '--population', '2', '--sample', '1', '--steps', '0', '--workers', '0', '--runs-dir', runsFolder, '--model', 'mlp:8', '--max-train', '100', '--max-val', '50',
+      '--epochs', '1', '--steps-per-epoch', '1', '--backend', 'wasm', '--final-seeds', '0'], { out: (s) => (out2 += s), err: () => undefined }),
+    0,
+  );
+  assert.equal(path.dirname(out2.trim().split('\n').pop()!), runsFolder);
   // bad flags are usage errors
   err = '';
   assert.equal(await main(['evolve', '--population', 'x', '--root', root], { out: () => undefined, err: (s) => (err += s) }), 2);
