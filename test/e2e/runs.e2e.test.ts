@@ -135,17 +135,30 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       await page.screenshot({ path: path.join(shots, 'code-server-evaluation.png') });
     });
 
-    await t.test('a second run is stopped from the palette and marked cancelled, its finished trainings kept', async () => {
+    await t.test('a second run (from the code lens) survives a window reload, is re-attached, then stopped and marked cancelled with its finished trainings', async () => {
       await page.locator('.tab', { hasText: 'focal.loss' }).first().click();
-      await palette(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
-      // The last choices come first: Enter keeps them; more epochs make this run long enough to stop.
+      await page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Evaluate vs CE' }).first().click();
+      // The last choices come first: Enter keeps them; more epochs make this run long enough.
       await pick(page, /Dataset/);
       await pick(page, /Model/);
       await pick(page, /Augmentations/);
       await pick(page, /Seeds/);
-      await pick(page, /Epochs/, '20 epochs');
+      await pick(page, /Epochs/, '50 epochs');
       await pick(page, /Training examples/);
-      const frame = await panelFrame(page, '#app[data-status="running"] #meta', 'the second run running');
+      let frame = await panelFrame(page, '#app[data-status="running"] #chart-loss[data-ready="true"]', 'the second run training');
+      const runId2 = ((await frame.textContent('#meta')) ?? '').match(/Run(\d{8}-\d{6}-\d{3}-[0-9a-f]{4})/)?.[1] ?? '';
+      assert.ok(runId2 && runId2 !== runId1);
+      // Reload the window while it trains: the run goes on, the panel comes back and follows it.
+      const tr = Date.now();
+      await page.keyboard.press('F1');
+      await page.waitForSelector('.quick-input-widget input');
+      await page.keyboard.type('Developer: Reload Window');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor();
+      await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
+      await page.waitForSelector('.monaco-workbench');
+      frame = await panelFrame(page, `#app[data-status="running"] #meta:has-text("${runId2}")`, 'the second run\u2019s panel after the reload');
+      timing.reattachMs = Date.now() - tr;
+      await page.locator('.statusbar-item', { hasText: /Lossmith: focal vs ce/ }).first().waitFor();
       // Two workers train two of the four trainings at a time: stop once the first ones finished.
       await waitFor('a finished training of the second run', async () => /Trainings\s*[123] of 4/.test((await frame.textContent('#meta')) ?? ''), 180_000, 250);
       const t2 = Date.now();
@@ -155,7 +168,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       assert.match((await frame.textContent('#status')) ?? '', /Cancelled.*[1-3] finished training\(s\) kept/);
       assert.ok((await frame.locator('#results tbody tr').count()) >= 1, 'the finished trainings are in the table');
       const runs = fs.readdirSync(path.join(workspace, '.lossmith', 'runs')).filter((d) => d !== runId1);
-      assert.equal(runs.length, 1);
+      assert.deepEqual(runs, [runId2]);
       const summaryFile = path.join(workspace, '.lossmith', 'runs', runs[0], 'summary.json');
       // The CLI writes the final summary right after the run-cancelled event.
       await waitFor('summary.json to say cancelled', () => fs.existsSync(summaryFile) && JSON.parse(fs.readFileSync(summaryFile, 'utf8')).status === 'cancelled', 30_000, 200);
@@ -214,6 +227,26 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       await waitFor('the config run to finish', async () => (await frame.getAttribute('#results', 'data-final')) === 'true', 180_000, 250);
       timing.configRunMs = Date.now() - t4;
       assert.equal(await frame.locator('#results tbody tr').count(), 2);
+    });
+    await t.test('Export Loss opens the loss as a PyTorch module', async () => {
+      await page.locator('.monaco-workbench .part.editor').click({ position: { x: 200, y: 300 } }).catch(() => undefined);
+      await page.keyboard.press('Control+P');
+      await page.waitForSelector('.quick-input-widget input');
+      await page.keyboard.type('focal.loss');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'focal.loss' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.monaco-editor .view-line:has-text("loss focal")').catch(async (e) => {
+        await page.screenshot({ path: path.join(shots, 'code-server-export-failure.png') });
+        throw e;
+      });
+      await palette(page, 'Lossmith: Export Loss');
+      await pick(page, /Export Loss/, 'PyTorch');
+      await pick(page, /Export Loss/, 'Open in an editor');
+      await page.waitForSelector('.monaco-editor .view-line:has-text("import torch")').catch(async (e) => {
+        await page.screenshot({ path: path.join(shots, 'code-server-export-failure.png') });
+        throw e;
+      });
+      await page.screenshot({ path: path.join(shots, 'code-server-export.png') });
     });
     timing.totalMs = Date.now() - t0;
     fs.writeFileSync(path.join(shots, 'code-server-runs-timing.json'), JSON.stringify(timing, null, 2));
