@@ -103,11 +103,13 @@ test('resume after SIGKILL of the process mid-evaluation loses no finished evalu
     env: { ...process.env, LOSSMITH_EVOLVE_KILL_CHILD: '1' },
     stdio: 'ignore',
   });
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  // Kill it once it is in the middle of the evolution with a batch under evaluation.
+  let gone = false;
+  const exited = new Promise<void>((r) => child.on('exit', () => ((gone = true), r())));
+  // Kill it once it is in the middle of the evolution with a batch under evaluation (polls
+  // until then, however slow the machine; fails only if the child finished first).
   let dir = '';
   let killedAt: RunState | null = null;
-  for (let i = 0; i < 600 && !killedAt; i++) {
+  while (!killedAt && !gone) {
     await new Promise((r) => setTimeout(r, 10));
     const base = runsDir(root);
     if (!dir && fs.existsSync(base)) {
