@@ -11,6 +11,7 @@ import { lossLines } from '../../client/src/runs/loss-lines';
 import { bestLossFile, findRunDir, progressOf, runEvents, runLabel } from '../../client/src/runs/run-files';
 import { alive, RunProcess } from '../../client/src/runs/run-process';
 import { describeLoss, lossFileText } from '../../client/src/runs/describe-loss';
+import { toStart } from '../../client/src/runs/queue';
 
 const FIX = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'runs');
 
@@ -172,4 +173,12 @@ test('RunProcess: a failing engine reports its stderr', { timeout: 30_000 }, asy
   });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no such dataset/);
+});
+
+test('queue: queued runs start oldest first while fewer than the cap are active', () => {
+  assert.deepEqual(toStart(['queued', 'queued', 'queued'], 1), [0]);
+  assert.deepEqual(toStart(['running', 'queued', 'queued'], 2), [1]);
+  assert.deepEqual(toStart(['running', 'stopping', 'queued'], 2), []);
+  assert.deepEqual(toStart(['done', 'cancelled', 'queued', 'queued'], 2), [2, 3]);
+  assert.deepEqual(toStart(['queued'], 0), []);
 });

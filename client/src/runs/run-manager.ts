@@ -12,9 +12,10 @@ import type { WireEvent } from '../../../media/src/shared/validate';
 import { EventTail } from './event-tail';
 import { locateEngine, locateNode, nodeVersion, nodeVersionOk } from './locate';
 import { listRuns, progressOf, runEvents, runLabel, runsDir } from './run-files';
+import { toStart, type QueueState } from './queue';
 import { alive, killTree, RunProcess } from './run-process';
 
-export type RunState = 'queued' | 'starting' | 'running' | 'stopping' | 'done' | 'cancelled' | 'failed' | 'interrupted';
+export type RunState = QueueState;
 
 export interface LaunchSpec {
   kind: 'compare' | 'evolve';
@@ -132,14 +133,8 @@ export class RunManager implements vscode.Disposable {
   }
 
   private pump(programs: { node: string; cli: string }): void {
-    const running = this.runs().filter((r) => r.state === 'starting' || r.state === 'running' || r.state === 'stopping').length;
-    let free = this.maxConcurrent() - running;
-    for (const r of this.runs()) {
-      if (free <= 0) break;
-      if (r.state !== 'queued' || !r.spec) continue;
-      free--;
-      this.start(r, programs);
-    }
+    const runs = this.runs();
+    for (const i of toStart(runs.map((r) => r.state), this.maxConcurrent())) if (runs[i].spec) this.start(runs[i], programs);
   }
 
   private start(run: ActiveRun, programs: { node: string; cli: string }): void {
