@@ -117,6 +117,13 @@ test('loss lines and describing evolved losses', () => {
 /** A stand-in for the engine CLI: writes a run folder, starts a worker, cancels on SIGTERM (leaving its worker behind, so the group kill matters). */
 const FAKE_CLI = `
 const fs = require('fs'), path = require('path'), { spawn } = require('child_process');
+const r = process.argv.indexOf('--resume');
+if (r > 0) {
+  const d = process.argv[r + 1];
+  fs.appendFileSync(path.join(d, 'events.jsonl'), JSON.stringify({ type: 'run-resume', pid: process.pid, host: 'h', time: new Date().toISOString() }) + '\\n');
+  setTimeout(() => process.exit(0), 400);
+  return;
+}
 const id = 'fake-' + process.pid;
 const dir = path.join(process.cwd(), '.lossmith', 'runs', id);
 fs.mkdirSync(dir, { recursive: true });
@@ -181,4 +188,19 @@ test('queue: queued runs start oldest first while fewer than the cap are active'
   assert.deepEqual(toStart(['running', 'stopping', 'queued'], 2), []);
   assert.deepEqual(toStart(['done', 'cancelled', 'queued', 'queued'], 2), [2, 3]);
   assert.deepEqual(toStart(['queued'], 0), []);
+});
+
+test('RunProcess: a resumed run is found in its existing folder by its run-resume event', { timeout: 30_000 }, async () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-proc-'));
+  const cli = path.join(ws, 'fake-cli.js');
+  fs.writeFileSync(cli, `(function () {${FAKE_CLI}})();`);
+  const dir = path.join(ws, '.lossmith', 'runs', 'r1');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'events.jsonl'), JSON.stringify({ type: 'run-start', id: 'r1', kind: 'evolve', created: 'x', pid: 1, host: 'h' }) + '\n');
+  let started: Record<string, unknown> | undefined;
+  await new Promise<void>((resolve) => {
+    new RunProcess({ node: process.execPath, cli, args: ['--resume', dir], cwd: ws, runsDir: path.join(ws, '.lossmith', 'runs'), resumeDir: dir, logFile: path.join(ws, 'run.log'), onStart: (e) => (started = e), onExit: () => resolve() });
+  });
+  assert.equal(started?.id, 'r1');
+  assert.equal(started?.kind, 'evolve');
 });

@@ -184,7 +184,11 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
       const r = withDir(await runArg(host, arg, (x) => x.kind === 'evolve' && !isLive(x.status as ActiveRun['state']), 'Resume which evolution?'));
       if (!r) return;
       const cwd = path.dirname(path.dirname(path.dirname(r.dir)));
-      await m.launch({ kind: 'evolve', label: `${runLabel(r.dir, 'evolve')} (resumed)`, args: resumeArgs(r.dir), cwd });
+      if (m.get(r.id)) {
+        void vscode.window.showInformationMessage('Lossmith: this run is already running.');
+        return;
+      }
+      await m.launch({ kind: 'evolve', label: `${runLabel(r.dir, 'evolve')} (resumed)`, args: resumeArgs(r.dir), cwd, resumeDir: r.dir });
     },
     'lossmith.deleteRun': async (arg?: unknown) => {
       const r = withDir(await runArg(host, arg, (x) => !isLive(x.status as ActiveRun['state']), 'Delete which run?'));

@@ -23,6 +23,8 @@ export interface LaunchSpec {
   args: string[];
   /** Workspace folder: the CLI's working directory (runs go to its .lossmith/runs). */
   cwd: string;
+  /** The folder of the run it continues (resume), if any. */
+  resumeDir?: string;
 }
 
 export interface ActiveRun {
@@ -148,12 +150,13 @@ export class RunManager implements vscode.Disposable {
       args: spec.args,
       cwd: spec.cwd,
       runsDir: runsDir(spec.cwd),
+      resumeDir: spec.resumeDir,
       logFile: path.join(this.logDir, `run-${Date.now()}-${this.seq}.log`),
       onStart: (e) => {
         const id = typeof e.id === 'string' ? e.id : undefined;
         if (!id) return;
         run.id = id;
-        run.dir = path.join(runsDir(spec.cwd), id);
+        run.dir = spec.resumeDir ?? path.join(runsDir(spec.cwd), id);
         this.active.delete(run.key);
         run.key = id;
         this.active.set(id, run);

@@ -21,6 +21,8 @@ export interface RunProcessOptions {
   cwd: string;
   /** The runs folder the CLI writes to (<cwd>/.lossmith/runs). */
   runsDir: string;
+  /** A run folder the CLI appends to (a resumed evolution) instead of creating one. */
+  resumeDir?: string;
   /** Where stderr goes (kept after the window closes). */
   logFile: string;
   env?: NodeJS.ProcessEnv;
@@ -57,7 +59,7 @@ export class RunProcess {
     });
     const finder = setInterval(() => {
       if (this.started) return clearInterval(finder);
-      const e = findStart(o.runsDir, before, this.child.pid);
+      const e = o.resumeDir ? findResume(o.resumeDir, this.child.pid) : findStart(o.runsDir, before, this.child.pid);
       if (e) {
         this.started = true;
         clearInterval(finder);
@@ -68,7 +70,7 @@ export class RunProcess {
       this.exited = true;
       clearInterval(finder);
       if (!this.started) {
-        const e = findStart(o.runsDir, before, this.child.pid);
+        const e = o.resumeDir ? findResume(o.resumeDir, this.child.pid) : findStart(o.runsDir, before, this.child.pid);
         if (e) {
           this.started = true;
           o.onStart(e);
@@ -170,4 +172,29 @@ function findStart(runsDir: string, before: Set<string>, pid: number | undefined
     }
   }
   return undefined;
+}
+
+/**
+ * A resumed run announces itself with a run-resume event (pid) in its existing folder; it is
+ * reported like a start: { type: 'run-start', id, kind } of the folder's first event.
+ */
+function findResume(dir: string, pid: number | undefined): WireEvent | undefined {
+  if (!pid) return undefined;
+  try {
+    const file = path.join(dir, 'events.jsonl');
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r');
+    const len = Math.min(size, 256 * 1024);
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, size - len);
+    const head = Buffer.alloc(4096);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    fs.closeSync(fd);
+    const resumed = parseEventLines(buf.toString('utf8').split('\n')).events.some((e) => e.type === 'run-resume' && e.pid === pid);
+    if (!resumed) return undefined;
+    const [start] = parseEventLines([head.subarray(0, n).toString('utf8').split('\n')[0]]).events;
+    return { type: 'run-start', id: typeof start?.id === 'string' ? start.id : path.basename(dir), kind: start?.kind ?? 'evolve', pid, resumed: true };
+  } catch {
+    return undefined;
+  }
 }
