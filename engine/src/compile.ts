@@ -16,9 +16,9 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   builtinById,
+  builtinIdOf,
   checkText,
-  OPERATOR_IDS,
-  resolveCall,
+  children,
   type BuiltinId,
   type Diagnostic,
   type Expr,
@@ -54,24 +54,13 @@ type Plan = {
 const INPUTS = new Set(['y', 'logits', 'p', 'C']);
 
 function idOf(e: Expr): BuiltinId {
-  switch (e.kind) {
-    case 'Unary':
-      return 'neg';
-    case 'Binary':
-      return OPERATOR_IDS[e.op] as BuiltinId;
-    case 'Call': {
-      const b = resolveCall(e.callee, e.args.length);
-      if (!b) throw new CompileError(`unknown function ${e.callee} with ${e.args.length} argument${e.args.length === 1 ? '' : 's'}`);
-      return b.id as BuiltinId;
-    }
-    default:
-      throw new CompileError(`internal: ${e.kind} is not a call`);
-  }
+  const id = builtinIdOf(e);
+  if (id) return id;
+  if (e.kind === 'Call') throw new CompileError(`unknown function ${e.callee} with ${e.args.length} argument${e.args.length === 1 ? '' : 's'}`);
+  throw new CompileError(`internal: ${e.kind} is not a call`);
 }
 
-function argsOf(e: Expr): Expr[] {
-  return e.kind === 'Unary' ? [e.operand] : e.kind === 'Binary' ? [e.left, e.right] : e.kind === 'Call' ? e.args : [];
-}
+const argsOf = children;
 
 /** Verifies, before any tensor exists, that every node lowers (unknown names, missing lowering). */
 function validate(e: Expr, plan: Plan, seen: Set<string>): void {

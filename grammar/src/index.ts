@@ -3,7 +3,7 @@ export * from './ast';
 export * from './text';
 export { parse, type ParseResult, type SyntaxProblem } from './parser';
 export * from './builtins';
-export { analyze, exprType, nameTypes, walk, freeNames, suggest, editDistance, children, builtinOf, type Model, type SymbolInfo, type Reference } from './semantics';
+export { analyze, exprType, nameTypes, walk, freeNames, suggest, editDistance, children, builtinOf, builtinIdOf, type Model, type SymbolInfo, type Reference } from './semantics';
 export * from './evaluate';
 export { differentiate, type Wrt } from './derivative';
 export { simplify, exprKey, exprSize } from './simplify';

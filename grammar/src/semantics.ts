@@ -3,7 +3,7 @@
  * collected for the checker. Later statements may only use names defined before them.
  */
 import type { Expr, LetStmt, LossStmt, ParamStmt, Program, Range, Statement } from './ast';
-import { builtinById, CALLABLE_NAMES, INPUTS, OPERATOR_IDS, overloads, resolveCall, type Builtin, type Ty } from './builtins';
+import { builtinById, CALLABLE_NAMES, INPUTS, OPERATOR_IDS, overloads, resolveCall, type Builtin, type BuiltinId, type Ty } from './builtins';
 
 export type SymbolKind = 'input' | 'param' | 'let' | 'loss';
 
@@ -344,4 +344,9 @@ export function builtinOf(e: Expr): Builtin | undefined {
     default:
       return undefined;
   }
+}
+
+/** The id of the builtin a node applies, typed for the per-layer tables keyed by BuiltinId. */
+export function builtinIdOf(e: Expr): BuiltinId | undefined {
+  return builtinOf(e)?.id as BuiltinId | undefined;
 }

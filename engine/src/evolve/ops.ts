@@ -10,7 +10,7 @@
  * mutations can change an operator in place. `/` and `^` are recognised as binary operators
  * (for seeds) but are not in the default function set.
  */
-import { build, resolveCall, type Expr } from '../../../grammar/src/index';
+import { build, children, resolveCall, type Expr } from '../../../grammar/src/index';
 
 export interface UnaryOp {
   id: string;
@@ -107,19 +107,8 @@ export function isCommutative(op: string): boolean {
   return BINARY[op]?.commutative ?? false;
 }
 
-/** Direct children of a node, in order. */
-export function children(e: Expr): Expr[] {
-  switch (e.kind) {
-    case 'Unary':
-      return [e.operand];
-    case 'Binary':
-      return [e.left, e.right];
-    case 'Call':
-      return e.args;
-    default:
-      return [];
-  }
-}
+/** Direct children of a node, in order (the grammar's). */
+export { children };
 
 /** The same node with new children (ranges dropped). */
 export function withChildren(e: Expr, kids: Expr[]): Expr {

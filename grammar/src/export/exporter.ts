@@ -17,10 +17,10 @@
  *  - helper functions (Bessel J0/J1 and quotients, tempered functions, ...) are emitted only when used.
  */
 import type { Expr, LetStmt, ParamStmt, Statement } from '../ast';
-import { OPERATOR_IDS, resolveCall, type BuiltinId } from '../builtins';
+import { resolveCall, type BuiltinId } from '../builtins';
 import { checkText } from '../checker';
 import { printStatement } from '../printer';
-import type { Model } from '../semantics';
+import { builtinIdOf, children, type Model } from '../semantics';
 import { indent, PYTHON_BUILTINS, PYTHON_KEYWORDS, pyFloat, pyNumber } from './common';
 import { JAX } from './jax';
 import { KERAS } from './keras';
@@ -70,24 +70,13 @@ const INPUTS = new Set(['y', 'logits', 'p', 'C']);
 const RANK: Record<Kind, number> = { const: 0, scalar: 1, vector: 2 };
 
 function idOf(e: Expr): BuiltinId {
-  switch (e.kind) {
-    case 'Unary':
-      return 'neg';
-    case 'Binary':
-      return OPERATOR_IDS[e.op] as BuiltinId;
-    case 'Call': {
-      const b = resolveCall(e.callee, e.args.length);
-      if (!b) throw new ExportError(`unknown function ${e.callee} with ${e.args.length} argument${e.args.length === 1 ? '' : 's'}`);
-      return b.id as BuiltinId;
-    }
-    default:
-      throw new ExportError(`internal: ${e.kind} is not a call`);
-  }
+  const id = builtinIdOf(e);
+  if (id) return id;
+  if (e.kind === 'Call') throw new ExportError(`unknown function ${e.callee} with ${e.args.length} argument${e.args.length === 1 ? '' : 's'}`);
+  throw new ExportError(`internal: ${e.kind} is not a call`);
 }
 
-function argsOf(e: Expr): Expr[] {
-  return e.kind === 'Unary' ? [e.operand] : e.kind === 'Binary' ? [e.left, e.right] : e.kind === 'Call' ? e.args : [];
-}
+const argsOf = children;
 
 /** Export `lossName` of a checked model. Throws ExportError for an unknown loss or name. */
 export function exportLoss(model: Model, lossName: string, opts: ExportOptions): ExportResult {
