@@ -16,7 +16,7 @@ import { initBackend, type BackendInfo, type BackendName } from './backend';
 import { compileSource } from './compile';
 import { loadDatasetSync, type Dataset } from './data';
 import { train, type LossFn } from './train';
-import type { CallTask, DatasetTaskSpec, DebugTask, FromWorker, Progress, Task, ToWorker, TrainTask, TrainTaskResult } from './worker-pool';
+import type { CallTask, DatasetTaskSpec, DebugResult, DebugTask, FromWorker, Progress, Task, ToWorker, TrainTask, TrainTaskResult } from './worker-pool';
 
 export interface TaskContext {
   signal: AbortSignal;
@@ -129,7 +129,8 @@ async function runTrain(task: TrainTask, ctx: TaskContext): Promise<TrainTaskRes
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function runDebug(task: DebugTask, ctx: TaskContext): Promise<{ echo: unknown; pid: number }> {
+async function runDebug(task: DebugTask, ctx: TaskContext): Promise<DebugResult> {
+  const startedAt = Date.now();
   const n = task.progress ?? 0;
   const slice = (task.sleepMs ?? 0) / Math.max(1, n);
   for (let i = 0; i < n; i++) {
@@ -140,7 +141,7 @@ async function runDebug(task: DebugTask, ctx: TaskContext): Promise<{ echo: unkn
   if (n === 0 && task.sleepMs) await sleep(task.sleepMs);
   if (task.exitCode !== undefined) process.exit(task.exitCode);
   if (task.throwMessage !== undefined) throw new Error(task.throwMessage);
-  return { echo: task.echo, pid: process.pid };
+  return { echo: task.echo, pid: process.pid, startedAt, endedAt: Date.now() };
 }
 
 async function runCall(task: CallTask, ctx: TaskContext): Promise<unknown> {

@@ -126,7 +126,15 @@ export interface DebugTask {
 
 export type Task = TrainTask | CallTask | DebugTask;
 
-export type ResultOf<T extends Task> = T extends TrainTask ? TrainTaskResult : T extends DebugTask ? { echo: unknown; pid: number } : unknown;
+/** What a debug task returns: its echo, the worker's pid and when it ran (wall clock, ms). */
+export interface DebugResult {
+  echo: unknown;
+  pid: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+export type ResultOf<T extends Task> = T extends TrainTask ? TrainTaskResult : T extends DebugTask ? DebugResult : unknown;
 
 /** A progress message: for train tasks, one per finished epoch. */
 export type Progress = { kind: 'epoch'; epoch: EpochRecord } | { kind: 'backend'; backend: BackendInfo; pid: number } | { kind: 'custom'; data: unknown };

@@ -30,13 +30,11 @@ test('tasks run in parallel on two workers', async () => {
   const pool = new WorkerPool({ size: 2, workerScript: WORKER });
   try {
     await Promise.all([0, 1].map(() => pool.run({ kind: 'debug' }))); // workers started
-    const t0 = Date.now();
     const rs = await Promise.all([0, 1].map((i) => pool.run({ kind: 'debug', sleepMs: 1500, echo: i })));
-    const ms = Date.now() - t0;
     assert.deepEqual(rs.map((r) => r.echo), [0, 1]);
     assert.notEqual(rs[0].pid, rs[1].pid, 'two different processes');
-    // Overlap, not speed: two 1.5 s sleeps must take well under their sum (3 s).
-    assert.ok(ms < 2900, `two 1.5 s tasks on two workers took ${ms} ms (not parallel?)`);
+    // Overlap, not speed: each task was running while the other one was.
+    assert.ok(rs[0].startedAt < rs[1].endedAt && rs[1].startedAt < rs[0].endedAt, `intervals do not overlap: ${JSON.stringify(rs)}`);
   } finally {
     await pool.close();
   }
@@ -80,10 +78,8 @@ test('cancellation: by id and by AbortSignal; queued and running; progress strea
     assert.ok(seen.length > 0);
     assert.equal(pool.cancel(queued.id), true);
     await assert.rejects(queued.promise, TaskCancelledError);
-    const t0 = Date.now();
     assert.equal(pool.cancel(running.id), true);
     await assert.rejects(running.promise, TaskCancelledError);
-    assert.ok(Date.now() - t0 < 5000);
     assert.equal(pool.cancel(running.id), false, 'already finished');
     // The killed worker is gone (SIGTERM, SIGKILL after 500 ms) and replaced.
     const alive = (): boolean => {
