@@ -45,8 +45,8 @@ class LossParser extends EmbeddedActionsParser {
   /** End offset of the last token actually consumed from the input. */
   private lastEnd = 0;
 
-  constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 2 });
+  constructor(recovery = true) {
+    super(T.allTokens, { recoveryEnabled: recovery, maxLookahead: 2 });
     this.performSelfAnalysis();
   }
 
@@ -312,9 +312,15 @@ class LossParser extends EmbeddedActionsParser {
 }
 
 let parserInstance: LossParser | undefined;
+let strictInstance: LossParser | undefined;
 function getParser(): LossParser {
   if (!parserInstance) parserInstance = new LossParser();
   return parserInstance;
+}
+/** Without recovery: faster on clean input, the first error ends it. */
+function getStrictParser(): LossParser {
+  if (!strictInstance) strictInstance = new LossParser(false);
+  return strictInstance;
 }
 
 function describeToken(t: IToken): string {
@@ -394,11 +400,12 @@ export function parse(text: string): ParseResult {
   // Fast path: a file without lexical errors whose statements all start with a keyword parses
   // in one pass; any syntax error sends it through the per-statement path below.
   if (lexed.errors.length === 0 && segments.every((seg) => seg[0].tokenType === T.Param || seg[0].tokenType === T.Let || seg[0].tokenType === T.Loss)) {
-    parser.resetLastEnd();
-    parser.input = lexed.tokens;
+    const strict = getStrictParser();
+    strict.resetLastEnd();
+    strict.input = lexed.tokens;
     try {
-      const all = parser.statements();
-      if (parser.errors.length === 0) return { program: { statements: all, comments }, errors, tokens: lexed.tokens };
+      const all = strict.statements();
+      if (strict.errors.length === 0) return { program: { statements: all, comments }, errors, tokens: lexed.tokens };
     } catch {
       // fall through to the careful path
     }
