@@ -61,10 +61,14 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
 
   items(): RunItem[] {
     const out = new Map<string, RunItem>();
+    const live = new Set(this.manager.runs().map((r) => r.id ?? r.key));
     for (const ws of vscode.workspace.workspaceFolders ?? []) {
       for (const info of listRuns(ws.uri.fsPath)) {
         const kind = info.kind === 'evolve' ? 'evolve' : 'compare';
-        const item: RunItem = { id: info.id, kind, status: info.status, label: runLabel(info.dir, kind), dir: info.dir, created: info.created, error: info.error };
+        const item: RunItem = { id: info.id, kind, status: info.status, label: kind === 'evolve' ? 'evolution' : 'evaluation', dir: info.dir, created: info.created, error: info.error };
+        out.set(info.id, item);
+        // A live run's progress comes from the manager (its tail), not from re-reading its events.
+        if (live.has(info.id)) continue;
         const d = this.details(info.dir, kind);
         item.label = d.label;
         item.detail = d.detail;

@@ -8,7 +8,7 @@ import { compareArgs, compareLabel, configArgs, evolveArgs, parseChoices, resume
 import { EventTail, LineBuffer, parseEventLines } from '../../client/src/runs/event-tail';
 import { findOnPath, locateEngine, locateNode, nodeVersionOk, type FsLike } from '../../client/src/runs/locate';
 import { lossLines } from '../../client/src/runs/loss-lines';
-import { bestLossFile, findRunDir, progressOf, runEvents, runLabel } from '../../client/src/runs/run-files';
+import { bestLossFile, findRunDir, progressOf, ProgressTracker, runEvents, runLabel } from '../../client/src/runs/run-files';
 import { alive, RunProcess } from '../../client/src/runs/run-process';
 import { describeLoss, lossFileText } from '../../client/src/runs/describe-loss';
 import { toStart } from '../../client/src/runs/queue';
@@ -203,4 +203,13 @@ test('RunProcess: a resumed run is found in its existing folder by its run-resum
   });
   assert.equal(started?.id, 'r1');
   assert.equal(started?.kind, 'evolve');
+});
+
+test('ProgressTracker fed in batches agrees with reading the whole run', () => {
+  for (const [kind, name] of [['compare', 'compare-finished'], ['evolve', 'evolve-midrun'], ['evolve', 'evolve-finished']] as const) {
+    const events = runEvents(path.join(FIX, name));
+    const t = new ProgressTracker(kind);
+    for (let i = 0; i < events.length; i += 7) t.push(events.slice(i, i + 7));
+    assert.deepEqual(t.get(), progressOf(kind, events), name);
+  }
 });

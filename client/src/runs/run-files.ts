@@ -39,19 +39,40 @@ export interface RunProgress {
   backend: string | null;
 }
 
+/** Progress of a run, fed its events incrementally (the live runs' tails call it per batch). */
+export class ProgressTracker {
+  private readonly evo = emptyEvoModel('x');
+  private readonly cmp = emptyModel('x');
+  private evaluated = 0;
+  private best = -1;
+
+  constructor(readonly kind: string) {}
+
+  push(events: readonly WireEvent[]): void {
+    for (const e of events) {
+      if (this.kind === 'evolve') {
+        reduceEvo(this.evo, e);
+        if (e.type === 'candidate-evaluated' && e.stage === 1) this.evaluated++;
+        if (e.type === 'candidate-evaluated' && e.stage === 2 && typeof e.fitness === 'number' && e.fitness > this.best) this.best = e.fitness;
+      } else reduce(this.cmp, e);
+    }
+  }
+
+  get(): RunProgress {
+    if (this.kind === 'evolve') {
+      return { progress: evoProgress(this.evo), detail: `${this.evaluated} evaluated${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}`, backend: this.evo.backend };
+    }
+    const m = this.cmp;
+    const b = m.backends[0];
+    return { progress: progress(m), detail: `${m.finished} of ${m.jobs || '?'} trainings`, backend: b ? `${b.name} (${b.device.toUpperCase()})` : null };
+  }
+}
+
 /** Progress and a one-line detail of a run from its events. */
 export function progressOf(kind: string, events: readonly WireEvent[]): RunProgress {
-  if (kind === 'evolve') {
-    const m = emptyEvoModel('x');
-    for (const e of events) reduceEvo(m, e);
-    const evaluated = [...m.candidates.values()].filter((c) => c.fitness !== null || c.stage1 !== null).length;
-    const best = Math.max(-1, ...[...m.candidates.values()].map((c) => c.fitness ?? -1));
-    return { progress: evoProgress(m), detail: `${evaluated} evaluated${best >= 0 ? `, best ${(best * 100).toFixed(2)}%` : ''}`, backend: m.backend };
-  }
-  const m = emptyModel('x');
-  for (const e of events) reduce(m, e);
-  const b = m.backends[0];
-  return { progress: progress(m), detail: `${m.finished} of ${m.jobs || '?'} trainings`, backend: b ? `${b.name} (${b.device.toUpperCase()})` : null };
+  const t = new ProgressTracker(kind);
+  t.push(events);
+  return t.get();
 }
 
 /** A label for a run: its losses vs the baseline (compare), or its augmentations (evolve). */

@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { WireEvent } from '../../../media/src/shared/validate';
 import { EventTail } from './event-tail';
 import { locateEngine, locateNode, nodeVersion, nodeVersionOk } from './locate';
-import { listRuns, progressOf, runEvents, runLabel, runsDir } from './run-files';
+import { listRuns, ProgressTracker, runEvents, runLabel, runsDir } from './run-files';
 import { toStart, type QueueState } from './queue';
 import { alive, killTree, RunProcess } from './run-process';
 
@@ -96,6 +96,22 @@ export class RunManager implements vscode.Disposable {
 
   /** The system Node and the engine CLI, or an error message for the user. */
   async programs(cwd: string): Promise<{ node: string; cli: string } | { error: string }> {
+    let r = await this.locate(cwd);
+    // Right after a window reload the extension host may not have the user's settings yet
+    // (seen in code-server): when nothing is set and nothing is found, look again shortly.
+    for (let i = 0; i < 6 && 'error' in r && !this.configured(); i++) {
+      await new Promise((res) => setTimeout(res, 500));
+      r = await this.locate(cwd);
+    }
+    return r;
+  }
+
+  private configured(): boolean {
+    const conf = vscode.workspace.getConfiguration('lossmith');
+    return !!(conf.get<string>('nodePath') || conf.get<string>('enginePath'));
+  }
+
+  private async locate(cwd: string): Promise<{ node: string; cli: string } | { error: string }> {
     const conf = vscode.workspace.getConfiguration('lossmith');
     const node = locateNode(conf.get<string>('nodePath'), process.env.PATH, process.platform);
     if ('error' in node) return node;
@@ -193,8 +209,10 @@ export class RunManager implements vscode.Disposable {
   /** Tail events.jsonl of a run that has a folder. */
   private follow(run: ActiveRun): void {
     if (!run.dir || run.tail) return;
+    const tracker = new ProgressTracker(run.kind);
     run.tail = new EventTail(path.join(run.dir, 'events.jsonl'), (events, from) => {
-      const p = progressOf(run.kind, run.tail!.events);
+      tracker.push(events);
+      const p = tracker.get();
       run.progress = p.progress;
       run.detail = p.detail;
       run.backend = p.backend ?? run.backend;
