@@ -30,7 +30,9 @@ test('diagnostics: severity, code, range, related information, unnecessary tag, 
 });
 
 test('diagnostics follow edits (debounced), carry the version, and are announced with lossmith/analysisChanged', async () => {
-  const c = await startServer({ debounceMs: 30 });
+  // A debounce long enough that three back-to-back edits always fall inside it, even on a
+  // loaded machine (with 30 ms an intermediate version was sometimes analysed).
+  const c = await startServer({ debounceMs: 1000 });
   try {
     const { uri } = await c.openDoc('loss ce = -sum(y * log(p))\n');
     assert.deepEqual(await c.diagnostics(uri, 1), []);
