@@ -40,7 +40,8 @@ export function lossReport(
   if (!loss) return { loss: lossName, text: '', latex: '', derivatives: [], error: `no loss named '${lossName}'` };
   const nt = nameTypes(model);
   if (lossHasErrors(loss.expr, model)) {
-    return { loss: lossName, text: printExpr(loss.expr), latex: '', derivatives: [], error: `loss '${lossName}' has errors: fix them to see its derivative and curve` };
+    // The formula still renders (unknown functions as operator names); no derivative or curve.
+    return { loss: lossName, text: printExpr(loss.expr), latex: toLatex(loss.expr, { nameType: nt }), derivatives: [], error: `loss '${lossName}' has errors: fix them to see its derivative and curve` };
   }
   const report: LossReport = { loss: lossName, text: printExpr(loss.expr), latex: toLatex(loss.expr, { nameType: nt }), derivatives: [] };
   try {
