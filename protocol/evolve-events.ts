@@ -182,6 +182,22 @@ export interface EvolveBest {
 }
 
 /** summary.json of an evolution run (the run store adds id and created). */
+/** One of the top losses (or CE) re-trained with other seeds, paired with CE by seed. */
+export interface FinalRow {
+  augment: string;
+  id: number;
+  rank: number;
+  loss: string;
+  seeds: number[];
+  valAcc: number[];
+  testAcc: (number | null)[];
+  ceValAcc: number[];
+  ceTestAcc: (number | null)[];
+  /** Mean difference to CE of the validation accuracy, paired by seed, with its t-test. */
+  val: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
+  test: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
+}
+
 export interface EvolveSummary {
   kind: 'evolve';
   status: 'done' | 'failed' | 'cancelled';
@@ -218,18 +234,6 @@ export interface EvolveSummary {
   }[];
   crossTable?: CrossTable;
   /** The top losses and CE re-trained with other seeds (config finalSeeds), paired by seed. */
-  final?: {
-    augment: string;
-    id: number;
-    rank: number;
-    loss: string;
-    seeds: number[];
-    valAcc: number[];
-    testAcc: (number | null)[];
-    ceValAcc: number[];
-    ceTestAcc: (number | null)[];
-    val: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
-    test: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
-  }[];
+  final?: FinalRow[];
   error?: string;
 }

@@ -18,19 +18,11 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as S from '../../grammar/src/special';
 import * as T from '../../engine/src/tf-special';
+import { uniform } from '../helpers/uniform';
 
 type Tol = { rel: number; abs?: number | ((x: number) => number) };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniform;
 
 const amp = (x: number) => Math.min(1, Math.sqrt(2 / (Math.PI * Math.abs(x))));
 

@@ -24,6 +24,7 @@ import {
 import { checkText } from '../../grammar/src/index';
 import { DerivativeRequest, type DerivativeParams, type DerivativeResult } from '../../protocol/lsp';
 import { applyEdits, startServer } from './helpers';
+import { uniform } from '../helpers/uniform';
 
 const derivativeType = new RequestType<DerivativeParams, DerivativeResult, void>(DerivativeRequest.method);
 
@@ -49,16 +50,7 @@ const CATALOGUE = [
 
 const PIECES = ['param', 'let', 'loss', ' ', '\n', '=', '(', ')', ',', '+', '-', '*', '/', '^', 'log(', 'sum(', 'max(', 'p', 'y', 'pt', 'gamma', '1e-7', '0.5', 'in [0, 1]', '#', '# lossmith: allow flat-loss', 'clamp(p, 1e-7, 1)', 'stop_gradient(', '\r\n', '\t'];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32 = uniform;
 
 function positionOf(text: string, offset: number): Position {
   let line = 0;

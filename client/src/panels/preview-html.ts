@@ -6,6 +6,8 @@
  * the bundled media folder (`cspSource`); images from there or data: URIs (uPlot draws on a
  * canvas; KaTeX needs no images). No inline styles, no eval, no remote origins.
  */
+import { pageHtml } from '../../../media/src/shared/html';
+
 export interface PreviewHtmlOptions {
   /** `webview.cspSource`: the origin the bundled media is served from. */
   cspSource: string;
@@ -15,8 +17,6 @@ export interface PreviewHtmlOptions {
   styleUri: string;
   katexStyleUri: string;
 }
-
-const escapeAttr = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A nonce of 32 characters from [A-Za-z0-9], given a source of random bytes. */
 export function makeNonce(randomBytes: (n: number) => Uint8Array): string {
@@ -36,21 +36,8 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   ].join('; ');
 }
 
-export function previewHtml(o: PreviewHtmlOptions): string {
-  if (!/^[A-Za-z0-9]{16,}$/.test(o.nonce)) throw new Error('nonce must be at least 16 alphanumeric characters');
-  const a = escapeAttr;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${a(contentSecurityPolicy(o.cspSource, o.nonce))}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${a(o.katexStyleUri)}">
-<link rel="stylesheet" href="${a(o.styleUri)}">
-<title>Derivative Preview</title>
-</head>
-<body>
-<main id="app" aria-busy="true">
+/** The preview's static markup (trusted: it comes from this package). */
+const PREVIEW_BODY = `<main id="app" aria-busy="true">
   <header class="toolbar">
     <h1 id="title">Derivative preview</h1>
     <div class="control loss-picker">
@@ -76,9 +63,15 @@ export function previewHtml(o: PreviewHtmlOptions): string {
     <p id="chart-help" class="hint">Focus the chart and use the arrow keys (Shift for larger steps, Home, End) to read values.</p>
     <p id="chart-readout" aria-live="polite"></p>
   </section>
-</main>
-<script nonce="${a(o.nonce)}" src="${a(o.scriptUri)}"></script>
-</body>
-</html>
-`;
+</main>`;
+
+export function previewHtml(o: PreviewHtmlOptions): string {
+  return pageHtml({
+    csp: contentSecurityPolicy(o.cspSource, o.nonce),
+    nonce: o.nonce,
+    title: 'Derivative Preview',
+    scriptUri: o.scriptUri,
+    styleUris: [o.katexStyleUri, o.styleUri],
+    body: PREVIEW_BODY,
+  });
 }

@@ -16,7 +16,7 @@ import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
 import { REJECT_REASONS } from './reject';
 import { pairedComparison } from '../stats';
-import type { EvolveEvent, EvolveSummary, CrossTable } from '../../../protocol/evolve-events';
+import type { EvolveEvent, EvolveSummary, CrossTable, FinalRow } from '../../../protocol/evolve-events';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 
@@ -273,20 +273,7 @@ async function finalPhase(
   );
 }
 
-export interface FinalRow {
-  augment: string;
-  id: number;
-  rank: number;
-  loss: string;
-  seeds: number[];
-  valAcc: number[];
-  testAcc: (number | null)[];
-  ceValAcc: number[];
-  ceTestAcc: (number | null)[];
-  /** Mean difference to CE of the validation accuracy, paired by seed, with its t-test. */
-  val: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
-  test: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
-}
+export type { FinalRow };
 
 export function finalRows(state: RunState): FinalRow[] {
   const rows: FinalRow[] = [];
