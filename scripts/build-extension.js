@@ -4,9 +4,10 @@
  * Bundles the VS Code extension with esbuild (type checking is `tsc -b`'s job):
  *   dist/extension.js   client (cjs, node, `vscode` external)
  *   dist/server.js      language server (cjs, node; runs in VS Code's Node)
- *   dist/media/         webview scripts and styles: preview.js, preview.css (ours + uPlot's),
+ *   dist/media/         webview scripts and styles: preview.js, preview.css (uPlot's + the shared
+ *                       base.css + ours),
  *                       evaluation.js, evolution.js and runs.css (the run panels: uPlot's
- *                       stylesheet + media/src/shared/run-panel.css),
+ *                       stylesheet + base.css + media/src/shared/run-panel.css),
  *                       katex/katex.min.css and its woff2 fonts
  * and regenerates grammar/syntaxes/loss.tmLanguage.json from the builtin table.
  *
@@ -63,10 +64,10 @@ async function main() {
   ]);
 
   // Styles: uPlot's stylesheet, then ours (so ours wins), as one file.
-  const css = [fs.readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/preview/preview.css'), 'utf8')].join('\n');
+  const css = [fs.readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/shared/base.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/preview/preview.css'), 'utf8')].join('\n');
   const cssOut = await esbuild.transform(css, { loader: 'css', minify: !dev });
   fs.writeFileSync(path.join(dist, 'media', 'preview.css'), cssOut.code);
-  const runsCss = [fs.readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/shared/run-panel.css'), 'utf8')].join('\n');
+  const runsCss = [fs.readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/shared/base.css'), 'utf8'), fs.readFileSync(path.join(root, 'media/src/shared/run-panel.css'), 'utf8')].join('\n');
   fs.writeFileSync(path.join(dist, 'media', 'runs.css'), (await esbuild.transform(runsCss, { loader: 'css', minify: !dev })).code);
 
   // KaTeX: its stylesheet with only the woff2 fonts (every browser VS Code uses reads woff2).

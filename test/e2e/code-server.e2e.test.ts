@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { BUILTINS } from '../../grammar/src/index';
-import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, freePort, requireFile, stopGroup, tempDir, VSIX, waitFor } from './helpers';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, requireFile, stopGroup, tempDir, VSIX, waitFor } from './helpers';
 
 const BAD_LOSS = `# Focal loss with a typo
 param gamma = 2.0 in [0, 5]
@@ -27,23 +27,9 @@ loss focal = -(1 - pt)^gamma * log(pt) + softplux(0)
 
 const SETTINGS = CODE_SERVER_SETTINGS;
 
-/** The frame of the derivative preview (nested inside the webview's host frame), once `selector` is in it. */
-async function previewFrame(page: Page, selector = '#chart[data-ready="true"] canvas'): Promise<Frame> {
-  return waitFor(
-    `the derivative preview (${selector}) in a webview frame`,
-    async () => {
-      for (const f of page.frames()) {
-        try {
-          if (await f.$(selector)) return f;
-        } catch {
-          // frame detached while looking
-        }
-      }
-      return undefined;
-    },
-    60_000,
-    250,
-  );
+/** The frame of the derivative preview once `selector` is in it. */
+function previewFrame(page: Page, selector = '#chart[data-ready="true"] canvas'): Promise<Frame> {
+  return frameWith(page, selector, `the derivative preview (${selector}) in a webview frame`);
 }
 
 test('Lossmith in code-server: diagnostics, hover, completion, derivative preview', { timeout: 420_000 }, async (t) => {

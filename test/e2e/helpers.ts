@@ -9,6 +9,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
+import type { Frame, Page } from 'playwright-core';
 
 export const ROOT = path.join(__dirname, '..', '..', '..');
 export const VSIX = path.join(ROOT, 'lossmith.vsix');
@@ -151,4 +152,23 @@ export function stopGroup(p: ChildProcess | undefined): void {
   } catch {
     // already gone
   }
+}
+
+/** The webview frame (webviews nest our page in an inner frame) that contains `selector`. */
+export async function frameWith(page: Page, selector: string, what: string, timeoutMs = 60_000): Promise<Frame> {
+  return waitFor(
+    what,
+    async () => {
+      for (const f of page.frames()) {
+        try {
+          if (await f.$(selector)) return f;
+        } catch {
+          // detached while looking
+        }
+      }
+      return undefined;
+    },
+    timeoutMs,
+    250,
+  );
 }

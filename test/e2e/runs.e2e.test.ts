@@ -14,25 +14,11 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
-import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, freePort, requireFile, ROOT, stopGroup, tempDir, VSIX, waitFor } from './helpers';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, requireFile, ROOT, stopGroup, tempDir, VSIX, waitFor } from './helpers';
 
-/** The frame of an evaluation panel matching `selector` (webviews nest our page in an inner frame). */
-async function panelFrame(page: Page, selector: string, what: string, timeoutMs = 120_000): Promise<Frame> {
-  return waitFor(
-    what,
-    async () => {
-      for (const f of page.frames()) {
-        try {
-          if (await f.$(selector)) return f;
-        } catch {
-          // detached while looking
-        }
-      }
-      return undefined;
-    },
-    timeoutMs,
-    250,
-  );
+/** The frame of a run panel matching `selector`. */
+function panelFrame(page: Page, selector: string, what: string, timeoutMs = 120_000): Promise<Frame> {
+  return frameWith(page, selector, what, timeoutMs);
 }
 
 async function palette(page: Page, command: string): Promise<void> {
