@@ -20,5 +20,3 @@ export function formatNumber(v: number): string {
   const s = String(v);
   return s.replace('e+', 'e');
 }
-
-export const isNum = (e: Expr, v?: number): boolean => e.kind === 'Number' && (v === undefined || e.value === v);

@@ -12,5 +12,5 @@ export { toLatex, latexName } from './latex';
 export { curve, integrityCheck, judgeCurve, viewPoint, clearIntegrityCache, integrityCacheStats, type Curve, type IntegrityResult } from './view1d';
 export { checkText, integrityDiagnostics, INTEGRITY_CODES, transitiveNames, ISSUE_CODES, type Diagnostic, type IssueCode, type Severity, type CheckResult } from './checker';
 export * as build from './build';
-export { lossReport, derivativeText, letLatex, type LossReport, type DerivativeText } from './report';
+export { lossReport, derivativeText, type LossReport, type DerivativeText } from './report';
 export * from './export/index';

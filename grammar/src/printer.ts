@@ -113,7 +113,6 @@ export function formatProgram(text: string, program: Program, hasErrors: boolean
   items.sort((a, b) => a.start - b.start);
   const lines: string[] = [];
   let prevEndLine = -1;
-  let prevWasStmt = false;
   let lastStmtEndLine = -1;
   let lastStmt: Item | undefined;
   for (const it of items) {
@@ -126,13 +125,11 @@ export function formatProgram(text: string, program: Program, hasErrors: boolean
     if (lines.length > 0 && it.startLine - prevEndLine > 1) lines.push('');
     lines.push(it.text);
     prevEndLine = it.endLine;
-    prevWasStmt = it.kind === 'stmt';
     if (it.kind === 'stmt') {
       lastStmt = it;
       lastStmtEndLine = it.endLine;
     } else lastStmt = undefined;
   }
-  void prevWasStmt;
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 

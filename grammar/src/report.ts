@@ -52,9 +52,3 @@ export function lossReport(
   }
   return report;
 }
-
-/** LaTeX of every let a loss uses, for showing definitions beside the formula. */
-export function letLatex(model: Model): { name: string; latex: string }[] {
-  const nt = nameTypes(model);
-  return model.lets.map((l) => ({ name: l.name, latex: toLatex(l.expr, { nameType: nt }) }));
-}
