@@ -100,8 +100,8 @@ test('10,000 mutated catalogue files: nothing throws or hangs', () => {
       assert.fail(`threw on input ${JSON.stringify(src)}: ${(e as Error).stack}`);
     }
     slowest = Math.max(slowest, performance.now() - t0);
-    // A hang guard, not a speed goal: one input may never take seconds.
-    assert.ok(slowest < 5000, `input ${i} took ${slowest} ms: ${JSON.stringify(src)}`);
+    // A hang guard, not a speed goal: one input may never take half a minute (generous: the machine may be loaded).
+    assert.ok(slowest < 30000, `input ${i} took ${slowest} ms: ${JSON.stringify(src)}`);
   }
   assert.ok(withErrors > 1000, `the mutations should break many files (${withErrors})`);
   assert.ok(derived > 1000, `many losses should still differentiate (${derived})`);
