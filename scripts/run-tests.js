@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 'use strict';
 // Runs the compiled tests with node's built-in runner. Default: every out/test/**/*.test.js
-// except end-to-end suites (*.e2e.test.js); `--e2e`: only those. Extra arguments that are not
-// flags filter files by substring (e.g. `node scripts/run-tests.js grammar`).
+// except the end-to-end suites; `--e2e`: the browser and code-server suites (*.e2e.test.js),
+// one file at a time (each starts its own workbench or browser; two at once on 2 cores only
+// make them slow); `--electron`: the @vscode/test-electron suite (*.electron.test.js), for
+// machines that can download VS Code. Extra arguments that are not flags filter files by
+// substring (e.g. `node scripts/run-tests.js grammar`).
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
 const root = path.join(__dirname, '..', 'out', 'test');
 const args = process.argv.slice(2);
-const e2e = args.includes('--e2e');
+const kind = args.includes('--e2e') ? '.e2e.test.js' : args.includes('--electron') ? '.electron.test.js' : '.test.js';
+const special = ['.e2e.test.js', '.electron.test.js'];
 const filters = args.filter((a) => !a.startsWith('--'));
 
 function walk(dir, out) {
@@ -26,12 +30,12 @@ if (!fs.existsSync(root)) {
   process.exit(2);
 }
 const files = walk(root, [])
-  .filter((f) => f.endsWith('.e2e.test.js') === e2e)
+  .filter((f) => (kind === '.test.js' ? !special.some((k) => f.endsWith(k)) : f.endsWith(kind)))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${kind === '.test.js' ? 2 : 1}`, ...files], { stdio: 'inherit' });
 process.exit(r.status === null ? 1 : r.status);

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { BUILTINS } from '../../grammar/src/index';
-import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, requireFile, stopGroup, tempDir, VSIX, waitFor } from './helpers';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, openFile, reloadWindow, requireFile, runCommand, stopGroup, tempDir, VSIX, waitFor } from './helpers';
 
 const BAD_LOSS = `# Focal loss with a typo
 param gamma = 2.0 in [0, 5]
@@ -81,11 +81,7 @@ test('Lossmith in code-server: diagnostics, hover, completion, derivative previe
 
     // Open the file with Quick Open.
     await page.locator('.monaco-workbench').click({ position: { x: 800, y: 500 } }).catch(() => undefined);
-    await page.keyboard.press('Control+P');
-    await page.waitForSelector('.quick-input-widget input');
-    await page.keyboard.type('focal-typo.loss');
-    await page.waitForSelector('.quick-input-list .monaco-list-row');
-    await page.keyboard.press('Enter');
+    await openFile(page, 'focal-typo.loss');
     await page.waitForSelector('.monaco-editor .view-line:has-text("softplux")');
 
     await t.test('the extension activates: the grammar colours the file and the error is squiggled', async () => {
@@ -138,12 +134,8 @@ test('Lossmith in code-server: diagnostics, hover, completion, derivative previe
 
     let tPreview = 0;
     await t.test('"Lossmith: Show Derivative Preview" opens the panel and its chart is visible', async () => {
-      await page.keyboard.press('F1');
-      await page.waitForSelector('.quick-input-widget input');
-      await page.keyboard.type('Lossmith: Show Derivative Preview');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Derivative Preview' }).first().waitFor();
       const t1 = Date.now();
-      await page.keyboard.press('Enter');
+      await runCommand(page, 'Lossmith: Show Derivative Preview');
       // The loss has an error (softplux): the panel shows its formula and says so, with no
       // curve drawn from a broken loss.
       const frame = await previewFrame(page, '#math[data-ready="true"] .katex');
@@ -178,11 +170,7 @@ test('Lossmith in code-server: diagnostics, hover, completion, derivative previe
     });
 
     await t.test('"Lossmith: Open Catalogue" opens a catalogue loss read-only, with language features', async () => {
-      await page.keyboard.press('F1');
-      await page.waitForSelector('.quick-input-widget input');
-      await page.keyboard.type('Lossmith: Open Catalogue');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Catalogue' }).first().waitFor();
-      await page.keyboard.press('Enter');
+      await runCommand(page, 'Lossmith: Open Catalogue');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'bi-tempered.loss' }).first().waitFor();
       await page.keyboard.type('bi-tempered');
       await page.keyboard.press('Enter');
@@ -224,12 +212,7 @@ test('Lossmith in code-server: diagnostics, hover, completion, derivative previe
       await frame.fill('#classes', '20');
       await frame.press('#classes', 'Enter');
       await waitFor('the 20-class curve', async () => /20 classes/.test((await frame.textContent('#chart-summary')) ?? ''), 30_000, 200);
-      await page.keyboard.press('F1');
-      await page.waitForSelector('.quick-input-widget input');
-      await page.keyboard.type('Developer: Reload Window');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor();
-      await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
-      await page.waitForSelector('.monaco-workbench');
+      await reloadWindow(page);
       frame = await previewFrame(page);
       await waitFor('the restored 20-class curve', async () => /20 classes/.test((await frame.textContent('#chart-summary')) ?? ''), 30_000, 200);
       assert.equal(await frame.inputValue('#classes'), '20');

@@ -172,3 +172,47 @@ export async function frameWith(page: Page, selector: string, what: string, time
     250,
   );
 }
+
+/**
+ * Open a quick input with `key`, fill it with `text` and accept the first row containing
+ * `rowText`. A workbench that is still restoring (after a start or a reload) can take focus
+ * back from a freshly opened quick input and eat keystrokes, so the input is (re)opened and
+ * filled in one step until the row shows, up to `attempts` times.
+ */
+async function quickInput(page: Page, key: string, text: string, rowText: string, attempts = 4): Promise<void> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      if (i > 0) await page.keyboard.press('Escape');
+      await page.keyboard.press(key);
+      const input = page.locator('.quick-input-widget input').first();
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill(text);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first().waitFor({ timeout: 20_000 });
+      await input.press('Enter');
+      return;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new Error(`the quick input (${key}) did not offer "${rowText}" for "${text}" after ${attempts} attempts: ${String(last)}`);
+}
+
+/** Run a command from the command palette; its row must contain the command without its "Category: " prefix. */
+export function runCommand(page: Page, command: string): Promise<void> {
+  return quickInput(page, 'F1', `>${command}`, command.replace(/^[^:]+: /, ''));
+}
+
+/** Open a workspace file by name with Quick Open. */
+export function openFile(page: Page, name: string): Promise<void> {
+  return quickInput(page, 'Control+P', name, name);
+}
+
+/** "Developer: Reload Window", then wait for the new workbench. */
+export async function reloadWindow(page: Page): Promise<void> {
+  const loaded = page.waitForEvent('load', { timeout: 120_000 });
+  loaded.catch(() => undefined);
+  await runCommand(page, 'Developer: Reload Window');
+  await loaded;
+  await page.waitForSelector('.monaco-workbench');
+}

@@ -14,20 +14,14 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
-import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, requireFile, ROOT, stopGroup, tempDir, VSIX, waitFor } from './helpers';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, openFile, reloadWindow, requireFile, ROOT, runCommand, stopGroup, tempDir, VSIX, waitFor } from './helpers';
 
 /** The frame of a run panel matching `selector`. */
 function panelFrame(page: Page, selector: string, what: string, timeoutMs = 120_000): Promise<Frame> {
   return frameWith(page, selector, what, timeoutMs);
 }
 
-async function palette(page: Page, command: string): Promise<void> {
-  await page.keyboard.press('F1');
-  await page.waitForSelector('.quick-input-widget input');
-  await page.keyboard.type(command);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: command.replace(/^Lossmith: /, '') }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
+const palette = runCommand;
 
 /** Answer one quick pick: type to filter (or not), wait for the title, Enter. */
 async function pick(page: Page, title: RegExp, filter?: string): Promise<void> {
@@ -80,11 +74,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench');
     await page.locator('.monaco-workbench').click({ position: { x: 800, y: 500 } }).catch(() => undefined);
-    await page.keyboard.press('Control+P');
-    await page.waitForSelector('.quick-input-widget input');
-    await page.keyboard.type('focal.loss');
-    await page.waitForSelector('.quick-input-list .monaco-list-row');
-    await page.keyboard.press('Enter');
+    await openFile(page, 'focal.loss');
     await page.waitForSelector('.monaco-editor .view-line:has-text("loss focal")');
     // The code lens above the loss shows once the extension is active.
     await page.locator('.monaco-editor .codelens-decoration', { hasText: 'Evaluate vs CE' }).first().waitFor({ timeout: 90_000 });
@@ -136,12 +126,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       assert.ok(runId2 && runId2 !== runId1);
       // Reload the window while it trains: the run goes on, the panel comes back and follows it.
       const tr = Date.now();
-      await page.keyboard.press('F1');
-      await page.waitForSelector('.quick-input-widget input');
-      await page.keyboard.type('Developer: Reload Window');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor();
-      await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
-      await page.waitForSelector('.monaco-workbench');
+      await reloadWindow(page);
       frame = await panelFrame(page, `#app[data-status="running"] #meta:has-text("${runId2}")`, 'the second run\u2019s panel after the reload');
       timing.reattachMs = Date.now() - tr;
       await page.locator('.statusbar-item', { hasText: /Lossmith: focal vs ce/ }).first().waitFor();
@@ -176,12 +161,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       await palette(page, 'View: Close All Editors');
       await page.waitForFunction(() => document.querySelectorAll('.tabs-container .tab').length === 0);
       const t3 = Date.now();
-      await page.keyboard.press('F1');
-      await page.waitForSelector('.quick-input-widget input');
-      await page.keyboard.type('Developer: Reload Window');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor();
-      await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
-      await page.waitForSelector('.monaco-workbench');
+      await reloadWindow(page);
       await palette(page, 'Lossmith: Show Runs');
       const done = page.locator('.pane-body .monaco-list-row', { hasText: 'done' }).first();
       await done.waitFor({ timeout: 90_000 });
@@ -196,11 +176,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       const cfg = path.join(workspace, 'tiny.lossrun.json');
       const valid = { losses: ['focal.loss#focal'], model: 'mlp', maxTrain: 300, seeds: 2, epochs: 1 };
       fs.writeFileSync(cfg, JSON.stringify({ ...valid, epochz: 3 }, null, 2));
-      await page.keyboard.press('Control+P');
-      await page.waitForSelector('.quick-input-widget input');
-      await page.keyboard.type('tiny.lossrun.json');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny.lossrun.json' }).first().waitFor();
-      await page.keyboard.press('Enter');
+      await openFile(page, 'tiny.lossrun.json');
       await page.waitForSelector('.monaco-editor .view-line:has-text("epochz")');
       await page.waitForSelector('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-error', { timeout: 60_000 });
       fs.writeFileSync(cfg, JSON.stringify(valid, null, 2));
