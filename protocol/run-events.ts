@@ -11,7 +11,10 @@
  *   per training: seed-start, epoch*, seed-end
  *   result (one per loss x augmentation, after all trainings)
  *   run-end | run-cancelled | run-failed
- * A run reopened by the store adds run-resume (compare runs are not resumed today).
+ * A resumed run (`lossmith compare --resume RUN`) appends to the same file: run-resume, then
+ * compare-resume (how many trainings are kept), then seed-start/epoch/seed-end for the
+ * trainings that had not finished (cancelled, failed or cut off), the results and the end event.
+ * A reader keeps the latest seed-start..seed-end of each training.
  *
  * Accuracies are fractions in [0, 1]; differences are differences of fractions. Numbers that
  * could not be measured are null (JSON has no NaN).
@@ -58,6 +61,14 @@ export interface CompareConfigJson {
   maxVal?: number;
   sam?: { rho: number; adaptive?: boolean; loss?: LossRefJson };
   backend: 'auto' | BackendJson['name'];
+  workers: number;
+}
+
+/** A resumed compare run: `kept` finished trainings are reused, `jobs - kept` are (re)trained. */
+export interface CompareResumeEvent {
+  type: 'compare-resume';
+  jobs: number;
+  kept: number;
   workers: number;
 }
 
@@ -209,6 +220,7 @@ export type CompareEvent =
   | RunStartEvent
   | RunResumeEvent
   | CompareStartEvent
+  | CompareResumeEvent
   | BackendEvent
   | SeedStartEvent
   | EpochEvent

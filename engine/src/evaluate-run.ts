@@ -18,6 +18,13 @@
  * a worker that dies is retried once on a fresh worker. Cancellation (AbortSignal) stops the
  * running trainings, keeps the finished ones in the events and the summary, and ends the run
  * with status 'cancelled'.
+ *
+ * Resume: the run folder keeps the exact loss sources it trained (sources.json) next to
+ * config.json, so a resumed run (`runCompare({ resumeDir })` with `loadCompareRun`) re-creates the same grid whatever happened to the .loss
+ * files since, reuses every training whose seed-end says it finished (completed, nan or
+ * early-stopped), and trains the rest (cancelled, failed, or cut off by a kill) into the same
+ * events.jsonl. Trainings are deterministic given their seed, so a resumed run's results equal
+ * an uninterrupted run's.
  */
 import * as path from 'path';
 import type {
@@ -29,10 +36,12 @@ import type {
   LossRefJson,
   PairedTestJson,
   SeedEndEvent,
+  CompareConfigJson,
   TrainingKey,
   TrainingStatus,
 } from '../../protocol/run-events';
-import { createRun, readEvents, type RunHandle } from './run-store';
+import * as fs from 'fs';
+import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from './run-store';
 import { meanStd, pairedComparison } from './stats';
 import { SAM_KEY, type ResolvedCompare } from './run-config';
 import { TaskCancelledError, WorkerCrashError, WorkerPool, defaultWorkers, type TrainTask, type TrainTaskResult } from './worker-pool';
@@ -48,7 +57,35 @@ export interface CompareRunOptions {
   onEvent?: (e: CompareEvent) => void;
   /** Retries after a worker crash (default 1). */
   crashRetries?: number;
+  /** Continue this run folder (see resumeCompare) instead of creating a new run. */
+  resumeDir?: string;
 }
+
+/** The exact loss sources of a compare run, by label (SAM_KEY for the perturbation loss). */
+export const SOURCES_FILE = 'sources.json';
+
+const KEPT: ReadonlySet<TrainingStatus> = new Set(['completed', 'nan', 'early-stopped']);
+
+/**
+ * The resolved configuration of an existing compare run (folder or id in `runsFolder`), to
+ * resume it: config.json and sources.json as they were written when it started.
+ */
+export function loadCompareRun(run: string, runsFolder: string): ResolvedCompare & { dir: string } {
+  const dir = resolveRunDir(run, runsFolder, SOURCES_FILE, 'resumable compare run');
+  const config = readConfig(dir) as CompareConfigJson;
+  if (!config || config.kind !== 'compare') throw new Error(`${dir}: not a compare run (config.json kind is ${JSON.stringify(config?.kind)})`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(path.join(dir, SOURCES_FILE), 'utf8'));
+  } catch (e) {
+    throw new Error(`${path.join(dir, SOURCES_FILE)}: ${(e as Error).message}`);
+  }
+  if (!raw || typeof raw !== 'object' || Object.values(raw).some((v) => typeof v !== 'string')) throw new Error(`${path.join(dir, SOURCES_FILE)}: expected an object of source texts`);
+  const sources = new Map(Object.entries(raw as Record<string, string>));
+  for (const ref of [config.baseline, ...config.losses]) if (!sources.has(ref.label)) throw new Error(`${path.join(dir, SOURCES_FILE)}: no source for loss ${ref.label}`);
+  return { dir, config, sources, runsDir: path.dirname(dir), workers: config.workers };
+}
+
 
 export interface CompareRunResult {
   id: string;
@@ -178,19 +215,51 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   });
   const workers = opts.pool ? opts.pool.size : (opts.workers ?? resolved.workers ?? defaultWorkers(jobs.length));
   const config = { ...c, workers };
-  const run: RunHandle = createRun(resolved.runsDir, 'compare', config, { runsDir: resolved.runsDir });
+  const backends: BackendJson[] = [];
+  let datasetInfo: TrainTaskResult['dataset'] | undefined;
+  let finished = 0;
+  let priorWallMs = 0;
+  let run: RunHandle;
+  if (opts.resumeDir) {
+    // Keep the trainings that finished; the latest seed-end of a training wins.
+    const events = readEvents(opts.resumeDir);
+    const prior = readSummary(opts.resumeDir);
+    run = openRun(opts.resumeDir);
+    const byKey = new Map(jobs.map((j) => [`${j.loss}\u0000${j.augmentation}\u0000${j.seedIndex}`, j]));
+    for (const e of events) {
+      if (e.type === 'backend' && e.backend && typeof e.backend === 'object') {
+        const b = e.backend as BackendJson;
+        if (!backends.some((x) => x.name === b.name && x.detail === b.detail)) backends.push(b);
+      } else if (e.type === 'seed-end') {
+        const j = byKey.get(`${String(e.loss)}\u0000${String(e.augmentation)}\u0000${String(e.seedIndex)}`);
+        if (j && j.seed === e.seed) j.end = e as unknown as SeedEndEvent;
+      }
+    }
+    for (const j of jobs) {
+      if (j.end && KEPT.has(j.end.status)) {
+        j.started = true;
+        finished++;
+      } else {
+        j.end = undefined;
+      }
+    }
+    const ds = prior?.dataset as (TrainTaskResult['dataset'] & { name?: string }) | undefined;
+    if (ds && typeof ds.name === 'string' && typeof ds.train === 'number') datasetInfo = ds;
+    if (typeof prior?.wallMs === 'number' && Number.isFinite(prior.wallMs)) priorWallMs = prior.wallMs;
+  } else {
+    run = createRun(resolved.runsDir, 'compare', config, { runsDir: resolved.runsDir });
+    writeJsonAtomic(path.join(run.dir, SOURCES_FILE), Object.fromEntries(resolved.sources));
+  }
   const emit = (e: CompareEvent, sync = false): void => {
     run.append(e as unknown as { type: string }, { sync });
     opts.onEvent?.(e);
   };
-  // The run store wrote run-start; pass the same object on.
-  const start = readEvents(run.dir).find((e) => e.type === 'run-start');
+  // The run store wrote run-start (or run-resume); pass the same object on.
+  const start = [...readEvents(run.dir)].reverse().find((e) => e.type === (opts.resumeDir ? 'run-resume' : 'run-start'));
   if (start) opts.onEvent?.(start as unknown as CompareEvent);
-  emit({ type: 'compare-start', config, jobs: jobs.length, workers, dir: run.dir }, true);
+  if (opts.resumeDir) emit({ type: 'compare-resume', jobs: jobs.length, kept: finished, workers }, true);
+  else emit({ type: 'compare-start', config, jobs: jobs.length, workers, dir: run.dir }, true);
 
-  const backends: BackendJson[] = [];
-  let datasetInfo: TrainTaskResult['dataset'] | undefined;
-  let finished = 0;
   let status: CompareStatus = 'running';
   let error: string | undefined;
 
@@ -208,7 +277,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
     epochs: c.epochs,
     finished,
     jobs: jobs.length,
-    wallMs: performance.now() - t0,
+    wallMs: priorWallMs + performance.now() - t0,
     events: 'events.jsonl',
     ...(error ? { error } : {}),
   });
@@ -286,7 +355,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   };
 
   try {
-    await Promise.all(jobs.map(runJob));
+    await Promise.all(jobs.filter((j) => !j.end).map(runJob));
     const all = jobs.filter((j) => j.end);
     if (cancelled) {
       status = 'cancelled';

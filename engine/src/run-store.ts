@@ -263,6 +263,17 @@ export function readEventsDetailed(dir: string): EventsRead {
   return { events, tornBytes, missingNewline };
 }
 
+/**
+ * The folder of a run given as a folder or an id (looked up in `runsFolder`), which must hold
+ * `marker` (e.g. config.json, or an evolution's checkpoint).
+ */
+export function resolveRunDir(run: string, runsFolder: string, marker: string, what = 'run'): string {
+  if (fs.existsSync(path.join(run, marker))) return path.resolve(run);
+  const byId = path.join(path.resolve(runsFolder), run);
+  if (fs.existsSync(path.join(byId, marker))) return byId;
+  throw new Error(`no ${what} (${marker}) in ${run} or ${byId}`);
+}
+
 /** The events of a run (see readEventsDetailed). */
 export function readEvents(dir: string): RunEvent[] {
   return readEventsDetailed(dir).events;

@@ -30,7 +30,8 @@ test('every menu entry names a contributed command; tree menus match the tree co
   const stop = item.find((e) => e.command === 'lossmith.stopRun')!;
   assert.ok(matches(stop.when, 'lossmithRun.compare.running') && !matches(stop.when, 'lossmithRun.compare.done'));
   const resume = item.find((e) => e.command === 'lossmith.resumeRun')!;
-  assert.ok(matches(resume.when, 'lossmithRun.evolve.interrupted') && !matches(resume.when, 'lossmithRun.compare.cancelled') && !matches(resume.when, 'lossmithRun.evolve.running'));
+  for (const ctx of ['lossmithRun.evolve.interrupted', 'lossmithRun.evolve.done', 'lossmithRun.compare.cancelled', 'lossmithRun.compare.interrupted', 'lossmithRun.compare.failed']) assert.ok(matches(resume.when, ctx), ctx);
+  for (const ctx of ['lossmithRun.compare.done', 'lossmithRun.compare.running', 'lossmithRun.evolve.running']) assert.ok(!matches(resume.when, ctx), ctx);
   const del = item.find((e) => e.command === 'lossmith.deleteRun')!;
   assert.ok(matches(del.when, 'lossmithRun.compare.done') && !matches(del.when, 'lossmithRun.evolve.running'));
 });

@@ -44,7 +44,8 @@ test('cli args: compare, evolve, resume and configs', () => {
   const a = compareArgs(['/w/focal.loss#focal'], { dataset: 'mnist', model: 'mlp', augmentations: ['none', 'cutout'], seeds: 2, epochs: 1, maxTrain: 300 });
   assert.deepEqual(a, ['compare', '/w/focal.loss#focal', '--baseline', 'ce', '--dataset', 'mnist', '--model', 'mlp', '--aug', 'none,cutout', '--seeds', '2', '--epochs', '1', '--max-train', '300', '--json']);
   assert.deepEqual(evolveArgs({ model: 'mlp', augmentations: ['none'], steps: 20 }), ['evolve', '--model', 'mlp', '--aug', 'none', '--steps', '20', '--json']);
-  assert.deepEqual(resumeArgs('/w/.lossmith/runs/x'), ['evolve', '--resume', '/w/.lossmith/runs/x', '--json']);
+  assert.deepEqual(resumeArgs('evolve', '/w/.lossmith/runs/x'), ['evolve', '--resume', '/w/.lossmith/runs/x', '--json']);
+  assert.deepEqual(resumeArgs('compare', '/w/.lossmith/runs/y'), ['compare', '--resume', '/w/.lossmith/runs/y', '--json']);
   assert.deepEqual(configArgs('/w/a.lossrun.json'), { kind: 'compare', args: ['run', '/w/a.lossrun.json', '--json'] });
   assert.deepEqual(configArgs('/w/b.evolve.json'), { kind: 'evolve', args: ['evolve', '--config', '/w/b.evolve.json', '--json'] });
   assert.equal(configArgs('/w/c.json'), undefined);

@@ -6,7 +6,7 @@
  * tiny configuration (mlp, 300 MNIST images, 2 seeds, 1 epoch): progress shows, the evaluation
  * panel fills with curves and the final table. A second, longer run is stopped and marked
  * cancelled with its finished trainings kept. After "Developer: Reload Window", the finished run
- * opens again from the Runs view.
+ * opens again from the Runs view, and "Resume Run" finishes the cancelled one in its folder.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -171,6 +171,33 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       assert.match((await frame.textContent('#meta')) ?? '', new RegExp(runId1));
       await frame.waitForSelector('#chart-loss[data-ready="true"] canvas');
       await page.screenshot({ path: path.join(shots, 'code-server-runs-reopened.png') });
+    });
+    await t.test('"Resume Run" continues the cancelled run in its folder: kept trainings stay, the rest train, the panel ends with the final table', async () => {
+      const runs = path.join(workspace, '.lossmith', 'runs');
+      const runId2 = fs.readdirSync(runs).find((d) => d !== runId1)!;
+      const kept = JSON.parse(fs.readFileSync(path.join(runs, runId2, 'summary.json'), 'utf8')).finished as number;
+      assert.ok(kept >= 1 && kept < 4);
+      const t5 = Date.now();
+      await palette(page, 'Lossmith: Resume Run');
+      // Only the cancelled comparison can be resumed (the finished one cannot).
+      const rows = page.locator('.quick-input-list .monaco-list-row');
+      await rows.first().waitFor();
+      assert.equal(await rows.count(), 1);
+      assert.match((await rows.first().textContent()) ?? '', new RegExp(`cancelled.*${runId2}`));
+      await page.keyboard.press('Enter');
+      const frame = await panelFrame(page, `#meta:has-text("${runId2}")`, 'the resumed run\u2019s panel');
+      await waitFor('the resumed run to finish', async () => (await frame.getAttribute('#results', 'data-final')) === 'true', 240_000, 250);
+      timing.resumeMs = Date.now() - t5;
+      assert.equal(await frame.textContent('#status'), 'Finished');
+      assert.equal(await frame.locator('#results tbody tr').count(), 2);
+      const summary = JSON.parse(fs.readFileSync(path.join(runs, runId2, 'summary.json'), 'utf8'));
+      assert.equal(summary.status, 'done');
+      assert.equal(summary.finished, 4);
+      const events = fs.readFileSync(path.join(runs, runId2, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; kept?: number });
+      const resumedAt = events.findIndex((e) => e.type === 'compare-resume');
+      assert.equal(events[resumedAt].kept, kept);
+      assert.equal(events.slice(resumedAt).filter((e) => e.type === 'seed-start').length, 4 - kept, 'only the unfinished trainings are trained again');
+      assert.deepEqual(fs.readdirSync(runs).sort(), [runId1, runId2].sort(), 'no new run folder');
     });
     await t.test('a *.lossrun.json is validated against the schema and runs with "Evaluate Run Config"', async () => {
       const cfg = path.join(workspace, 'tiny.lossrun.json');

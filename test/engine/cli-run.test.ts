@@ -170,3 +170,50 @@ test('Ctrl-C (SIGINT to the process group) cancels the run and keeps the summary
   const runDir = (lines.find((l) => l.type === 'compare-start') as { dir: string }).dir;
   assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')).status, 'cancelled');
 });
+
+test('compare --resume continues a run whose process was killed (SIGKILL): finished trainings kept, the rest trained', { skip: process.platform === 'win32' }, async () => {
+  const { spawn } = await import('child_process');
+  const dir = tmp();
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'lossmith.js'), 'compare', path.join(EXAMPLES, 'focal.loss'), ...TINY, '--aug', 'none', '--workers', '0', '--json'],
+    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let killed = false;
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+    if (!killed && /"type":"seed-end"/.test(out)) {
+      killed = true;
+      process.kill(-child.pid!, 'SIGKILL');
+    }
+  });
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
+  assert.equal(signal, 'SIGKILL');
+  const start = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.type === 'compare-start') as { dir: string };
+  const id = path.basename(start.dir);
+  // The killed run left no summary status but running, and no end event.
+  assert.ok(!/"type":"run-(end|cancelled)"/.test(fs.readFileSync(path.join(start.dir, 'events.jsonl'), 'utf8')));
+
+  const bad = fakeIo();
+  assert.equal(await main(['compare', '--resume', id, '--model', 'convnet', '--runs-dir', path.join(dir, '.lossmith', 'runs')], bad), 2);
+  assert.match(bad.stderr, /--resume continues a run with its own configuration: --model cannot be given/);
+
+  const pool = new WorkerPool({ size: 0 });
+  setPoolForTests(pool);
+  try {
+    const io = fakeIo();
+    const code = await main(['compare', '--resume', id, '--runs-dir', path.join(dir, '.lossmith', 'runs')], io);
+    assert.equal(code, 0, io.stderr);
+    assert.match(io.stdout, /resuming .*: [1-3] of 4 trainings finished before and are kept; training [1-3] on this process/);
+    assert.match(io.stdout, /\[4\/4\] /);
+    assert.match(io.stdout, /Compare run .* — done/);
+    const s = JSON.parse(fs.readFileSync(path.join(start.dir, 'summary.json'), 'utf8')) as CompareSummary;
+    assert.equal(s.status, 'done');
+    assert.equal(s.finished, 4);
+    assert.ok(s.results.every((r) => r.testAccuracy.perSeed.every((v) => typeof v === 'number')));
+  } finally {
+    setPoolForTests(undefined);
+    await pool.close();
+  }
+});

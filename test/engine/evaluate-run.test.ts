@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { CompareEvent, CompareSummary } from '../../protocol/run-events';
-import { compareWithBaseline, formatCompareTable, runCompare } from '../../engine/src/evaluate-run';
+import { compareWithBaseline, formatCompareTable, loadCompareRun, runCompare, SOURCES_FILE } from '../../engine/src/evaluate-run';
 import { ConfigError, loadSchema, resolveCompareConfig, validateSchema, type RawCompareConfig } from '../../engine/src/run-config';
 import { readEvents, readSummary } from '../../engine/src/run-store';
 import { WorkerPool } from '../../engine/src/worker-pool';
@@ -123,6 +123,64 @@ test('cancel after the first seed-end: finished seeds are kept, status cancelled
   assert.equal(ev.at(-1)!.type, 'run-cancelled');
   assert.equal(ev.filter((e) => e.type === 'seed-end' && e.status !== 'cancelled').length, 1);
   assert.equal((readSummary(r.dir) as { status: string }).status, 'cancelled');
+});
+
+test('resume: a cancelled run with a torn events file keeps its finished trainings, trains the rest from its own sources, and ends equal to an uninterrupted run', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'mine.loss');
+  fs.copyFileSync(path.join(EXAMPLES, 'focal.loss'), file);
+  const cfg = tiny({ runsDir: path.join(dir, 'runs'), losses: [file], augmentations: ['none'], epochs: 2 });
+  const pool = new WorkerPool({ size: 0 });
+  try {
+    const whole = await runCompare({ resolved: resolveCompareConfig(cfg, dir), pool });
+    assert.equal(whole.summary.status, 'done');
+
+    const ac = new AbortController();
+    const cut = await runCompare({ resolved: resolveCompareConfig(cfg, dir), pool, signal: ac.signal, onEvent: (e) => e.type === 'seed-end' && ac.abort() });
+    assert.equal(cut.summary.status, 'cancelled');
+    assert.equal(cut.summary.finished, 1);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cut.dir, SOURCES_FILE), 'utf8')).focal, fs.readFileSync(file, 'utf8'));
+    // A kill mid-write leaves a torn line; the user then edits the loss file.
+    fs.appendFileSync(path.join(cut.dir, 'events.jsonl'), '{"type":"epoch","loss":"foc');
+    fs.writeFileSync(file, 'loss focal = -sum(y * log(p)) * 3\n');
+
+    const { dir: runDir, ...resolved } = loadCompareRun(path.basename(cut.dir), path.join(dir, 'runs'));
+    assert.equal(runDir, cut.dir);
+    const events: CompareEvent[] = [];
+    const res = await runCompare({ resolved, pool, resumeDir: runDir, onEvent: (e) => events.push(e) });
+    assert.equal(res.id, cut.id);
+    assert.equal(res.summary.status, 'done');
+    assert.equal(res.summary.finished, 4);
+    assert.deepEqual(events.slice(0, 2).map((e) => e.type), ['run-resume', 'compare-resume']);
+    assert.deepEqual(events[1], { type: 'compare-resume', jobs: 4, kept: 1, workers: 0 });
+    assert.equal(events.filter((e) => e.type === 'seed-start').length, 3, 'only the unfinished trainings are trained');
+    // The same numbers as the run that was never interrupted (same seeds, data and sources).
+    for (const r of whole.summary.results) {
+      const q = res.summary.results.find((x) => x.loss === r.loss && x.augmentation === r.augmentation)!;
+      assert.deepEqual(q.testAccuracy.perSeed, r.testAccuracy.perSeed, r.loss);
+      assert.deepEqual(q.vsBaseline.meanDiff, r.vsBaseline.meanDiff);
+    }
+    // The file on disk holds both sessions, torn line cut; summary.json says done.
+    const stored = readEvents(runDir);
+    assert.deepEqual(stored.filter((e) => e.type === 'run-start' || e.type === 'run-resume' || e.type === 'run-cancelled' || e.type === 'run-end').map((e) => e.type), ['run-start', 'run-cancelled', 'run-resume', 'run-end']);
+    assert.equal((readSummary(runDir) as { status: string }).status, 'done');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('resume: not a resumable compare run is a clear error', () => {
+  const dir = tmp();
+  assert.throws(() => loadCompareRun('20260101-000000-000-abcd', dir), /no resumable compare run \(sources\.json\) in 20260101-000000-000-abcd or /);
+  const run = path.join(dir, 'r');
+  fs.mkdirSync(run);
+  fs.writeFileSync(path.join(run, SOURCES_FILE), '{"focal": 3}');
+  fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify({ kind: 'compare', baseline: { label: 'ce' }, losses: [] }));
+  assert.throws(() => loadCompareRun(run, dir), /sources\.json: expected an object of source texts/);
+  fs.writeFileSync(path.join(run, SOURCES_FILE), '{"x": "loss x = 1"}');
+  assert.throws(() => loadCompareRun(run, dir), /no source for loss ce/);
+  fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify({ kind: 'evolve' }));
+  assert.throws(() => loadCompareRun(run, dir), /not a compare run/);
 });
 
 test('cancel with worker processes: the running training is killed and reported cancelled', async () => {

@@ -88,3 +88,37 @@ test('run panel messages are validated', () => {
   assert.deepEqual(parseRunPanelState({ v: 1, runId: 'r', view: { aug: 'cutout', seeds: true, bad: { x: 1 }, '1x': 2 } }), { v: 1, runId: 'r', view: { aug: 'cutout', seeds: true } });
   assert.equal(parseRunPanelState({ v: 2, runId: 'r' }), undefined);
 });
+
+test('a resumed run (cancelled, then continued in the same file) ends with the same model as one never interrupted', () => {
+  const key = (e: { [k: string]: unknown }): string => `${String(e.loss)}|${String(e.augmentation)}|${String(e.seedIndex)}`;
+  const cut = events.findIndex((e) => e.type === 'seed-end') + 6;
+  const first = events.slice(0, cut);
+  const done = new Set(first.filter((e) => e.type === 'seed-end').map(key));
+  const started = first.filter((e) => e.type === 'seed-start' && !done.has(key(e)));
+  assert.ok(started.length > 0, 'the cut leaves a training half done');
+  const cancelled = started.map((e) => ({ ...e, type: 'seed-end', status: 'cancelled', testAcc: null, wallMs: 0 }));
+  // The resumed process trains every unfinished training again from its seed-start.
+  const perTraining = (e: { type: string }): boolean => ['seed-start', 'epoch', 'seed-end'].includes(e.type);
+  const rest = [...events.filter((e) => perTraining(e) && !done.has(key(e))), ...events.slice(cut).filter((e) => !perTraining(e))];
+  const resumed = [
+    ...first,
+    ...cancelled,
+    { type: 'run-cancelled', reason: 'SIGTERM', wallMs: 5, finished: done.size },
+    { type: 'run-resume', pid: 1, host: 'h', time: 't' },
+    { type: 'compare-resume', jobs: 12, kept: done.size, workers: 2 },
+    ...rest,
+  ];
+  const mid = emptyModel('r');
+  for (const e of resumed.slice(0, first.length + cancelled.length + 3)) reduce(mid, e);
+  assert.equal(mid.status, 'running');
+  assert.equal(mid.message, null);
+  assert.equal(mid.finished, done.size);
+  const a = emptyModel('a');
+  for (const e of resumed) reduce(a, e);
+  const b = emptyModel('b');
+  for (const e of events) reduce(b, e);
+  assert.equal(a.status, 'done');
+  assert.equal(a.finished, 12);
+  assert.deepEqual(table(a), table(b));
+  for (const aug of ['none', 'cutout']) assert.deepEqual(curves(a, aug, 'valAcc', true), curves(b, aug, 'valAcc', true));
+});

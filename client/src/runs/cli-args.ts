@@ -59,7 +59,8 @@ export function evolveArgs(c: EvolveChoices): string[] {
   return args;
 }
 
-export const resumeArgs = (runDir: string): string[] => ['evolve', '--resume', runDir, '--json'];
+/** Continue a run in its folder: an evolution from its checkpoint, a comparison from its finished trainings. */
+export const resumeArgs = (kind: 'compare' | 'evolve', runDir: string): string[] => [kind, '--resume', runDir, '--json'];
 
 /** `lossmith run` for *.lossrun.json, `lossmith evolve --config` for *.evolve.json. */
 export function configArgs(file: string): { kind: 'compare' | 'evolve'; args: string[] } | undefined {

@@ -181,14 +181,17 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
       if (r) openRunPanel(host, r.id, r.kind, r.dir);
     },
     'lossmith.resumeRun': async (arg?: unknown) => {
-      const r = withDir(await runArg(host, arg, (x) => x.kind === 'evolve' && !isLive(x.status as ActiveRun['state']), 'Resume which evolution?'));
+      // An evolution can also be extended once done; a comparison resumes its unfinished trainings.
+      const resumable = (x: RunItem): boolean => !isLive(x.status as ActiveRun['state']) && (x.kind === 'evolve' || (x.kind === 'compare' && x.status !== 'done'));
+      const r = withDir(await runArg(host, arg, resumable, 'Resume which run?'));
       if (!r) return;
       const cwd = path.dirname(path.dirname(path.dirname(r.dir)));
       if (m.get(r.id)) {
         void vscode.window.showInformationMessage('Lossmith: this run is already running.');
         return;
       }
-      await m.launch({ kind: 'evolve', label: `${runLabel(r.dir, 'evolve')} (resumed)`, args: resumeArgs(r.dir), cwd, resumeDir: r.dir });
+      const kind = r.kind === 'compare' ? 'compare' : 'evolve';
+      await m.launch({ kind, label: `${runLabel(r.dir, kind)} (resumed)`, args: resumeArgs(kind, r.dir), cwd, resumeDir: r.dir });
     },
     'lossmith.deleteRun': async (arg?: unknown) => {
       const r = withDir(await runArg(host, arg, (x) => !isLive(x.status as ActiveRun['state']), 'Delete which run?'));

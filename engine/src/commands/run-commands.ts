@@ -1,5 +1,6 @@
 /**
- * `lossmith compare FILE[#LOSS]... [options]` and `lossmith run CONFIG.json`: compare losses with
+ * `lossmith compare FILE[#LOSS]... [options]`, `lossmith compare --resume RUN` and
+ * `lossmith run CONFIG.json`: compare losses with
  * the cross-entropy baseline on the worker pool (see evaluate-run.ts). With --json every event is
  * printed as one JSON line (the same objects as events.jsonl) and the summary object last;
  * otherwise one readable line per finished training and the results table at the end.
@@ -8,7 +9,7 @@
 import { Command, Option } from 'commander';
 import type { CompareEvent } from '../../../protocol/run-events';
 import { UsageError, type Io, type Registrar } from '../cli';
-import { formatCompareTable, formatSeedEnd, runCompare } from '../evaluate-run';
+import { formatCompareTable, formatSeedEnd, loadCompareRun, runCompare } from '../evaluate-run';
 import { ConfigError, loadRunConfig, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run-config';
 import type { WorkerPool } from '../worker-pool';
 
@@ -62,7 +63,11 @@ interface CompareCliOptions {
   workers?: number;
   json?: boolean;
   runsDir?: string;
+  resume?: string;
 }
+
+/** Options `compare --resume` accepts: the rest come from the run itself. */
+const RESUME_OPTIONS = new Set(['resume', 'workers', 'json', 'runsDir']);
 
 function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
   if (!['mlp', 'convnet', 'resnet9'].includes(o.model)) throw new UsageError(`--model must be mlp, convnet or resnet9, got '${o.model}'`);
@@ -94,7 +99,7 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
 }
 
 /** Runs a resolved comparison with CLI output and signal handling; returns the exit code. */
-export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolean): Promise<number> {
+export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolean, resumeDir?: string): Promise<number> {
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     if (!json) io.err(`\nlossmith: ${sig}: cancelling the run (finished trainings are kept)...\n`);
@@ -119,6 +124,11 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
           `lossmith compare: ${e.config.losses.length + 1} losses × ${e.config.augmentations.length} augmentation${e.config.augmentations.length === 1 ? '' : 's'} × ${e.config.seeds.length} seed${e.config.seeds.length === 1 ? '' : 's'} = ${e.jobs} trainings on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n  run folder ${e.dir}\n`,
         );
         break;
+      case 'compare-resume':
+        total = e.jobs;
+        done = e.kept;
+        io.out(`lossmith compare: resuming ${resumeDir}: ${e.kept} of ${e.jobs} trainings finished before and are kept; training ${e.jobs - e.kept} on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n`);
+        break;
       case 'backend':
         io.out(`  backend: ${e.backend.name} — ${e.backend.detail}\n${e.backend.warnings.map((w) => `  warning: ${w}\n`).join('')}`);
         break;
@@ -131,7 +141,7 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
     }
   };
   try {
-    const r = await runCompare({ resolved, pool: poolOverride, signal: ac.signal, onEvent });
+    const r = await runCompare({ resolved, pool: poolOverride, signal: ac.signal, onEvent, ...(resumeDir ? { resumeDir } : {}) });
     if (json) io.out(JSON.stringify(r.summary) + '\n');
     else io.out('\n' + formatCompareTable(r.summary) + `\n\nsummary: ${r.dir}/summary.json\n`);
     return r.summary.status === 'done' ? 0 : r.summary.status === 'cancelled' ? 130 : 1;
@@ -155,7 +165,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
   program
     .command('compare')
     .description('Train each loss and the cross-entropy baseline with the same seeds, data and augmentations; compare test accuracy (paired t-test over seeds).')
-    .argument('<files...>', 'FILE.loss (every loss in it) or FILE.loss#LOSS')
+    .argument('[files...]', 'FILE.loss (every loss in it) or FILE.loss#LOSS')
     .option('--baseline <loss>', "baseline: 'ce' (built-in cross-entropy) or FILE#LOSS", 'ce')
     .option('--dataset <spec>', "'mnist' (embedded), 'fashion-mnist', or a folder of IDX/CIFAR files", 'mnist')
     .option('--model <kind>', 'mlp | convnet | resnet9', 'convnet')
@@ -179,7 +189,23 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .option('--workers <n>', 'worker processes (default min(cores, trainings); 0 = in this process)', num('--workers', true, 0))
     .option('--json', 'print events as JSON lines and the summary last')
     .option('--runs-dir <dir>', 'where runs are stored', '.lossmith/runs')
-    .action(async (files: string[], o: CompareCliOptions) => {
+    .option('--resume <run>', 'continue a cancelled, failed or killed compare run (folder or id): its finished trainings are kept, the rest are trained with its own configuration and loss sources')
+    .action(async (files: string[], o: CompareCliOptions, cmd: Command) => {
+      if (o.resume) {
+        const extra = [...(files.length ? ['FILE arguments'] : []), ...Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli' && !RESUME_OPTIONS.has(k)).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)];
+        if (extra.length) throw new UsageError(`--resume continues a run with its own configuration: ${extra.join(', ')} cannot be given (only --workers, --json, --runs-dir)`);
+        const { dir, ...resolved } = wrapConfigErrors(() => {
+          try {
+            return loadCompareRun(o.resume!, o.runsDir ?? '.lossmith/runs');
+          } catch (e) {
+            throw new UsageError((e as Error).message);
+          }
+        });
+        if (o.workers !== undefined) resolved.workers = o.workers;
+        setExit(await runFromCli(resolved, io, !!o.json, dir));
+        return;
+      }
+      if (files.length === 0) throw new UsageError('compare needs at least one FILE.loss or FILE.loss#LOSS (or --resume RUN)');
       const resolved = wrapConfigErrors(() => resolveCompareConfig(toRaw(files, o), process.cwd()));
       setExit(await runFromCli(resolved, io, !!o.json));
     });

@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { createRun, openRun, runsDir, writeJsonAtomic, type RunHandle } from '../run-store';
+import { createRun, openRun, resolveRunDir as resolveStoredRunDir, runsDir, writeJsonAtomic, type RunHandle } from '../run-store';
 import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
@@ -86,10 +86,7 @@ export interface EvolveRunResult {
 }
 
 export function resolveRunDir(root: string, run: string, runsFolder?: string): string {
-  if (fs.existsSync(path.join(run, CHECKPOINT_FILE))) return path.resolve(run);
-  const byId = path.join(runsFolder ? path.resolve(runsFolder) : runsDir(root), run);
-  if (fs.existsSync(path.join(byId, CHECKPOINT_FILE))) return byId;
-  throw new Error(`no evolution checkpoint in ${run} or ${byId}`);
+  return resolveStoredRunDir(run, runsFolder ?? runsDir(root), CHECKPOINT_FILE, 'evolution checkpoint');
 }
 
 export function readCheckpoint(dir: string): RunState {

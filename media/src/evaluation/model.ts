@@ -138,6 +138,14 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       return;
     case 'run-resume':
       m.status = 'running';
+      m.message = null;
+      return;
+    case 'compare-resume':
+      // A resumed run: the kept trainings stay; the others start again (seed-start below).
+      m.status = 'running';
+      m.message = null;
+      if (isInt(e.jobs, 0, 1e7)) m.jobs = e.jobs;
+      if (isInt(e.workers, 0, 1e4)) m.workers = e.workers;
       return;
     case 'compare-start': {
       m.status = 'running';
@@ -161,9 +169,16 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       if (b && isStr(b.name, 100) && !m.backends.some((x) => x.name === b.name)) m.backends.push({ name: b.name, device: strOr(b.device, '', 20), detail: strOr(b.detail, '', 1000) });
       return;
     }
-    case 'seed-start':
-      training(m, e);
+    case 'seed-start': {
+      // A training that starts again (in a resumed run) replaces its unfinished attempt.
+      const t = training(m, e);
+      if (t && (t.status === null || t.status === 'cancelled' || t.status === 'failed')) {
+        t.status = null;
+        t.testAcc = null;
+        t.epochs = [];
+      }
       return;
+    }
     case 'epoch': {
       const t = training(m, e);
       if (!t || !isInt(e.epoch, 0, 1e6)) return;
