@@ -2,7 +2,9 @@
  * Training-step benchmark: median ms per Adam step (batch 128) for MLP 784-256-10 and the
  * NLFS ConvNet surrogate on 28x28x1 input, on the `cpu` and `wasm` backends, anchored
  * against PyTorch (Debian python3-torch, OpenBLAS selected for that process, one thread)
- * measured in the same run; plus a per-kernel profile of the ConvNet step on wasm.
+ * measured in the same run; the ConvNet on wasm with each of our speed-ups switched off in
+ * turn (phase-split strided input gradient, fused batch norm); and a per-kernel profile of the
+ * ConvNet step on wasm.
  *
  * Run alone: npx tsc -b && node -e "require('./out/test/bench/train-bench.js').runTrainBench()"
  * Set LOSSMITH_BENCH_APT=1 to let it apt-get install python3-torch + libopenblas0 if missing.
@@ -12,6 +14,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/src/backend';
+import { setInputGradMode } from '../../engine/src/kernels';
+import { setFusedBatchNorm } from '../../engine/src/models/layers';
 import { createModel, type ModelSpec } from '../../engine/src/models';
 import { createOptimizer } from '../../engine/src/optim';
 import { Rng } from '../../engine/src/rng';
@@ -137,7 +141,7 @@ async function profileConvNetWasm(): Promise<string[]> {
   const byName = new Map<string, number>();
   for (const k of prof.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + (k.kernelTimeMs as number));
   const total = prof.kernels.reduce((a, k) => a + (k.kernelTimeMs as number), 0);
-  const lines = [`ConvNet step on wasm, per-kernel profile (profiled step ${wall.toFixed(1)} ms wall, ${total.toFixed(1)} ms in ${prof.kernels.length} kernels; "unnamed scope" = batch-norm forward):`];
+  const lines = [`ConvNet step on wasm, per-kernel profile (profiled step ${wall.toFixed(1)} ms wall, ${total.toFixed(1)} ms in ${prof.kernels.length} kernels; "unnamed scope" = the custom-gradient scope around batch norm):`];
   lines.push('  by kernel:');
   for (const [k, ms] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12)) lines.push(`    ${pad(k, 24)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`);
   lines.push('  top calls:');
@@ -154,6 +158,19 @@ export async function runTrainBench(): Promise<void> {
       rows.push({ net: n.label, backend, ms: timeSteps(n.spec, slow ? 3 : 15, slow ? 1 : 3) });
     }
   }
+  // Ablation: the ConvNet on wasm without each speed-up, in the same run.
+  await initBackend('wasm');
+  const conv = NETS[1];
+  const ablation: { what: string; ms: number }[] = [];
+  setInputGradMode('upsample');
+  ablation.push({ what: 'strided input gradient by zero-upsampling (not phase split)', ms: timeSteps(conv.spec, 10, 2) });
+  setInputGradMode('phase');
+  setFusedBatchNorm(false);
+  ablation.push({ what: 'batch norm from composed tfjs ops (not fused)', ms: timeSteps(conv.spec, 10, 2) });
+  setInputGradMode('upsample');
+  ablation.push({ what: 'both off', ms: timeSteps(conv.spec, 10, 2) });
+  setInputGradMode('phase');
+  setFusedBatchNorm(true);
   const torch = runTorch();
   const torchMs: Record<string, number | undefined> = {
     [NETS[0].label]: torch.result?.mlp,
@@ -170,6 +187,10 @@ export async function runTrainBench(): Promise<void> {
     for (const n of NETS) lines.push(`${pad(n.label, 26)} ${pad('torch', 8)} ${torchMs[n.label]!.toFixed(1).padStart(9)} ${'1.0x'.padStart(9)}`);
   }
   lines.push(torch.note);
+  lines.push('');
+  const withAll = rows.find((r) => r.backend === 'wasm' && r.net === conv.label)!.ms;
+  lines.push(`ConvNet on wasm with a speed-up switched off (ratio = ms / ${withAll.toFixed(1)} ms with all on):`);
+  for (const a of ablation) lines.push(`  ${pad(a.what, 62)} ${a.ms.toFixed(1).padStart(7)} ms ${(a.ms / withAll).toFixed(2).padStart(6)}x`);
   lines.push('');
   lines.push(...(await profileConvNetWasm()));
   console.log(lines.join('\n'));

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/src/backend';
-import { registerWasmTrainingKernels, setFilterGradVariant, WASM_TRAINING_KERNELS } from '../../engine/src/kernels';
+import { registerWasmTrainingKernels, setFilterGradVariant, setInputGradMode, WASM_TRAINING_KERNELS } from '../../engine/src/kernels';
+import { batchNorm, ParamStore, setFusedBatchNorm } from '../../engine/src/models/layers';
 import { Rng } from '../../engine/src/rng';
 
 function rand(shape: number[], seed: number): Float32Array {
@@ -36,6 +37,11 @@ const CASES: Case[] = [
   [[2, 8, 8, 4], [1, 1, 4, 6], 2, 'same'],
   [[2, 8, 8, 12], [3, 3, 12, 24], 2, 'same'],
   [[1, 5, 5, 2], [5, 5, 2, 3], 1, 'same'],
+  [[2, 28, 28, 1], [3, 3, 1, 12], 2, 'same'], // the ConvNet's strided layers (pad 0 top, 1 bottom)
+  [[2, 14, 14, 24], [3, 3, 24, 48], 2, 'same'],
+  [[2, 11, 10, 3], [4, 5, 3, 4], [3, 2], 'same'],
+  [[2, 12, 12, 3], [2, 2, 3, 4], 3, 'valid'], // kernel smaller than the stride: phases with no tap
+  [[2, 9, 9, 3], [3, 3, 3, 4], 2, [[0, 0], [3, 0], [0, 3], [0, 0]]], // pad beyond the kernel: upsampling fallback
 ];
 
 async function convGrads(backend: string, [xs, ws, s, p]: Case): Promise<[Float32Array, Float32Array]> {
@@ -78,6 +84,24 @@ for (const variant of ['dy-filter', 'x-filter', 'auto'] as const) {
     }
   });
 }
+
+test('strided input gradient: phase split and zero-upsampling agree with cpu and with each other', async () => {
+  await initBackend('wasm');
+  try {
+    for (const c of CASES.filter((k) => k[2] !== 1)) {
+      const ref = await convGrads('cpu', c);
+      setInputGradMode('upsample');
+      const up = await convGrads('wasm', c);
+      setInputGradMode('phase');
+      const ph = await convGrads('wasm', c);
+      assert.ok(relErr(up[0], ref[0]) < 1e-5, `upsample ${JSON.stringify(c)}`);
+      assert.ok(relErr(ph[0], ref[0]) < 1e-5, `phase ${JSON.stringify(c)}: ${relErr(ph[0], ref[0])}`);
+      assert.ok(relErr(ph[0], up[0]) < 1e-5, `phase vs upsample ${JSON.stringify(c)}`);
+    }
+  } finally {
+    setInputGradMode('phase');
+  }
+});
 
 test('BatchMatMul with transposes matches cpu', async () => {
   await initBackend('wasm');
@@ -122,4 +146,73 @@ test('other training gradients used by the models match cpu on wasm', async () =
   const ref = await run('cpu');
   const got = await run('wasm');
   assert.ok(relErr(got, ref) < 1e-5, `${relErr(got, ref)}`);
+});
+
+test('fused batch norm (wasm) equals the composed ops (cpu, and wasm with fusion off): output, gradients, moving statistics', async () => {
+  await initBackend('wasm');
+  // C = 12 and 24 use the 4-channel blocks, C = 5 and 7 their remainder loops; a large offset
+  // checks the two-pass variance.
+  const cases: [number[], number][] = [[[4, 6, 6, 12], 0], [[3, 5, 5, 7], 0], [[2, 4, 4, 5], 100], [[64, 24], 0.5]];
+  for (const [shape, offset] of cases) {
+    const C = shape[shape.length - 1];
+    const run = async (backend: string, fused: boolean) => {
+      await tf.setBackend(backend);
+      setFusedBatchNorm(fused);
+      const store = new ParamStore(new Rng(1));
+      const bn = batchNorm(store, 'bn', C, 0.9);
+      const [gamma, beta] = store.trainable;
+      gamma.assign(tf.tensor1d(rand([C], 11).map((v) => 1 + 0.5 * v)));
+      beta.assign(tf.tensor1d(rand([C], 12)));
+      const x = tf.add(tf.tensor(rand(shape, 13), shape), offset);
+      const w = tf.tensor(rand(shape, 14), shape);
+      const before = tf.memory().numTensors;
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(bn(x, { training: true, rng: new Rng(0), updateStats: true }), w)) as tf.Scalar, store.trainable);
+      const gx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(bn(xi, { training: true, rng: new Rng(0), updateStats: false }), w)))(x);
+      const out = {
+        value: value.dataSync()[0],
+        gx: gx.dataSync() as Float32Array,
+        dgamma: grads[gamma.name].dataSync() as Float32Array,
+        dbeta: grads[beta.name].dataSync() as Float32Array,
+        movingMean: store.state[0].dataSync() as Float32Array,
+        movingVar: store.state[1].dataSync() as Float32Array,
+      };
+      tf.dispose([value, gx, ...Object.values(grads)]);
+      const leaked = tf.memory().numTensors - before;
+      tf.dispose([x, w, ...store.trainable, ...store.state]);
+      setFusedBatchNorm(true);
+      return { ...out, leaked };
+    };
+    const ref = await run('cpu', true); // cpu has no fused kernels: the composed ops
+    const plain = await run('wasm', false);
+    const fused = await run('wasm', true);
+    // float64 reference of the same formulas.
+    const X = rand(shape, 13).map((v) => v + offset);
+    const Wt = rand(shape, 14);
+    const G = rand([C], 11).map((v) => 1 + 0.5 * v);
+    const Bt = rand([C], 12);
+    const M = X.length / C;
+    const mean = new Float64Array(C);
+    const vr = new Float64Array(C);
+    for (let i = 0; i < X.length; i++) mean[i % C] += X[i] / M;
+    for (let i = 0; i < X.length; i++) vr[i % C] += (X[i] - mean[i % C]) ** 2 / M;
+    const xhat = Array.from(X, (v, i) => (v - mean[i % C]) / Math.sqrt(vr[i % C] + 1e-3));
+    const f64 = { value: 0, gx: new Float64Array(X.length), dgamma: new Float64Array(C), dbeta: new Float64Array(C), movingMean: mean.map((m) => 0.1 * m), movingVar: vr.map((v) => 0.9 + 0.1 * v * (M / (M - 1))) };
+    xhat.forEach((h, i) => {
+      f64.value += (G[i % C] * h + Bt[i % C]) * Wt[i];
+      f64.dbeta[i % C] += Wt[i];
+      f64.dgamma[i % C] += Wt[i] * h;
+    });
+    xhat.forEach((h, i) => {
+      const c = i % C;
+      f64.gx[i] = (G[c] / Math.sqrt(vr[c] + 1e-3) / M) * (M * Wt[i] - f64.dbeta[c] - h * f64.dgamma[c]);
+    });
+    // The fused kernels accumulate in float64: as close to the reference as float32 storage allows;
+    // the composed float32 ops lose digits to x - mean when the mean is large.
+    const tol = offset > 10 ? 1e-4 : 2e-5;
+    for (const [got, t] of [[fused, 1e-5], [plain, tol], [ref, tol]] as const) {
+      assert.equal(got.leaked, 0);
+      assert.ok(Math.abs(got.value - f64.value) <= t * Math.max(1, Math.abs(f64.value)), `value ${shape}: ${got.value} vs ${f64.value}`);
+      for (const k of ['gx', 'dgamma', 'dbeta', 'movingMean', 'movingVar'] as const) assert.ok(relErr(got[k], f64[k]) < t, `${k} ${shape} (${got === fused ? 'fused' : 'composed'}): ${relErr(got[k], f64[k])}`);
+    }
+  }
 });

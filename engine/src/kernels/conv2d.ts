@@ -14,8 +14,15 @@
  * XNNPACK re-packs every new filter (~10 ns per element), so the variant whose filter is
  * smaller wins when the MAC counts are equal (stride 1); see chooseFilterVariant.
  *
- * Input gradient dx = conv(upsample_s(dy) padded by (kh-1-pt, ...), reverse_hw(w) with in/out
- * channels swapped), stride 1.
+ * Input gradient at stride 1: dx = conv(dy padded by (kh-1-pt, ...), reverse_hw(w) with in/out
+ * channels swapped). At stride s > 1, convolving the zero-upsampled dy would spend s^2 - 1 of
+ * every s^2 multiply-adds on zeros, so the gradient is split by output phase (sub-pixel
+ * decomposition): the rows r = s*q + rho of dx only meet the taps a = a0 + s*m with
+ * a0 = (rho + pt) mod s, and
+ *   dx[s*q + rho] = sum_m dy[q + delta - m] * w[a0 + s*m],   delta = floor((rho + pt) / s),
+ * a stride-1 convolution of dy with a small reversed sub-filter; the s_h*s_w phase results are
+ * interleaved into dx. Same multiply-adds as the forward pass, none on zeros (measured in the
+ * train bench: ConvNet input gradients 42 -> see ARCHITECTURE.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import { alloc, free, heap, run, transpose, wasmKernel, type TensorInfo, type WasmBackend } from './wasm-util';
@@ -120,6 +127,10 @@ export function conv2DBackpropInput(args: {
   if (attrs.dataFormat === 'NCHW') return wasmKernel('Conv2DBackpropInput')(args as never) as unknown as TensorInfo;
   const g = geometry(attrs.inputShape, filter.shape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
   const { H, W, Ci, Ho, Wo, Co, kh, kw, sh, sw, pt, pl } = g;
+  if ((sh > 1 || sw > 1) && inputGradMode === 'phase') {
+    const out = inputGradByPhase(backend, dy, filter, g);
+    if (out) return out;
+  }
 
   // Reversed filter with in/out swapped: wf[a',b',co,ci] = w[kh-1-a', kw-1-b', ci, co].
   const wf = alloc(backend, [kh, kw, Co, Ci], false);
@@ -155,6 +166,98 @@ export function conv2DBackpropInput(args: {
   }
   free(backend, wf);
   return out;
+}
+
+export type InputGradMode = 'phase' | 'upsample';
+let inputGradMode: InputGradMode = 'phase';
+
+/** For benchmarks and tests: how strided input gradients are computed (default 'phase'). */
+export function setInputGradMode(m: InputGradMode): void {
+  inputGradMode = m;
+}
+
+/** One output phase along an axis: which taps, which dy offset, how many outputs. */
+interface Phase {
+  rho: number;
+  /** First tap a0 and tap count M (taps a0, a0 + s, ...). */
+  a0: number;
+  M: number;
+  /** dy row of the first tap for q = 0 is q + off + (M - 1 - m'), i.e. the sub-conv reads dy from row `off`. */
+  off: number;
+  /** Outputs of this phase: rows rho, rho + s, ... below `size`. */
+  Q: number;
+}
+
+function phases(size: number, k: number, s: number, pad: number): Phase[] {
+  const out: Phase[] = [];
+  for (let rho = 0; rho < s && rho < size; rho++) {
+    const a0 = (rho + pad) % s;
+    const M = a0 < k ? Math.ceil((k - a0) / s) : 0;
+    const delta = Math.floor((rho + pad) / s);
+    out.push({ rho, a0, M, off: delta - (M - 1), Q: Math.ceil((size - rho) / s) });
+  }
+  return out;
+}
+
+/**
+ * The strided input gradient by output phase (see the top of this file). Returns undefined
+ * for geometries it does not cover (a phase whose first dy row lies past the top, i.e. padding
+ * beyond the kernel), which take the upsampling path.
+ */
+function inputGradByPhase(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, g: Geometry): TensorInfo | undefined {
+  const { N, H, W, Ci, Ho, Wo, Co, kh, kw, sh, sw, pt, pl } = g;
+  const rows = phases(H, kh, sh, pt);
+  const cols = phases(W, kw, sw, pl);
+  if (rows.some((r) => r.M > 0 && r.off > 0) || cols.some((c) => c.M > 0 && c.off > 0)) return undefined;
+  const dx = alloc(backend, [N, H, W, Ci], true);
+  for (const r of rows) {
+    for (const c of cols) {
+      if (r.M === 0 || c.M === 0 || r.Q === 0 || c.Q === 0) continue; // no tap reaches this phase: zeros
+      // Sub-filter, reversed in space, in/out swapped: wf[m',n',co,ci] = w[a0r + sh*(Mr-1-m'), a0c + sw*(Mc-1-n'), ci, co].
+      const wf = alloc(backend, [r.M, c.M, Co, Ci], false);
+      {
+        const src = heap(backend, filter);
+        const dst = heap(backend, wf);
+        for (let m = 0; m < r.M; m++) {
+          for (let n = 0; n < c.M; n++) {
+            const a = r.a0 + sh * (r.M - 1 - m);
+            const b = c.a0 + sw * (c.M - 1 - n);
+            const s0 = (a * kw + b) * Ci * Co;
+            const d0 = (m * c.M + n) * Co * Ci;
+            for (let ci = 0; ci < Ci; ci++) {
+              for (let co = 0; co < Co; co++) dst[d0 + co * Ci + ci] = src[s0 + ci * Co + co];
+            }
+          }
+        }
+      }
+      const padT = -r.off;
+      const padL = -c.off;
+      const padB = Math.max(0, r.Q + r.M - 1 - Ho - padT);
+      const padR = Math.max(0, c.Q + c.M - 1 - Wo - padL);
+      const part = conv(backend, dy, wf, [1, 1], [[0, 0], [padT, padB], [padL, padR], [0, 0]]);
+      free(backend, wf);
+      // Interleave: part[n, q, u, :] -> dx[n, rho_r + sh*q, rho_c + sw*u, :].
+      const [, Pq, Pu] = part.shape;
+      const src = heap(backend, part);
+      const dst = heap(backend, dx);
+      const Qr = Math.min(r.Q, Pq);
+      const Qc = Math.min(c.Q, Pu);
+      for (let n = 0; n < N; n++) {
+        for (let q = 0; q < Qr; q++) {
+          const srcRow = ((n * Pq + q) * Pu) * Ci;
+          const dstRow = ((n * H + r.rho + sh * q) * W) * Ci;
+          for (let u = 0; u < Qc; u++) {
+            const s0 = srcRow + u * Ci;
+            const d0 = dstRow + (c.rho + sw * u) * Ci;
+            if (Ci >= 16) dst.set(src.subarray(s0, s0 + Ci), d0);
+            else for (let k = 0; k < Ci; k++) dst[d0 + k] = src[s0 + k];
+          }
+        }
+      }
+      free(backend, part);
+    }
+  }
+  return dx;
 }
 
 // ---------------------------------------------------------------- filter gradient

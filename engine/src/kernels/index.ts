@@ -1,15 +1,17 @@
 /**
  * Training kernels for tfjs's wasm backend: wasm lacks Conv2DBackpropFilter (so no CNN can
  * train) and its Conv2DBackpropInput and transposed BatchMatMul are naive loops. These
- * replacements are built on wasm's own XNNPACK kernels; see conv2d.ts and matmul.ts.
+ * replacements are built on wasm's own XNNPACK kernels; see conv2d.ts and matmul.ts. Two
+ * kernels of our own (fused training batch norm, batchnorm.ts) replace a dozen composed ops.
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTrain, batchNormTrainGrad, BN_BACKWARD, BN_FORWARD } from './batchnorm';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d';
 import { batchMatMul } from './matmul';
 import { maxPoolGrad } from './pool';
 import { captureOriginal } from './wasm-util';
 
-export { setFilterGradVariant, chooseFilterVariant, type FilterGradVariant } from './conv2d';
+export { setFilterGradVariant, setInputGradMode, chooseFilterVariant, type FilterGradVariant, type InputGradMode } from './conv2d';
 
 let registered = false;
 
@@ -18,7 +20,11 @@ const KERNELS: { name: string; fn: unknown }[] = [
   { name: 'Conv2DBackpropInput', fn: conv2DBackpropInput },
   { name: 'BatchMatMul', fn: batchMatMul },
   { name: 'MaxPoolGrad', fn: maxPoolGrad },
+  { name: BN_FORWARD, fn: batchNormTrain },
+  { name: BN_BACKWARD, fn: batchNormTrainGrad },
 ];
+
+export { BN_BACKWARD, BN_FORWARD } from './batchnorm';
 
 /** Names of the kernels this module supplies for 'wasm'. */
 export const WASM_TRAINING_KERNELS = KERNELS.map((k) => k.name);

@@ -4,7 +4,20 @@
  * control over initialisation, dropout draws and when batch-norm statistics update (SAM).
  */
 import * as tf from '@tensorflow/tfjs';
+import { BN_BACKWARD, BN_FORWARD } from '../kernels';
 import { Rng } from '../rng';
+
+let fusedAllowed = true;
+
+/** For tests and benchmarks: allow (default) or forbid the fused batch-norm kernels. */
+export function setFusedBatchNorm(allowed: boolean): void {
+  fusedAllowed = allowed;
+}
+
+/** The fused training batch norm runs where its kernels are registered (wasm), else the composed ops. */
+function fusedBatchNorm(): boolean {
+  return fusedAllowed && tf.getKernel(BN_FORWARD, tf.getBackend()) !== undefined;
+}
 
 export interface ApplyOptions {
   /** Dropout masks are drawn from this Rng (default: the model's own, seeded at creation). */
@@ -78,7 +91,8 @@ export function dense(p: ParamStore, name: string, cin: number, cout: number): L
  * Batch normalisation over all axes but the last (Keras defaults: momentum 0.99, epsilon
  * 1e-3). In training the batch statistics normalise and the moving averages update (unless
  * ctx.updateStats is false). The training-mode gradient is the closed form
- * dx = gamma*rstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)).
+ * dx = gamma*rstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)). On wasm both directions run as
+ * fused kernels (kernels/batchnorm.ts), elsewhere as the same formulas in tfjs ops.
  */
 export function batchNorm(p: ParamStore, name: string, c: number, momentum: number = 0.99, eps = 1e-3): Layer {
   const gamma = p.constant(name + '/gamma', [c], 1);
@@ -93,6 +107,18 @@ export function batchNorm(p: ParamStore, name: string, c: number, momentum: numb
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const m = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
     let stats: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
+    const fused = (xi: tf.Tensor, g: tf.Tensor, bt: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [value, mean, variance, rstd] = tf.engine().runKernel(BN_FORWARD, { x: xi, gamma: g, beta: bt }, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
+      save([xi, mean, rstd, g]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, mu, rs, gm] = saved;
+          return tf.engine().runKernel(BN_BACKWARD, { dy, x: xs, mean: mu, rstd: rs, gamma: gm }, {}) as tf.Tensor[];
+        },
+      };
+    };
     const fwd = (xi: tf.Tensor, g: tf.Tensor, bt: tf.Tensor, save: tf.GradSaveFunc) => {
       const { mean, variance } = tf.moments(xi, axes);
       const rstd = tf.rsqrt(tf.add(variance, eps));
@@ -111,7 +137,7 @@ export function batchNorm(p: ParamStore, name: string, c: number, momentum: numb
         },
       };
     };
-    const f = tf.customGrad(fwd as unknown as Parameters<typeof tf.customGrad>[0]);
+    const f = tf.customGrad((fusedBatchNorm() ? fused : fwd) as unknown as Parameters<typeof tf.customGrad>[0]);
     const y = f(x, gamma, beta);
     const st = stats!;
     if (ctx.updateStats) {
