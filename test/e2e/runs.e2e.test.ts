@@ -6,7 +6,8 @@
  * tiny configuration (mlp, 300 MNIST images, 2 seeds, 1 epoch): progress shows, the evaluation
  * panel fills with curves and the final table. A second, longer run is stopped and marked
  * cancelled with its finished trainings kept. After "Developer: Reload Window", the finished run
- * opens again from the Runs view, and "Resume Run" finishes the cancelled one in its folder.
+ * opens again from the Runs view, and "Resume Run" finishes the cancelled one in its folder. A tiny
+ * evolution from a *.evolve.json runs to its end in the evolution panel, whose best loss opens.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -217,10 +218,34 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       timing.configRunMs = Date.now() - t4;
       assert.equal(await frame.locator('#results tbody tr').count(), 2);
     });
+    await t.test('"Start Evolution" on a *.evolve.json: the evolution panel follows the search to its end, and "Open as a .loss file" opens the best loss', async () => {
+      const cfg = { population: 4, sample: 2, steps: 6, workers: 1, seed: 3, topK: 3, finalSeeds: 2, surrogate: { model: { kind: 'mlp', hidden: [32] }, maxTrain: 200, maxVal: 200, epochs: 1 } };
+      fs.writeFileSync(path.join(workspace, 'tiny.evolve.json'), JSON.stringify(cfg, null, 2));
+      const before = new Set(fs.readdirSync(path.join(workspace, '.lossmith', 'runs')));
+      const t6 = Date.now();
+      await palette(page, 'Lossmith: Start Evolution');
+      await pick(page, /Start Evolution/, 'tiny.evolve.json');
+      const id = await waitFor('the evolution run folder', () => fs.readdirSync(path.join(workspace, '.lossmith', 'runs')).find((d) => !before.has(d)), 60_000, 200);
+      const frame = await panelFrame(page, '#chart-fitness', 'the evolution panel');
+      await waitFor('the evolution to finish', async () => (await frame.getAttribute('#app', 'data-status')) === 'done', 180_000, 250);
+      timing.evolutionMs = Date.now() - t6;
+      await frame.waitForSelector('#chart-fitness[data-ready="true"] canvas');
+      await frame.waitForSelector('#top tbody tr .katex');
+      await frame.waitForSelector('#final-section:not([hidden]) #final tbody tr');
+      const summary = JSON.parse(fs.readFileSync(path.join(workspace, '.lossmith', 'runs', id, 'summary.json'), 'utf8')) as { status: string; best: { file: string }[] };
+      assert.equal(summary.status, 'done');
+      assert.equal(summary.best.length, 3);
+      await page.screenshot({ path: path.join(shots, 'code-server-evolution.png') });
+      await frame.locator('#top tbody tr').first().getByRole('button', { name: /Open as a .loss file/ }).click();
+      await page.locator('.tab', { hasText: /^best-1\.loss|candidate-\d+\.loss/ }).first().waitFor();
+      await page.waitForSelector('.monaco-editor .view-line:has-text("loss ")');
+      await palette(page, 'View: Close All Editors');
+      await page.waitForFunction(() => document.querySelectorAll('.tabs-container .tab').length === 0);
+    });
     await t.test('Export Loss (no .loss editor active: the file is picked) opens the loss as a PyTorch module', async () => {
       await palette(page, 'Lossmith: Export Loss');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'focal.loss' }).first().waitFor();
-      await page.keyboard.press('Enter');
+      // The evolution's best-*.loss files are candidates too: pick focal.loss by name.
+      await pick(page, /Export Loss|Lossmith/, 'focal.loss');
       await pick(page, /Export Loss/, 'PyTorch');
       await pick(page, /Export Loss/, 'Open in an editor');
       await page.waitForSelector('.monaco-editor .view-line:has-text("import torch")').catch(async (e) => {
