@@ -217,7 +217,7 @@ function lossIntegrity(model: Model, loss: LossStmt): Diagnostic[] {
   const deps = transitiveNames(loss.expr, model);
   if (!deps.has('y') || !(deps.has('p') || deps.has('logits'))) return [];
   try {
-    return integrityCheck(model, loss.name).problems.map((p) => ({
+    return integrityCheck(model, loss).problems.map((p) => ({
       code: p.code,
       severity: 'warning' as const,
       message: `${p.message} (loss '${loss.name}')`,
@@ -261,6 +261,7 @@ export function transitiveNames(e: Expr, model: Model): Set<string> {
 /** Does this expression (or a let it uses) have a missing piece, an unknown name or a type error? */
 export function lossHasErrors(e: Expr, model: Model): boolean {
   let bad = false;
+  const seen = new Set<string>();
   const visit = (x: Expr): void => {
     if (bad) return;
     if (hasMissing(x)) bad = true;
@@ -271,8 +272,13 @@ export function lossHasErrors(e: Expr, model: Model): boolean {
       const s = model.symbols.get(n);
       if (!s && !inputSpec(n)) bad = true;
       if (s && s.stmt && s.stmt.kind === 'Let') {
-        if (s.type === undefined) bad = true;
-        else visit(s.stmt.expr);
+        // A let named like an input (`let p = sum(y * p)`) is an error of its own, and
+        // following it by name would loop.
+        if (s.type === undefined || inputSpec(n)) bad = true;
+        else if (!seen.has(n)) {
+          seen.add(n);
+          visit(s.stmt.expr);
+        }
       }
       if (s && s.stmt && s.stmt.kind === 'Param' && !Number.isFinite(s.stmt.value)) bad = true;
     }

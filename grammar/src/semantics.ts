@@ -231,14 +231,18 @@ function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNam
 }
 
 /** Does the expression depend on y, p, logits (directly or through lets)? */
-function dependsOnInputs(e: Expr, scope: Map<string, SymbolInfo>): boolean {
+function dependsOnInputs(e: Expr, scope: Map<string, SymbolInfo>, seen = new Set<string>()): boolean {
   let dep = false;
   walk(e, (n) => {
     if (n.kind === 'Name') {
       const s = scope.get(n.name);
       if (!s) return;
       if (s.kind === 'input' && s.name !== 'C') dep = true;
-      if (s.kind === 'let' && s.stmt && s.stmt.kind === 'Let' && dependsOnInputs(s.stmt.expr, scope)) dep = true;
+      if (s.kind === 'let' && s.stmt && s.stmt.kind === 'Let' && !seen.has(n.name)) {
+        // A let that shadows an input names itself in its own expression: follow it once.
+        seen.add(n.name);
+        if (inputSymbol(n.name) || dependsOnInputs(s.stmt.expr, scope, seen)) dep = true;
+      }
     }
   });
   return dep;

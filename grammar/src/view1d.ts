@@ -3,7 +3,7 @@
  * functions of the true-class probability pt in (0, 1), the other classes sharing 1 - pt
  * evenly; and the seed system's integrity check on that curve (two classes).
  */
-import type { Expr } from './ast';
+import type { Expr, LossStmt } from './ast';
 import { differentiate } from './derivative';
 import { batchEnv, envPlan, evalBatch, type BatchValue, type EnvPlan } from './evaluate';
 import { exprKey } from './simplify';
@@ -117,9 +117,10 @@ export interface IntegrityResult {
  * true-class probability the loss must be finite, must not be flat, must not have its extremum
  * near pt = 0.5 (index 490..510), must turn at most once; a net rise is reported.
  */
-export function integrityCheck(model: Model, lossName: string, params?: Record<string, number>, points = 1000): IntegrityResult {
-  const loss = model.losses.find((l) => l.name === lossName);
-  if (!loss) throw new Error(`no loss named '${lossName}'`);
+export function integrityCheck(model: Model, lossOrName: LossStmt | string, params?: Record<string, number>, points = 1000): IntegrityResult {
+  // A statement is checked as itself (a duplicate name must not borrow the first one's verdict).
+  const loss = typeof lossOrName === 'string' ? model.losses.find((l) => l.name === lossOrName) : lossOrName;
+  if (!loss) throw new Error(`no loss named '${String(lossOrName)}'`);
   const plan = envPlan(model, [loss.expr]);
   // The verdict depends only on the loss's text, the lets it uses and the params: cache it,
   // so that re-checking a large file after an edit re-runs only the losses that changed.

@@ -74,7 +74,7 @@ export class Analysis {
    */
   fullDiagnostics(): Promise<GDiagnostic[] | undefined> {
     if (!this.full) {
-      this.full = this.runner.run(this.check, this.text, this.isCurrent).then((d) => {
+      this.full = this.runner.run(this.check, this.text, this.isCurrent, this.uri).then((d) => {
         if (d) this.fullDone = d;
         else this.full = undefined; // abandoned: allow a retry if asked again while current
         return d;
@@ -198,5 +198,6 @@ export class DocumentStore {
 
   forget(uri: string): void {
     this.analyses.delete(uri);
+    this.runner.forget(uri);
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { DiagnosticSeverity, DiagnosticTag, DocumentDiagnosticRequest } from 'vscode-languageserver-protocol/node';
 import { checkText, integrityCacheStats } from '../../grammar/src/index';
 import { IntegrityRunner } from '../../server/src/integrity';
+import { Rng } from '../../engine/src/rng';
 import { range, startServer } from './helpers';
 
 test('diagnostics: severity, code, range, related information, unnecessary tag, data', async () => {
@@ -104,6 +105,47 @@ test('integrity results are cached by content: an edit re-checks only the loss i
   const s2 = integrityCacheStats();
   assert.equal(s2.misses - s1.misses, 1);
   assert.equal(s2.hits - s1.hits, 19);
+});
+
+test('the per-document memo: across random edits, the full diagnostics always equal checkText, and untouched losses are reused', async () => {
+  const base = [
+    'param gamma = 2 in [0, 5]',
+    'let pt = sum(y * p)',
+    '# lossmith: allow loss-rises',
+    'loss focal = -(1 - pt)^gamma * log(pt)',
+    'loss up = sum(y * p)',
+    'loss flat = sum(y) + 0 * sum(p)',
+    'loss focal = -log(pt)',
+    'loss mid = (pt - 0.5)^2   # lossmith: allow extremum-in-middle',
+    'let q = pt^2',
+    'loss osc = sin(20 * q)',
+    'loss nf = log(pt - 0.5)',
+  ].join('\n');
+  const pieces = [' + 1', '0.5', 'pt', 'q', 'gamma', '\n', '# lossmith: allow flat-loss\n', '# note\n', 'loss extra = sum(y * p) * 2\n', 'let pt = 1 - sum(y * p)\n', 'param gamma = 7\n', ')', '(', '*', 'sin(', 'log(', 'loss focal = sum(y)\n', ' '];
+  const rng = new Rng(7);
+  const runner = new IntegrityRunner();
+  let text = base;
+  for (let step = 0; step < 400; step++) {
+    const at = rng.int(text.length + 1);
+    if (rng.next() < 0.5) {
+      text = text.slice(0, at) + pieces[rng.int(pieces.length)] + text.slice(at);
+    } else {
+      text = text.slice(0, at) + text.slice(Math.min(text.length, at + 1 + rng.int(6)));
+    }
+    if (step % 50 === 49) text = base; // back to a clean file now and then
+    const mine = await runner.run(checkText(text, { integrity: false }), text, () => true, 'doc');
+    assert.deepEqual(mine, checkText(text).diagnostics, `step ${step}:\n${text}`);
+  }
+  assert.ok(runner.stats.reused > 500, `reused ${runner.stats.reused}, computed ${runner.stats.computed}`);
+  // Typing in one loss of a large file re-checks that loss alone.
+  const big = Array.from({ length: 100 }, (_, i) => `let pt${i} = sum(y * p)\nloss focal${i} = -(1 - pt${i})^2 * log(pt${i})`).join('\n');
+  await runner.run(checkText(big, { integrity: false }), big, () => true, 'big');
+  const before = { ...runner.stats };
+  const edited = big.replace('loss focal42 = -(1 - pt42)^2', 'loss focal42 = -(1 - pt42)^3');
+  const d = await runner.run(checkText(edited, { integrity: false }), edited, () => true, 'big');
+  assert.deepEqual(d, checkText(edited).diagnostics);
+  assert.equal(runner.stats.computed - before.computed, 1);
+  assert.equal(runner.stats.reused - before.reused, 99);
 });
 
 test('pull diagnostics when asked for (initializationOptions.diagnosticMode = pull)', async () => {
