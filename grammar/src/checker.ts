@@ -331,7 +331,7 @@ class Intervals {
         const b = builtinById(OPERATOR_IDS[e.op]);
         const args = [this.of(e.left, visit), this.of(e.right, visit)];
         visit?.(b, args, e);
-        return safe(() => b.range(args));
+        return safeRange(b, args);
       }
       case 'Call': {
         const b = resolveCall(e.callee, e.args.length);
@@ -339,7 +339,7 @@ class Intervals {
         if (!b) return I.REAL;
         visit?.(b, args, e);
         if (b.id === 'sum') return this.sumOf(e.args[0], args[0]);
-        return safe(() => b.range(args));
+        return safeRange(b, args);
       }
     }
   }
@@ -375,9 +375,10 @@ class Intervals {
   }
 }
 
-function safe(f: () => Interval): Interval {
+/** A builtin's interval rule, REAL when it throws or gives NaN (no closure: this runs per node). */
+function safeRange(b: Builtin, args: Interval[]): Interval {
   try {
-    const r = f();
+    const r = b.range(args);
     return Number.isNaN(r.lo) || Number.isNaN(r.hi) ? I.REAL : r;
   } catch {
     return I.REAL;

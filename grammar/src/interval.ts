@@ -52,19 +52,51 @@ export function sub(a: Interval, b: Interval): Interval {
   return add(a, negate(b));
 }
 
-function mulEnd(x: End, y: End): End {
+// mul runs on every product node of every file check: it keeps its four candidate ends in
+// these module variables instead of allocating objects (it is synchronous and not re-entrant).
+let accLo = Infinity;
+let accLoOpen = true;
+let accHi = -Infinity;
+let accHiOpen = true;
+let accNaN = false;
+
+/** One product of two ends into the accumulator; the same rules and order as fromEnds. */
+function accProduct(xv: number, xOpen: boolean, yv: number, yOpen: boolean): void {
+  let v: number;
+  let open: boolean;
   // A closed zero end makes a closed zero; 0 * inf counts as 0 (an infinite end is never reached).
-  if ((x.v === 0 && !x.open) || (y.v === 0 && !y.open)) return { v: 0, open: false };
-  const v = x.v === 0 || y.v === 0 ? 0 : x.v * y.v;
-  return { v, open: x.open || y.open };
+  if ((xv === 0 && !xOpen) || (yv === 0 && !yOpen)) {
+    v = 0;
+    open = false;
+  } else {
+    v = xv === 0 || yv === 0 ? 0 : xv * yv;
+    open = xOpen || yOpen;
+  }
+  if (Number.isNaN(v)) {
+    accNaN = true;
+    return;
+  }
+  if (v < accLo || (v === accLo && !open)) {
+    accLo = v;
+    accLoOpen = open;
+  }
+  if (v > accHi || (v === accHi && !open)) {
+    accHi = v;
+    accHiOpen = open;
+  }
 }
 
 export function mul(a: Interval, b: Interval): Interval {
-  const A = [{ v: a.lo, open: a.loOpen }, { v: a.hi, open: a.hiOpen }];
-  const B = [{ v: b.lo, open: b.loOpen }, { v: b.hi, open: b.hiOpen }];
-  const ends: End[] = [];
-  for (const x of A) for (const y of B) ends.push(mulEnd(x, y));
-  return fromEnds(ends);
+  accLo = Infinity;
+  accLoOpen = true;
+  accHi = -Infinity;
+  accHiOpen = true;
+  accNaN = false;
+  accProduct(a.lo, a.loOpen, b.lo, b.loOpen);
+  accProduct(a.lo, a.loOpen, b.hi, b.hiOpen);
+  accProduct(a.hi, a.hiOpen, b.lo, b.loOpen);
+  accProduct(a.hi, a.hiOpen, b.hi, b.hiOpen);
+  return accNaN ? REAL : iv(accLo, accHi, accLoOpen, accHiOpen);
 }
 
 export function contains(a: Interval, v: number): boolean {
