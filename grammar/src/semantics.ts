@@ -43,8 +43,6 @@ export interface Model {
   /** Inferred types of expressions (by node identity). Maps, not WeakMaps: they live and die
    *  with the AST, and V8 sets and collects plain Maps much faster (measured in the LSP bench). */
   types: Map<Expr, Ty>;
-  /** The builtin each call or operator node resolved to. */
-  calls: Map<Expr, Builtin>;
   problems: TypeProblem[];
 }
 
@@ -92,7 +90,6 @@ export function analyze(program: Program): Model {
     losses: [],
     references: [],
     types: new Map(),
-    calls: new Map(),
     problems: [],
   };
   const allNames = new Set<string>(program.statements.map((s) => s.name));
@@ -120,7 +117,7 @@ export function analyze(program: Program): Model {
 }
 
 function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNames: Set<string>, lossName?: string): Ty | undefined {
-  const rec = (x: Expr): Ty | undefined => inferType(x, model, scope, allNames, lossName);
+  // Recursion without a closure per node (this runs on every node of every check).
   let t: Ty | undefined;
   switch (e.kind) {
     case 'Number':
@@ -158,18 +155,17 @@ function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNam
       break;
     }
     case 'Unary':
-      t = rec(e.operand);
-      model.calls.set(e, builtinById('neg'));
+      t = inferType(e.operand, model, scope, allNames, lossName);
       break;
     case 'Binary': {
-      const a = rec(e.left);
-      const b = rec(e.right);
-      model.calls.set(e, builtinById(OPERATOR_IDS[e.op]));
+      const a = inferType(e.left, model, scope, allNames, lossName);
+      const b = inferType(e.right, model, scope, allNames, lossName);
       t = a === undefined || b === undefined ? (a === 'vector' || b === 'vector' ? 'vector' : undefined) : a === 'vector' || b === 'vector' ? 'vector' : 'scalar';
       break;
     }
     case 'Call': {
-      const argTypes = e.args.map(rec);
+      const argTypes: (Ty | undefined)[] = [];
+      for (const arg of e.args) argTypes.push(inferType(arg, model, scope, allNames, lossName));
       const cands = overloads(e.callee);
       if (cands.length === 0) {
         const sym = scope.get(e.callee);
@@ -198,7 +194,6 @@ function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNam
         t = undefined;
         break;
       }
-      model.calls.set(e, b);
       let bad = false;
       b.args.forEach((spec, i) => {
         const at = argTypes[i];
