@@ -10,7 +10,7 @@ import type { Expr } from './ast';
 import { add, call, mul, num, ref, sub } from './build';
 import type { Ty } from './builtins';
 import { builtinOf, children as argsOf, exprType, nameTypes, type Model } from './semantics';
-import { exprKey, reuseLets, simplify, type SimplifyContext } from './simplify';
+import { exprKey, letReuseTable, reuseLetTable, simplify, type SimplifyContext } from './simplify';
 
 export type Wrt = 'logits' | 'p';
 
@@ -25,6 +25,8 @@ export interface DerivativeOptions {
   /** Simplify and re-use let names (default true). */
   simplify?: boolean;
 }
+
+const LET_TABLES = new WeakMap<Model, Map<string, string>>();
 
 /** The raw (unsimplified) or simplified derivative of `lossName` with respect to `wrt`. */
 export function differentiate(model: Model, lossName: string, wrt: Wrt, opts: DerivativeOptions = {}): Expr {
@@ -102,8 +104,15 @@ export function differentiate(model: Model, lossName: string, wrt: Wrt, opts: De
   // Simplify, re-use let names, and simplify again: names can cancel once they appear (pt / pt).
   let out = raw;
   let key = '';
+  // The let table depends on the model alone: built once per model, not per call and round
+  // (it simplifies every let of the file: most of a hover's time on a large file).
+  let table = LET_TABLES.get(model);
+  if (!table) {
+    table = letReuseTable(lets, ctx);
+    LET_TABLES.set(model, table);
+  }
   for (let i = 0; i < 4; i++) {
-    out = reuseLets(simplify(out, ctx), lets, ctx);
+    out = reuseLetTable(simplify(out, ctx), table);
     const k = exprKey(out);
     if (k === key) break;
     key = k;

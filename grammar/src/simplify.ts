@@ -379,6 +379,11 @@ function isDistribution(e: Expr): boolean {
  * that derivatives read in the file's own vocabulary: `sum(p * y)` becomes `pt`.
  */
 export function reuseLets(e: Expr, lets: { name: string; expr: Expr }[], ctx: SimplifyContext): Expr {
+  return reuseLetTable(e, letReuseTable(lets, ctx));
+}
+
+/** The simplified lets by key (largest first wins): build once, apply to many expressions. */
+export function letReuseTable(lets: { name: string; expr: Expr }[], ctx: SimplifyContext): Map<string, string> {
   const table = new Map<string, string>();
   const sized = lets.map((l) => ({ name: l.name, s: simplify(l.expr, ctx) })).sort((a, b) => exprSize(b.s) - exprSize(a.s));
   for (const l of sized) {
@@ -386,6 +391,11 @@ export function reuseLets(e: Expr, lets: { name: string; expr: Expr }[], ctx: Si
     const k = exprKey(l.s);
     if (!table.has(k)) table.set(k, l.name);
   }
+  return table;
+}
+
+/** reuseLets with a table from letReuseTable. */
+export function reuseLetTable(e: Expr, table: Map<string, string>): Expr {
   if (table.size === 0) return e;
   const rec = (x: Expr): Expr => {
     const hit = table.get(exprKey(x));
