@@ -371,6 +371,80 @@ function tokenDescription(name: string): string {
   return map[name] ?? name;
 }
 
+/**
+ * Clean statements of recent parses by their exact source text (first to last token), with the
+ * offset they were parsed at. A statement found at the same offset is re-used as is (the AST is
+ * never mutated); found elsewhere, it is copied with its ranges moved. Bounded: cleared when
+ * it grows past STATEMENT_CACHE_MAX entries.
+ */
+const statementCache = new Map<string, { at: number; stmt: Statement }>();
+const STATEMENT_CACHE_MAX = 50_000;
+
+/** Every clean statement of a file whose segments all start with a keyword, or undefined at the first syntax error. */
+function strictStatements(text: string, segments: IToken[][]): Statement[] | undefined {
+  const strict = getStrictParser();
+  const out: Statement[] = [];
+  for (const seg of segments) {
+    const start = seg[0].startOffset;
+    const last = seg[seg.length - 1];
+    const key = text.slice(start, last.startOffset + last.image.length);
+    const hit = statementCache.get(key);
+    if (hit) {
+      out.push(hit.at === start ? hit.stmt : shiftStatement(hit.stmt, start - hit.at));
+      continue;
+    }
+    strict.resetLastEnd();
+    strict.input = seg;
+    let st: Statement | undefined;
+    try {
+      st = strict.statement();
+    } catch {
+      return undefined;
+    }
+    if (strict.errors.length > 0 || !st) return undefined;
+    if (statementCache.size >= STATEMENT_CACHE_MAX) statementCache.clear();
+    statementCache.set(key, { at: start, stmt: st });
+    out.push(st);
+  }
+  return out;
+}
+
+const shiftRange = (r: Range, d: number): Range => ({ start: r.start + d, end: r.end + d });
+
+function shiftExpr(e: Expr, d: number): Expr {
+  switch (e.kind) {
+    case 'Number':
+    case 'Name':
+    case 'Missing':
+      return { ...e, range: shiftRange(e.range, d) };
+    case 'Unary':
+      return { ...e, operand: shiftExpr(e.operand, d), range: shiftRange(e.range, d) };
+    case 'Binary':
+      return { ...e, left: shiftExpr(e.left, d), right: shiftExpr(e.right, d), range: shiftRange(e.range, d) };
+    case 'Call':
+      return { ...e, args: e.args.map((a) => shiftExpr(a, d)), calleeRange: shiftRange(e.calleeRange, d), range: shiftRange(e.range, d) };
+  }
+}
+
+/** A copy of a statement with every range moved by `d`. */
+export function shiftStatement(s: Statement, d: number): Statement {
+  if (s.kind === 'Param') {
+    return {
+      ...s,
+      nameRange: shiftRange(s.nameRange, d),
+      valueRange: shiftRange(s.valueRange, d),
+      ...(s.bounds ? { bounds: { ...s.bounds, range: shiftRange(s.bounds.range, d) } } : {}),
+      range: shiftRange(s.range, d),
+    };
+  }
+  return { ...s, nameRange: shiftRange(s.nameRange, d), expr: shiftExpr(s.expr, d), range: shiftRange(s.range, d) };
+}
+
+/** Forget the statements of earlier parses (benchmarks measure cold parses). */
+export function clearStatementCache(): void {
+  statementCache.clear();
+}
+
 /** Parse a `.loss` file. Never throws: errors come back in `errors`. */
 export function parse(text: string): ParseResult {
   const errors: SyntaxProblem[] = [];
@@ -405,17 +479,12 @@ export function parse(text: string): ParseResult {
   }
   if (current.length > 0) segments.push(current);
   // Fast path: a file without lexical errors whose statements all start with a keyword parses
-  // in one pass; any syntax error sends it through the per-statement path below.
+  // statement by statement with the strict parser, re-using the statements of earlier parses
+  // whose source text is unchanged (an editor re-parses after every keystroke; see
+  // `cachedStatement`); any syntax error sends it through the per-statement path below.
   if (lexed.errors.length === 0 && segments.every((seg) => seg[0].tokenType === T.Param || seg[0].tokenType === T.Let || seg[0].tokenType === T.Loss)) {
-    const strict = getStrictParser();
-    strict.resetLastEnd();
-    strict.input = lexed.tokens;
-    try {
-      const all = strict.statements();
-      if (strict.errors.length === 0) return { program: { statements: all, comments }, errors, tokens: lexed.tokens };
-    } catch {
-      // fall through to the careful path
-    }
+    const all = strictStatements(text, segments);
+    if (all) return { program: { statements: all, comments }, errors, tokens: lexed.tokens };
   }
   for (const seg of segments) {
     const head = seg[0].tokenType;

@@ -40,8 +40,8 @@ export interface Model {
   losses: LossStmt[];
   /** Every use of a name that resolved. */
   references: Reference[];
-  /** Inferred types of expressions (by node identity). Maps, not WeakMaps: they live and die
-   *  with the AST, and V8 sets and collects plain Maps much faster (measured in the LSP bench). */
+  /** Inferred type of each let's and loss's whole expression (by node identity; subexpressions
+   *  are not recorded: nothing reads them, and a set per node was a tenth of a check). */
   types: Map<Expr, Ty>;
   problems: TypeProblem[];
 }
@@ -103,6 +103,7 @@ export function analyze(program: Program): Model {
       model.params.push(stmt);
     } else {
       type = inferType(stmt.expr, model, scope, allNames, stmt.kind === 'Loss' ? stmt.name : undefined);
+      if (type) model.types.set(stmt.expr, type);
       if (stmt.kind === 'Let') model.lets.push(stmt);
       else model.losses.push(stmt);
     }
@@ -221,7 +222,6 @@ function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNam
       break;
     }
   }
-  if (t) model.types.set(e, t);
   return t;
 }
 

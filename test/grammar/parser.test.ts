@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
 import { parse, printParenthesized, printExpr, LineIndex, checkText } from '../../grammar/src/index';
+import { clearStatementCache } from '../../grammar/src/parser';
+import { Rng } from '../../engine/src/rng';
 
 /** Parse one expression through a loss statement and print it fully parenthesised. */
 function paren(src: string): string {
@@ -122,4 +126,37 @@ test('line index converts offsets both ways, with CRLF', () => {
   assert.deepEqual(i.position(8), { line: 2, character: 1 });
   assert.equal(i.offset({ line: 1, character: 1 }), 5);
   assert.equal(i.offset({ line: 9, character: 0 }), t.length);
+});
+
+test('statements re-used from earlier parses: across random edits the parse equals a cold parse, and unchanged statements keep their identity', () => {
+  const dir = path.join(__dirname, '..', '..', '..', 'examples');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.loss')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+  const pieces = [' + 1', '0.5', 'pt', '\n', '# c\n', 'let q = sum(y * p)\n', 'loss z = -log(sum(y * p))\n', ')', '(', '*', 'log(', ' ', 'param k = 2 in [0, 3]\n'];
+  const rng = new Rng(11);
+  let cleanHits = 0;
+  for (const original of files) {
+    let text = original;
+    for (let step = 0; step < 60; step++) {
+      if (step % 3 === 0) text = original; // random edits break a file quickly: start over often
+      const at = rng.int(text.length + 1);
+      text = rng.next() < 0.6 ? text.slice(0, at) + pieces[rng.int(pieces.length)] + text.slice(at) : text.slice(0, at) + text.slice(Math.min(text.length, at + 1 + rng.int(4)));
+      const warm = parse(text);
+      clearStatementCache();
+      const cold = parse(text);
+      assert.deepEqual(warm.program, cold.program, text);
+      assert.deepEqual(warm.errors, cold.errors, text);
+      // Re-parse the same text: every statement comes back as the same object.
+      const again = parse(text);
+      if (warm.errors.length === 0) {
+        cleanHits++;
+        again.program.statements.forEach((s, i) => assert.equal(s, cold.program.statements[i]));
+      }
+    }
+  }
+  assert.ok(cleanHits > 100, `clean parses: ${cleanHits}`);
+  // An edit early in a file moves the statements after it: same shape, shifted ranges.
+  const a = parse('let pt = sum(y * p)\nloss f = -log(pt)\n');
+  const b = parse('# x\nlet pt = sum(y * p)\nloss f = -log(pt)\n');
+  assert.deepEqual(b.program.statements.map((s) => s.range), a.program.statements.map((s) => ({ start: s.range.start + 4, end: s.range.end + 4 })));
+  assert.equal((b.program.statements[1] as { expr: { range: { start: number } } }).expr.range.start, (a.program.statements[1] as { expr: { range: { start: number } } }).expr.range.start + 4);
 });
