@@ -3,7 +3,7 @@
  * NLFS ConvNet surrogate on 28x28x1 input, on the `cpu` and `wasm` backends, anchored
  * against PyTorch (Debian python3-torch, OpenBLAS selected for that process, one thread)
  * measured in the same run; the ConvNet on wasm with each of our speed-ups switched off in
- * turn (phase-split strided input gradient, fused batch norm); and a per-kernel profile of the
+ * turn (phase-split strided input gradient, fused batch norm and swish gradient); and a per-kernel profile of the
  * ConvNet step on wasm.
  *
  * Run alone: npx tsc -b && node -e "require('./out/test/bench/train-bench.js').runTrainBench()"
@@ -166,7 +166,7 @@ export async function runTrainBench(): Promise<void> {
   ablation.push({ what: 'strided input gradient by zero-upsampling (not phase split)', ms: timeSteps(conv.spec, 10, 2) });
   setInputGradMode('phase');
   setFusedBatchNorm(false);
-  ablation.push({ what: 'batch norm from composed tfjs ops (not fused)', ms: timeSteps(conv.spec, 10, 2) });
+  ablation.push({ what: 'batch norm and swish gradient from composed tfjs ops (not fused)', ms: timeSteps(conv.spec, 10, 2) });
   setInputGradMode('upsample');
   ablation.push({ what: 'both off', ms: timeSteps(conv.spec, 10, 2) });
   setInputGradMode('phase');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/src/backend';
 import { registerWasmTrainingKernels, setFilterGradVariant, setInputGradMode, WASM_TRAINING_KERNELS } from '../../engine/src/kernels';
-import { batchNorm, ParamStore, setFusedBatchNorm } from '../../engine/src/models/layers';
+import { batchNorm, ParamStore, setFusedBatchNorm, swish } from '../../engine/src/models/layers';
 import { Rng } from '../../engine/src/rng';
 
 function rand(shape: number[], seed: number): Float32Array {
@@ -214,5 +214,29 @@ test('fused batch norm (wasm) equals the composed ops (cpu, and wasm with fusion
       assert.ok(Math.abs(got.value - f64.value) <= t * Math.max(1, Math.abs(f64.value)), `value ${shape}: ${got.value} vs ${f64.value}`);
       for (const k of ['gx', 'dgamma', 'dbeta', 'movingMean', 'movingVar'] as const) assert.ok(relErr(got[k], f64[k]) < t, `${k} ${shape} (${got === fused ? 'fused' : 'composed'}): ${relErr(got[k], f64[k])}`);
     }
+  }
+});
+
+test('swish: fused gradient (wasm) and the composed one (cpu) equal the float64 derivative x -> x * sigmoid(x)', async () => {
+  await initBackend('wasm');
+  const shape = [3, 5, 5, 7];
+  const xs = rand(shape, 21).map((v) => 6 * v); // [-6, 6]: both tails of the sigmoid
+  const ws = rand(shape, 22);
+  const f64 = Array.from(xs, (x, i) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return ws[i] * (s + x * s * (1 - s));
+  });
+  for (const [backend, fused] of [['wasm', true], ['wasm', false], ['cpu', true]] as const) {
+    await tf.setBackend(backend);
+    setFusedBatchNorm(fused);
+    const before = tf.memory().numTensors;
+    const g = tf.tidy(() => {
+      const w = tf.tensor(ws, shape);
+      const ctx = { training: true, rng: new Rng(0), updateStats: false };
+      return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(swish(x, ctx), w)))(tf.tensor(xs, shape)).dataSync() as Float32Array;
+    });
+    setFusedBatchNorm(true);
+    assert.equal(tf.memory().numTensors, before, 'no leak');
+    assert.ok(relErr(g, f64) < 2e-6, `${backend} fused=${fused}: ${relErr(g, f64)}`);
   }
 });

@@ -5,7 +5,7 @@
  * kernels of our own (fused training batch norm, batchnorm.ts) replace a dozen composed ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, batchNormTrainGrad, BN_BACKWARD, BN_FORWARD } from './batchnorm';
+import { batchNormTrain, batchNormTrainGrad, BN_BACKWARD, BN_FORWARD, SWISH_BACKWARD, swishGrad } from './batchnorm';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d';
 import { batchMatMul } from './matmul';
 import { maxPoolGrad } from './pool';
@@ -22,9 +22,10 @@ const KERNELS: { name: string; fn: unknown }[] = [
   { name: 'MaxPoolGrad', fn: maxPoolGrad },
   { name: BN_FORWARD, fn: batchNormTrain },
   { name: BN_BACKWARD, fn: batchNormTrainGrad },
+  { name: SWISH_BACKWARD, fn: swishGrad },
 ];
 
-export { BN_BACKWARD, BN_FORWARD } from './batchnorm';
+export { BN_BACKWARD, BN_FORWARD, SWISH_BACKWARD } from './batchnorm';
 
 /** Names of the kernels this module supplies for 'wasm'. */
 export const WASM_TRAINING_KERNELS = KERNELS.map((k) => k.name);

@@ -4,12 +4,12 @@
  * control over initialisation, dropout draws and when batch-norm statistics update (SAM).
  */
 import * as tf from '@tensorflow/tfjs';
-import { BN_BACKWARD, BN_FORWARD } from '../kernels';
+import { BN_BACKWARD, BN_FORWARD, SWISH_BACKWARD } from '../kernels';
 import { Rng } from '../rng';
 
 let fusedAllowed = true;
 
-/** For tests and benchmarks: allow (default) or forbid the fused batch-norm kernels. */
+/** For tests and benchmarks: allow (default) or forbid the fused batch-norm and swish kernels. */
 export function setFusedBatchNorm(allowed: boolean): void {
   fusedAllowed = allowed;
 }
@@ -154,7 +154,24 @@ export function batchNorm(p: ParamStore, name: string, c: number, momentum: numb
   };
 }
 
-export const swish: Layer = (x) => tf.mul(x, tf.sigmoid(x));
+/**
+ * swish(x) = x * sigmoid(x) with the gradient dy * s * (1 + x * (1 - s)) from the saved s: on
+ * wasm one fused kernel (kernels/batchnorm.ts), elsewhere the same formula in tfjs ops.
+ */
+const swishFn = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const s = tf.sigmoid(x);
+  save([x, s]);
+  return {
+    value: tf.mul(x, s),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ss] = saved;
+      if (fusedAllowed && tf.getKernel(SWISH_BACKWARD, tf.getBackend())) return [tf.engine().runKernel(SWISH_BACKWARD, { dy, x: xs, s: ss }, {}) as tf.Tensor];
+      return [tf.mul(dy, tf.mul(ss, tf.add(1, tf.mul(xs, tf.sub(1, ss)))))];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+export const swish: Layer = (x) => swishFn(x) as tf.Tensor;
 export const relu: Layer = (x) => tf.relu(x);
 
 /** Inverted dropout with a mask drawn from ctx.rng (identity when not training). */
