@@ -445,6 +445,19 @@ export function clearStatementCache(): void {
   statementCache.clear();
 }
 
+/**
+ * The parse result with `tokens` computed again on first use (lexing is under a millisecond for
+ * 1000 lines): an editor keeps one parse per version alive, and not holding every token object
+ * between keystrokes keeps them out of the old generation.
+ */
+function withLazyTokens(r: Omit<ParseResult, 'tokens'>, text: string): ParseResult {
+  let tokens: IToken[] | undefined;
+  return Object.defineProperty(r, 'tokens', {
+    enumerable: true,
+    get: () => (tokens ??= T.lossLexer.tokenize(text).tokens),
+  }) as ParseResult;
+}
+
 /** Parse a `.loss` file. Never throws: errors come back in `errors`. */
 export function parse(text: string): ParseResult {
   const errors: SyntaxProblem[] = [];
@@ -484,7 +497,7 @@ export function parse(text: string): ParseResult {
   // `cachedStatement`); any syntax error sends it through the per-statement path below.
   if (lexed.errors.length === 0 && segments.every((seg) => seg[0].tokenType === T.Param || seg[0].tokenType === T.Let || seg[0].tokenType === T.Loss)) {
     const all = strictStatements(text, segments);
-    if (all) return { program: { statements: all, comments }, errors, tokens: lexed.tokens };
+    if (all) return withLazyTokens({ program: { statements: all, comments }, errors }, text);
   }
   for (const seg of segments) {
     const head = seg[0].tokenType;
@@ -534,5 +547,5 @@ export function parse(text: string): ParseResult {
     errors.push({ code: 'syntax-error', message: syntaxMessage(e), range });
   }
   errors.sort((a, b) => a.range.start - b.range.start);
-  return { program: { statements, comments }, errors, tokens: lexed.tokens };
+  return withLazyTokens({ program: { statements, comments }, errors }, text);
 }
