@@ -6,11 +6,12 @@
  * - with respect to `p`: p is treated as a free vector (logits held fixed);
  * - with respect to `logits`: through p = softmax(logits) and through direct uses of logits.
  */
-import type { Expr } from './ast';
+import type { Expr, LetStmt, LossStmt } from './ast';
 import { add, call, mul, num, ref, sub } from './build';
 import type { Ty } from './builtins';
 import { builtinOf, children as argsOf, exprType, nameTypes, type Model } from './semantics';
 import { exprKey, letReuseTable, reuseLetTable, simplify, type SimplifyContext } from './simplify';
+import { letsNeeded } from './evaluate';
 
 export type Wrt = 'logits' | 'p';
 
@@ -26,13 +27,33 @@ export interface DerivativeOptions {
   simplify?: boolean;
 }
 
-const LET_TABLES = new WeakMap<Model, Map<string, string>>();
-
 /** The raw (unsimplified) or simplified derivative of `lossName` with respect to `wrt`. */
 export function differentiate(model: Model, lossName: string, wrt: Wrt, opts: DerivativeOptions = {}): Expr {
   const loss = model.losses.find((l) => l.name === lossName);
   if (!loss) throw new DerivativeError(`no loss named '${lossName}'`);
-  const lets = model.lets.filter((l) => model.symbols.get(l.name)?.stmt === l);
+  // Memoised per model (a hover, the preview and the curve ask for the same derivatives).
+  let memo = MEMO.get(model);
+  if (!memo) MEMO.set(model, (memo = new Map()));
+  const key = `${loss.range.start}:${wrt}:${opts.simplify === false ? 'raw' : 'simplified'}`;
+  const known = memo.get(key);
+  if (known) return known;
+  const d = derive(model, loss, wrt, opts);
+  memo.set(key, d);
+  return d;
+}
+
+const MEMO = new WeakMap<Model, Map<string, Expr>>();
+
+function derive(model: Model, loss: LossStmt, wrt: Wrt, opts: DerivativeOptions): Expr {
+  // Only the lets this loss uses (directly or through other lets), in file order: the
+  // derivative's cost follows the loss, not the size of the file.
+  const own = letsNeeded(model, loss.expr);
+  const lets: LetStmt[] = [];
+  for (const n of own) {
+    const st = model.symbols.get(n)?.stmt;
+    if (st && st.kind === 'Let') lets.push(st);
+  }
+  lets.sort((a, b) => a.range.start - b.range.start);
   const letByName = new Map(lets.map((l) => [l.name, l]));
   const baseTypes = nameTypes(model);
   const typeOf = (e: Expr): Ty | undefined => exprType(e, baseTypes);
@@ -104,13 +125,10 @@ export function differentiate(model: Model, lossName: string, wrt: Wrt, opts: De
   // Simplify, re-use let names, and simplify again: names can cancel once they appear (pt / pt).
   let out = raw;
   let key = '';
-  // The let table depends on the model alone: built once per model, not per call and round
-  // (it simplifies every let of the file: most of a hover's time on a large file).
-  let table = LET_TABLES.get(model);
-  if (!table) {
-    table = letReuseTable(lets, ctx);
-    LET_TABLES.set(model, table);
-  }
+  // Re-use the names of the lets this loss uses (directly or through other lets): the
+  // derivative reads in the loss's own vocabulary (in a file where several lets are equal, the
+  // loss's own, not the first), and the table costs what the loss costs, not the whole file.
+  const table = letReuseTable(lets, ctx);
   for (let i = 0; i < 4; i++) {
     out = reuseLetTable(simplify(out, ctx), table);
     const k = exprKey(out);
