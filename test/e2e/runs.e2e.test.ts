@@ -218,7 +218,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       timing.configRunMs = Date.now() - t4;
       assert.equal(await frame.locator('#results tbody tr').count(), 2);
     });
-    await t.test('"Start Evolution" on a *.evolve.json: the evolution panel follows the search to its end, and "Open as a .loss file" opens the best loss', async () => {
+    await t.test('"Start Evolution" on a *.evolve.json: the evolution panel follows the search to its end; its best loss is evaluated against CE, exported and opened from the panel', async () => {
       const cfg = { population: 4, sample: 2, steps: 6, workers: 1, seed: 3, topK: 3, finalSeeds: 2, surrogate: { model: { kind: 'mlp', hidden: [32] }, maxTrain: 200, maxVal: 200, epochs: 1 } };
       fs.writeFileSync(path.join(workspace, 'tiny.evolve.json'), JSON.stringify(cfg, null, 2));
       const before = new Set(fs.readdirSync(path.join(workspace, '.lossmith', 'runs')));
@@ -236,7 +236,32 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       assert.equal(summary.status, 'done');
       assert.equal(summary.best.length, 3);
       await page.screenshot({ path: path.join(shots, 'code-server-evolution.png') });
-      await frame.locator('#top tbody tr').first().getByRole('button', { name: /Open as a .loss file/ }).click();
+      // "Evaluate vs CE" on the best candidate: a real comparison of that loss file against CE.
+      const seen = new Set(fs.readdirSync(path.join(workspace, '.lossmith', 'runs')));
+      await frame.locator('#top tbody tr').first().getByRole('button', { name: /Evaluate against cross-entropy/ }).click();
+      await pick(page, /Dataset/, 'mnist');
+      await pick(page, /Model/, 'mlp');
+      await pick(page, /Augmentations/);
+      await pick(page, /Seeds/, '2 seeds');
+      await pick(page, /Epochs/, '2 epochs');
+      await pick(page, /Training examples/, '300 examples');
+      const evalId = await waitFor('the evaluation run folder', () => fs.readdirSync(path.join(workspace, '.lossmith', 'runs')).find((d) => !seen.has(d)), 60_000, 200);
+      const evalFrame = await panelFrame(page, `#meta:has-text("${evalId}")`, 'the candidate\u2019s evaluation panel');
+      await waitFor('the candidate\u2019s evaluation to finish', async () => (await evalFrame.getAttribute('#results', 'data-final')) === 'true', 180_000, 250);
+      const evalConfig = JSON.parse(fs.readFileSync(path.join(workspace, '.lossmith', 'runs', evalId, 'config.json'), 'utf8')) as { losses: { file: string }[] };
+      assert.ok(evalConfig.losses[0].file.includes(id), `the loss comes from the evolution run's folder: ${evalConfig.losses[0].file}`);
+      // A hidden webview loses its frame: bring the evolution panel back and find it again.
+      const evolutionFrame = async (): Promise<Frame> => {
+        await page.locator('.tab', { hasText: /^Evolution/ }).first().click();
+        return panelFrame(page, '#app[data-status="done"] #top tbody tr .katex', 'the evolution panel again');
+      };
+      // "Export" on the same row: the loss as a PyTorch module.
+      await (await evolutionFrame()).locator('#top tbody tr').first().getByRole('button', { name: /^Export:/ }).click();
+      await pick(page, /Export Loss/, 'PyTorch');
+      await pick(page, /Export Loss/, 'Open in an editor');
+      await page.waitForSelector('.monaco-editor .view-line:has-text("import torch")');
+      await palette(page, 'View: Revert and Close Editor'); // the untitled module: no save prompt later
+      await (await evolutionFrame()).locator('#top tbody tr').first().getByRole('button', { name: /Open as a .loss file/ }).click();
       await page.locator('.tab', { hasText: /^best-1\.loss|candidate-\d+\.loss/ }).first().waitFor();
       await page.waitForSelector('.monaco-editor .view-line:has-text("loss ")');
       await palette(page, 'View: Close All Editors');
