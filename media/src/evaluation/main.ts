@@ -7,6 +7,7 @@ import uPlot from 'uplot';
 import { chartSvg, type SvgSeries } from '../shared/format';
 import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, vscodeApi, withAlpha, type Cell } from '../shared/page';
 import { parseRunPanelState, parseToRunWebview, type RunPanelState } from '../shared/run-messages';
+import { EventFollower } from '../shared/follow';
 import type { WireEvent } from '../shared/validate';
 import { curves, emptyModel, metadata, METRIC_LABEL, progress, reduce, table, TABLE_HEADER, tableCsv, type EvalModel, type Metric } from './model';
 
@@ -29,8 +30,8 @@ const els = {
 };
 
 let state: RunPanelState | undefined = parseRunPanelState(vscodeApi().getState());
-let model: EvalModel = emptyModel(state?.runId ?? 'run');
-let received = 0;
+const follower = new EventFollower<EvalModel>(emptyModel, reduce, undefined, state?.runId ?? 'run');
+let model: EvalModel = follower.model;
 let runState: string | undefined;
 const charts: { loss?: uPlot; acc?: uPlot } = {};
 let scheduled = false;
@@ -250,17 +251,11 @@ function exportPng(): void {
 }
 
 function onEvents(runId: string, from: number, events: WireEvent[]): void {
-  if (from === 0 || runId !== model.runId) {
-    model = emptyModel(runId);
-    received = 0;
-  }
-  if (from > received) {
-    // A gap: ask for everything again.
-    post({ type: 'ready' });
+  if (follower.apply(runId, from, events) === 'gap') {
+    post({ type: 'ready' }); // ask for everything again
     return;
   }
-  for (let i = received - from; i < events.length; i++) reduce(model, events[i]);
-  received = Math.max(received, from + events.length);
+  model = follower.model;
   if (!state || state.runId !== runId) {
     state = { v: 1, runId, view: state?.view ?? {} };
     vscodeApi().setState(state);

@@ -8,6 +8,7 @@ import uPlot from 'uplot';
 import { chartSvg, pct, pp, pValue } from '../shared/format';
 import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, vscodeApi, withAlpha, type Cell } from '../shared/page';
 import { parseRunPanelState, parseToRunWebview, type LossDescription, type RunPanelState } from '../shared/run-messages';
+import { EventFollower } from '../shared/follow';
 import type { WireEvent } from '../shared/validate';
 import { applySummary, emptyEvoModel, evoMetadata, evoProgress, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, type EvoModel, type ScatterAxis } from './model';
 
@@ -35,8 +36,8 @@ const els = {
 };
 
 let state: RunPanelState | undefined = parseRunPanelState(vscodeApi().getState());
-let model: EvoModel = emptyEvoModel(state?.runId ?? 'run');
-let received = 0;
+const follower = new EventFollower<EvoModel>(emptyEvoModel, reduceEvo, (m) => applySummary(m, summary), state?.runId ?? 'run');
+let model: EvoModel = follower.model;
 let runState: string | undefined;
 let summary: unknown = null;
 const described = new Map<string, LossDescription>();
@@ -332,17 +333,11 @@ function exportSvg(): void {
 }
 
 function onEvents(runId: string, from: number, events: WireEvent[]): void {
-  if (from === 0 || runId !== model.runId) {
-    model = emptyEvoModel(runId);
-    received = 0;
-    applySummary(model, summary);
-  }
-  if (from > received) {
-    post({ type: 'ready' });
+  if (follower.apply(runId, from, events) === 'gap') {
+    post({ type: 'ready' }); // ask for everything again
     return;
   }
-  for (let i = received - from; i < events.length; i++) reduceEvo(model, events[i]);
-  received = Math.max(received, from + events.length);
+  model = follower.model;
   if (!state || state.runId !== runId) {
     state = { v: 1, runId, view: state?.view ?? {} };
     vscodeApi().setState(state);
