@@ -4,6 +4,7 @@
  * the same run (the time to merely tokenize the same text).
  */
 import { checkText, clearIntegrityCache, differentiate, integrityCheck, parse } from '../../grammar/src/index';
+import { clearStatementCache } from '../../grammar/src/parser';
 import { lossLexer } from '../../grammar/src/lexer';
 
 export function generatedFile(lines: number): string {
@@ -44,7 +45,16 @@ function time(f: () => void, reps: number): number {
 export async function runGrammarBench(): Promise<void> {
   const text = generatedFile(1000);
   const lex = time(() => lossLexer.tokenize(text), 9);
-  const parseMs = time(() => parse(text), 9);
+  const parseMs = time(() => {
+    clearStatementCache();
+    parse(text);
+  }, 9);
+  // After a one-character edit in one loss, with the statements of the previous parse kept.
+  const lines = text.split('\n');
+  const edited = (k: number): string => lines.map((l, i) => (i === 4 + 5 * (k % 150) ? l + ' + 0' : l)).join('\n');
+  let ek = 0;
+  parse(text);
+  const parseWarm = time(() => parse(edited(ek++)), 9);
   const checkNoIntegrity = time(() => checkText(text, { integrity: false }), 5);
   const checkCold = time(() => {
     clearIntegrityCache();
@@ -53,8 +63,12 @@ export async function runGrammarBench(): Promise<void> {
   checkText(text);
   const checkFull = time(() => checkText(text), 5);
   const model = checkText(text, { integrity: false }).model;
+  // Derivatives are memoised per analysis: each repetition derives on a fresh one.
+  const fresh = [0, 1, 2].map(() => checkText(text, { integrity: false }).model);
+  let rep = 0;
   const deriveAll = time(() => {
-    for (const l of model.losses) differentiate(model, l.name, 'logits');
+    const m = fresh[rep++];
+    for (const l of m.losses) differentiate(m, l.name, 'logits');
   }, 3);
   const losses = model.losses.length;
   const focal = checkText('param g = 2\nlet pt = sum(y * p)\nloss f = -(1 - pt)^g * log(pt)').model;
@@ -67,7 +81,8 @@ export async function runGrammarBench(): Promise<void> {
   const integritySeed = time(cold(seed, 's'), 21);
   const rows: [string, number][] = [
     ['tokenize (anchor)', lex],
-    ['parse', parseMs],
+    ['parse (cold)', parseMs],
+    ['parse after a one-line edit (statements re-used)', parseWarm],
     ['check without integrity', checkNoIntegrity],
     [`check with integrity, cold (${losses} losses)`, checkCold],
     [`check with integrity, cached verdicts`, checkFull],
