@@ -374,11 +374,12 @@ function tokenDescription(name: string): string {
 /**
  * Clean statements of recent parses by their exact source text (first to last token), with the
  * offset they were parsed at. A statement found at the same offset is re-used as is (the AST is
- * never mutated); found elsewhere, it is copied with its ranges moved. Bounded: cleared when
- * it grows past STATEMENT_CACHE_MAX entries.
+ * never mutated); found elsewhere, it is copied with its ranges moved. Bounded: past
+ * STATEMENT_CACHE_MAX entries the older half goes (hits move an entry to the young end).
  */
 const statementCache = new Map<string, { at: number; stmt: Statement }>();
-const STATEMENT_CACHE_MAX = 50_000;
+/** Room for a few large open files; an evolution parsing thousands of candidates stays small. */
+const STATEMENT_CACHE_MAX = 8_000;
 
 /** Every clean statement of a file whose segments all start with a keyword, or undefined at the first syntax error. */
 function strictStatements(text: string, segments: IToken[][]): Statement[] | undefined {
@@ -390,6 +391,8 @@ function strictStatements(text: string, segments: IToken[][]): Statement[] | und
     const key = text.slice(start, last.startOffset + last.image.length);
     const hit = statementCache.get(key);
     if (hit) {
+      statementCache.delete(key);
+      statementCache.set(key, hit);
       out.push(hit.at === start ? hit.stmt : shiftStatement(hit.stmt, start - hit.at));
       continue;
     }
@@ -402,7 +405,13 @@ function strictStatements(text: string, segments: IToken[][]): Statement[] | und
       return undefined;
     }
     if (strict.errors.length > 0 || !st) return undefined;
-    if (statementCache.size >= STATEMENT_CACHE_MAX) statementCache.clear();
+    if (statementCache.size >= STATEMENT_CACHE_MAX) {
+      let drop = statementCache.size >> 1;
+      for (const k of statementCache.keys()) {
+        if (drop-- <= 0) break;
+        statementCache.delete(k);
+      }
+    }
     statementCache.set(key, { at: start, stmt: st });
     out.push(st);
   }
