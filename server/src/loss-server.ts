@@ -19,6 +19,8 @@ import {
   type InitializeParams,
   type InitializeResult,
   type DocumentDiagnosticReport,
+  type SemanticTokens,
+  type SemanticTokensDelta,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Diagnostic as GDiagnostic } from '../../grammar/src/index';
@@ -41,7 +43,7 @@ import { formatDocument, formatRange } from './features/formatting';
 import { hover } from './features/hover';
 import { inlayHints } from './features/inlay-hints';
 import { definition, documentHighlights, prepareRename, references, rename } from './features/navigation';
-import { collectTokens, encode, LEGEND } from './features/semantic-tokens';
+import { collectTokens, encode, LEGEND, SemanticTokensDeltas } from './features/semantic-tokens';
 import { signatureHelp } from './features/signature-help';
 import { Catalogue, defaultExampleDirs } from './features/snippets';
 import { documentSymbols } from './features/symbols';
@@ -68,6 +70,7 @@ export class LossServer {
   private caps: ClientCapabilities = {};
   private mode: 'push' | 'pull' = 'push';
   private readonly justOpened = new Set<string>();
+  private readonly tokenDeltas = new SemanticTokensDeltas();
   /** Counts of handler failures (for tests). */
   failures = 0;
 
@@ -125,7 +128,7 @@ export class LossServer {
         completionProvider: { triggerCharacters: [], resolveProvider: false },
         signatureHelpProvider: { triggerCharacters: ['(', ','], retriggerCharacters: [')'] },
         documentSymbolProvider: true,
-        semanticTokensProvider: { legend: LEGEND, full: true, range: true },
+        semanticTokensProvider: { legend: LEGEND, full: { delta: true }, range: true },
         foldingRangeProvider: true,
         documentFormattingProvider: true,
         documentRangeFormattingProvider: true,
@@ -165,6 +168,7 @@ export class LossServer {
       this.justOpened.delete(uri);
       this.scheduler?.closed(uri);
       this.store.forget(uri);
+      this.tokenDeltas.forget(uri);
       this.settings?.forget(uri);
       if (this.mode === 'push') this.connection.sendDiagnostics({ uri, diagnostics: [] }).catch(() => undefined);
     });
@@ -242,7 +246,14 @@ export class LossServer {
     c.languages.semanticTokens.on(
       this.guard('semanticTokens', { data: [] }, (p) => {
         const a = this.analysis(p.textDocument?.uri);
-        return a ? encode(a, collectTokens(a)) : { data: [] };
+        return a ? this.tokenDeltas.full(a.uri, encode(a, collectTokens(a)).data) : { data: [] };
+      }),
+    );
+    c.languages.semanticTokens.onDelta(
+      this.guard('semanticTokens/delta', { data: [] } as SemanticTokens | SemanticTokensDelta, (p) => {
+        const a = this.analysis(p.textDocument?.uri);
+        if (!a) return { data: [] };
+        return this.tokenDeltas.delta(a.uri, String(p.previousResultId), encode(a, collectTokens(a)).data);
       }),
     );
     c.languages.semanticTokens.onRange(

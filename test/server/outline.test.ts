@@ -5,6 +5,8 @@ import {
   FoldingRangeRequest,
   SemanticTokensRangeRequest,
   SemanticTokensRequest,
+  SemanticTokensDeltaRequest,
+  type SemanticTokensDelta,
   type DocumentSymbol,
   type SemanticTokensLegend,
 } from 'vscode-languageserver-protocol/node';
@@ -85,6 +87,41 @@ test('semantic tokens (full and range) with their legend', async () => {
     ]);
     const part = await c.conn.sendRequest(SemanticTokensRangeRequest.type, { textDocument: { uri }, range: range(2, 0, 2, 10) });
     assert.deepEqual(decode(part!.data, legend, lines), ['2:let:keyword', '2:pt:variable.declaration', '2:=:operator', '2:sum:function.defaultLibrary']);
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('semantic tokens delta: an edit sends one small edit against the last result; an unknown previous id gets a full result', async () => {
+  const c = await startServer();
+  try {
+    const lines = Array.from({ length: 200 }, (_, i) => (i % 2 ? `loss f${i} = -log(pt${i - 1})` : `let pt${i} = sum(y * p)`));
+    const { uri } = await c.openDoc(lines.join('\n'));
+    const provider = c.initializeResult.capabilities.semanticTokensProvider!;
+    assert.deepEqual(provider.full, { delta: true });
+    const first = await c.conn.sendRequest(SemanticTokensRequest.type, { textDocument: { uri } });
+    assert.ok(first!.resultId);
+    // Rename one let on line 100 (and its use on 101): only the tokens of those lines change.
+    const edited = [...lines];
+    edited[100] = 'let longer_name = sum(y * p)';
+    edited[101] = 'loss f101 = -log(longer_name)';
+    await c.change(uri, edited.join('\n'));
+    const d = (await c.conn.sendRequest(SemanticTokensDeltaRequest.type, { textDocument: { uri }, previousResultId: first!.resultId! })) as SemanticTokensDelta;
+    assert.ok('edits' in d && d.resultId && d.resultId !== first!.resultId);
+    assert.equal(d.edits.length, 1);
+    const e = d.edits[0];
+    // The tokens of the two edited lines (their starts shift after the longer name), not the file's.
+    assert.ok((e.data?.length ?? 0) <= 70 && e.deleteCount <= 70 && first!.data.length > 5000, JSON.stringify(e));
+    // Applying the edit gives exactly the full result of the new text.
+    const applied = [...first!.data];
+    applied.splice(e.start, e.deleteCount, ...(e.data ?? []));
+    const full = await c.conn.sendRequest(SemanticTokensRequest.type, { textDocument: { uri } });
+    assert.deepEqual(applied, full!.data);
+    // No change since the last result: no edits. A stale id: a full result.
+    const same = (await c.conn.sendRequest(SemanticTokensDeltaRequest.type, { textDocument: { uri }, previousResultId: full!.resultId! })) as SemanticTokensDelta;
+    assert.deepEqual(same.edits, []);
+    const stale = await c.conn.sendRequest(SemanticTokensDeltaRequest.type, { textDocument: { uri }, previousResultId: first!.resultId! });
+    assert.ok(stale && 'data' in stale && stale.data.length === full!.data.length);
   } finally {
     await c.dispose();
   }

@@ -1,5 +1,5 @@
-/** Semantic tokens (full and range) from the token stream, the comments and the name resolution. */
-import type { SemanticTokens, SemanticTokensLegend } from 'vscode-languageserver';
+/** Semantic tokens (full, delta and range) from the token stream, the comments and the name resolution. */
+import type { SemanticTokens, SemanticTokensDelta, SemanticTokensLegend } from 'vscode-languageserver';
 import { overloads } from '../../../grammar/src/index';
 import type { Analysis, Occurrence } from '../documents';
 import { lineAndCharacter } from '../convert';
@@ -98,4 +98,41 @@ export function encode(a: Analysis, toks: Tok[]): SemanticTokens {
     prevChar = p.character;
   }
   return { data };
+}
+
+/**
+ * Full results carry a resultId; a delta request against the last one gets one edit (the
+ * changed middle between the common prefix and suffix of the encoded arrays) instead of the
+ * whole array: typing in a 1000-line file sends a few numbers, not some 20,000.
+ */
+export class SemanticTokensDeltas {
+  private readonly last = new Map<string, { id: string; data: number[] }>();
+  private counter = 0;
+
+  /** A full result, remembered for the next delta. */
+  full(uri: string, data: number[]): SemanticTokens {
+    const id = String(++this.counter);
+    this.last.set(uri, { id, data });
+    return { resultId: id, data };
+  }
+
+  /** Edits from `previousResultId` to `data`, or a full result when that is not the last one sent. */
+  delta(uri: string, previousResultId: string, data: number[]): SemanticTokens | SemanticTokensDelta {
+    const prev = this.last.get(uri);
+    if (!prev || prev.id !== previousResultId) return this.full(uri, data);
+    const old = prev.data;
+    let start = 0;
+    while (start < old.length && start < data.length && old[start] === data[start]) start++;
+    let end = 0;
+    while (end < old.length - start && end < data.length - start && old[old.length - 1 - end] === data[data.length - 1 - end]) end++;
+    const id = String(++this.counter);
+    this.last.set(uri, { id, data });
+    const deleteCount = old.length - start - end;
+    const inserted = data.slice(start, data.length - end);
+    return { resultId: id, edits: deleteCount === 0 && inserted.length === 0 ? [] : [{ start, deleteCount, data: inserted }] };
+  }
+
+  forget(uri: string): void {
+    this.last.delete(uri);
+  }
 }
