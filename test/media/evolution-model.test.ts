@@ -43,6 +43,17 @@ test('finished: two searches, cross table, final re-training from the summary', 
   assert.ok(m.final.length >= 2);
   assert.equal(m.backend, 'wasm');
   assert.ok(topK(m, 10, 1).every((t) => t.search === 1));
+  // Rejections per search add up to the run's, reason by reason.
+  const events = fixtureEvents('evolve-finished') as Ev[];
+  for (const si of [0, 1]) {
+    const n = events.filter((e) => e.type === 'candidate-rejected' && e.search === si).length;
+    assert.ok(n > 0, `search ${si} has rejections in the fixture`);
+    assert.equal(rejections(m, si).reduce((a, r) => a + r.count, 0), n);
+  }
+  for (const r of rejections(m)) {
+    const parts = [0, 1].map((si) => rejections(m, si).find((x) => x.reason === r.reason)?.count ?? 0);
+    assert.equal(parts[0] + parts[1], r.count, r.reason);
+  }
 });
 
 test('expression size counts operands and operators; malformed events are skipped', () => {

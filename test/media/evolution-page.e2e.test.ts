@@ -69,6 +69,14 @@ test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => 
       assert.equal(await page.locator('#cross tbody tr').count(), 5);
       await page.waitForSelector('#final-section:not([hidden]) #final tbody tr');
       assert.match((await page.textContent('#meta')) ?? '', /wasm/);
+      // Rejections follow the search shown: switching searches switches the table.
+      const caption = async (): Promise<string> => (await page.textContent('#rejections caption')) ?? '';
+      await page.selectOption('#search-select', { label: 'none' }).catch(() => page.selectOption('#search-select', { index: 0 }));
+      await page.waitForFunction(() => /under none/.test(document.querySelector('#rejections caption')?.textContent ?? ''));
+      const first = await caption();
+      await page.selectOption('#search-select', { index: 1 });
+      await page.waitForFunction(() => /under cutout/.test(document.querySelector('#rejections caption')?.textContent ?? ''));
+      assert.notEqual(await caption(), first);
       await answer(page);
       await page.waitForSelector('#top tbody tr .katex');
       await page.locator('#top tbody tr').first().getByRole('button', { name: /Evaluate against cross-entropy/ }).click();

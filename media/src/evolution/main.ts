@@ -298,10 +298,14 @@ function renderCross(): void {
 }
 
 function renderRejections(): void {
-  const rs = rejections(model);
+  // One search per augmentation: the counts of the search shown, like the charts above.
+  const several = model.searches.length > 1;
+  const si = currentSearch();
+  const rs = rejections(model, several ? si : undefined);
+  const aug = model.searches.find((s) => s.index === si)?.augment;
   fillTable(
     els.rejections,
-    `Rejected before training, by reason (${rs.reduce((a, r) => a + r.count, 0)} in all)`,
+    `Rejected before training${several ? ` in the search under ${aug ?? `#${si}`}` : ''}, by reason (${rs.reduce((a, r) => a + r.count, 0)} in all)`,
     ['Reason', 'Count', 'Share', 'Mean screening time'],
     rs.map((r) => {
       const meter = el('meter', { attrs: { min: '0', max: '1', value: String(r.share), 'aria-label': `${r.label}: ${Math.round(r.share * 100)}%` } });

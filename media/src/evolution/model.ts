@@ -61,6 +61,8 @@ export interface EvoModel {
   searches: Search[];
   candidates: Map<string, Candidate>;
   rejected: Map<string, { count: number; ms: number }>;
+  /** The same counts per search (augmentation-aware runs have one search per augmentation). */
+  rejectedBySearch: Map<number, Map<string, { count: number; ms: number }>>;
   proposed: number;
   evaluations: number;
   crossTable: { augments: string[]; rows: { loss: string; from: string; rank: number; fitness: Record<string, number | null> }[] } | null;
@@ -86,6 +88,7 @@ export function emptyEvoModel(runId: string): EvoModel {
     searches: [],
     candidates: new Map(),
     rejected: new Map(),
+    rejectedBySearch: new Map(),
     proposed: 0,
     evaluations: 0,
     crossTable: null,
@@ -179,10 +182,15 @@ export function reduceEvo(m: EvoModel, e: WireEvent): void {
       if (!c) return;
       const reason = strOr(e.reason, 'other', 60);
       if (c.status !== 'rejected') {
-        const r = m.rejected.get(reason) ?? { count: 0, ms: 0 };
-        r.count++;
-        r.ms += isFiniteNum(e.ms) ? e.ms : 0;
-        m.rejected.set(reason, r);
+        const ms = isFiniteNum(e.ms) ? e.ms : 0;
+        const bySearch = m.rejectedBySearch.get(c.search) ?? new Map<string, { count: number; ms: number }>();
+        m.rejectedBySearch.set(c.search, bySearch);
+        for (const table of [m.rejected, bySearch]) {
+          const r = table.get(reason) ?? { count: 0, ms: 0 };
+          r.count++;
+          r.ms += ms;
+          table.set(reason, r);
+        }
       }
       c.status = 'rejected';
       c.reason = reason;
@@ -326,9 +334,11 @@ export const REASON_LABEL: Record<string, string> = {
   'logits-protocol': 'failed the logits protocol',
 };
 
-export function rejections(m: EvoModel): { reason: string; label: string; count: number; share: number; meanMs: number }[] {
-  const total = [...m.rejected.values()].reduce((a, r) => a + r.count, 0);
-  return [...m.rejected.entries()]
+/** Rejections by reason: of one search, or of the whole run when `search` is omitted. */
+export function rejections(m: EvoModel, search?: number): { reason: string; label: string; count: number; share: number; meanMs: number }[] {
+  const table = search === undefined ? m.rejected : (m.rejectedBySearch.get(search) ?? new Map<string, { count: number; ms: number }>());
+  const total = [...table.values()].reduce((a, r) => a + r.count, 0);
+  return [...table.entries()]
     .map(([reason, r]) => ({ reason, label: REASON_LABEL[reason] ?? reason, count: r.count, share: total ? r.count / total : 0, meanMs: r.count ? r.ms / r.count : 0 }))
     .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
 }
