@@ -20,12 +20,13 @@
  * with status 'cancelled'.
  *
  * Resume: the run folder keeps the exact loss sources it trained (sources.json) next to
- * config.json, so a resumed run (`runCompare({ resumeDir })` with `loadCompareRun`) re-creates the same grid whatever happened to the .loss
- * files since, reuses every training whose seed-end says it finished (completed, nan or
- * early-stopped), and trains the rest (cancelled, failed, or cut off by a kill) into the same
- * events.jsonl. Trainings are deterministic given their seed, so a resumed run's results equal
+ * config.json, so a resumed run (`loadCompareRun`, then `runCompare({ resumeDir })`) re-creates
+ * the same grid whatever happened to the .loss files since, reuses every training whose
+ * seed-end says it finished (completed, nan or early-stopped), and trains the rest (cancelled,
+ * failed, or cut off by a kill) into the same events.jsonl. Trainings are deterministic given their seed, so a resumed run's results equal
  * an uninterrupted run's.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import type {
   BackendJson,
@@ -40,7 +41,6 @@ import type {
   TrainingKey,
   TrainingStatus,
 } from '../../protocol/run-events';
-import * as fs from 'fs';
 import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from './run-store';
 import { meanStd, pairedComparison } from './stats';
 import { SAM_KEY, type ResolvedCompare } from './run-config';
@@ -57,7 +57,7 @@ export interface CompareRunOptions {
   onEvent?: (e: CompareEvent) => void;
   /** Retries after a worker crash (default 1). */
   crashRetries?: number;
-  /** Continue this run folder (see resumeCompare) instead of creating a new run. */
+  /** Continue this run folder (its configuration from `loadCompareRun`) instead of creating a new run. */
   resumeDir?: string;
 }
 
@@ -85,7 +85,6 @@ export function loadCompareRun(run: string, runsFolder: string): ResolvedCompare
   for (const ref of [config.baseline, ...config.losses]) if (!sources.has(ref.label)) throw new Error(`${path.join(dir, SOURCES_FILE)}: no source for loss ${ref.label}`);
   return { dir, config, sources, runsDir: path.dirname(dir), workers: config.workers };
 }
-
 
 export interface CompareRunResult {
   id: string;

@@ -391,9 +391,11 @@ function strictStatements(text: string, segments: IToken[][]): Statement[] | und
     const key = text.slice(start, last.startOffset + last.image.length);
     const hit = statementCache.get(key);
     if (hit) {
+      // Moved statements are remembered at their new offset: the next parse re-uses them as is.
+      const now = hit.at === start ? hit : { at: start, stmt: shiftStatement(hit.stmt, start - hit.at) };
       statementCache.delete(key);
-      statementCache.set(key, hit);
-      out.push(hit.at === start ? hit.stmt : shiftStatement(hit.stmt, start - hit.at));
+      statementCache.set(key, now);
+      out.push(now.stmt);
       continue;
     }
     strict.resetLastEnd();
