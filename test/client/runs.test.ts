@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { compareArgs, compareLabel, configArgs, evolveArgs, parseChoices, resumeArgs, DEFAULT_COMPARE } from '../../client/src/runs/cli-args';
+import { compareArgs, compareLabel, configArgs, evolveArgs, parseChoices, resumeArgs, DEFAULT_COMPARE, EVOLVE_SIZE_CHOICES } from '../../client/src/runs/cli-args';
+import { DEFAULT_SURROGATE } from '../../engine/src/evolve/config';
 import { EventTail, LineBuffer, parseEventLines } from '../../client/src/runs/event-tail';
 import { findOnPath, locateEngine, locateNode, nodeVersionOk, type FsLike } from '../../client/src/runs/locate';
 import { lossLines } from '../../client/src/runs/loss-lines';
@@ -45,6 +46,9 @@ test('cli args: compare, evolve, resume and configs', () => {
   assert.deepEqual(a, ['compare', '/w/focal.loss#focal', '--baseline', 'ce', '--dataset', 'mnist', '--model', 'mlp', '--aug', 'none,cutout', '--seeds', '2', '--epochs', '1', '--max-train', '300', '--json']);
   assert.deepEqual(evolveArgs({ model: 'mlp', augmentations: ['none'], steps: 20 }), ['evolve', '--model', 'mlp', '--aug', 'none', '--steps', '20', '--json']);
   assert.deepEqual(resumeArgs('evolve', '/w/.lossmith/runs/x'), ['evolve', '--resume', '/w/.lossmith/runs/x', '--json']);
+  // Start Evolution's first size is the engine's own default (so it passes no --max-train).
+  assert.equal(EVOLVE_SIZE_CHOICES[0], DEFAULT_SURROGATE.maxTrain);
+  assert.deepEqual(evolveArgs({ model: 'mlp', augmentations: ['none'], steps: 20, maxTrain: 300 }), ['evolve', '--model', 'mlp', '--aug', 'none', '--steps', '20', '--max-train', '300', '--json']);
   assert.deepEqual(resumeArgs('compare', '/w/.lossmith/runs/y'), ['compare', '--resume', '/w/.lossmith/runs/y', '--json']);
   assert.deepEqual(configArgs('/w/a.lossrun.json'), { kind: 'compare', args: ['run', '/w/a.lossrun.json', '--json'] });
   assert.deepEqual(configArgs('/w/b.evolve.json'), { kind: 'evolve', args: ['evolve', '--config', '/w/b.evolve.json', '--json'] });

@@ -267,6 +267,27 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       await palette(page, 'View: Close All Editors');
       await page.waitForFunction(() => document.querySelectorAll('.tabs-container .tab').length === 0);
     });
+    await t.test('"Start Evolution" with quick settings (mlp, none, 20 children, 300 examples) runs to the end', async () => {
+      const before = new Set(fs.readdirSync(path.join(workspace, '.lossmith', 'runs')));
+      const t7 = Date.now();
+      await palette(page, 'Lossmith: Start Evolution');
+      await pick(page, /Start Evolution/, 'Quick settings');
+      await pick(page, /surrogate model/, 'mlp');
+      await pick(page, /augmentations/);
+      await pick(page, /children to evaluate/, '20');
+      await pick(page, /training examples per candidate/, '300 examples');
+      const id = await waitFor('the quick evolution run folder', () => fs.readdirSync(path.join(workspace, '.lossmith', 'runs')).find((d) => !before.has(d)), 60_000, 200);
+      const frame = await panelFrame(page, `#meta:has-text("${id}")`, 'the quick evolution\u2019s panel');
+      await waitFor('the quick evolution to finish', async () => (await frame.getAttribute('#app', 'data-status')) === 'done', 300_000, 500);
+      timing.quickEvolutionMs = Date.now() - t7;
+      const config = JSON.parse(fs.readFileSync(path.join(workspace, '.lossmith', 'runs', id, 'config.json'), 'utf8')) as { steps: number; surrogate: { maxTrain: number; model: { kind: string } } };
+      assert.equal(config.steps, 20);
+      assert.equal(config.surrogate.maxTrain, 300);
+      assert.equal(config.surrogate.model.kind, 'mlp');
+      const summary = JSON.parse(fs.readFileSync(path.join(workspace, '.lossmith', 'runs', id, 'summary.json'), 'utf8')) as { status: string; best: unknown[] };
+      assert.equal(summary.status, 'done');
+      assert.ok(summary.best.length >= 1);
+    });
     await t.test('Export Loss (no .loss editor active: the file is picked) opens the loss as a PyTorch module', async () => {
       await palette(page, 'Lossmith: Export Loss');
       // The evolution's best-*.loss files are candidates too: pick focal.loss by name.

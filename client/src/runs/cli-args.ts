@@ -24,6 +24,8 @@ export const AUGMENTATIONS = ['none', 'flipcrop', 'cutout', 'mixup', 'cutmix', '
 export const SEED_CHOICES = [1, 2, 3, 5, 10];
 export const EPOCH_CHOICES = [1, 2, 3, 5, 10, 20, 50];
 export const SIZE_CHOICES: (number | undefined)[] = [undefined, 10_000, 5_000, 1_000, 300];
+/** Surrogate training-set sizes offered by Start Evolution; the first is the engine's default. */
+export const EVOLVE_SIZE_CHOICES = [4_000, 1_000, 300];
 
 /** A loss reference the CLI takes: FILE#LOSS. */
 export const lossRef = (file: string, loss?: string): string => (loss ? `${file}#${loss}` : file);

@@ -10,7 +10,7 @@ import { EvaluationPanel } from '../panels/evaluation-panel';
 import { EvolutionPanel } from '../panels/evolution-panel';
 import { pickLoss, resolveLossDocument } from '../export-command';
 import type { RunItem, RunsTree } from '../runs-tree';
-import { AUGMENTATIONS, compareArgs, compareLabel, configArgs, DATASETS, EPOCH_CHOICES, evolveArgs, lossRef, MODELS, parseChoices, resumeArgs, SEED_CHOICES, SIZE_CHOICES, type CompareChoices } from './cli-args';
+import { AUGMENTATIONS, compareArgs, compareLabel, configArgs, DATASETS, EPOCH_CHOICES, EVOLVE_SIZE_CHOICES, evolveArgs, lossRef, MODELS, parseChoices, resumeArgs, SEED_CHOICES, SIZE_CHOICES, type CompareChoices } from './cli-args';
 import { lossLines } from './loss-lines';
 import { bestLossFile, findRunDir, listRuns, runLabel } from './run-files';
 import { isLive, type ActiveRun, type RunManager } from './run-manager';
@@ -114,14 +114,21 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
     const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: 'Lossmith: Start Evolution', placeHolder: 'Run a configuration, or choose quick settings' });
     if (!pick) return undefined;
     if (pick.file) return m.launch({ kind: 'evolve', label: `evolution (${path.basename(pick.file.fsPath)})`, args: evolveArgs({ config: pick.file.fsPath }), cwd: folderOf(pick.file) });
-    const model = await vscode.window.showQuickPick(['mlp', 'convnet', 'resnet9'], { title: 'Start Evolution (1/3): surrogate model', placeHolder: 'Model of the surrogate task' });
+    const model = await vscode.window.showQuickPick(['mlp', 'convnet', 'resnet9'], { title: 'Start Evolution (1/4): surrogate model', placeHolder: 'Model of the surrogate task' });
     if (!model) return undefined;
-    const augs = await vscode.window.showQuickPick(AUGMENTATIONS.map((a) => ({ label: a, picked: a === 'none' })), { title: 'Start Evolution (2/3): augmentations (one search each)', canPickMany: true });
+    const augs = await vscode.window.showQuickPick(AUGMENTATIONS.map((a) => ({ label: a, picked: a === 'none' })), { title: 'Start Evolution (2/4): augmentations (one search each)', canPickMany: true });
     if (!augs) return undefined;
-    const steps = await vscode.window.showQuickPick(['20', '100', '500', '2000'].map((s) => ({ label: s, description: 'children per search' })), { title: 'Start Evolution (3/3): children to evaluate per search' });
+    const steps = await vscode.window.showQuickPick(['20', '100', '500', '2000'].map((s) => ({ label: s, description: 'children per search' })), { title: 'Start Evolution (3/4): children to evaluate per search' });
     if (!steps) return undefined;
+    // The surrogate's training set: the default is the seed system's size; fewer examples make
+    // a quick trial search (noisier fitness).
+    const size = await vscode.window.showQuickPick(
+      EVOLVE_SIZE_CHOICES.map((n) => ({ label: `${n.toLocaleString('en-US')} examples`, description: n === EVOLVE_SIZE_CHOICES[0] ? 'default' : 'a quicker, noisier search', n })),
+      { title: 'Start Evolution (4/4): training examples per candidate' },
+    );
+    if (!size) return undefined;
     const a = augs.length ? augs.map((x) => x.label) : ['none'];
-    return m.launch({ kind: 'evolve', label: `evolution (${a.join(', ')})`, args: evolveArgs({ model, augmentations: a, steps: Number(steps.label) }), cwd });
+    return m.launch({ kind: 'evolve', label: `evolution (${a.join(', ')})`, args: evolveArgs({ model, augmentations: a, steps: Number(steps.label), ...(size.n !== EVOLVE_SIZE_CHOICES[0] ? { maxTrain: size.n } : {}) }), cwd });
   };
 
   const evaluateRunConfig = async (uriArg?: unknown): Promise<ActiveRun | undefined> => {
