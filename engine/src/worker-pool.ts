@@ -24,9 +24,7 @@ import { fork, type ChildProcess } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import type { BackendInfo, BackendName } from './backend';
-import type { EpochRecord, TrainStatus } from './train';
-import type { ModelSpec } from './models';
-import type { OptimizerConfig } from './optim';
+import type { EpochRecord, SamOptions, TrainOptions, TrainStatus } from './train';
 
 // ------------------------------------------------------------------------------- task types
 
@@ -43,23 +41,14 @@ export interface DatasetTaskSpec {
   cwd?: string;
 }
 
-/** The JSON-serialisable subset of TrainOptions. */
-export interface TrainTaskOptions {
-  model: ModelSpec;
-  optimizer?: OptimizerConfig;
-  lr?: number;
-  warmup?: number;
-  schedule?: 'cosine' | 'constant';
-  batchSize?: number;
-  epochs: number;
-  stepsPerEpoch?: number;
-  maxVal?: number;
-  seed: number;
+/** The JSON-serialisable subset of TrainOptions (the loss and SAM's perturbation loss travel as source text). */
+export type TrainTaskOptions = Pick<
+  TrainOptions,
+  'model' | 'optimizer' | 'lr' | 'warmup' | 'schedule' | 'batchSize' | 'epochs' | 'stepsPerEpoch' | 'maxVal' | 'seed' | 'earlyStop' | 'testWith'
+> & {
   /** SAM; with the task's perturbLossName, AACE-style perturbation by that loss. */
-  sam?: { rho: number; adaptive?: boolean; normalize?: boolean };
-  earlyStop?: { minTrainAcc: number; afterEpochs: number };
-  testWith?: 'best' | 'final';
-}
+  sam?: Omit<SamOptions, 'perturbLoss'>;
+};
 
 export interface TrainTask {
   kind: 'train';

@@ -375,13 +375,9 @@ function isDistribution(e: Expr): boolean {
 }
 
 /**
- * Replace subexpressions equal to a `let` definition by the let's name (largest first), so
- * that derivatives read in the file's own vocabulary: `sum(p * y)` becomes `pt`.
+ * Re-using `let` names in derivatives (so they read in the file's own vocabulary: `sum(p * y)`
+ * becomes `pt`): `letReuseTable` once per derivative, `reuseLetTable` on each round.
  */
-export function reuseLets(e: Expr, lets: { name: string; expr: Expr }[], ctx: SimplifyContext): Expr {
-  return reuseLetTable(e, letReuseTable(lets, ctx));
-}
-
 /** The simplified lets by key (largest first wins): build once, apply to many expressions. */
 export function letReuseTable(lets: { name: string; expr: Expr }[], ctx: SimplifyContext): Map<string, string> {
   const table = new Map<string, string>();
@@ -394,7 +390,7 @@ export function letReuseTable(lets: { name: string; expr: Expr }[], ctx: Simplif
   return table;
 }
 
-/** reuseLets with a table from letReuseTable. */
+/** Replace subexpressions equal to a let's simplified definition by the let's name (largest first). */
 export function reuseLetTable(e: Expr, table: Map<string, string>): Expr {
   if (table.size === 0) return e;
   const rec = (x: Expr): Expr => {

@@ -5,10 +5,9 @@
  */
 import uPlot from 'uplot';
 import { chartSvg, type SvgSeries } from '../shared/format';
-import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, vscodeApi, withAlpha, type Cell } from '../shared/page';
-import { parseRunPanelState, parseToRunWebview, type RunPanelState } from '../shared/run-messages';
-import { EventFollower } from '../shared/follow';
-import type { WireEvent } from '../shared/validate';
+import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, withAlpha, type Cell } from '../shared/page';
+import { parseToRunWebview } from '../shared/run-messages';
+import { RunPage } from '../shared/run-page';
 import { curves, emptyModel, metadata, METRIC_LABEL, progress, reduce, table, TABLE_HEADER, tableCsv, type EvalModel, type Metric } from './model';
 
 const els = {
@@ -29,35 +28,20 @@ const els = {
   svg: $<HTMLButtonElement>('export-svg'),
 };
 
-let state: RunPanelState | undefined = parseRunPanelState(vscodeApi().getState());
-const follower = new EventFollower<EvalModel>(emptyModel, reduce, undefined, state?.runId ?? 'run');
-let model: EvalModel = follower.model;
+const page = new RunPage<EvalModel>(emptyModel, reduce, () => render());
+let model: EvalModel = page.model;
 let runState: string | undefined;
 const charts: { loss?: uPlot; acc?: uPlot } = {};
-let scheduled = false;
+const saveView = (patch: Record<string, string | boolean>): void => page.saveView(patch);
+const schedule = (): void => page.schedule();
 
 function view(): { aug: string; acc: Metric; seeds: boolean } {
-  const v = state?.view ?? {};
+  const v = page.view;
   return {
     aug: typeof v.aug === 'string' ? v.aug : '',
     acc: v.acc === 'trainAcc' ? 'trainAcc' : 'valAcc',
     seeds: v.seeds === true,
   };
-}
-
-function saveView(patch: Record<string, string | boolean>): void {
-  if (!state) return;
-  state = { ...state, view: { ...(state.view ?? {}), ...patch } };
-  vscodeApi().setState(state);
-}
-
-function schedule(): void {
-  if (scheduled) return;
-  scheduled = true;
-  requestAnimationFrame(() => {
-    scheduled = false;
-    render();
-  });
 }
 
 const STATUS_TEXT: Record<string, string> = {
@@ -250,25 +234,13 @@ function exportPng(): void {
   post({ type: 'save', format: 'png', name: `${model.runId}-curves.png`, data });
 }
 
-function onEvents(runId: string, from: number, events: WireEvent[]): void {
-  if (follower.apply(runId, from, events) === 'gap') {
-    post({ type: 'ready' }); // ask for everything again
-    return;
-  }
-  model = follower.model;
-  if (!state || state.runId !== runId) {
-    state = { v: 1, runId, view: state?.view ?? {} };
-    vscodeApi().setState(state);
-  }
-  schedule();
-}
-
 window.addEventListener('message', (e: MessageEvent) => {
   const msg = parseToRunWebview(e.data);
   if (!msg) return;
   switch (msg.type) {
     case 'events':
-      onEvents(msg.runId, msg.from, msg.events);
+      page.onEvents(msg.runId, msg.from, msg.events);
+      model = page.model;
       return;
     case 'runState':
       runState = msg.status;

@@ -6,10 +6,9 @@
 import katex from 'katex';
 import uPlot from 'uplot';
 import { chartSvg, pct, pp, pValue } from '../shared/format';
-import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, vscodeApi, withAlpha, type Cell } from '../shared/page';
-import { parseRunPanelState, parseToRunWebview, type LossDescription, type RunPanelState } from '../shared/run-messages';
-import { EventFollower } from '../shared/follow';
-import type { WireEvent } from '../shared/validate';
+import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, withAlpha, type Cell } from '../shared/page';
+import { parseToRunWebview, type LossDescription } from '../shared/run-messages';
+import { RunPage } from '../shared/run-page';
 import { applySummary, emptyEvoModel, evoMetadata, evoProgress, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, type EvoModel, type ScatterAxis } from './model';
 
 const TOP_K = 10;
@@ -35,32 +34,19 @@ const els = {
   svg: $<HTMLButtonElement>('export-svg'),
 };
 
-let state: RunPanelState | undefined = parseRunPanelState(vscodeApi().getState());
-const follower = new EventFollower<EvoModel>(emptyEvoModel, reduceEvo, (m) => applySummary(m, summary), state?.runId ?? 'run');
-let model: EvoModel = follower.model;
+const page = new RunPage<EvoModel>(emptyEvoModel, reduceEvo, () => render(), (m) => applySummary(m, summary));
+let model: EvoModel = page.model;
 let runState: string | undefined;
 let summary: unknown = null;
 const described = new Map<string, LossDescription>();
 const asked = new Set<string>();
 const charts: { fitness?: uPlot; scatter?: uPlot } = {};
-let scheduled = false;
+const saveView = (patch: Record<string, string | number>): void => page.saveView(patch);
+const schedule = (): void => page.schedule();
 
 function view(): { search: number; axis: ScatterAxis } {
-  const v = state?.view ?? {};
+  const v = page.view;
   return { search: typeof v.search === 'number' ? v.search : -1, axis: v.axis === 'size' ? 'size' : 'time' };
-}
-function saveView(patch: Record<string, string | number>): void {
-  if (!state) return;
-  state = { ...state, view: { ...(state.view ?? {}), ...patch } };
-  vscodeApi().setState(state);
-}
-function schedule(): void {
-  if (scheduled) return;
-  scheduled = true;
-  requestAnimationFrame(() => {
-    scheduled = false;
-    render();
-  });
 }
 
 function currentSearch(): number {
@@ -336,25 +322,13 @@ function exportSvg(): void {
   post({ type: 'save', format: 'svg', name: `${model.runId}-fitness.svg`, data: svg });
 }
 
-function onEvents(runId: string, from: number, events: WireEvent[]): void {
-  if (follower.apply(runId, from, events) === 'gap') {
-    post({ type: 'ready' }); // ask for everything again
-    return;
-  }
-  model = follower.model;
-  if (!state || state.runId !== runId) {
-    state = { v: 1, runId, view: state?.view ?? {} };
-    vscodeApi().setState(state);
-  }
-  schedule();
-}
-
 window.addEventListener('message', (e: MessageEvent) => {
   const msg = parseToRunWebview(e.data);
   if (!msg) return;
   switch (msg.type) {
     case 'events':
-      onEvents(msg.runId, msg.from, msg.events);
+      page.onEvents(msg.runId, msg.from, msg.events);
+      model = page.model;
       return;
     case 'runState':
       runState = msg.status;
