@@ -13,19 +13,11 @@ const KIND: RunPanelKind = {
 
 export class EvaluationPanel extends RunPanel {
   static createOrShow(host: RunPanelHost, runId: string, dir: string): EvaluationPanel {
-    const existing = RunPanel.find(KIND.viewType, runId);
-    if (existing) {
-      existing.reveal();
-      return existing as EvaluationPanel;
-    }
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(KIND.viewType, KIND.title(runId, ''), { viewColumn: column, preserveFocus: true }, RunPanel.webviewOptions(host.context));
-    return new EvaluationPanel(panel, host, runId, dir);
+    return RunPanel.openPanel(KIND, runId, host, (panel) => new EvaluationPanel(panel, host, runId, dir));
   }
 
   static revive(panel: vscode.WebviewPanel, host: RunPanelHost, runId: string, dir: string): EvaluationPanel {
-    panel.webview.options = RunPanel.webviewOptions(host.context);
-    return new EvaluationPanel(panel, host, runId, dir);
+    return RunPanel.revivePanel(panel, host, (p) => new EvaluationPanel(p, host, runId, dir));
   }
 
   private constructor(panel: vscode.WebviewPanel, host: RunPanelHost, runId: string, dir: string) {

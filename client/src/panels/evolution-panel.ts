@@ -20,19 +20,11 @@ const KIND: RunPanelKind = {
 
 export class EvolutionPanel extends RunPanel {
   static createOrShow(host: RunPanelHost, runId: string, dir: string): EvolutionPanel {
-    const existing = RunPanel.find(KIND.viewType, runId);
-    if (existing) {
-      existing.reveal();
-      return existing as EvolutionPanel;
-    }
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(KIND.viewType, KIND.title(runId, ''), { viewColumn: column, preserveFocus: true }, RunPanel.webviewOptions(host.context));
-    return new EvolutionPanel(panel, host, runId, dir);
+    return RunPanel.openPanel(KIND, runId, host, (panel) => new EvolutionPanel(panel, host, runId, dir));
   }
 
   static revive(panel: vscode.WebviewPanel, host: RunPanelHost, runId: string, dir: string): EvolutionPanel {
-    panel.webview.options = RunPanel.webviewOptions(host.context);
-    return new EvolutionPanel(panel, host, runId, dir);
+    return RunPanel.revivePanel(panel, host, (p) => new EvolutionPanel(p, host, runId, dir));
   }
 
   private constructor(panel: vscode.WebviewPanel, host: RunPanelHost, runId: string, dir: string) {

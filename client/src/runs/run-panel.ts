@@ -41,6 +41,23 @@ export abstract class RunPanel {
     return { enableScripts: true, enableCommandUris: false, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'media')], retainContextWhenHidden: false };
   }
 
+  /** Reveal this kind's panel for the run, or open one (beside the editor when there is one). */
+  protected static openPanel<T extends RunPanel>(kind: RunPanelKind, runId: string, host: RunPanelHost, make: (panel: vscode.WebviewPanel) => T): T {
+    const existing = RunPanel.find(kind.viewType, runId);
+    if (existing) {
+      existing.reveal();
+      return existing as T;
+    }
+    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+    return make(vscode.window.createWebviewPanel(kind.viewType, kind.title(runId, ''), { viewColumn: column, preserveFocus: true }, RunPanel.webviewOptions(host.context)));
+  }
+
+  /** A panel VS Code restores after a reload (its serializer). */
+  protected static revivePanel<T extends RunPanel>(panel: vscode.WebviewPanel, host: RunPanelHost, make: (panel: vscode.WebviewPanel) => T): T {
+    panel.webview.options = RunPanel.webviewOptions(host.context);
+    return make(panel);
+  }
+
   static disposeAll(): void {
     for (const p of [...RunPanel.panels.values()]) p.dispose();
   }
