@@ -4,6 +4,7 @@
  * the run's metadata. Every field is checked where it is read: a malformed event is skipped, a
  * missing number is null, never NaN.
  */
+import type { PairedTestJson } from '../../../protocol/run-events';
 import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type WireEvent } from '../shared/validate';
 import { duration, pct, pp, pValue, toCsv } from '../shared/format';
 
@@ -26,19 +27,14 @@ export interface Training {
   testAcc: number | null;
 }
 
-export interface ResultRow {
+/** One row of the final table: a result event flattened (its paired test's fields as in the protocol). */
+export interface ResultRow extends Pick<PairedTestJson, 'n' | 'meanDiff' | 'ci95' | 'pValue' | 'wilcoxonP' | 'note'> {
   loss: string;
   augmentation: string;
   baseline: boolean;
   mean: number | null;
   std: number | null;
   perSeed: (number | null)[];
-  n: number;
-  meanDiff: number | null;
-  ci95: [number, number] | null;
-  pValue: number | null;
-  wilcoxonP: number | null;
-  note: string | null;
   meanWallMs: number | null;
 }
 
