@@ -8,6 +8,9 @@
  * are redone identically); evaluations are never repeated once their result was checkpointed.
  */
 
+/** The name of the loss in every .loss file of an evolution (candidates, best-*.loss, files the panel writes). */
+export const EVOLVED_LOSS_NAME = 'candidate';
+
 export type RejectReasonCode =
   | 'checker'
   | 'no-target'

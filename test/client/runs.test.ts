@@ -116,7 +116,7 @@ test('loss lines and describing evolved losses', () => {
   assert.match(d.latex, /asinh/);
   assert.ok(d.curve && d.curve.pt.length === d.curve.loss.length && d.curve.loss.some((v) => v !== null));
   assert.ok(describeLoss('sum(nosuchfn(p))').error);
-  assert.equal(lossFileText('sum(y * p)', ['from run x']), '# from run x\nloss evolved = sum(y * p)\n');
+  assert.equal(lossFileText('sum(y * p)', ['from run x']), '# from run x\nloss candidate = sum(y * p)\n');
 });
 
 /** A stand-in for the engine CLI: writes a run folder, starts a worker, cancels on SIGTERM (leaving its worker behind, so the group kill matters). */

@@ -4,9 +4,10 @@
  * grammar only): the client and the browser tests share it.
  */
 import { checkText, lossReport } from '../../../grammar/src/index';
+import { EVOLVED_LOSS_NAME } from '../../../protocol/evolve-events';
 import type { LossDescription } from '../../../media/src/shared/run-messages';
 
-export const EVOLVED_LOSS_NAME = 'evolved';
+export { EVOLVED_LOSS_NAME };
 
 /** A `.loss` file's text for an evolved expression (what "Open as .loss" shows). */
 export function lossFileText(expr: string, header: string[] = []): string {

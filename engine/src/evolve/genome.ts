@@ -19,10 +19,11 @@ import {
   type Expr,
   type Model,
 } from '../../../grammar/src/index';
+import { EVOLVED_LOSS_NAME } from '../../../protocol/evolve-events';
 import type { Rng } from '../rng';
 import { binaryOp, children, classify, isCommutative, unaryOp, withChildren } from './ops';
 
-export const LOSS_NAME = 'candidate';
+export const LOSS_NAME = EVOLVED_LOSS_NAME;
 
 export interface ParamDef {
   name: string;

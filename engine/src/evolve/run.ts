@@ -14,6 +14,7 @@ import { createRun, openRun, resolveRunDir as resolveStoredRunDir, runsDir, writ
 import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
+import { LOSS_NAME } from './genome';
 import { REJECT_REASONS } from './reject';
 import { pairedComparison } from '../stats';
 import type { EvolveEvent, EvolveSummary, CrossTable, FinalRow } from '../../../protocol/evolve-events';
@@ -223,7 +224,7 @@ async function crossTable(
   const stage = cfg.surrogate.stage2 ? 2 : 1;
   await pool(
     state.cross.filter((j) => !j.outcome).map((j) => async () => {
-      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: 'candidate', stage, augment: j.augment });
+      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: LOSS_NAME, stage, augment: j.augment });
       emit({ type: 'cross-evaluated', key: j.key, from: j.from, augment: j.augment, fitness: j.outcome.fitness });
       save();
     }),
@@ -262,7 +263,7 @@ async function finalPhase(
   const stage = cfg.surrogate.stage2 ? 2 : 1;
   await pool(
     state.final.filter((j) => !j.outcome).map((j) => async () => {
-      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: 'candidate', stage, augment: j.augment, seed: j.seed });
+      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: LOSS_NAME, stage, augment: j.augment, seed: j.seed });
       emit({ type: 'final-evaluated', key: j.key, from: j.from, id: j.id, seed: j.seed, fitness: j.outcome.fitness, testAcc: j.outcome.testAcc ?? null });
       save();
     }),

@@ -20,6 +20,7 @@ import {
   crossover,
   genomeFromSource,
   genomeText,
+  LOSS_NAME,
   mutate,
   pruneParams,
   randomGenome,
@@ -30,7 +31,7 @@ import {
 } from './genome';
 import { Archive, archivePhenotype, screen, type ScreenOptions } from './reject';
 
-export const CE_SOURCE = '# cross-entropy, the baseline\nloss candidate = -sum(y * log_softmax(logits))\n';
+export const CE_SOURCE = `# cross-entropy, the baseline\nloss ${LOSS_NAME} = -sum(y * log_softmax(logits))\n`;
 
 export interface EvalJob {
   /** Unique within the run: `<search>:<candidate>:s<stage>` (or a cross-table key). */
@@ -244,7 +245,7 @@ export class Search {
   }
 
   private genomeOf(id: number): Genome {
-    return genomeFromSource(this.st.cands[id].text, 'candidate');
+    return genomeFromSource(this.st.cands[id].text, LOSS_NAME);
   }
 
   private tournament(): number {
@@ -288,7 +289,7 @@ export class Search {
 
   private async runStage(rec: CandidateRecord, stage: 1 | 2): Promise<EvalOutcome> {
     this.check();
-    const job: EvalJob = { key: `${this.st.index}:${rec.id}:s${stage}`, source: rec.text, lossName: 'candidate', stage, augment: this.st.augment };
+    const job: EvalJob = { key: `${this.st.index}:${rec.id}:s${stage}`, source: rec.text, lossName: LOSS_NAME, stage, augment: this.st.augment };
     const out = await this.hooks.evaluate(job);
     this.check();
     this.st.stats.evaluations++;
