@@ -32,6 +32,24 @@ export const OPERATOR_TEMPLATES = {
   neg: (a) => ({ code: `-${operand(a[0], PREC.unary)}`, prec: PREC.unary }),
 } satisfies Record<'add' | 'sub' | 'mul' | 'div' | 'pow' | 'neg', Template>;
 
+/** A call of a helper the target emits on use. */
+export const helper1 = (h: string): Template => (a, cx) => `${cx.use(h)}(${cx.tensor(a[0])})`;
+
+/**
+ * Builtins every target exports as a call of a helper it emits on use (Bessel J and the
+ * scaled I1 forms, the tempered functions); each target supplies the helpers' code.
+ */
+export const HELPER_CALL_TEMPLATES = {
+  i1x: helper1('bessel_i1x'),
+  i1ex: helper1('bessel_i1ex'),
+  j0: helper1('bessel_j0'),
+  j1: helper1('bessel_j1'),
+  j1x: helper1('bessel_j1x'),
+  log_t: (a, cx) => `${cx.use('log_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
+  exp_t: (a, cx) => `${cx.use('exp_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
+  tempered_softmax: (a, cx) => `${cx.use('tempered_softmax')}(${arg(a[0])}, ${arg(a[1])})`,
+} satisfies Record<'i1x' | 'i1ex' | 'j0' | 'j1' | 'j1x' | 'log_t' | 'exp_t' | 'tempered_softmax', Template>;
+
 /**
  * A Python literal for a finite number: integers as integers (`2`, so `x ** 2` reads naturally),
  * everything else in JavaScript's shortest round-trip form, which Python parses to the same

@@ -6,13 +6,12 @@
  */
 import { EPS } from '../builtins';
 import { besselHelpers } from './bessel';
-import { arg, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
+import { arg, HELPER_CALL_TEMPLATES, helper1, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
 import { PREC, type Helper, type TargetSpec, type Template, type TemplateTable } from './types';
 
 const E = pyNumber(EPS);
 
 const fn1 = (f: string): Template => (a) => `${f}(${arg(a[0])})`;
-const helper1 = (h: string): Template => (a, cx) => `${cx.use(h)}(${cx.tensor(a[0])})`;
 const reduce = (f: string): Template => (a) => `${f}(${arg(a[0])}, axis=-1, keepdims=True)`;
 
 export const JAX_TEMPLATES: TemplateTable = {
@@ -54,14 +53,7 @@ export const JAX_TEMPLATES: TemplateTable = {
   i1: fn1('jax.scipy.special.i1'),
   i0e: fn1('jax.scipy.special.i0e'),
   i1e: fn1('jax.scipy.special.i1e'),
-  i1x: helper1('bessel_i1x'),
-  i1ex: helper1('bessel_i1ex'),
-  j0: helper1('bessel_j0'),
-  j1: helper1('bessel_j1'),
-  j1x: helper1('bessel_j1x'),
-  log_t: (a, cx) => `${cx.use('log_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
-  exp_t: (a, cx) => `${cx.use('exp_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
-  tempered_softmax: (a, cx) => `${cx.use('tempered_softmax')}(${arg(a[0])}, ${arg(a[1])})`,
+  ...HELPER_CALL_TEMPLATES,
   sum: reduce('jnp.sum'),
   mean: reduce('jnp.mean'),
   max: reduce('jnp.max'),

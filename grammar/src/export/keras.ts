@@ -7,14 +7,13 @@
  */
 import { EPS } from '../builtins';
 import { besselHelpers } from './bessel';
-import { arg, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
+import { arg, HELPER_CALL_TEMPLATES, helper1, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
 import { PREC, type Helper, type TargetSpec, type Template, type TemplateTable } from './types';
 
 const E = pyNumber(EPS);
 const LN10 = pyNumber(Math.LN10);
 
 const fn1 = (f: string): Template => (a, cx) => `${f}(${cx.tensor(a[0])})`;
-const helper1 = (h: string): Template => (a, cx) => `${cx.use(h)}(${cx.tensor(a[0])})`;
 const reduce = (f: string): Template => (a) => `${f}(${arg(a[0])}, axis=-1, keepdims=True)`;
 
 export const KERAS_TEMPLATES: TemplateTable = {
@@ -59,14 +58,7 @@ export const KERAS_TEMPLATES: TemplateTable = {
   i1: fn1('tf.math.bessel_i1'),
   i0e: fn1('tf.math.bessel_i0e'),
   i1e: fn1('tf.math.bessel_i1e'),
-  i1x: helper1('bessel_i1x'),
-  i1ex: helper1('bessel_i1ex'),
-  j0: helper1('bessel_j0'),
-  j1: helper1('bessel_j1'),
-  j1x: helper1('bessel_j1x'),
-  log_t: (a, cx) => `${cx.use('log_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
-  exp_t: (a, cx) => `${cx.use('exp_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
-  tempered_softmax: (a, cx) => `${cx.use('tempered_softmax')}(${arg(a[0])}, ${arg(a[1])})`,
+  ...HELPER_CALL_TEMPLATES,
   sum: reduce('tf.reduce_sum'),
   mean: reduce('tf.reduce_mean'),
   max: reduce('tf.reduce_max'),

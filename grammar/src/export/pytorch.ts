@@ -6,7 +6,7 @@
  */
 import { EPS } from '../builtins';
 import { besselHelpers } from './bessel';
-import { arg, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
+import { arg, HELPER_CALL_TEMPLATES, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
 import { PREC, type Code, type Helper, type TargetSpec, type Template, type TemplateContext, type TemplateTable } from './types';
 
 const E = pyNumber(EPS);
@@ -61,14 +61,7 @@ export const PYTORCH_TEMPLATES: TemplateTable = {
   i1: fn1('torch.special.i1'),
   i0e: fn1('torch.special.i0e'),
   i1e: fn1('torch.special.i1e'),
-  i1x: (a, cx) => `${cx.use('bessel_i1x')}(${cx.tensor(a[0])})`,
-  i1ex: (a, cx) => `${cx.use('bessel_i1ex')}(${cx.tensor(a[0])})`,
-  j0: (a, cx) => `${cx.use('bessel_j0')}(${cx.tensor(a[0])})`,
-  j1: (a, cx) => `${cx.use('bessel_j1')}(${cx.tensor(a[0])})`,
-  j1x: (a, cx) => `${cx.use('bessel_j1x')}(${cx.tensor(a[0])})`,
-  log_t: (a, cx) => `${cx.use('log_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
-  exp_t: (a, cx) => `${cx.use('exp_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
-  tempered_softmax: (a, cx) => `${cx.use('tempered_softmax')}(${arg(a[0])}, ${arg(a[1])})`,
+  ...HELPER_CALL_TEMPLATES,
   sum: reduce('torch.sum'),
   mean: reduce('torch.mean'),
   max: reduce('torch.amax'),
