@@ -20,15 +20,39 @@
  * could not be measured are null (JSON has no NaN).
  */
 
+import type { TorchDevice, TorchInfo, TorchModelKind, TorchPrecision } from './torch-task';
+
 export type TrainingStatus = 'completed' | 'nan' | 'early-stopped' | 'cancelled' | 'failed';
 
-/** The backend a worker actually ran on (engine BackendInfo). */
+export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** The compute engines: tfjs (embedded, Node) and torch (the user's Python). */
+export type EngineName = 'tfjs' | 'torch';
+export const ENGINE_NAMES: readonly EngineName[] = ['tfjs', 'torch'];
+/** Model kinds across engines (the tfjs engine has the first three). */
+export type ModelKind = TorchModelKind;
+
+/**
+ * What a worker actually ran on: the tfjs backend, or for the torch engine `name: 'torch'`
+ * with the runner's environment in `torch`. `engine` is absent in runs older than the torch engine.
+ */
 export interface BackendJson {
-  name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  name: TfjsBackendName | 'torch';
+  engine?: EngineName;
   device: 'gpu' | 'cpu';
   threads: number;
   detail: string;
   warnings: string[];
+  torch?: TorchInfo;
+}
+
+/** How a run asks the torch engine to run (recorded in its config; resolved paths). */
+export interface TorchOptionsJson {
+  /** The Python executable (absolute path as resolved when the run started). */
+  python: string;
+  device: TorchDevice;
+  precision: TorchPrecision;
+  compile?: boolean;
+  channelsLast?: boolean;
 }
 
 /** One loss of a comparison, as resolved from FILE#LOSS or the built-in baseline. */
@@ -47,7 +71,7 @@ export interface CompareConfigJson {
   losses: LossRefJson[];
   baseline: LossRefJson;
   dataset: { spec: string; seed: number; maxTrain?: number; labelNoise?: number; imbalance?: number };
-  model: { kind: 'mlp' | 'convnet' | 'resnet9'; width?: number; hidden?: number[]; bnMomentum?: number };
+  model: { kind: ModelKind; width?: number; hidden?: number[]; bnMomentum?: number; arch?: string; init?: string };
   augmentations: string[];
   /** Training seeds; seed i is the same for every loss and augmentation. */
   seeds: number[];
@@ -60,7 +84,12 @@ export interface CompareConfigJson {
   schedule?: 'cosine' | 'constant';
   maxVal?: number;
   sam?: { rho: number; adaptive?: boolean; loss?: LossRefJson };
-  backend: 'auto' | BackendJson['name'];
+  /** tfjs backend preference (used by the tfjs engine). */
+  backend: 'auto' | TfjsBackendName;
+  /** The engine the run trains on, resolved when it started (absent in older runs: tfjs). */
+  engine?: EngineName;
+  /** The torch engine's settings (engine 'torch' only). */
+  torch?: TorchOptionsJson;
   workers: number;
 }
 

@@ -2,29 +2,20 @@
  * The `lossmith` command line. Sub-commands register themselves from their modules; `main`
  * returns the process exit code instead of exiting, so tests can call it in-process.
  * (`lossmith lsp` is dispatched by bin/lossmith.js to the language server: the engine never
- * imports server code.)
+ * imports server code.) Heavy modules (tfjs, the run side) are loaded by the commands that
+ * need them, so `lossmith check` starts fast.
  */
 import { Command, CommanderError } from 'commander';
+import { register as registerBackendCommands } from './commands/backend-commands';
+import { register as registerEvolveCommands } from './commands/evolve-commands';
+import { register as registerExportCommands } from './commands/export-commands';
 import { registerGrammarCommands } from './commands/grammar-commands';
+import { stdio, UsageError, type Io, type Registrar } from './commands/io';
+import { register as registerRunCommands } from './commands/run-commands';
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+export { stdio, UsageError, type Io, type Registrar } from './commands/io';
 
-export const stdio: Io = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-};
-
-export type Registrar = (program: Command, io: Io, setExit: (code: number) => void) => void;
-
-const registrars: Registrar[] = [registerGrammarCommands];
-
-/** Let other modules add commands (engine runs, evolution, export). */
-export function addCommands(r: Registrar): void {
-  if (!registrars.includes(r)) registrars.push(r);
-}
+const registrars: Registrar[] = [registerGrammarCommands, registerRunCommands, registerEvolveCommands, registerExportCommands, registerBackendCommands];
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   let exitCode = 0;
@@ -34,7 +25,6 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
   program.addHelpText('after', '\n  lossmith lsp --stdio        start the language server (for Neovim, Emacs, Helix, ...)');
-  loadOptionalCommands();
   for (const r of registrars) r(program, io, (c) => (exitCode = Math.max(exitCode, c)));
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -47,20 +37,4 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     throw e;
   }
   return exitCode;
-}
-
-/** Bad command-line input: reported as `lossmith: message`, exit code 2. */
-export class UsageError extends Error {}
-
-/** Engine commands live in modules that may not exist yet in a partial build. */
-function loadOptionalCommands(): void {
-  for (const mod of ['./commands/run-commands', './commands/evolve-commands', './commands/export-commands', './commands/backend-commands']) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const m = require(mod) as { register?: Registrar };
-      if (m.register) addCommands(m.register);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((e as Error).message).includes(mod.slice(2))) throw e;
-    }
-  }
 }

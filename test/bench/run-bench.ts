@@ -9,10 +9,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../engine/src/backend';
-import { compileSource } from '../../engine/src/compile';
-import type { LossFn } from '../../engine/src/train';
-import { WorkerPool, type TrainTask } from '../../engine/src/worker-pool';
+import { initBackend } from '../../engine/src/engines/tfjs/backend';
+import { compileSource } from '../../engine/src/engines/tfjs/compile';
+import type { LossFn } from '../../engine/src/engines/tfjs/train';
+import { WorkerPool, type TrainTask } from '../../engine/src/run/worker-pool';
 import { Rng } from '../../engine/src/rng';
 
 const EXAMPLES = path.join(__dirname, '..', '..', '..', 'examples');

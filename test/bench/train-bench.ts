@@ -13,11 +13,11 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../engine/src/backend';
-import { setInputGradMode } from '../../engine/src/kernels';
-import { setFusedBatchNorm } from '../../engine/src/models/layers';
-import { createModel, type ModelSpec } from '../../engine/src/models';
-import { createOptimizer } from '../../engine/src/optim';
+import { initBackend } from '../../engine/src/engines/tfjs/backend';
+import { setInputGradMode } from '../../engine/src/engines/tfjs/kernels';
+import { setFusedBatchNorm } from '../../engine/src/engines/tfjs/models/layers';
+import { createModel, type ModelSpec } from '../../engine/src/engines/tfjs/models';
+import { createOptimizer } from '../../engine/src/engines/tfjs/optim';
 import { Rng } from '../../engine/src/rng';
 
 interface Net {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, listBackends, wasmBinaryDir } from '../../engine/src/backend';
+import { initBackend, listBackends, wasmBinaryDir } from '../../engine/src/engines/tfjs/backend';
 
 test('listBackends reports every backend, native ones with a plain reason when missing', async () => {
   const list = await listBackends({ backendsDir: path.join(os.tmpdir(), 'lossmith-no-backends', 'node_modules') });

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { main, type Io } from '../../engine/src/cli';
 import { setPoolForTests } from '../../engine/src/commands/run-commands';
 import { setNpmForTests } from '../../engine/src/commands/backend-commands';
-import { WorkerPool } from '../../engine/src/worker-pool';
+import { WorkerPool } from '../../engine/src/run/worker-pool';
 import type { CompareSummary } from '../../protocol/run-events';
 
 const ROOT = path.join(__dirname, '..', '..', '..');

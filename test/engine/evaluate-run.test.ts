@@ -4,10 +4,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { CompareEvent, CompareSummary } from '../../protocol/run-events';
-import { compareWithBaseline, formatCompareTable, loadCompareRun, runCompare, SOURCES_FILE } from '../../engine/src/evaluate-run';
-import { ConfigError, loadSchema, resolveCompareConfig, validateSchema, type RawCompareConfig } from '../../engine/src/run-config';
-import { readEvents, readSummary } from '../../engine/src/run-store';
-import { WorkerPool } from '../../engine/src/worker-pool';
+import { compareWithBaseline, formatCompareTable, loadCompareRun, runCompare, SOURCES_FILE } from '../../engine/src/run/compare';
+import { ConfigError, loadSchema, resolveCompareConfig, validateSchema, type RawCompareConfig } from '../../engine/src/run/run-config';
+import { readEvents, readSummary } from '../../store/run-store';
+import { WorkerPool } from '../../engine/src/run/worker-pool';
 
 const EXAMPLES = path.join(__dirname, '..', '..', '..', 'examples');
 

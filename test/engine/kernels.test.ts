@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../engine/src/backend';
-import { registerWasmTrainingKernels, setFilterGradVariant, setInputGradMode, WASM_TRAINING_KERNELS } from '../../engine/src/kernels';
-import { batchNorm, ParamStore, setFusedBatchNorm, swish } from '../../engine/src/models/layers';
+import { initBackend } from '../../engine/src/engines/tfjs/backend';
+import { registerWasmTrainingKernels, setFilterGradVariant, setInputGradMode, WASM_TRAINING_KERNELS } from '../../engine/src/engines/tfjs/kernels';
+import { batchNorm, ParamStore, setFusedBatchNorm, swish } from '../../engine/src/engines/tfjs/models/layers';
 import { Rng } from '../../engine/src/rng';
 
 function rand(shape: number[], seed: number): Float32Array {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../engine/src/backend';
-import { createModel, type ModelSpec } from '../../engine/src/models';
+import { initBackend } from '../../engine/src/engines/tfjs/backend';
+import { createModel, type ModelSpec } from '../../engine/src/engines/tfjs/models';
 import { Rng } from '../../engine/src/rng';
 
 const SPECS: [ModelSpec, [number, number, number]][] = [

@@ -15,7 +15,7 @@ import {
   readSummary,
   runsDir,
   writeJsonAtomic,
-} from '../../engine/src/run-store';
+} from '../../store/run-store';
 
 function tmpRoot(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-runs-'));

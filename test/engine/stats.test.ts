@@ -10,7 +10,7 @@ import {
   studentTQuantile,
   studentTTwoSided,
   wilcoxonSignedRank,
-} from '../../engine/src/stats';
+} from '../../engine/src/run/stats';
 
 /*
  * Reference values: SciPy 1.17.1 (scipy.stats.ttest_rel with .confidence_interval(0.95),

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as S from '../../grammar/src/special';
-import * as T from '../../engine/src/tf-special';
+import * as T from '../../engine/src/engines/tfjs/tf-special';
 import { uniform } from '../helpers/uniform';
 
 type Tol = { rel: number; abs?: number | ((x: number) => number) };

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../engine/src/backend';
-import { train, learningRate, type LossFn, type TrainOptions } from '../../engine/src/train';
+import { initBackend } from '../../engine/src/engines/tfjs/backend';
+import { train, learningRate, type LossFn, type TrainOptions } from '../../engine/src/engines/tfjs/train';
 import { Rng } from '../../engine/src/rng';
 import type { Dataset, Split } from '../../engine/src/data/types';
 

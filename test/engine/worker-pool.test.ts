@@ -8,7 +8,7 @@ import {
   WorkerPool,
   type Progress,
   type TrainTask,
-} from '../../engine/src/worker-pool';
+} from '../../engine/src/run/worker-pool';
 
 const WORKER = path.join(__dirname, '..', '..', 'engine', 'src', 'worker-main.js');
 

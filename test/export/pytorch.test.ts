@@ -175,9 +175,9 @@ test('exported PyTorch equals the float64 evaluator and symbolic gradient (1e-5)
   let compileLoss: ((m: Model, l: string) => (y: tf.Tensor2D, z: tf.Tensor2D) => tf.Tensor1D) | undefined;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    compileLoss = require('../../engine/src/compile').compileLoss;
+    compileLoss = require('../../engine/src/engines/tfjs/compile').compileLoss;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    await require('../../engine/src/backend').initBackend('cpu');
+    await require('../../engine/src/engines/tfjs/backend').initBackend('cpu');
   } catch {
     compileLoss = undefined;
   }

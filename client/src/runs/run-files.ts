@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { listRuns, readEvents, readSummary, runsDir, type RunInfo } from '../../../engine/src/run-store';
+import { listRuns, readEvents, readSummary, runsDir, type RunInfo } from '../../../store/run-store';
 import type { WireEvent } from '../../../media/src/shared/validate';
 import { emptyModel, progress, reduce } from '../../../media/src/evaluation/model';
 import { emptyEvoModel, evoProgress, reduceEvo } from '../../../media/src/evolution/model';

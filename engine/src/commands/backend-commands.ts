@@ -8,13 +8,13 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import type { Command } from 'commander';
-import { UsageError, type Io, type Registrar } from '../cli';
+import { UsageError, type Io, type Registrar } from './io';
 
 // tfjs is loaded only when a backend command runs, not on every `lossmith` invocation.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const backend = (): typeof import('../backend') => require('../backend') as typeof import('../backend');
-const worker = (): typeof import('../worker-main') => require('../worker-main') as typeof import('../worker-main');
-const listBackends: typeof import('../backend').listBackends = (o) => backend().listBackends(o);
+const backend = (): typeof import('../engines/tfjs/backend') => require('../engines/tfjs/backend') as typeof import('../engines/tfjs/backend');
+const worker = (): typeof import('../engines/tfjs') => require('../engines/tfjs') as typeof import('../engines/tfjs');
+const listBackends: typeof import('../engines/tfjs/backend').listBackends = (o) => backend().listBackends(o);
 const backendsPrefix = (): string => worker().backendsPrefix();
 const defaultBackendsDir = (): string | undefined => worker().defaultBackendsDir();
 

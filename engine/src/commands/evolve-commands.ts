@@ -14,11 +14,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
-import { UsageError, type Io, type Registrar } from '../cli';
+import { UsageError, type Io, type Registrar } from './io';
 import { resolveConfig, type EvolveConfigInput } from '../evolve/config';
 import { runEvolve } from '../evolve/run';
-import type { BackendName } from '../backend';
-import type { ModelSpec } from '../models';
+import type { ModelSpec, TfjsBackendName as BackendName } from '../compute/types';
 
 interface EvolveFlags {
   config?: string;

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import type { Command } from 'commander';
 import { EXPORT_TARGETS, ExportError, exportLoss, type ExportTarget } from '../../../grammar/src/export/index';
-import { UsageError, type Io, type Registrar } from '../cli';
+import { UsageError, type Io, type Registrar } from './io';
 import { loadChecked } from './grammar-commands';
 
 export const register: Registrar = (program: Command, io: Io) => {

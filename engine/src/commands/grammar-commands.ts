@@ -13,7 +13,7 @@ import {
   type Diagnostic,
   type Wrt,
 } from '../../../grammar/src/index';
-import { UsageError, type Io } from '../cli';
+import { UsageError, type Io } from './io';
 
 export interface FileDiagnostics {
   file: string;

@@ -8,10 +8,10 @@
  */
 import { Command, Option } from 'commander';
 import type { CompareEvent } from '../../../protocol/run-events';
-import { UsageError, type Io, type Registrar } from '../cli';
-import { formatCompareTable, formatSeedEnd, loadCompareRun, runCompare } from '../evaluate-run';
-import { ConfigError, loadRunConfig, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run-config';
-import type { WorkerPool } from '../worker-pool';
+import { UsageError, type Io, type Registrar } from './io';
+import { formatCompareTable, formatSeedEnd, loadCompareRun, runCompare } from '../run/compare';
+import { ConfigError, loadRunConfig, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run/run-config';
+import type { WorkerPool } from '../run/worker-pool';
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 

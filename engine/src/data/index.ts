@@ -4,3 +4,4 @@ export * from './mnist';
 export * from './idx';
 export * from './cifar';
 export * from './load';
+export * from './cache';

@@ -4,9 +4,7 @@
  * the defaults and checks every field, naming the offending one.
  */
 import * as os from 'os';
-import type { BackendName } from '../backend';
-import type { ModelSpec } from '../models';
-import type { OptimizerConfig } from '../optim';
+import type { ModelSpec, OptimizerConfig, TfjsBackendName as BackendName } from '../compute/types';
 import { DEFAULT_MUTATION_WEIGHTS, type MutationWeights, type Terminal } from './genome';
 import { checkFunctionSet, SEED_BINARY, SEED_UNARY } from './ops';
 import { DEFAULT_SCREEN, type LogitsProtocolOptions } from './reject';

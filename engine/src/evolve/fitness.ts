@@ -6,7 +6,7 @@
  * deterministic whichever worker runs it.
  */
 import * as path from 'path';
-import { WorkerCrashError, WorkerPool, TaskCancelledError, type TrainTask, type TrainTaskResult } from '../worker-pool';
+import { WorkerCrashError, WorkerPool, TaskCancelledError, type TrainTask, type TrainTaskResult } from '../run/worker-pool';
 import type { StageConfig, SurrogateConfig } from './config';
 import type { EvalJob, EvalOutcome, Evaluate } from './search';
 

@@ -10,13 +10,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { createRun, openRun, resolveRunDir as resolveStoredRunDir, runsDir, writeJsonAtomic, type RunHandle } from '../run-store';
+import { createRun, openRun, resolveRunDir as resolveStoredRunDir, runsDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
 import { LOSS_NAME } from './genome';
 import { REJECT_REASONS } from './reject';
-import { pairedComparison } from '../stats';
+import { pairedComparison } from '../run/stats';
 import type { EvolveEvent, EvolveSummary, CrossTable, FinalRow } from '../../../protocol/evolve-events';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { resolveConfig, type EvolveConfigInput } from '../../../engine/src/evolve/config';
 import { CHECKPOINT_FILE, readCheckpoint, runEvolve, type RunState } from '../../../engine/src/evolve/run';
-import { readEvents, readSummary, runsDir } from '../../../engine/src/run-store';
+import { readEvents, readSummary, runsDir } from '../../../store/run-store';
 import { fakeEvaluate } from './fake-fitness';
 import { trainTask } from '../../../engine/src/evolve/fitness';
 

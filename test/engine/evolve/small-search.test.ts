@@ -6,7 +6,7 @@ import * as path from 'path';
 import { resolveConfig } from '../../../engine/src/evolve/config';
 import { runEvolve } from '../../../engine/src/evolve/run';
 import { main } from '../../../engine/src/cli';
-import { readSummary } from '../../../engine/src/run-store';
+import { readSummary } from '../../../store/run-store';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-evolve-real-'));
 

@@ -11,28 +11,23 @@
  * every pass, cut into full batches; an "epoch" is `stepsPerEpoch` steps (default: one pass).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Augment, Batch } from './augment/types';
-import type { Dataset, Split } from './data/types';
+import type { Augment, Batch } from '../../augment/types';
+import type { EpochRecord, SamSpec, TrainStatus } from '../../compute/types';
+import type { Dataset, Split } from '../../data/types';
 import { createModel, type Model, type ModelSpec } from './models';
 import { createOptimizer, type OptimizerConfig } from './optim';
-import { Rng } from './rng';
+import { Rng } from '../../rng';
 
 /** Per-sample loss: y [N,K] targets (rows sum to 1, may be soft), logits [N,K] -> [N]. */
 export type LossFn = (y: tf.Tensor2D, logits: tf.Tensor2D) => tf.Tensor1D;
 
-export interface SamOptions {
-  /** Perturbation radius (SAM default 0.05; ASAM 2.0; AACE 0.2). */
-  rho: number;
-  /** ASAM: eps = rho * w^2 * g / || |w| * g ||. */
-  adaptive?: boolean;
+export interface SamOptions extends SamSpec {
   /**
    * A separate loss to perturb with (AACE style). With it the step is w <- w - rho*g_p
    * (g_p = grad of the perturbation loss; normalised by ||g_p|| only if `normalize`);
    * without it, standard SAM: w <- w + rho*g/||g|| with the training loss.
    */
   perturbLoss?: LossFn;
-  /** Divide by the gradient norm. Default: true without perturbLoss, false with it. */
-  normalize?: boolean;
 }
 
 export interface StepInfo {
@@ -48,16 +43,7 @@ export interface StepInfo {
   ms: number;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  trainAcc: number;
-  valAcc: number;
-  lr: number;
-  ms: number;
-}
-
-export type TrainStatus = 'completed' | 'nan' | 'early-stopped' | 'cancelled';
+export type { EpochRecord, TrainStatus } from '../../compute/types';
 
 export interface TrainOptions {
   model: ModelSpec;

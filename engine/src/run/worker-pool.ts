@@ -23,82 +23,11 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import type { BackendInfo, BackendName } from './backend';
-import type { EpochRecord, SamOptions, TrainOptions, TrainStatus } from './train';
+import type { Progress, TrainTask, TrainTaskResult } from '../compute/types';
+
+export type { DatasetTaskSpec, Progress, TrainTask, TrainTaskResult } from '../compute/types';
 
 // ------------------------------------------------------------------------------- task types
-
-/** Which dataset a worker loads (cached per worker by this whole object). */
-export interface DatasetTaskSpec {
-  /** 'mnist' (embedded), 'fashion-mnist', or a folder of IDX / CIFAR files. */
-  spec: string;
-  /** Seed of the training-split transformations (subset, noise, imbalance). */
-  seed: number;
-  maxTrain?: number;
-  labelNoise?: number;
-  imbalance?: number;
-  /** Base folder for relative dataset paths (default: the worker's cwd, i.e. the parent's). */
-  cwd?: string;
-}
-
-/** The JSON-serialisable subset of TrainOptions (the loss and SAM's perturbation loss travel as source text). */
-export type TrainTaskOptions = Pick<
-  TrainOptions,
-  'model' | 'optimizer' | 'lr' | 'warmup' | 'schedule' | 'batchSize' | 'epochs' | 'stepsPerEpoch' | 'maxVal' | 'seed' | 'earlyStop' | 'testWith'
-> & {
-  /** SAM; with the task's perturbLossName, AACE-style perturbation by that loss. */
-  sam?: Omit<SamOptions, 'perturbLoss'>;
-};
-
-export interface TrainTask {
-  kind: 'train';
-  /** A whole .loss file. */
-  lossSource: string;
-  lossName: string;
-  /** Overrides of the file's params. */
-  params?: Record<string, number>;
-  /** SAM perturbation loss from the same file (needs train.sam). */
-  perturbLossName?: string;
-  /** The file of the perturbation loss, when it is not lossSource. */
-  perturbLossSource?: string;
-  backend: 'auto' | BackendName;
-  dataset: DatasetTaskSpec;
-  /** Augmentation spec (see parseAugment), e.g. 'none', 'cutout', 'flipcrop+cutout:8'. */
-  augment: string;
-  train: TrainTaskOptions;
-}
-
-export interface TrainTaskResult {
-  status: TrainStatus;
-  history: EpochRecord[];
-  /** null when no epoch finished. */
-  bestValAcc: number | null;
-  bestEpoch: number;
-  testAcc: number | null;
-  testWeights: 'best' | 'final';
-  steps: number;
-  wallMs: number;
-  backend: BackendInfo;
-  /** Dataset name and sizes the worker trained on. */
-  dataset: { name: string; train: number; val: number; test: number; classes: number };
-  /** Which process ran it. */
-  pid: number;
-  reason?: string;
-}
-
-/**
- * Any other work: `require(module)[fn](input, ctx)` inside the worker (absolute module path).
- * The function gets a context with progress(), the abort signal and the worker's cached
- * backend/dataset loaders, and must return a structured-cloneable value.
- */
-export interface CallTask {
-  kind: 'call';
-  module: string;
-  fn: string;
-  input: unknown;
-  /** Initialise this backend before calling (default: none; use ctx.backend()). */
-  backend?: 'auto' | BackendName;
-}
 
 /** For tests of the pool itself: sleeps, echoes, crashes on demand. */
 export interface DebugTask {
@@ -113,7 +42,7 @@ export interface DebugTask {
   echo?: unknown;
 }
 
-export type Task = TrainTask | CallTask | DebugTask;
+export type Task = TrainTask | DebugTask;
 
 /** What a debug task returns: its echo, the worker's pid and when it ran (wall clock, ms). */
 export interface DebugResult {
@@ -125,8 +54,6 @@ export interface DebugResult {
 
 export type ResultOf<T extends Task> = T extends TrainTask ? TrainTaskResult : T extends DebugTask ? DebugResult : unknown;
 
-/** A progress message: for train tasks, one per finished epoch. */
-export type Progress = { kind: 'epoch'; epoch: EpochRecord } | { kind: 'backend'; backend: BackendInfo; pid: number } | { kind: 'custom'; data: unknown };
 
 // ------------------------------------------------------------------------------- wire messages
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BN_BACKWARD, BN_FORWARD, SWISH_BACKWARD } from '../kernels';
-import { Rng } from '../rng';
+import { Rng } from '../../../rng';
 
 let fusedAllowed = true;
 

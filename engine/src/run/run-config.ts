@@ -7,10 +7,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkText, editDistance } from '../../grammar/src/index';
-import { LineIndex } from '../../grammar/src/text';
-import type { CompareConfigJson, LossRefJson } from '../../protocol/run-events';
-import { parseAugment } from './augment';
+import { checkText, editDistance } from '../../../grammar/src/index';
+import { LineIndex } from '../../../grammar/src/text';
+import type { CompareConfigJson, LossRefJson } from '../../../protocol/run-events';
+import { parseAugment } from '../augment';
 
 /** Bad configuration: the message names the JSON path (or option) and the problem. */
 export class ConfigError extends Error {
@@ -100,8 +100,8 @@ let schemaCache: Schema | undefined;
 export function loadSchema(): Schema {
   if (schemaCache) return schemaCache;
   const candidates = [
-    path.join(__dirname, '..', '..', '..', 'schemas', 'lossrun.schema.json'), // out/engine/src -> repo
-    path.join(__dirname, '..', '..', 'schemas', 'lossrun.schema.json'), // engine/src -> repo
+    path.join(__dirname, '..', '..', '..', '..', 'schemas', 'lossrun.schema.json'), // out/engine/src/run -> repo
+    path.join(__dirname, '..', '..', '..', 'schemas', 'lossrun.schema.json'), // engine/src/run -> repo
     path.join(__dirname, 'schemas', 'lossrun.schema.json'), // bundled next to the file
   ];
   for (const c of candidates) {

@@ -25,8 +25,8 @@ import {
   type LetStmt,
   type Model,
   type ParamStmt,
-} from '../../grammar/src/index';
-import { LineIndex } from '../../grammar/src/text';
+} from '../../../../grammar/src/index';
+import { LineIndex } from '../../../../grammar/src/text';
 import { TF, type TVal } from './lowering';
 import type { LossFn } from './train';
 

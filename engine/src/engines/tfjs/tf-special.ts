@@ -19,7 +19,7 @@
  * doc comment.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CODY_ERF, SPECIAL_TABLES } from '../../grammar/src/special';
+import { CODY_ERF, SPECIAL_TABLES } from '../../../../grammar/src/special';
 
 type Table = { readonly c: readonly number[]; readonly n32: number };
 

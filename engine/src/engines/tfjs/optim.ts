@@ -5,23 +5,9 @@
  * Nesterov step g + m*b).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { AdamConfig, OptimizerConfig, SgdConfig } from '../../compute/types';
 
-export interface AdamConfig {
-  kind: 'adam';
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
-  weightDecay?: number;
-}
-
-export interface SgdConfig {
-  kind: 'sgd';
-  momentum?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-}
-
-export type OptimizerConfig = AdamConfig | SgdConfig;
+export type { AdamConfig, OptimizerConfig, SgdConfig } from '../../compute/types';
 
 export interface Optimizer {
   /** Apply one step with gradients aligned to `vars`. Does not dispose the gradients. */

@@ -8,7 +8,8 @@
  * network returns logits (the loss applies softmax).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../rng';
+import type { ModelSpec } from '../../../compute/types';
+import { Rng } from '../../../rng';
 import {
   ParamStore, batchNorm, conv2d, dense, dropout, globalAvgPool, relu, swish,
   type ApplyOptions, type Ctx, type Layer,
@@ -16,15 +17,7 @@ import {
 
 export type { ApplyOptions } from './layers';
 
-export interface ModelSpec {
-  kind: 'mlp' | 'convnet' | 'resnet9';
-  /** Multiplies every layer's width (filters / hidden units); default 1. */
-  width?: number;
-  /** MLP hidden sizes before the width multiplier; default [256]. */
-  hidden?: number[];
-  /** Batch-norm moving-average momentum (Keras default 0.99; lower for short runs). */
-  bnMomentum?: number;
-}
+export type { ModelSpec } from '../../../compute/types';
 
 export interface Model {
   readonly spec: ModelSpec;
@@ -120,7 +113,7 @@ export function createModel(
     case 'mlp': net = buildMlp(params, spec, inputShape, numClasses); break;
     case 'convnet': net = buildConvNet(params, spec, inputShape, numClasses); break;
     case 'resnet9': net = buildResNet9(params, spec, inputShape, numClasses); break;
-    default: throw new Error(`unknown model kind ${(spec as ModelSpec).kind}`);
+    default: throw new Error(`model '${spec.kind}' is not available on the tfjs engine (use --engine torch)`);
   }
   return {
     spec: { ...spec },

@@ -40,8 +40,8 @@ import type {
   CompareConfigJson,
   TrainingKey,
   TrainingStatus,
-} from '../../protocol/run-events';
-import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from './run-store';
+} from '../../../protocol/run-events';
+import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { meanStd, pairedComparison } from './stats';
 import { SAM_KEY, type ResolvedCompare } from './run-config';
 import { TaskCancelledError, WorkerCrashError, WorkerPool, defaultWorkers, type TrainTask, type TrainTaskResult } from './worker-pool';

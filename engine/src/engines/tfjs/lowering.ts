@@ -16,7 +16,7 @@
  *  - both branches of every tf.where are finite (no NaN can leak into a gradient).
  */
 import * as tf from '@tensorflow/tfjs';
-import { EPS, type BuiltinId } from '../../grammar/src/index';
+import { EPS, type BuiltinId } from '../../../../grammar/src/index';
 import * as S from './tf-special';
 
 export type TVal = number | tf.Tensor;

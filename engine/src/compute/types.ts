@@ -1,0 +1,163 @@
+/**
+ * The compute interface: what the run side (compare, evolve, the worker pool) hands to a
+ * compute engine and what it gets back. One training task in (model, data, augmentation, loss
+ * source, seed, optimiser, schedule, SAM), progress and one result out, all plain JSON, so a
+ * task crosses process boundaries (worker processes, the torch runner, a queue) unchanged.
+ *
+ * The run side imports this module and `engines.ts`, never an engine's folder.
+ */
+import type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson, TrainingStatus } from '../../../protocol/run-events';
+
+export type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson } from '../../../protocol/run-events';
+
+export interface ModelSpec {
+  /** mlp, convnet, resnet9 on every engine; wrn-16-4, wrn-28-10, resnet18, torchvision on torch. */
+  kind: ModelKind;
+  /** Multiplies every layer's width (filters / hidden units); default 1. */
+  width?: number;
+  /** MLP hidden sizes before the width multiplier; default [256]. */
+  hidden?: number[];
+  /** Batch-norm moving-average momentum (Keras default 0.99; lower for short runs). */
+  bnMomentum?: number;
+  /** torchvision: the model's constructor name, e.g. 'efficientnet_v2_s', 'resnet50'. */
+  arch?: string;
+  /** Checkpoint file to start from (torch engine; the head is replaced to fit the classes). */
+  init?: string;
+}
+
+export interface AdamConfig {
+  kind: 'adam';
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  weightDecay?: number;
+}
+
+export interface SgdConfig {
+  kind: 'sgd';
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+
+export type OptimizerConfig = AdamConfig | SgdConfig;
+
+/** SAM / ASAM; with a task's perturbLossName, AACE-style perturbation by that loss. */
+export interface SamSpec {
+  /** Perturbation radius (SAM default 0.05; ASAM 2.0; AACE 0.2). */
+  rho: number;
+  /** ASAM: eps = rho * w^2 * g / || |w| * g ||. */
+  adaptive?: boolean;
+  /** Divide by the gradient norm. Default: true without a perturbation loss, false with it. */
+  normalize?: boolean;
+}
+
+/** How to train: everything but the loss, the data and the augmentation. */
+export interface TrainSpec {
+  model: ModelSpec;
+  optimizer?: OptimizerConfig;
+  /** Peak learning rate (default 1e-3). */
+  lr?: number;
+  /** Fraction of all steps spent in linear warm-up (default 0.1), then cosine decay to 0. */
+  warmup?: number;
+  /** 'cosine' (default) or 'constant' after warm-up. */
+  schedule?: 'cosine' | 'constant';
+  batchSize?: number;
+  epochs: number;
+  stepsPerEpoch?: number;
+  /** Validate on only the first maxVal validation examples. */
+  maxVal?: number;
+  seed: number;
+  sam?: SamSpec;
+  /** Stop when the epoch's training accuracy is under minTrainAcc after `afterEpochs` epochs. */
+  earlyStop?: { minTrainAcc: number; afterEpochs: number };
+  /** Which weights the test accuracy uses: the best-validation epoch's (default) or final. */
+  testWith?: 'best' | 'final';
+}
+
+/** Which dataset a worker loads (cached per worker by this whole object). */
+export interface DatasetTaskSpec {
+  /** 'mnist' (embedded), 'fashion-mnist', or a folder of IDX / CIFAR files (or, on torch, images per class). */
+  spec: string;
+  /** Seed of the training-split transformations (subset, noise, imbalance). */
+  seed: number;
+  maxTrain?: number;
+  labelNoise?: number;
+  imbalance?: number;
+  /** Base folder for relative dataset paths (default: the worker's cwd, i.e. the parent's). */
+  cwd?: string;
+}
+
+export interface TrainTask {
+  kind: 'train';
+  /** A whole .loss file. */
+  lossSource: string;
+  lossName: string;
+  /** Overrides of the file's params. */
+  params?: Record<string, number>;
+  /** SAM perturbation loss from the same file (needs train.sam). */
+  perturbLossName?: string;
+  /** The file of the perturbation loss, when it is not lossSource. */
+  perturbLossSource?: string;
+  /** The compute engine (default 'tfjs'). */
+  engine?: EngineName;
+  /** The tfjs engine's backend preference. */
+  backend: 'auto' | TfjsBackendName;
+  /** The torch engine's Python, device and precision (engine 'torch'). */
+  torch?: TorchOptionsJson;
+  dataset: DatasetTaskSpec;
+  /** Augmentation spec (see parseAugment), e.g. 'none', 'cutout', 'flipcrop+cutout:8'. */
+  augment: string;
+  train: TrainSpec;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAcc: number;
+  valAcc: number;
+  lr: number;
+  ms: number;
+}
+
+export type TrainStatus = Exclude<TrainingStatus, 'failed'>;
+
+export interface TrainTaskResult {
+  status: TrainStatus;
+  history: EpochRecord[];
+  /** null when no epoch finished. */
+  bestValAcc: number | null;
+  bestEpoch: number;
+  testAcc: number | null;
+  testWeights: 'best' | 'final';
+  steps: number;
+  wallMs: number;
+  /** What it ran on (tfjs backend, or the torch runner's environment). */
+  backend: BackendJson;
+  /** Dataset name and sizes the worker trained on. */
+  dataset: { name: string; train: number; val: number; test: number; classes: number };
+  /** Which process ran it. */
+  pid: number;
+  /** Training images per second (torch engine). */
+  imagesPerSec?: number;
+  reason?: string;
+}
+
+/** A progress message: for train tasks, one per finished epoch. */
+export type Progress = { kind: 'epoch'; epoch: EpochRecord } | { kind: 'backend'; backend: BackendJson; pid: number } | { kind: 'custom'; data: unknown };
+
+export interface TaskContext {
+  signal: AbortSignal;
+  progress: (p: Progress) => void;
+}
+
+/** A compute engine, as the worker process sees it: one module per engine folder. */
+export interface ComputeEngine {
+  readonly name: EngineName;
+  /** Model kinds it can train. */
+  readonly models: readonly ModelKind[];
+  /** Runs one training task in this process (or in a child it owns); resolves with its result. */
+  train(task: TrainTask, ctx: TaskContext): Promise<TrainTaskResult>;
+  /** Frees what the engine keeps between tasks (child processes); called when the worker exits. */
+  shutdown?(): void;
+}

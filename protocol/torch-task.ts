@@ -1,0 +1,182 @@
+/**
+ * The torch engine's wire types: what the Node bridge (engine/src/engines/torch/) sends to the
+ * Python runner (engine/torch/lossmith_torch/) and what the runner prints back.
+ *
+ * One task is one training: one model, one loss, one seed. The runner takes it as a JSON file
+ * (`python3 -m lossmith_torch TASK.json`) or, in serve mode (`python3 -m lossmith_torch
+ * --serve`), as one JSON line per task on stdin; it answers with JSON lines on stdout
+ * (`TorchMessage`), one `info` per task, `epoch` per finished epoch, then exactly one of
+ * `result` or `error`. Nothing else goes to stdout (Python warnings go to stderr).
+ *
+ * The Python side mirrors these types in lossmith_torch/task.py; a test round-trips a task.
+ */
+
+export const TORCH_TASK_VERSION = 1;
+
+/** A loss as the PyTorch exporter emits it: a module's source and the function to call. */
+export interface TorchLossJson {
+  /** Python source of the module (grammar/src/export, target 'pytorch'). */
+  module: string;
+  /** Function name inside the module: fn(logits, target, **params) -> per-sample loss [N]. */
+  fn: string;
+  /** Keyword arguments (the file's params with overrides). */
+  params?: Record<string, number>;
+}
+
+export type TorchModelKind = 'mlp' | 'convnet' | 'resnet9' | 'wrn-16-4' | 'wrn-28-10' | 'resnet18' | 'torchvision';
+
+export interface TorchModelJson {
+  kind: TorchModelKind;
+  /** mlp/convnet/resnet9: width multiplier (default 1). */
+  width?: number;
+  /** mlp: hidden sizes before the width multiplier (default [256]). */
+  hidden?: number[];
+  /** Batch-norm moving-average momentum in Keras' sense (0.99 default; torch momentum = 1 - this). */
+  bnMomentum?: number;
+  /** torchvision: the constructor name in torchvision.models, e.g. 'efficientnet_v2_s', 'resnet50'. */
+  arch?: string;
+  /** Checkpoint to start from (a state dict saved by torch.save); the classifier head is replaced to fit the classes. */
+  init?: string;
+}
+
+/**
+ * Where the data comes from.
+ * - `tensors`: an LMDS file written by the Node side (the exact splits the tfjs engine uses):
+ *     bytes 0..5  "LMDS1\n"
+ *     bytes 6..9  header length L, uint32 little-endian
+ *     L bytes     JSON header: {name, shape:[h,w,c], classes, dtype:'uint8'|'float32',
+ *                  splits: {train|val|test: {n, x: byteOffset, labels: byteOffset}}, info?}
+ *                 (offsets from the start of the file, each 8-byte aligned); x is NHWC,
+ *                 uint8 (value/255 gives the float) or float32 in [0,1]; labels int32.
+ * - `cifar`: a folder of CIFAR-10/100 binary files (data_batch_*.bin + test_batch.bin, or
+ *   train.bin + test.bin); validation = a fixed-seed stratified 10% of the training files.
+ * - `imagefolder`: <path>/<class>/<image> (train/val/test subfolders if present, else a
+ *   stratified 80/10/10 split with a fixed seed); images resized to `size` (default 224).
+ */
+export type TorchDataJson =
+  | { kind: 'tensors'; path: string }
+  | { kind: 'cifar'; path: string; maxTrain?: number }
+  | { kind: 'imagefolder'; path: string; size?: number; maxTrain?: number };
+
+export type TorchDevice = 'auto' | 'cpu' | 'cuda' | `cuda:${number}` | 'mps';
+export type TorchPrecision = 'auto' | 'fp32' | 'bf16' | 'fp16';
+
+export interface TorchTrainJson {
+  optimizer?: { kind: 'adam'; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number } | { kind: 'sgd'; momentum?: number; nesterov?: boolean; weightDecay?: number };
+  lr?: number;
+  warmup?: number;
+  schedule?: 'cosine' | 'constant';
+  batchSize?: number;
+  epochs: number;
+  stepsPerEpoch?: number;
+  maxVal?: number;
+  seed: number;
+  earlyStop?: { minTrainAcc: number; afterEpochs: number };
+  testWith?: 'best' | 'final';
+  sam?: { rho: number; adaptive?: boolean; normalize?: boolean };
+}
+
+export interface TorchTask {
+  version: typeof TORCH_TASK_VERSION;
+  loss: TorchLossJson;
+  /** SAM's separate perturbation loss (AACE style); needs train.sam. */
+  perturbLoss?: TorchLossJson;
+  model: TorchModelJson;
+  data: TorchDataJson;
+  /** Augmentation spec, same grammar and meaning as the tfjs engine's (e.g. 'flipcrop+cutout:8'). */
+  augment: string;
+  train: TorchTrainJson;
+  device: TorchDevice;
+  precision: TorchPrecision;
+  /** channels-last memory format for conv nets (default: on for CUDA). */
+  channelsLast?: boolean;
+  /** torch.compile the model where torch has it (default false). */
+  compile?: boolean;
+  /** CPU threads (torch.set_num_threads); default: torch's own. */
+  threads?: number;
+  /** Per-step progress every N steps (default 0: epochs only). */
+  stepEvery?: number;
+}
+
+/** The environment the runner found, once per task (before training starts). */
+export interface TorchInfo {
+  engine: 'torch';
+  python: string;
+  executable: string;
+  torch: string;
+  torchvision: string | null;
+  /** torch.version.cuda (null on CPU-only builds). */
+  cuda: string | null;
+  cudnn: number | null;
+  /** The device the task runs on, e.g. 'cuda:0' or 'cpu'. */
+  device: string;
+  /** e.g. 'NVIDIA H100 80GB HBM3' or 'cpu (8 threads)'. */
+  deviceName: string;
+  precision: 'fp32' | 'bf16' | 'fp16';
+  compile: boolean;
+  channelsLast: boolean;
+  threads: number;
+  pid: number;
+}
+
+export interface TorchEpochJson {
+  epoch: number;
+  trainLoss: number;
+  trainAcc: number;
+  valAcc: number;
+  lr: number;
+  ms: number;
+}
+
+export interface TorchResultJson {
+  status: 'completed' | 'nan' | 'early-stopped' | 'cancelled';
+  history: TorchEpochJson[];
+  bestValAcc: number | null;
+  bestEpoch: number;
+  testAcc: number | null;
+  testWeights: 'best' | 'final';
+  steps: number;
+  wallMs: number;
+  /** Training images per second over the whole training (augmentation and steps, not validation). */
+  imagesPerSec: number;
+  dataset: { name: string; train: number; val: number; test: number; classes: number };
+  reason?: string;
+}
+
+/** Error codes: each comes with a one-line message naming the cause and the fix. */
+export type TorchErrorCode =
+  | 'bad-task'
+  | 'torch-too-old'
+  | 'no-torchvision'
+  | 'device-unavailable'
+  | 'out-of-memory'
+  | 'checkpoint'
+  | 'dataset'
+  | 'loss'
+  | 'internal';
+
+export type TorchMessage =
+  | { type: 'info'; info: TorchInfo }
+  | { type: 'step'; step: number; epoch: number; trainLoss: number; lr: number }
+  | { type: 'epoch'; epoch: TorchEpochJson }
+  | { type: 'result'; result: TorchResultJson }
+  | { type: 'error'; code: TorchErrorCode; message: string; detail?: string };
+
+/** `python3 -m lossmith_torch --probe`: one JSON line describing what is there. */
+export interface TorchProbe {
+  python: string;
+  executable: string;
+  torch: string | null;
+  torchvision: string | null;
+  cuda: string | null;
+  cudnn: number | null;
+  cudaAvailable: boolean;
+  /** Why CUDA is not usable, when torch is built with CUDA but sees no device (driver named). */
+  cudaReason?: string;
+  mps: boolean;
+  bf16: boolean;
+  compile: boolean;
+  gpus: { index: number; name: string; memoryGiB: number; capability: string }[];
+  /** Set when torch cannot be imported or is too old. */
+  error?: string;
+}
