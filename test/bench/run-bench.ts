@@ -16,7 +16,7 @@ import { WorkerPool, type TrainTask } from '../../engine/src/run/worker-pool';
 import { Rng } from '../../engine/src/rng';
 
 const EXAMPLES = path.join(__dirname, '..', '..', '..', 'examples');
-const WORKER = path.join(__dirname, '..', '..', 'engine', 'src', 'worker-main.js');
+const WORKER = path.join(__dirname, '..', '..', 'engine', 'src', 'run', 'worker-main.js');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

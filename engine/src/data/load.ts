@@ -70,12 +70,44 @@ function loadBase(spec: string, opts: LoadOptions): Dataset {
     .readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory())
     .map((e) => path.join(dir, e.name));
+  if (imageFolderRoot(dir)) throw new Error(`dataset '${spec}': ${dir} is an image folder (one subfolder per class); image folders are read by the torch engine: add --engine torch`);
   const found = subdirs.filter((d) => findIdxFiles(d) || detectCifar(d));
   if (found.length === 1) return tryDir(found[0])!;
   if (found.length > 1) throw new Error(`dataset '${spec}': ${dir} holds several datasets: ${found.map((d) => path.basename(d)).join(', ')}; pass one of them`);
   throw new Error(
     `dataset '${spec}': unrecognised format in ${dir}: expected IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]) or CIFAR binary batches (data_batch_1..5.bin + test_batch.bin, or train.bin + test.bin)`,
   );
+}
+
+const IMAGE_EXT = /\.(png|jpe?g|bmp|gif|webp|tiff?)$/i;
+
+function hasClassFolders(dir: string): boolean {
+  let classes = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const sub = path.join(dir, e.name);
+    if (fs.readdirSync(sub).some((f) => IMAGE_EXT.test(f))) classes++;
+  }
+  return classes >= 2;
+}
+
+/**
+ * The folder as an absolute path when `spec` names an image folder in the ImageFolder layout
+ * (<dir>/<class>/<image>, or train/ (val/, test/) subfolders in that layout), else undefined.
+ * Built-in names, files and IDX or CIFAR folders are not image folders.
+ */
+export function imageFolderRoot(spec: string, cwd?: string): string | undefined {
+  const s = spec.trim();
+  if (s === 'mnist' || s === 'fashion-mnist' || s === 'fashion_mnist') return undefined;
+  const dir = path.resolve(cwd ?? process.cwd(), s);
+  try {
+    if (!fs.statSync(dir).isDirectory() || findIdxFiles(dir) || detectCifar(dir)) return undefined;
+    const train = path.join(dir, 'train');
+    if (fs.existsSync(train) && fs.statSync(train).isDirectory() && hasClassFolders(train)) return dir;
+    return hasClassFolders(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Applies maxTrain / imbalance / labelNoise to the training split (returns a new Dataset). */

@@ -48,11 +48,14 @@ function workerMain(): void {
     if (process.connected) process.send!(m);
   };
   let busy = false;
+  const exit = (code: number): never => {
+    for (const e of loadedEngines()) e.shutdown?.();
+    process.exit(code);
+  };
   process.on('message', (m: ToWorker) => {
     if (m.type === 'shutdown') {
-      for (const e of loadedEngines()) e.shutdown?.();
       process.disconnect();
-      process.exit(0);
+      exit(0);
     }
     if (m.type !== 'task') return;
     if (busy) {
@@ -74,7 +77,10 @@ function workerMain(): void {
     );
   });
   // The parent went away: nothing left to do.
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => exit(0));
+  // Cancelling a task kills its worker with SIGTERM: child processes of an engine (the torch
+  // runner) go with it. (After SIGKILL they notice on their own: the runner watches its parent.)
+  process.on('SIGTERM', () => exit(143));
   // Ctrl-C in a terminal signals the whole process group: the parent decides what to cancel
   // (and kills this worker with SIGTERM if needed); a worker must not die on its own first.
   process.on('SIGINT', () => undefined);

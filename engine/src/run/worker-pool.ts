@@ -158,7 +158,7 @@ export class WorkerPool {
   constructor(opts: PoolOptions = {}) {
     this.opts = opts;
     this.size = Math.max(0, Math.floor(opts.size ?? os.cpus().length));
-    for (let i = 0; i < this.size; i++) this.workers.push(this.spawn());
+    for (let i = 0; i < this.size; i++) this.workers.push(this.spawn(i));
   }
 
   /** Worker pids (empty in-process). */
@@ -247,11 +247,12 @@ export class WorkerPool {
 
   // ----------------------------------------------------------------------------- internals
 
-  private spawn(): Worker {
+  /** Starts the worker of slot `index` (its index is in LOSSMITH_WORKER_INDEX: engines spread workers over GPUs by it). */
+  private spawn(index: number): Worker {
     const script = this.opts.workerScript ?? path.join(__dirname, 'worker-main.js');
     const proc = fork(script, [], {
       execArgv: this.opts.execArgv ?? [],
-      env: this.opts.env ?? process.env,
+      env: { ...(this.opts.env ?? process.env), LOSSMITH_WORKER_INDEX: String(index) },
       stdio: ['ignore', 'ignore', this.opts.inheritStderr ? 'inherit' : 'pipe', 'ipc'],
       serialization: 'advanced',
     });
@@ -299,7 +300,7 @@ export class WorkerPool {
     const i = this.workers.indexOf(w);
     if (i >= 0 && !this.closed) {
       // Replace it (unless it was already replaced by cancel()).
-      this.workers[i] = this.spawn();
+      this.workers[i] = this.spawn(i);
       this.pump();
     }
   }
@@ -307,7 +308,7 @@ export class WorkerPool {
   /** Kills a worker and puts a fresh one in its place. */
   private replace(w: Worker): void {
     const i = this.workers.indexOf(w);
-    if (i >= 0 && !this.closed) this.workers[i] = this.spawn();
+    if (i >= 0 && !this.closed) this.workers[i] = this.spawn(i);
     void this.stop(w, false);
     this.pump();
   }

@@ -133,7 +133,7 @@ test('writeSummary: atomic replace; readers never see a partial file', () => {
   // A writer process replaces a ~100 kB summary 60 times while we read it: every read must
   // parse and be one of the writer's complete versions.
   const target = path.join(h.dir, 'summary.json');
-  const modulePath = require.resolve('../../engine/src/run-store');
+  const modulePath = require.resolve('../../store/run-store');
   const script = `
     const { writeJsonAtomic } = require(${JSON.stringify(modulePath)});
     const big = 'x'.repeat(100000);

@@ -10,7 +10,7 @@ import {
   type TrainTask,
 } from '../../engine/src/run/worker-pool';
 
-const WORKER = path.join(__dirname, '..', '..', 'engine', 'src', 'worker-main.js');
+const WORKER = path.join(__dirname, '..', '..', 'engine', 'src', 'run', 'worker-main.js');
 
 const CE = 'loss ce = -sum(y * log_softmax(logits))\n';
 

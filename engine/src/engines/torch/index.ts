@@ -1,0 +1,157 @@
+/**
+ * The torch engine: trains on the user's Python and PyTorch (GPU when there is one) through
+ * the runner package engine/torch/lossmith_torch. This side, inside a worker process:
+ *   - the loss (and SAM's perturbation loss) goes through the PyTorch exporter, the one
+ *     compiler from the DSL to PyTorch, and travels as the module's source;
+ *   - datasets the Node readers know (embedded MNIST, IDX, CIFAR) are loaded here with the
+ *     same splits as the tfjs engine and handed over as an LMDS file; image folders (one
+ *     subfolder per class) are read by the runner itself;
+ *   - one runner process per worker (serve mode) takes the tasks one after the other;
+ *     `device: 'cuda'` spreads workers over the visible GPUs (worker i on cuda:i mod n).
+ */
+import { exportSource, type ExportResult } from '../../../../grammar/src/export/index';
+import { TORCH_TASK_VERSION, type TorchDataJson, type TorchLossJson, type TorchTask } from '../../../../protocol/torch-task';
+import { ENGINE_MODELS } from '../../compute/engines';
+import type { BackendJson, ComputeEngine, TaskContext, TorchOptionsJson, TrainTask, TrainTaskResult } from '../../compute/types';
+import { cachedDataset, datasetKey, imageFolderRoot } from '../../data';
+import { writeLmds } from './lmds';
+import { probePython, requestedPython, resolveDevice } from './python';
+import { describeTorch, RunnerError, RunnerProcess } from './runner';
+
+export { probePython, deviceProblem, requestedPython, resolveDevice, runnerDir } from './python';
+
+const runners = new Map<string, RunnerProcess>();
+const dataFiles = new Map<string, string>();
+
+function runnerFor(python: string): RunnerProcess {
+  let r = runners.get(python);
+  if (!r || !r.alive) {
+    r = new RunnerProcess(python);
+    runners.set(python, r);
+  }
+  return r;
+}
+
+/** The loss as the PyTorch exporter writes it; params renamed as the module names them. */
+function exportedLoss(source: string, name: string, params: Record<string, number> | undefined): TorchLossJson {
+  let ex: ExportResult;
+  try {
+    ex = exportSource(source, name, { target: 'pytorch' });
+  } catch (e) {
+    throw new Error(`loss '${name}' cannot be exported to PyTorch: ${(e as Error).message}`);
+  }
+  const py: Record<string, number> = {};
+  for (const p of ex.params) py[p.python] = params?.[p.name] ?? p.value;
+  return { module: ex.code, fn: ex.functionName, params: py };
+}
+
+/** Where the runner reads the task's data from. */
+function dataFor(task: TrainTask): TorchDataJson {
+  const folder = imageFolderRoot(task.dataset.spec, task.dataset.cwd);
+  if (folder) return { kind: 'imagefolder', path: folder, ...(task.dataset.maxTrain !== undefined ? { maxTrain: task.dataset.maxTrain } : {}) };
+  const key = datasetKey(task.dataset);
+  let file = dataFiles.get(key);
+  if (!file) {
+    file = writeLmds(cachedDataset(task.dataset));
+    dataFiles.set(key, file);
+  }
+  return { kind: 'tensors', path: file };
+}
+
+/** The device this worker uses: plain 'cuda' (or 'auto' on a GPU machine) spreads workers over the GPUs. */
+function deviceFor(opts: TorchOptionsJson): string {
+  const probe = probePython(opts.python);
+  if (!probe.ok) throw new Error(probe.problem);
+  const d = resolveDevice(probe, opts.device);
+  const n = probe.gpus.length;
+  const index = Number(process.env.LOSSMITH_WORKER_INDEX ?? 0);
+  if (d === 'cuda' && n > 1 && Number.isInteger(index)) return `cuda:${index % n}`;
+  return d;
+}
+
+/** The TorchTask for a training task (also used by the bench and tests). */
+export function torchTask(task: TrainTask, device: string, opts: TorchOptionsJson): TorchTask {
+  const t = task.train;
+  let perturbLoss: TorchLossJson | undefined;
+  if (task.perturbLossName) {
+    if (!t.sam) throw new Error(`perturbLossName '${task.perturbLossName}' needs train.sam`);
+    perturbLoss = exportedLoss(task.perturbLossSource ?? task.lossSource, task.perturbLossName, task.perturbLossSource ? undefined : task.params);
+  }
+  return {
+    version: TORCH_TASK_VERSION,
+    loss: exportedLoss(task.lossSource, task.lossName, task.params),
+    ...(perturbLoss ? { perturbLoss } : {}),
+    model: t.model,
+    data: dataFor(task),
+    augment: task.augment,
+    train: {
+      ...(t.optimizer ? { optimizer: t.optimizer } : {}),
+      ...(t.lr !== undefined ? { lr: t.lr } : {}),
+      ...(t.warmup !== undefined ? { warmup: t.warmup } : {}),
+      ...(t.schedule ? { schedule: t.schedule } : {}),
+      ...(t.batchSize !== undefined ? { batchSize: t.batchSize } : {}),
+      epochs: t.epochs,
+      ...(t.stepsPerEpoch !== undefined ? { stepsPerEpoch: t.stepsPerEpoch } : {}),
+      ...(t.maxVal !== undefined ? { maxVal: t.maxVal } : {}),
+      seed: t.seed,
+      ...(t.earlyStop ? { earlyStop: t.earlyStop } : {}),
+      ...(t.testWith ? { testWith: t.testWith } : {}),
+      ...(t.sam ? { sam: t.sam } : {}),
+    },
+    device: device as TorchTask['device'],
+    precision: opts.precision,
+    ...(opts.compile !== undefined ? { compile: opts.compile } : {}),
+    ...(opts.channelsLast !== undefined ? { channelsLast: opts.channelsLast } : {}),
+  };
+}
+
+async function trainTorch(task: TrainTask, ctx: TaskContext): Promise<TrainTaskResult> {
+  const opts: TorchOptionsJson = task.torch ?? { python: requestedPython(), device: 'auto', precision: 'auto' };
+  const device = deviceFor(opts);
+  const tt = torchTask(task, device, opts);
+  const runner = runnerFor(opts.python);
+  let backend: BackendJson | undefined;
+  try {
+    const r = await runner.run(
+      tt,
+      (m) => {
+        if (m.type === 'info') {
+          const i = m.info;
+          backend = { name: 'torch', engine: 'torch', device: i.device.startsWith('cpu') ? 'cpu' : 'gpu', threads: i.threads, detail: describeTorch(i), warnings: [], torch: i };
+          ctx.progress({ kind: 'backend', backend, pid: i.pid });
+        } else if (m.type === 'epoch') {
+          ctx.progress({ kind: 'epoch', epoch: { ...m.epoch, valAcc: m.epoch.valAcc ?? NaN } });
+        }
+      },
+      ctx.signal,
+    );
+    return {
+      status: r.status,
+      history: r.history,
+      bestValAcc: r.bestValAcc,
+      bestEpoch: r.bestEpoch,
+      testAcc: r.testAcc,
+      testWeights: r.testWeights,
+      steps: r.steps,
+      wallMs: r.wallMs,
+      backend: backend ?? { name: 'torch', engine: 'torch', device: 'cpu', threads: 0, detail: 'torch', warnings: [] },
+      dataset: r.dataset,
+      pid: backend?.torch?.pid ?? process.pid,
+      imagesPerSec: r.imagesPerSec,
+      ...(r.reason ? { reason: r.reason } : {}),
+    };
+  } catch (e) {
+    if (e instanceof RunnerError && e.code !== 'internal' && e.code !== 'cancelled') throw new Error(`torch engine: ${e.message}`);
+    throw e;
+  }
+}
+
+export const engine: ComputeEngine = {
+  name: 'torch',
+  models: ENGINE_MODELS.torch,
+  train: trainTorch,
+  shutdown() {
+    for (const r of runners.values()) r.kill();
+    runners.clear();
+  },
+};
