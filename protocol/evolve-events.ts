@@ -7,6 +7,7 @@
  * A resumed run may repeat the proposal events made after its last checkpoint (the proposals
  * are redone identically); evaluations are never repeated once their result was checkpointed.
  */
+import type { BackendJson } from './run-events';
 
 /** The name of the loss in every .loss file of an evolution (candidates, best-*.loss, files the panel writes). */
 export const EVOLVED_LOSS_NAME = 'candidate';
@@ -204,8 +205,10 @@ export interface FinalRow {
 export interface EvolveSummary {
   kind: 'evolve';
   status: 'done' | 'failed' | 'cancelled';
-  /** Backend the evaluations ran on. */
+  /** Backend the evaluations ran on ('torch' on the torch engine). */
   backend: string | null;
+  /** What the evaluations ran on in full: engine, device, torch and CUDA versions, precision, compile. */
+  compute?: BackendJson | null;
   /** Candidates that were trained (at least the quick stage). */
   evaluated: number;
   /** Candidates rejected before any training, per reason. */

@@ -17,6 +17,9 @@ import type { Command } from 'commander';
 import { UsageError, type Io, type Registrar } from './io';
 import { resolveConfig, type EvolveConfigInput } from '../evolve/config';
 import { runEvolve } from '../evolve/run';
+import { describeBackend } from '../run/compare';
+import { resolveEngine } from '../run/run-config';
+import { addEngineOptions, engineOptions } from './run-commands';
 import type { ModelSpec, TfjsBackendName as BackendName } from '../compute/types';
 
 interface EvolveFlags {
@@ -39,6 +42,11 @@ interface EvolveFlags {
   aug?: string;
   epochs?: string;
   backend?: string;
+  engine?: string;
+  python?: string;
+  device?: string;
+  precision?: string;
+  compile?: boolean;
   maxTrain?: string;
   topK?: string;
   finalSeeds?: string;
@@ -56,8 +64,8 @@ function intFlag(v: string | undefined, name: string, min = 0): number | undefin
 
 /** `mlp`, `mlp:256,128` (hidden sizes), `convnet`, `convnet@0.5` (width), `resnet9`. */
 export function parseModel(s: string): ModelSpec {
-  const m = /^(mlp|convnet|resnet9)(?::([\d,]+))?(?:@([\d.]+))?$/.exec(s.trim());
-  if (!m) throw new UsageError(`--model must be mlp[:H1,H2..][@width], convnet[@width] or resnet9[@width] (got '${s}')`);
+  const m = /^(mlp|convnet|resnet9|wrn-16-4|wrn-28-10|resnet18)(?::([\d,]+))?(?:@([\d.]+))?$/.exec(s.trim());
+  if (!m) throw new UsageError(`--model must be mlp[:H1,H2..][@width], convnet[@width], resnet9[@width], or on the torch engine wrn-16-4, wrn-28-10, resnet18 (got '${s}')`);
   const spec: ModelSpec = { kind: m[1] as ModelSpec['kind'] };
   if (m[2]) spec.hidden = m[2].split(',').filter(Boolean).map(Number);
   if (m[3]) spec.width = Number(m[3]);
@@ -130,6 +138,7 @@ export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConf
   }
   const spe = intFlag(f.stepsPerEpoch, 'steps-per-epoch', 1);
   if (f.backend) sur.backend = f.backend as 'auto' | BackendName;
+  Object.assign(sur, engineOptions(f));
   const mt = intFlag(f.maxTrain, 'max-train', 1);
   if (mt !== undefined) sur.maxTrain = mt;
   const ep = intFlag(f.epochs, 'epochs', 1);
@@ -149,8 +158,8 @@ export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConf
 }
 
 export const register: Registrar = (program: Command, io: Io, setExit: (code: number) => void) => {
-  program
-    .command('evolve')
+  addEngineOptions(program
+    .command('evolve'))
     .description('Search for classification losses by regularized evolution over DSL expressions (see schemas/evolve.schema.json)')
     .option('--config <file>', 'JSON configuration (schemas/evolve.schema.json); flags override it')
     .option('--population <n>', 'population size P')
@@ -183,6 +192,18 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
       if (!f.resume) {
         try {
           config = resolveConfig(configFromFlags(f));
+          const sur = config.surrogate;
+          if (sur.engine === undefined || sur.engine === 'auto' || !(sur.engine === 'tfjs' || sur.torch)) {
+            const choice = resolveEngine(sur, sur.model.kind);
+            const { python: _p, device: _d, precision: _q, compile: _c, ...rest } = sur;
+            config.surrogate = { ...rest, engine: choice.engine, ...(choice.torch ? { torch: choice.torch } : {}) };
+            if (f.workers === undefined && !f.config && choice.defaultWorkers !== undefined) {
+              // torch on GPUs: one worker per GPU unless asked (--workers N shares a GPU between N / GPUs trainings).
+              config.workers = choice.defaultWorkers;
+              config.batch = config.workers <= 1 ? 1 : 2 * config.workers;
+            }
+            if (!f.json) io.out(`${choice.note}\n`);
+          }
         } catch (e) {
           if (e instanceof UsageError) throw e;
           throw new UsageError((e as Error).message);
@@ -208,7 +229,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
         });
         const s = res.summary;
         if (!f.json) {
-          io.out(`\nstatus ${s.status}; backend ${s.backend}; ${s.proposed} proposed, ${s.evaluated} trained, rejected: ${Object.entries(s.rejected).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+          io.out(`\nstatus ${s.status}; ${s.compute ? describeBackend(s.compute) : `backend ${s.backend}`}; ${s.proposed} proposed, ${s.evaluated} trained, rejected: ${Object.entries(s.rejected).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
           io.out(`CE baseline fitness ${s.baselineFitness}\n`);
           for (const b of s.best) io.out(`${b.file}  ${b.fitness.toFixed(4)}  ${b.loss}\n`);
           for (const r of s.final ?? []) {

@@ -7,13 +7,15 @@
  * Ctrl-C / SIGTERM cancel the run: finished trainings stay in the events and summary.
  */
 import { Command, Option } from 'commander';
-import type { CompareEvent } from '../../../protocol/run-events';
+import type { CompareEvent, ModelKind } from '../../../protocol/run-events';
+import { ENGINE_MODELS } from '../compute/engines';
 import { UsageError, type Io, type Registrar } from './io';
 import { formatCompareTable, formatSeedEnd, loadCompareRun, runCompare } from '../run/compare';
 import { ConfigError, loadRunConfig, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run/run-config';
 import type { WorkerPool } from '../run/worker-pool';
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const MODEL_KINDS: readonly ModelKind[] = ENGINE_MODELS.torch;
 
 /** For tests: run on this pool instead of creating one. */
 let poolOverride: WorkerPool | undefined;
@@ -60,6 +62,13 @@ interface CompareCliOptions {
   width?: number;
   bnMomentum?: number;
   backend: string;
+  engine?: string;
+  python?: string;
+  device?: string;
+  precision?: string;
+  compile?: boolean;
+  arch?: string;
+  init?: string;
   workers?: number;
   json?: boolean;
   runsDir?: string;
@@ -70,7 +79,7 @@ interface CompareCliOptions {
 const RESUME_OPTIONS = new Set(['resume', 'workers', 'json', 'runsDir']);
 
 function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
-  if (!['mlp', 'convnet', 'resnet9'].includes(o.model)) throw new UsageError(`--model must be mlp, convnet or resnet9, got '${o.model}'`);
+  if (!MODEL_KINDS.includes(o.model as ModelKind)) throw new UsageError(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${o.model}'`);
   if (o.optimizer !== undefined && !['adam', 'sgd'].includes(o.optimizer)) throw new UsageError(`--optimizer must be adam or sgd, got '${o.optimizer}'`);
   if (o.samLoss && o.sam === undefined) throw new UsageError('--sam-loss needs --sam RHO');
   return {
@@ -93,9 +102,33 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.width !== undefined ? { width: o.width } : {}),
     ...(o.bnMomentum !== undefined ? { bnMomentum: o.bnMomentum } : {}),
     backend: o.backend as RawCompareConfig['backend'],
+    ...engineOptions(o),
+    ...(o.arch ? { arch: o.arch } : {}),
+    ...(o.init ? { init: o.init } : {}),
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(o.runsDir ? { runsDir: o.runsDir } : {}),
   };
+}
+
+/** The engine flags shared by compare and evolve, as run-file fields. */
+export function engineOptions(o: { engine?: string; python?: string; device?: string; precision?: string; compile?: boolean }): Pick<RawCompareConfig, 'engine' | 'python' | 'device' | 'precision' | 'compile'> {
+  return {
+    ...(o.engine ? { engine: o.engine as RawCompareConfig['engine'] } : {}),
+    ...(o.python ? { python: o.python } : {}),
+    ...(o.device ? { device: o.device } : {}),
+    ...(o.precision ? { precision: o.precision } : {}),
+    ...(o.compile ? { compile: true } : {}),
+  };
+}
+
+/** Adds --engine, --python, --device, --precision and --compile to a command. */
+export function addEngineOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--engine <name>', 'compute engine: auto (torch when the Python has torch, else tfjs), tfjs (embedded), torch (your Python + PyTorch)').choices(['auto', 'tfjs', 'torch']))
+    .option('--python <path>', 'torch engine: the Python with torch (default $LOSSMITH_PYTHON, else python3 on PATH)')
+    .option('--device <d>', 'torch engine: auto | cpu | cuda (workers spread over the GPUs) | cuda:N | mps')
+    .addOption(new Option('--precision <p>', 'torch engine: autocast precision (auto = bf16 on GPUs that have it, else fp32)').choices(['auto', 'fp32', 'bf16', 'fp16']))
+    .option('--compile', 'torch engine: torch.compile the model (torch 2.x)');
 }
 
 /** Runs a resolved comparison with CLI output and signal handling; returns the exit code. */
@@ -120,6 +153,7 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
     switch (e.type) {
       case 'compare-start':
         total = e.jobs;
+        if (resolved.engineNote) io.out(`${resolved.engineNote}\n`);
         io.out(
           `lossmith compare: ${e.config.losses.length + 1} losses × ${e.config.augmentations.length} augmentation${e.config.augmentations.length === 1 ? '' : 's'} × ${e.config.seeds.length} seed${e.config.seeds.length === 1 ? '' : 's'} = ${e.jobs} trainings on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n  run folder ${e.dir}\n`,
         );
@@ -130,7 +164,7 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
         io.out(`lossmith compare: resuming ${resumeDir}: ${e.kept} of ${e.jobs} trainings finished before and are kept; training ${e.jobs - e.kept} on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n`);
         break;
       case 'backend':
-        io.out(`  backend: ${e.backend.name} — ${e.backend.detail}\n${e.backend.warnings.map((w) => `  warning: ${w}\n`).join('')}`);
+        io.out(`  ${e.backend.engine === 'torch' ? 'engine' : 'backend'}: ${e.backend.name} — ${e.backend.detail}\n${e.backend.warnings.map((w) => `  warning: ${w}\n`).join('')}`);
         break;
       case 'seed-end':
         if (e.status !== 'cancelled') done++;
@@ -162,13 +196,15 @@ function wrapConfigErrors<T>(f: () => T): T {
 }
 
 export const register: Registrar = (program: Command, io: Io, setExit) => {
-  program
-    .command('compare')
+  addEngineOptions(program
+    .command('compare'))
     .description('Train each loss and the cross-entropy baseline with the same seeds, data and augmentations; compare test accuracy (paired t-test over seeds).')
     .argument('[files...]', 'FILE.loss (every loss in it) or FILE.loss#LOSS')
     .option('--baseline <loss>', "baseline: 'ce' (built-in cross-entropy) or FILE#LOSS", 'ce')
-    .option('--dataset <spec>', "'mnist' (embedded), 'fashion-mnist', or a folder of IDX/CIFAR files", 'mnist')
-    .option('--model <kind>', 'mlp | convnet | resnet9', 'convnet')
+    .option('--dataset <spec>', "'mnist' (embedded), 'fashion-mnist', a folder of IDX/CIFAR files, or (torch engine) an image folder with one subfolder per class", 'mnist')
+    .option('--model <kind>', `${MODEL_KINDS.join(' | ')} (the last four on the torch engine)`, 'convnet')
+    .option('--arch <name>', 'model torchvision: the torchvision.models constructor, e.g. efficientnet_v2_s, resnet50')
+    .option('--init <file>', 'torch engine: start from this checkpoint (a state dict; the classifier head is replaced to fit the classes)')
     .option('--width <w>', 'width multiplier of the network', num('--width', false, 1e-6))
     .option('--bn-momentum <m>', 'batch-norm moving-average momentum (default 0.9)', num('--bn-momentum', false, 0, 1))
     .option('--aug <list>', 'comma-separated augmentations, each compared separately (none, flipcrop, cutout, mixup, cutmix, randaugment:N:M, a+b)', 'none')

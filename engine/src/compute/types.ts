@@ -151,6 +151,24 @@ export interface TaskContext {
   progress: (p: Progress) => void;
 }
 
+/** How a run asks for compute (flags, run files, VS Code settings), before it is resolved. */
+export interface EngineRequest {
+  engine?: 'auto' | EngineName;
+  /** torch: the Python executable (default LOSSMITH_PYTHON, else python3 on PATH). */
+  python?: string;
+  /** torch: auto | cpu | cuda | cuda:N | mps (default auto). */
+  device?: string;
+  /** torch: auto | fp32 | bf16 | fp16 (default auto: bf16 on GPUs that have it, else fp32). */
+  precision?: string;
+  /** torch: torch.compile the model (torch 2.x). */
+  compile?: boolean;
+}
+
+/** An engine's answer to a request: ready (with its resolved settings) or one line saying why not. */
+export type EngineReadiness =
+  | { ok: true; torch?: TorchOptionsJson; summary: string; /** Worker count when none is asked (one per GPU on GPUs). */ defaultWorkers?: number }
+  | { ok: false; problem: string };
+
 /** A compute engine, as the worker process sees it: one module per engine folder. */
 export interface ComputeEngine {
   readonly name: EngineName;
@@ -158,6 +176,8 @@ export interface ComputeEngine {
   readonly models: readonly ModelKind[];
   /** Runs one training task in this process (or in a child it owns); resolves with its result. */
   train(task: TrainTask, ctx: TaskContext): Promise<TrainTaskResult>;
+  /** Checks, before a run folder is made, that this engine can serve the request (the run's main process calls it). */
+  prepare?(req: EngineRequest): EngineReadiness;
   /** Frees what the engine keeps between tasks (child processes); called when the worker exits. */
   shutdown?(): void;
 }

@@ -110,6 +110,27 @@ export function imageFolderRoot(spec: string, cwd?: string): string | undefined 
   }
 }
 
+/**
+ * A quick check of a dataset spec before a run starts (no data is read): one line naming the
+ * problem, or undefined. `imageFolders`: whether the engine reads image folders (torch).
+ */
+export function datasetSpecProblem(spec: string, cwd: string, imageFolders: boolean): string | undefined {
+  const s = spec.trim();
+  if (s === 'mnist') return undefined;
+  if (s === 'fashion-mnist' || s === 'fashion_mnist') {
+    return fs.existsSync(FASHION_MNIST_DEBIAN_DIR) ? undefined : `dataset 'fashion-mnist': ${FASHION_MNIST_DEBIAN_DIR} not found (install Debian's dataset-fashion-mnist package, or pass the folder holding the IDX files)`;
+  }
+  const dir = path.resolve(cwd, s);
+  if (!fs.existsSync(dir)) return `dataset '${spec}': no such folder ${dir} (built-in names: mnist, fashion-mnist)`;
+  if (!fs.statSync(dir).isDirectory()) return `dataset '${spec}': ${dir} is a file; pass the folder holding the IDX or CIFAR binary files${imageFolders ? ', or an image folder (one subfolder per class)' : ''}`;
+  const known = (d: string): boolean => !!(findIdxFiles(d) || detectCifar(d));
+  if (known(dir)) return undefined;
+  if (imageFolderRoot(dir)) return imageFolders ? undefined : `dataset '${spec}': ${dir} is an image folder (one subfolder per class); image folders are read by the torch engine: add --engine torch`;
+  const subs = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && known(path.join(dir, e.name)));
+  if (subs.length === 1) return undefined;
+  return `dataset '${spec}': unrecognised layout in ${dir}: expected IDX files, CIFAR binary batches${imageFolders ? ', or an image folder (<dir>/<class>/<image>, or train/ and test/ folders in that layout)' : ''}`;
+}
+
 /** Applies maxTrain / imbalance / labelNoise to the training split (returns a new Dataset). */
 export function transformTrain(base: Dataset, opts: LoadOptions): Dataset {
   const seed = opts.seed ?? 0;

@@ -4,7 +4,8 @@
  * the defaults and checks every field, naming the offending one.
  */
 import * as os from 'os';
-import type { ModelSpec, OptimizerConfig, TfjsBackendName as BackendName } from '../compute/types';
+import { ENGINE_MODELS } from '../compute/engines';
+import type { EngineName, ModelSpec, OptimizerConfig, TfjsBackendName as BackendName, TorchOptionsJson } from '../compute/types';
 import { DEFAULT_MUTATION_WEIGHTS, type MutationWeights, type Terminal } from './genome';
 import { checkFunctionSet, SEED_BINARY, SEED_UNARY } from './ops';
 import { DEFAULT_SCREEN, type LogitsProtocolOptions } from './reject';
@@ -27,6 +28,15 @@ export interface SurrogateConfig {
   /** Augmentation spec (parseAugment), e.g. 'none', 'cutout', 'mixup'. */
   augment: string;
   backend: 'auto' | BackendName;
+  /** The compute engine: 'auto' until resolved (compute/select.ts) when the run starts. */
+  engine?: 'auto' | EngineName;
+  /** torch engine, as asked (resolved into `torch`). */
+  python?: string;
+  device?: string;
+  precision?: string;
+  compile?: boolean;
+  /** The torch engine's resolved settings (engine 'torch'). */
+  torch?: TorchOptionsJson;
   optimizer?: OptimizerConfig;
   lr: number;
   batchSize: number;
@@ -207,7 +217,7 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
   int(lg.steps, 'screen.logits.steps', 1);
   num(lg.lr, 'screen.logits.lr', 0);
   num(lg.threshold, 'screen.logits.threshold', 0, 1);
-  if (!['mlp', 'convnet', 'resnet9'].includes(surrogate.model.kind)) fail('surrogate.model.kind', `must be mlp, convnet or resnet9`);
+  if (!ENGINE_MODELS.torch.includes(surrogate.model.kind)) fail('surrogate.model.kind', `must be one of ${ENGINE_MODELS.torch.join(', ')}`);
   num(surrogate.lr, 'surrogate.lr', 0);
   int(surrogate.batchSize, 'surrogate.batchSize', 1);
   int(surrogate.seed, 'surrogate.seed', 0);

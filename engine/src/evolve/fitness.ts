@@ -7,6 +7,7 @@
  */
 import * as path from 'path';
 import { WorkerCrashError, WorkerPool, TaskCancelledError, type TrainTask, type TrainTaskResult } from '../run/worker-pool';
+import type { BackendJson } from '../compute/types';
 import type { StageConfig, SurrogateConfig } from './config';
 import type { EvalJob, EvalOutcome, Evaluate } from './search';
 
@@ -22,6 +23,8 @@ export function trainTask(s: SurrogateConfig, job: EvalJob, cwd = process.cwd())
     lossSource: job.source,
     lossName: job.lossName,
     backend: s.backend,
+    engine: s.engine === 'torch' ? 'torch' : 'tfjs',
+    ...(s.engine === 'torch' && s.torch ? { torch: s.torch } : {}),
     dataset: { spec: s.dataset, seed: s.seed, ...(s.maxTrain !== undefined ? { maxTrain: s.maxTrain } : {}), cwd: path.resolve(cwd) },
     augment: job.augment,
     train: {
@@ -56,6 +59,8 @@ export interface PoolEvaluator {
   pool: WorkerPool;
   /** Backend name reported by the first finished evaluation. */
   backend(): string | null;
+  /** What the first finished evaluation ran on (engine, device, versions, precision). */
+  compute(): BackendJson | null;
   close(): Promise<void>;
 }
 
@@ -66,7 +71,7 @@ export interface PoolEvaluator {
  */
 export function poolEvaluator(s: SurrogateConfig, opts: { workers: number; cwd?: string; retries?: number; signal?: AbortSignal }): PoolEvaluator {
   const pool = new WorkerPool({ size: opts.workers });
-  let backend: string | null = null;
+  let compute: BackendJson | null = null;
   const retries = opts.retries ?? 2;
   const evaluate: Evaluate = async (job) => {
     const task = trainTask(s, job, opts.cwd);
@@ -74,7 +79,7 @@ export function poolEvaluator(s: SurrogateConfig, opts: { workers: number; cwd?:
       const t0 = performance.now();
       try {
         const r = await pool.run(task, { signal: opts.signal });
-        backend ??= r.backend.name;
+        compute ??= r.backend;
         return outcomeOf(r);
       } catch (e) {
         if (e instanceof TaskCancelledError) throw e;
@@ -83,5 +88,5 @@ export function poolEvaluator(s: SurrogateConfig, opts: { workers: number; cwd?:
       }
     }
   };
-  return { evaluate, pool, backend: () => backend, close: () => pool.close() };
+  return { evaluate, pool, backend: () => compute?.name ?? null, compute: () => compute, close: () => pool.close() };
 }

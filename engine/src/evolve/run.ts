@@ -18,6 +18,7 @@ import { LOSS_NAME } from './genome';
 import { REJECT_REASONS } from './reject';
 import { pairedComparison } from '../run/stats';
 import type { EvolveEvent, EvolveSummary, CrossTable, FinalRow } from '../../../protocol/evolve-events';
+import type { BackendJson } from '../compute/types';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 
@@ -184,7 +185,7 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
   }
   // Searches not reached (cancelled early) still get their state objects reported.
   for (let i = searches.length; i < state.searches.length; i++) searches.push(new Search(cfg, state.searches[i], { evaluate, concurrency, save: () => undefined, emit: () => undefined }));
-  const summary = writeResults(run, state, searches, status, pe?.backend() ?? (opts.evaluate ? 'injected' : null), error);
+  const summary = writeResults(run, state, searches, status, pe?.backend() ?? (opts.evaluate ? 'injected' : null), error, pe?.compute() ?? null);
   emit({ type: status === 'done' ? 'run-end' : status === 'cancelled' ? 'run-cancelled' : 'run-failed', status, ...(error ? { error } : {}) });
   run.close();
   return { dir: run.dir, id: run.id, summary, state };
@@ -346,7 +347,7 @@ function describeSurrogate(cfg: EvolveConfig, augment: string): string {
     `${s.maxTrain ? ` (${s.maxTrain} training images)` : ''}, augment ${augment}, ${st.epochs} epoch(s) x ${st.stepsPerEpoch ?? 'all'} steps, batch ${s.batchSize}, lr ${s.lr}, seed ${s.seed}`;
 }
 
-function writeResults(run: RunHandle, state: RunState, searches: Search[], status: EvolveSummary['status'], backend: string | null, error?: string): EvolveSummary {
+function writeResults(run: RunHandle, state: RunState, searches: Search[], status: EvolveSummary['status'], backend: string | null, error?: string, compute: BackendJson | null = null): EvolveSummary {
   const cfg = state.config;
   const multi = state.searches.length > 1;
   const best: EvolveSummary['best'] = [];
@@ -411,6 +412,7 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
     kind: 'evolve',
     status,
     backend,
+    compute,
     evaluated,
     rejected,
     baselineFitness: state.searches[0]?.baseline.fitness ?? null,

@@ -113,6 +113,8 @@ function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: str
     ...(ref.params ? { params: ref.params } : {}),
     ...(c.sam?.loss ? { perturbLossName: c.sam.loss.loss, perturbLossSource: samSource } : {}),
     backend: c.backend,
+    engine: c.engine ?? 'tfjs',
+    ...(c.torch ? { torch: c.torch } : {}),
     dataset: { ...c.dataset },
     augment: augmentation,
     train: {
@@ -408,6 +410,16 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
+/** The compute a run used, in a few words: the tfjs backend, or torch with its device and precision. */
+export function describeBackend(be: BackendJson | null | undefined): string {
+  if (!be) return 'backend unknown';
+  if (be.torch) {
+    const t = be.torch;
+    return `engine torch ${t.torch} on ${t.device} (${t.deviceName}) · ${t.precision}${t.cuda ? ` · CUDA ${t.cuda}` : ''}${t.compile ? ' · compiled' : ''}`;
+  }
+  return `engine tfjs · backend ${be.name} (${be.device}, ${be.threads} thread${be.threads === 1 ? '' : 's'})`;
+}
+
 /** The readable results table. */
 export function formatCompareTable(s: CompareSummary): string {
   const lines: string[] = [];
@@ -418,7 +430,7 @@ export function formatCompareTable(s: CompareSummary): string {
     `  dataset ${ds.name ?? ds.spec}${ds.train !== undefined ? ` (train ${ds.train}, val ${ds.val}, test ${ds.test})` : ''}` +
       `${ds.labelNoise ? `, label noise ${ds.labelNoise}` : ''}${ds.imbalance ? `, imbalance ${ds.imbalance}` : ''}` +
       ` · model ${s.model.kind}${s.model.width ? ` ×${s.model.width}` : ''} · ${s.epochs} epoch${s.epochs === 1 ? '' : 's'} · seeds ${s.seeds.join(', ')}`,
-    `  backend ${be ? `${be.name} (${be.device}, ${be.threads} thread${be.threads === 1 ? '' : 's'})` : 'unknown'} · ${s.finished}/${s.jobs} trainings · wall ${(s.wallMs / 1000).toFixed(1)} s`,
+    `  ${describeBackend(be)} · ${s.finished}/${s.jobs} trainings · wall ${(s.wallMs / 1000).toFixed(1)} s`,
   );
   const w = Math.max(14, ...s.results.map((r) => r.loss.length + (r.baseline ? 11 : 0))) + 2;
   for (const aug of s.augmentations) {

@@ -9,8 +9,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { checkText, editDistance } from '../../../grammar/src/index';
 import { LineIndex } from '../../../grammar/src/text';
-import type { CompareConfigJson, LossRefJson } from '../../../protocol/run-events';
+import type { CompareConfigJson, EngineName, LossRefJson, ModelKind } from '../../../protocol/run-events';
+import { chooseEngine, EngineError, type EngineChoice } from '../compute/select';
 import { parseAugment } from '../augment';
+import { datasetSpecProblem } from '../data/load';
 
 /** Bad configuration: the message names the JSON path (or option) and the problem. */
 export class ConfigError extends Error {
@@ -36,7 +38,11 @@ export interface RawCompareConfig {
   losses: (string | { file: string; loss?: string; params?: Record<string, number> })[];
   baseline?: string;
   dataset?: string;
-  model?: 'mlp' | 'convnet' | 'resnet9';
+  model?: ModelKind;
+  /** model torchvision: the constructor name in torchvision.models. */
+  arch?: string;
+  /** torch engine: checkpoint to start from. */
+  init?: string;
   width?: number;
   bnMomentum?: number;
   augmentations?: string[];
@@ -53,6 +59,11 @@ export interface RawCompareConfig {
   optimizer?: 'adam' | 'sgd';
   sam?: { rho: number; adaptive?: boolean; loss?: string };
   backend?: CompareConfigJson['backend'];
+  engine?: 'auto' | EngineName;
+  python?: string;
+  device?: string;
+  precision?: string;
+  compile?: boolean;
   workers?: number;
   runsDir?: string;
 }
@@ -66,6 +77,8 @@ export interface ResolvedCompare {
   runsDir: string;
   /** Workers requested (undefined: min(cores, jobs)). */
   workers?: number;
+  /** How the engine was chosen, in words (absent on resume: the run's own engine is used). */
+  engineNote?: string;
 }
 
 export const SAM_KEY = '\u0000sam';
@@ -292,6 +305,14 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
       sources.set(SAM_KEY, s[0].source);
     }
   }
+  const model = r.model ?? 'convnet';
+  if (model === 'torchvision' && !r.arch) throw new ConfigError("$.model: torchvision needs arch (e.g. --arch efficientnet_v2_s) and usually init (a checkpoint file)");
+  if (r.arch && model !== 'torchvision') throw new ConfigError(`$.arch: only for model torchvision (model is ${model})`);
+  const init = r.init ? path.resolve(baseDir, r.init) : undefined;
+  if (init && !fs.existsSync(init)) throw new ConfigError(`$.init: no checkpoint file ${init} (nothing is downloaded: save a state dict with torch.save and pass its path)`);
+  const choice = resolveEngine(r, model);
+  const dataProblem = datasetSpecProblem(r.dataset ?? 'mnist', baseDir, choice.engine === 'torch');
+  if (dataProblem) throw new ConfigError(dataProblem);
   const config: CompareConfigJson = {
     kind: 'compare',
     baseline: refs[0],
@@ -304,9 +325,11 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
       ...(r.imbalance && r.imbalance !== 1 ? { imbalance: r.imbalance } : {}),
     },
     model: {
-      kind: r.model ?? 'convnet',
+      kind: model,
       ...(r.width !== undefined && r.width !== 1 ? { width: r.width } : {}),
-      ...((r.model ?? 'convnet') !== 'mlp' ? { bnMomentum: r.bnMomentum ?? DEFAULT_BN_MOMENTUM } : {}),
+      ...(['convnet', 'resnet9'].includes(model) ? { bnMomentum: r.bnMomentum ?? DEFAULT_BN_MOMENTUM } : {}),
+      ...(r.arch ? { arch: r.arch } : {}),
+      ...(init ? { init } : {}),
     },
     augmentations,
     seeds,
@@ -318,10 +341,27 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
     ...(r.maxVal !== undefined ? { maxVal: r.maxVal } : {}),
     ...(sam ? { sam } : {}),
     backend: r.backend ?? 'auto',
+    engine: choice.engine,
+    ...(choice.torch ? { torch: choice.torch } : {}),
     workers: r.workers ?? -1,
   };
   const runsDir = path.resolve(baseDir, r.runsDir ?? path.join('.lossmith', 'runs'));
-  return { config, sources, runsDir, ...(r.workers !== undefined ? { workers: r.workers } : {}) };
+  const workers = r.workers ?? choice.defaultWorkers;
+  return { config, sources, runsDir, engineNote: choice.note, ...(workers !== undefined ? { workers } : {}) };
+}
+
+/**
+ * The engine of a run. A tfjs backend named explicitly (--backend cpu, ...) means the tfjs
+ * engine when the engine is left on auto.
+ */
+export function resolveEngine(r: Pick<RawCompareConfig, 'engine' | 'backend' | 'python' | 'device' | 'precision' | 'compile'>, model: ModelKind): EngineChoice {
+  const engine = r.engine ?? (r.backend && r.backend !== 'auto' ? 'tfjs' : 'auto');
+  try {
+    return chooseEngine({ engine, python: r.python, device: r.device, precision: r.precision, compile: r.compile }, model);
+  } catch (e) {
+    if (e instanceof EngineError) throw new ConfigError(e.message);
+    throw e;
+  }
 }
 
 /** Reads and resolves CONFIG.json (relative paths in it are relative to its folder). */

@@ -12,10 +12,10 @@
 import { exportSource, type ExportResult } from '../../../../grammar/src/export/index';
 import { TORCH_TASK_VERSION, type TorchDataJson, type TorchLossJson, type TorchTask } from '../../../../protocol/torch-task';
 import { ENGINE_MODELS } from '../../compute/engines';
-import type { BackendJson, ComputeEngine, TaskContext, TorchOptionsJson, TrainTask, TrainTaskResult } from '../../compute/types';
+import type { BackendJson, ComputeEngine, EngineReadiness, EngineRequest, TaskContext, TorchOptionsJson, TrainTask, TrainTaskResult } from '../../compute/types';
 import { cachedDataset, datasetKey, imageFolderRoot } from '../../data';
 import { writeLmds } from './lmds';
-import { probePython, requestedPython, resolveDevice } from './python';
+import { deviceProblem, probePython, requestedPython, resolveDevice } from './python';
 import { describeTorch, RunnerError, RunnerProcess } from './runner';
 
 export { probePython, deviceProblem, requestedPython, resolveDevice, runnerDir } from './python';
@@ -155,3 +155,27 @@ export const engine: ComputeEngine = {
     runners.clear();
   },
 };
+
+/** Whether the torch engine can serve a request: its Python, torch and device, in one line when not. */
+function prepare(req: EngineRequest): EngineReadiness {
+  const probe = probePython(req.python);
+  if (!probe.ok) return { ok: false, problem: probe.problem ?? 'torch is not usable' };
+  const device = req.device ?? 'auto';
+  const bad = deviceProblem(probe, device);
+  if (bad) return { ok: false, problem: bad };
+  const precision = (req.precision ?? 'auto') as TorchOptionsJson['precision'];
+  if ((precision === 'bf16' || precision === 'fp16') && resolveDevice(probe, device) === 'cpu') {
+    return { ok: false, problem: `--precision ${precision} is for GPUs; on the CPU use --precision fp32 (or auto)` };
+  }
+  if (req.compile && !probe.compile) return { ok: false, problem: `--compile needs torch 2.0 or newer (this Python has torch ${probe.torch})` };
+  const d = resolveDevice(probe, device);
+  const where = d === 'cpu' ? 'cpu' : d === 'mps' ? 'mps' : `${probe.gpus.map((g) => g.name).join(', ')}`;
+  return {
+    ok: true,
+    torch: { python: probe.executable, device: device as TorchOptionsJson['device'], precision, ...(req.compile ? { compile: true } : {}) },
+    ...(d.startsWith('cuda') ? { defaultWorkers: d === 'cuda' ? probe.gpus.length : 1 } : {}),
+    summary: `${probe.executable}, torch ${probe.torch}${probe.cuda ? `, CUDA ${probe.cuda}` : ''}, device ${d} (${where}), precision ${precision}`,
+  };
+}
+
+engine.prepare = prepare;
