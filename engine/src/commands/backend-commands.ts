@@ -1,5 +1,6 @@
 /**
- * `lossmith backend`: list the tfjs backends and why each is or is not available.
+ * `lossmith backend`: list the compute engines (the tfjs backends, the torch engine's Python,
+ * versions and GPUs) and why each is or is not available.
  * `lossmith backend install gpu|cpu`: npm-install @tensorflow/tfjs-node(-gpu)@4.22.0 into
  * ~/.lossmith/backends (a prefix folder outside the project), where the engine looks for native
  * backends. The install downloads libtensorflow from Google's servers; without internet access it
@@ -9,6 +10,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import type { Command } from 'commander';
 import { UsageError, type Io, type Registrar } from './io';
+import { ENGINE_NAMES } from '../../../protocol/run-events';
+import { loadEngine } from '../compute/engines';
 
 // tfjs is loaded only when a backend command runs, not on every `lossmith` invocation.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -45,22 +48,27 @@ function runNpm(args: string[], io: Io): Promise<{ code: number | null; tail: st
 export const register: Registrar = (program: Command, io: Io, setExit) => {
   program
     .command('backend')
-    .description('List the tfjs backends (and why one is unavailable); `backend install gpu|cpu` installs a native TensorFlow backend into ~/.lossmith/backends.')
+    .description('List the compute engines: tfjs backends, and the torch engine with its Python, torch, CUDA, cuDNN and GPUs (or why not); `backend install gpu|cpu` installs a native TensorFlow backend into ~/.lossmith/backends.')
     .argument('[action]', "'install' (omit to list)")
     .argument('[which]', 'gpu | cpu (with install)')
+    .option('--python <path>', 'the Python to check for the torch engine (default $LOSSMITH_PYTHON, else python3)')
+    .option('--device <d>', 'check this torch device (cpu, cuda, cuda:N, mps)')
     .option('--json', 'machine-readable output')
-    .action(async (action: string | undefined, which: string | undefined, o: { json?: boolean }) => {
+    .action(async (action: string | undefined, which: string | undefined, o: { json?: boolean; python?: string; device?: string }) => {
       if (action === undefined || action === 'list') {
-        const dir = defaultBackendsDir();
-        const list = await listBackends({ backendsDir: dir });
+        const req = { python: o.python, device: o.device };
+        const statuses = await Promise.all(ENGINE_NAMES.map((n) => loadEngine(n).status!(req)));
+        const torch = statuses.find((x) => x.engine === 'torch');
+        const auto = torch?.available ? 'torch' : 'tfjs';
         if (o.json) {
-          io.out(JSON.stringify({ backendsDir: dir ?? null, backends: list }) + '\n');
+          const tfjs = statuses.find((x) => x.engine === 'tfjs')?.details as { backendsDir: string | null; backends: unknown[] };
+          io.out(JSON.stringify({ ...tfjs, engines: statuses.map(({ engine, available, details }) => ({ engine, available, details })), auto }) + '\n');
           return;
         }
-        io.out(`tfjs backends, in order of preference (native ones also looked for in ${backendsPrefix()}/node_modules):\n`);
-        for (const b of list) io.out(`  ${b.available ? '✓' : '✗'} ${b.name.padEnd(15)}${b.device ? ` ${b.device}` : ''}${b.reason ? ` — ${b.reason}` : ''}\n`);
-        const first = list.find((b) => b.available);
-        io.out(`'auto' picks: ${first ? first.name : 'nothing'}\n`);
+        for (const st of statuses) {
+          io.out(`engine ${st.engine}${st.engine === 'tfjs' ? ' (embedded)' : ' (your Python + PyTorch)'}:\n${st.lines.map((l) => `  ${l}\n`).join('')}`);
+        }
+        io.out(`--engine auto picks: ${auto}${auto === 'tfjs' ? ' (the torch engine is not usable with this Python; --python PATH names another)' : ''}\n`);
         return;
       }
       if (action !== 'install') throw new UsageError(`unknown backend action '${action}' (use: lossmith backend, or lossmith backend install gpu|cpu)`);

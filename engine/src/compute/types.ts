@@ -169,6 +169,16 @@ export type EngineReadiness =
   | { ok: true; torch?: TorchOptionsJson; summary: string; /** Worker count when none is asked (one per GPU on GPUs). */ defaultWorkers?: number }
   | { ok: false; problem: string };
 
+/** What `lossmith backend` prints of one engine. */
+export interface EngineStatus {
+  engine: EngineName;
+  available: boolean;
+  /** Lines in words (versions, devices), or why not and the fix. */
+  lines: string[];
+  /** Machine-readable details (the tfjs backend list; the torch probe). */
+  details: unknown;
+}
+
 /** A compute engine, as the worker process sees it: one module per engine folder. */
 export interface ComputeEngine {
   readonly name: EngineName;
@@ -176,6 +186,8 @@ export interface ComputeEngine {
   readonly models: readonly ModelKind[];
   /** Runs one training task in this process (or in a child it owns); resolves with its result. */
   train(task: TrainTask, ctx: TaskContext): Promise<TrainTaskResult>;
+  /** What this engine finds on this machine (for `lossmith backend`). */
+  status?(req: EngineRequest): Promise<EngineStatus>;
   /** Checks, before a run folder is made, that this engine can serve the request (the run's main process calls it). */
   prepare?(req: EngineRequest): EngineReadiness;
   /** Frees what the engine keeps between tasks (child processes); called when the worker exits. */

@@ -8,10 +8,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { parseAugment } from '../../augment';
-import type { ComputeEngine, TaskContext, TrainTask, TrainTaskResult } from '../../compute/types';
+import type { ComputeEngine, EngineStatus, TaskContext, TrainTask, TrainTaskResult } from '../../compute/types';
 import { ENGINE_MODELS } from '../../compute/engines';
 import { cachedDataset } from '../../data';
-import { initBackend, type BackendInfo, type BackendName } from './backend';
+import { initBackend, listBackends, type BackendInfo, type BackendName } from './backend';
 import { compileSource } from './compile';
 import { train, type LossFn } from './train';
 
@@ -95,3 +95,19 @@ async function runTrain(task: TrainTask, ctx: TaskContext): Promise<TrainTaskRes
 }
 
 export const engine: ComputeEngine = { name: 'tfjs', models: ENGINE_MODELS.tfjs, train: runTrain };
+
+engine.status = async (): Promise<EngineStatus> => {
+  const dir = defaultBackendsDir();
+  const list = await listBackends({ backendsDir: dir });
+  const first = list.find((b) => b.available);
+  return {
+    engine: 'tfjs',
+    available: !!first,
+    lines: [
+      `backends, in order of preference (native ones also looked for in ${backendsPrefix()}/node_modules):`,
+      ...list.map((b) => `  ${b.available ? '✓' : '✗'} ${b.name.padEnd(15)}${b.device ? ` ${b.device}` : ''}${b.reason ? ` — ${b.reason}` : ''}`),
+      `--backend auto picks: ${first ? first.name : 'nothing'}`,
+    ],
+    details: { backendsDir: dir ?? null, backends: list },
+  };
+};

@@ -12,7 +12,7 @@
 import { exportSource, type ExportResult } from '../../../../grammar/src/export/index';
 import { TORCH_TASK_VERSION, type TorchDataJson, type TorchLossJson, type TorchTask } from '../../../../protocol/torch-task';
 import { ENGINE_MODELS } from '../../compute/engines';
-import type { BackendJson, ComputeEngine, EngineReadiness, EngineRequest, TaskContext, TorchOptionsJson, TrainTask, TrainTaskResult } from '../../compute/types';
+import type { BackendJson, ComputeEngine, EngineReadiness, EngineRequest, EngineStatus, TaskContext, TorchOptionsJson, TrainTask, TrainTaskResult } from '../../compute/types';
 import { cachedDataset, datasetKey, imageFolderRoot } from '../../data';
 import { writeLmds } from './lmds';
 import { deviceProblem, probePython, requestedPython, resolveDevice } from './python';
@@ -179,3 +179,21 @@ function prepare(req: EngineRequest): EngineReadiness {
 }
 
 engine.prepare = prepare;
+
+engine.status = async (req: EngineRequest): Promise<EngineStatus> => {
+  const py = requestedPython(req.python);
+  const p = probePython(req.python);
+  if (!p.ok) return { engine: 'torch', available: false, lines: [`✗ ${p.problem}`], details: p };
+  const lines = [
+    `✓ Python ${p.python} (${p.executable}${py !== p.executable ? `, asked as '${py}'` : ''})`,
+    `  torch ${p.torch}${p.torchvision ? `, torchvision ${p.torchvision}` : ', no torchvision (needed only for image folders and torchvision models)'}`,
+    `  CUDA ${p.cuda ?? 'none (CPU-only build)'}${p.cudnn ? `, cuDNN ${p.cudnn}` : ''}; bf16 ${p.bf16 ? 'yes' : 'no'}; torch.compile ${p.compile ? 'yes' : 'no'}`,
+    ...(p.gpus.length
+      ? p.gpus.map((g) => `  GPU cuda:${g.index}: ${g.name}, ${g.memoryGiB.toFixed(0)} GiB, compute capability ${g.capability}`)
+      : [`  no GPU${p.cuda ? `: ${p.cudaReason ?? 'torch.cuda.is_available() is false'} (check the NVIDIA driver with nvidia-smi)` : ''}${p.mps ? '; Apple GPU (mps) available' : ''}`]),
+  ];
+  const bad = req.device ? deviceProblem(p, req.device) : undefined;
+  if (bad) lines.push(`✗ ${bad}`);
+  lines.push(`--device auto picks: ${resolveDevice(p, 'auto')}`);
+  return { engine: 'torch', available: !bad, lines, details: p };
+};
