@@ -3,10 +3,22 @@
  * the run manager's live and queued runs, with status icons, live progress and context values
  * the menus use (`lossmithRun.<kind>.<status>`).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { isLive, type ActiveRun, type RunManager } from './runs/run-manager';
-import { listRuns, progressOf, runEvents, runLabel } from './runs/run-files';
+import { listRuns, progressOf, readSummary, runEvents, runLabel } from './runs/run-files';
+
+interface RunDetails {
+  mtime: number;
+  label: string;
+  detail: string;
+  backend: string | null;
+  compute: string | null;
+  progress: number;
+}
+
+const escapeMd = (s: string): string => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 
 export interface RunItem {
   /** Run id, or the manager's key while queued. */
@@ -18,7 +30,9 @@ export interface RunItem {
   created: string;
   progress?: number;
   detail?: string;
+  /** The engine and device in a few words ('torch cuda:0', 'wasm (CPU)') and in full. */
   backend?: string | null;
+  compute?: string | null;
   error?: string;
 }
 
@@ -39,7 +53,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private cache = new Map<string, { mtime: number; label: string; detail: string; backend: string | null; progress: number }>();
+  private cache = new Map<string, RunDetails>();
 
   constructor(private readonly manager: RunManager) {
     this.disposables.push(manager.onDidChange(() => this.refreshSoon()));
@@ -73,6 +87,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
         item.label = d.label;
         item.detail = d.detail;
         item.backend = d.backend;
+        item.compute = d.compute;
         item.progress = d.progress;
         out.set(info.id, item);
       }
@@ -80,23 +95,33 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
     for (const r of this.manager.runs()) {
       const id = r.id ?? r.key;
       const prev = out.get(id);
-      out.set(id, { ...(prev ?? { created: new Date().toISOString() }), id, kind: r.kind, status: r.state, label: r.label, dir: r.dir ?? prev?.dir, progress: r.progress, detail: r.detail, backend: r.backend, error: r.error });
+      out.set(id, { ...(prev ?? { created: new Date().toISOString() }), id, kind: r.kind, status: r.state, label: r.label, dir: r.dir ?? prev?.dir, progress: r.progress, detail: r.detail, backend: r.backend, compute: r.compute, error: r.error });
     }
     return [...out.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
-  /** Label and progress from the run's files, cached by the events file's mtime. */
-  private details(dir: string, kind: 'compare' | 'evolve'): { label: string; detail: string; backend: string | null; progress: number } {
+  /** Label and progress from the run's files, cached by their mtimes. */
+  private details(dir: string, kind: 'compare' | 'evolve'): RunDetails {
+    // Keyed by both files: an evolution's summary (its compute) is written after its last event.
     let mtime = 0;
-    try {
-      mtime = require('fs').statSync(path.join(dir, 'events.jsonl')).mtimeMs as number;
-    } catch {
-      // none
+    for (const f of ['events.jsonl', 'summary.json']) {
+      try {
+        mtime += fs.statSync(path.join(dir, f)).mtimeMs;
+      } catch {
+        // none
+      }
     }
     const c = this.cache.get(dir);
     if (c && c.mtime === mtime) return c;
-    const p = progressOf(kind, runEvents(dir));
-    const d = { mtime, label: runLabel(dir, kind), detail: p.detail, backend: p.backend, progress: p.progress };
+    let summary: unknown;
+    try {
+      // An evolution names its compute only in its summary (written when it ends).
+      summary = kind === 'evolve' ? readSummary(dir) : undefined;
+    } catch {
+      summary = undefined;
+    }
+    const p = progressOf(kind, runEvents(dir), summary);
+    const d = { mtime, label: runLabel(dir, kind), detail: p.detail, backend: p.backend, compute: p.compute, progress: p.progress };
     this.cache.set(dir, d);
     return d;
   }
@@ -106,7 +131,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
     item.id = r.id;
     const live = isLive(r.status as ActiveRun['state']);
     const when = r.created ? new Date(r.created).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : '';
-    item.description = [live && r.status === 'running' ? `${Math.round((r.progress ?? 0) * 100)}%` : r.status, r.detail, when].filter(Boolean).join(' · ');
+    item.description = [live && r.status === 'running' ? `${Math.round((r.progress ?? 0) * 100)}%` : r.status, r.detail, r.backend, when].filter(Boolean).join(' · ');
     const [icon, color] = ICONS[r.status] ?? ICONS.unknown;
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     item.contextValue = `lossmithRun.${r.kind}.${r.status}`;
@@ -114,8 +139,8 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
     md.appendMarkdown(`**${r.kind === 'evolve' ? 'Evolution' : 'Evaluation'}**: ${r.label}\n\n`);
     md.appendMarkdown(`- status: ${r.status}\n- run: \`${r.id}\`\n`);
     if (r.detail) md.appendMarkdown(`- ${r.detail}\n`);
-    if (r.backend) md.appendMarkdown(`- backend: ${r.backend}\n`);
-    if (r.error) md.appendMarkdown(`- error: ${r.error.replace(/[\\`*_{}[\]()#+\-.!]/g, '\\$&')}\n`);
+    if (r.compute ?? r.backend) md.appendMarkdown(`- engine: ${escapeMd((r.compute ?? r.backend) as string)}\n`);
+    if (r.error) md.appendMarkdown(`- error: ${escapeMd(r.error)}\n`);
     item.tooltip = md;
     item.accessibilityInformation = { label: `${r.kind === 'evolve' ? 'Evolution' : 'Evaluation'} ${r.label}, ${r.status}${r.detail ? `, ${r.detail}` : ''}` };
     if (r.dir) item.command = { command: 'lossmith.openRun', title: 'Open Results', arguments: [r] };

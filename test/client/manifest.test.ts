@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { COMMAND_IDS } from '../../client/src/command-ids';
 import { PREVIEW_VIEW_TYPE } from '../../media/src/preview/messages';
+import { ENGINES, isDevice, PRECISIONS } from '../../client/src/runs/cli-args';
 
 const root = path.join(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -28,6 +29,17 @@ test('every setting has a description, a type and a default', () => {
     assert.ok(v.type, `${k} has no type`);
     assert.ok('default' in v, `${k} has no default`);
   }
+});
+
+test('the compute settings offer what the client accepts and the CLI takes', () => {
+  const props = pkg.contributes.configuration.properties as Record<string, { enum?: string[]; default?: unknown; markdownDescription?: string }>;
+  assert.deepEqual(props['lossmith.engine'].enum, [...ENGINES]);
+  assert.deepEqual(props['lossmith.precision'].enum, [...PRECISIONS]);
+  for (const d of props['lossmith.device'].enum ?? []) assert.ok(isDevice(d), d);
+  for (const k of ['lossmith.engine', 'lossmith.device', 'lossmith.precision']) assert.equal(props[k].default, 'auto', k);
+  assert.equal(props['lossmith.pythonPath'].default, '');
+  // Which Python is used, and how to change it, is said where the setting is.
+  assert.match(props['lossmith.pythonPath'].markdownDescription ?? '', /Python extension.*LOSSMITH_PYTHON.*python3/s);
 });
 
 test('the files the manifest names exist and are shipped by .vscodeignore', () => {

@@ -86,6 +86,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       const t1 = Date.now();
       await palette(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
       await pick(page, /Dataset/, 'mnist');
+      await pick(page, /Engine and device/);
       await pick(page, /Model/, 'mlp');
       await pick(page, /Augmentations/);
       await pick(page, /Seeds/, '2 seeds');
@@ -105,7 +106,8 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       assert.equal(await frame.textContent('#status'), 'Finished');
       assert.equal(await frame.locator('#results tbody tr').count(), 2);
       const meta = (await frame.textContent('#meta')) ?? '';
-      assert.match(meta, /Backend(tensorflow|wasm|cpu)[\w-]* \((CPU|GPU)\)/);
+      // Whichever engine `--engine auto` picks here: tfjs, or torch when python3 has it.
+      assert.match(meta, /Engine(tfjs · (tensorflow|wasm|cpu)[\w-]* \((cpu|gpu)|torch \S+ · )/);
       runId1 = ((await frame.textContent('#meta')) ?? '').match(/Run(\d{8}-\d{6}-\d{3}-[0-9a-f]{4})/)?.[1] ?? '';
       assert.ok(runId1, meta);
       assert.ok(fs.existsSync(path.join(workspace, '.lossmith', 'runs', runId1, 'summary.json')));
@@ -117,6 +119,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       await page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Evaluate vs CE' }).first().click();
       // The last choices come first: Enter keeps them; more epochs make this run long enough.
       await pick(page, /Dataset/);
+      await pick(page, /Engine and device/);
       await pick(page, /Model/);
       await pick(page, /Augmentations/);
       await pick(page, /Seeds/);
@@ -240,6 +243,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       const seen = new Set(fs.readdirSync(path.join(workspace, '.lossmith', 'runs')));
       await frame.locator('#top tbody tr').first().getByRole('button', { name: /Evaluate against cross-entropy/ }).click();
       await pick(page, /Dataset/, 'mnist');
+      await pick(page, /Engine and device/);
       await pick(page, /Model/, 'mlp');
       await pick(page, /Augmentations/);
       await pick(page, /Seeds/, '2 seeds');
@@ -272,6 +276,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       const t7 = Date.now();
       await palette(page, 'Lossmith: Start Evolution');
       await pick(page, /Start Evolution/, 'Quick settings');
+      await pick(page, /engine and device/);
       await pick(page, /surrogate model/, 'mlp');
       await pick(page, /augmentations/);
       await pick(page, /children to evaluate/, '20');

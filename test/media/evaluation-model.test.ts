@@ -5,6 +5,8 @@ import { curves, emptyModel, lossOrder, metadata, progress, reduce, table, table
 import { chartSvg, pct, pp, pValue, toCsv } from '../../media/src/shared/format';
 import { parseFromRunWebview, parseRunPanelState, parseToRunWebview } from '../../media/src/shared/run-messages';
 import { fixtureEvents } from './evaluation-harness';
+import type { WireEvent } from '../../media/src/shared/validate';
+import { computeShort } from '../../media/src/shared/compute';
 
 const events = fixtureEvents('compare-finished') as { type: string; [k: string]: unknown }[];
 
@@ -39,7 +41,29 @@ test('reduces a finished run: grid, curves, final table', () => {
   assert.equal(focal.verdict, result.vsBaseline.pValue < 0.05 ? (result.vsBaseline.meanDiff > 0 ? 'better' : 'worse') : 'same');
   const csv = tableCsv(m).trim().split('\r\n');
   assert.equal(csv.length, 5);
-  assert.match(metadata(m).find(([k]) => k === 'Backend')![1], /\((CPU|GPU)\)/);
+  // The engine and device line: the recorded wasm backend (one thread in each of two workers, once).
+  assert.equal(metadata(m).find(([k]) => k === 'Engine')![1], 'tfjs · wasm (cpu, 1 thread)');
+});
+
+test('the engine line of a torch run: the recorded CPU run, and a CUDA GPU as the torch engine reports one', () => {
+  const m = emptyModel('t');
+  for (const e of fixtureEvents('compare-torch-cpu')) reduce(m, e as { type: string });
+  assert.equal(m.status, 'done');
+  // Two workers reported the same torch and device: one line.
+  assert.equal(m.backends.length, 1);
+  assert.equal(metadata(m).find(([k]) => k === 'Engine')![1], 'torch 1.13.0a0 · cpu (1 threads) · fp32');
+  const g = emptyModel('g');
+  const gpu = (device: string): WireEvent => ({
+    type: 'backend',
+    backend: { name: 'torch', engine: 'torch', device: 'gpu', threads: 16, detail: '', warnings: [], torch: { engine: 'torch', python: '3.12.3', executable: '/usr/bin/python3', torch: '2.11.0+cu130', torchvision: '0.26.0', cuda: '13.0', cudnn: 91300, device, deviceName: 'NVIDIA H100 80GB HBM3', precision: 'bf16', compile: false, channelsLast: true, threads: 16, pid: 7 } },
+  });
+  reduce(g, { type: 'run-start', created: '2026-01-01T00:00:00.000Z' });
+  assert.equal(metadata(g).find(([k]) => k === 'Engine')![1], 'not reported yet');
+  for (const e of [gpu('cuda:0'), gpu('cuda:1'), gpu('cuda:0'), { type: 'backend', backend: { name: 7 } }]) reduce(g, e);
+  assert.equal(metadata(g).find(([k]) => k === 'Engine')![1], 'torch 2.11.0 · cuda:0 NVIDIA H100 80GB HBM3 · bf16 · CUDA 13.0; torch 2.11.0 · cuda:1 NVIDIA H100 80GB HBM3 · bf16 · CUDA 13.0');
+  // The Runs view's few words.
+  assert.deepEqual(g.backends.map(computeShort), ['torch cuda:0', 'torch cuda:1']);
+  assert.equal(computeShort(m.backends[0]), 'torch cpu');
 });
 
 test('mid-run: provisional rows from finished seeds, progress between 0 and 1', () => {

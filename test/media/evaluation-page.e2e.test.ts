@@ -55,7 +55,7 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
       assert.match(text, /pp/);
       assert.match(text, /\[[^\]]+pp, [^\]]+pp\]/, 'a confidence interval');
       const meta = (await page.textContent('#meta')) ?? '';
-      assert.match(meta, /Backend/);
+      assert.match(meta, /Enginetfjs · wasm \(cpu, 1 thread\)/);
       assert.match(meta, /mnist \(300 training examples\)/);
       assert.match(meta, /mlp/);
       assert.deepEqual(errors, []);

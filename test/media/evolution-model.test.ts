@@ -1,7 +1,7 @@
 /** The evolution panel's view model on the recorded events of a real evolution run (no DOM). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySummary, emptyEvoModel, evoProgress, exprSize, fitnessSeries, reduceEvo, rejections, scatter, topK } from '../../media/src/evolution/model';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, exprSize, fitnessSeries, reduceEvo, rejections, scatter, topK } from '../../media/src/evolution/model';
 import { fixtureEvents, fixtureSummary } from './evaluation-harness';
 
 type Ev = { type: string; [k: string]: unknown };
@@ -54,6 +54,27 @@ test('finished: two searches, cross table, final re-training from the summary', 
     const parts = [0, 1].map((si) => rejections(m, si).find((x) => x.reason === r.reason)?.count ?? 0);
     assert.equal(parts[0] + parts[1], r.count, r.reason);
   }
+});
+
+test('the engine line: reported at the end (the summary), in full for torch runs, the backend name for older runs', () => {
+  const engine = (m: ReturnType<typeof emptyEvoModel>): string => evoMetadata(m).find(([k]) => k === 'Engine')![1];
+  const t = emptyEvoModel('t');
+  const events = fixtureEvents('evolve-torch-cpu') as Ev[];
+  for (const e of events.slice(0, 5)) reduceEvo(t, e);
+  assert.equal(engine(t), 'reported at the end');
+  for (const e of events.slice(5)) reduceEvo(t, e);
+  applySummary(t, fixtureSummary('evolve-torch-cpu'));
+  applySummary(t, fixtureSummary('evolve-torch-cpu'));
+  assert.equal(t.backend, 'torch');
+  assert.equal(engine(t), 'torch 1.13.0a0 · cpu (1 threads) · fp32');
+  // A run from before the torch engine names only its tfjs backend.
+  const old = emptyEvoModel('old');
+  applySummary(old, fixtureSummary('evolve-finished'));
+  assert.equal(engine(old), 'wasm');
+  // `backend` events (as compare runs have) are shown as soon as they come.
+  const live = emptyEvoModel('live');
+  reduceEvo(live, { type: 'backend', backend: { name: 'wasm', engine: 'tfjs', device: 'cpu', threads: 4, detail: '', warnings: [] } });
+  assert.equal(engine(live), 'tfjs · wasm (cpu, 4 threads)');
 });
 
 test('expression size counts operands and operators; malformed events are skipped', () => {

@@ -3,23 +3,53 @@
  * evaluation (pure; tested). Every run prints its events as JSON lines (--json) and is stored in
  * the workspace's .lossmith/runs (the CLI's working directory is the workspace folder).
  */
+import type { EngineName, ModelKind } from '../../../protocol/run-events';
+import type { TorchPrecision } from '../../../protocol/torch-task';
 
-export interface CompareChoices {
+/**
+ * Where a run computes (the engine/device step of the quick picks): each field left out or
+ * 'auto' passes no flag, so the CLI's own default applies.
+ */
+export interface ComputeChoices {
+  /** --engine: auto (torch when the Python imports torch, else tfjs), tfjs or torch. */
+  engine?: 'auto' | EngineName;
+  /** --backend: the tfjs backend (tfjs engine). */
+  backend?: string;
+  /** --device (torch engine): auto, cpu, cuda, cuda:N, mps. */
+  device?: string;
+  /** --precision (torch engine). */
+  precision?: TorchPrecision;
+  /** --python: the Python with torch (never remembered: it comes from the settings each time). */
+  python?: string;
+}
+
+export interface CompareChoices extends ComputeChoices {
   dataset: string;
-  model: 'mlp' | 'convnet' | 'resnet9';
+  model: ModelKind;
   augmentations: string[];
   seeds: number;
   epochs: number;
   /** Stratified subset of the training set (undefined: all of it). */
   maxTrain?: number;
   baseline?: string;
-  backend?: string;
 }
 
 export const DEFAULT_COMPARE: CompareChoices = { dataset: 'mnist', model: 'convnet', augmentations: ['none'], seeds: 3, epochs: 5 };
 
 export const DATASETS = ['mnist', 'fashion-mnist'];
-export const MODELS: CompareChoices['model'][] = ['mlp', 'convnet', 'resnet9'];
+/** The models of every engine, and those only the torch engine has (`torchvision` needs --arch: not offered). */
+export const MODELS: ModelKind[] = ['mlp', 'convnet', 'resnet9'];
+export const TORCH_MODELS: ModelKind[] = ['wrn-16-4', 'wrn-28-10', 'resnet18'];
+export const ENGINES: readonly ('auto' | EngineName)[] = ['auto', 'tfjs', 'torch'];
+export const PRECISIONS: readonly TorchPrecision[] = ['auto', 'fp32', 'bf16', 'fp16'];
+/** Devices as --device takes them. */
+export const isDevice = (x: unknown): x is string => typeof x === 'string' && /^(auto|cpu|mps|cuda(:\d{1,3})?)$/.test(x);
+
+/** The models to offer for an engine: torch has more; unknown (auto) offers all, marked. */
+export function modelsFor(engine: ComputeChoices['engine']): { model: ModelKind; torchOnly: boolean }[] {
+  const all = [...MODELS.map((model) => ({ model, torchOnly: false })), ...TORCH_MODELS.map((model) => ({ model, torchOnly: true }))];
+  return engine === 'tfjs' ? all.filter((m) => !m.torchOnly) : all;
+}
 export const AUGMENTATIONS = ['none', 'flipcrop', 'cutout', 'mixup', 'cutmix', 'randaugment:2:9'];
 export const SEED_CHOICES = [1, 2, 3, 5, 10];
 export const EPOCH_CHOICES = [1, 2, 3, 5, 10, 20, 50];
@@ -33,12 +63,25 @@ export const lossRef = (file: string, loss?: string): string => (loss ? `${file}
 export function compareArgs(losses: string[], c: CompareChoices): string[] {
   const args = ['compare', ...losses, '--baseline', c.baseline ?? 'ce', '--dataset', c.dataset, '--model', c.model, '--aug', (c.augmentations.length ? c.augmentations : ['none']).join(','), '--seeds', String(c.seeds), '--epochs', String(c.epochs)];
   if (c.maxTrain) args.push('--max-train', String(c.maxTrain));
-  if (c.backend && c.backend !== 'auto') args.push('--backend', c.backend);
-  args.push('--json');
+  args.push(...computeArgs(c), '--json');
   return args;
 }
 
-export interface EvolveChoices {
+/** The engine flags of a choice: only those that differ from auto or empty. */
+export function computeArgs(c: ComputeChoices): string[] {
+  const args: string[] = [];
+  if (c.engine && c.engine !== 'auto') args.push('--engine', c.engine);
+  if (c.backend && c.backend !== 'auto') args.push('--backend', c.backend);
+  // The tfjs engine never runs Python: --python, --device and --precision are the torch engine's.
+  if (c.engine !== 'tfjs') {
+    if (c.python) args.push('--python', c.python);
+    if (c.device && c.device !== 'auto') args.push('--device', c.device);
+    if (c.precision && c.precision !== 'auto') args.push('--precision', c.precision);
+  }
+  return args;
+}
+
+export interface EvolveChoices extends ComputeChoices {
   config?: string;
   model?: string;
   augmentations?: string[];
@@ -57,7 +100,7 @@ export function evolveArgs(c: EvolveChoices): string[] {
   if (c.population) args.push('--population', String(c.population));
   if (c.maxTrain) args.push('--max-train', String(c.maxTrain));
   if (c.epochs) args.push('--epochs', String(c.epochs));
-  args.push('--json');
+  args.push(...computeArgs(c), '--json');
   return args;
 }
 
@@ -82,7 +125,19 @@ export function parseChoices(x: unknown): CompareChoices {
   if (Number.isInteger(o.seeds) && (o.seeds as number) >= 1 && (o.seeds as number) <= 100) d.seeds = o.seeds as number;
   if (Number.isInteger(o.epochs) && (o.epochs as number) >= 1 && (o.epochs as number) <= 1000) d.epochs = o.epochs as number;
   if (Number.isInteger(o.maxTrain) && (o.maxTrain as number) >= 10) d.maxTrain = o.maxTrain as number;
+  Object.assign(d, parseComputeChoices(o));
+  if (TORCH_MODELS.includes(o.model as ModelKind) && d.engine === 'torch') d.model = o.model as ModelKind;
   return d;
+}
+
+/** The remembered engine step (no Python: that comes from the settings each time). */
+function parseComputeChoices(o: Record<string, unknown>): ComputeChoices {
+  const c: ComputeChoices = {};
+  if ((ENGINES as readonly unknown[]).includes(o.engine)) c.engine = o.engine as ComputeChoices['engine'];
+  if (typeof o.backend === 'string' && /^(auto|tensorflow-gpu|tensorflow|wasm|cpu)$/.test(o.backend)) c.backend = o.backend;
+  if (isDevice(o.device)) c.device = o.device;
+  if ((PRECISIONS as readonly unknown[]).includes(o.precision)) c.precision = o.precision as TorchPrecision;
+  return c;
 }
 
 /** A short label of a run for the tree, notifications and the status bar. */

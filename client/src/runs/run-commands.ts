@@ -10,7 +10,9 @@ import { EvaluationPanel } from '../panels/evaluation-panel';
 import { EvolutionPanel } from '../panels/evolution-panel';
 import { pickLoss, resolveLossDocument } from '../export-command';
 import type { RunItem, RunsTree } from '../runs-tree';
-import { AUGMENTATIONS, compareArgs, compareLabel, configArgs, DATASETS, EPOCH_CHOICES, EVOLVE_SIZE_CHOICES, evolveArgs, lossRef, MODELS, parseChoices, resumeArgs, SEED_CHOICES, SIZE_CHOICES, type CompareChoices } from './cli-args';
+import { AUGMENTATIONS, compareArgs, compareLabel, configArgs, DATASETS, EPOCH_CHOICES, EVOLVE_SIZE_CHOICES, evolveArgs, lossRef, modelsFor, parseChoices, resumeArgs, SEED_CHOICES, SIZE_CHOICES, type CompareChoices, type ComputeChoices } from './cli-args';
+import { computeSettings, pickCompute, resolvePython, ComputeProbe, type PickedCompute } from './compute-pick';
+import type { PythonChoice } from './python';
 import { lossLines } from './loss-lines';
 import { bestLossFile, findRunDir, listRuns, runLabel } from './run-files';
 import { isLive, type ActiveRun, type RunManager } from './run-manager';
@@ -36,25 +38,59 @@ async function pickOne<T>(title: string, step: number, total: number, items: { l
   return r?.value;
 }
 
-async function askChoices(context: vscode.ExtensionContext): Promise<CompareChoices | undefined> {
+const MODEL_NOTES: Record<string, string> = {
+  mlp: 'fast, CPU friendly',
+  convnet: 'small CNN',
+  resnet9: 'slow without a GPU',
+  'wrn-16-4': 'Wide ResNet 16-4, for a GPU',
+  'wrn-28-10': 'Wide ResNet 28-10, for a big GPU',
+  resnet18: 'ResNet-18, for a GPU',
+};
+
+/** The model step: the torch engine's own models only when it is the engine (marked when unknown). */
+function modelItems(engine: ComputeChoices['engine']): { label: string; value: CompareChoices['model']; description?: string }[] {
+  return modelsFor(engine).map(({ model, torchOnly }) => ({ label: model, value: model, description: [MODEL_NOTES[model], torchOnly && engine !== 'torch' ? 'torch engine only' : ''].filter(Boolean).join(' · ') }));
+}
+
+/** The output channel's line about where a run computes, and with which Python. */
+function computeLog(kind: string, c: PickedCompute): string {
+  return `${kind} on ${c.label}${c.choice.engine === 'tfjs' ? '' : `; Python for the torch engine: ${c.python.shown} (from ${c.python.from})`}`;
+}
+
+async function askChoices(host: RunCommandsHost, probe: ComputeProbe, cwd: string, folder: vscode.Uri | undefined): Promise<CompareChoices | undefined> {
+  const { context } = host;
   const last = parseChoices(context.workspaceState.get(CHOICES_KEY));
-  const total = 6;
+  // What the engine finds (it imports torch: seconds) is looked for while the dataset is chosen.
+  const start = (): ReturnType<ComputeProbe['start']> => probe.start(cwd, folder);
+  const pending = start();
+  const total = 7;
   const dataset = await pickOne('Dataset', 1, total, DATASETS.map((d) => ({ label: d, value: d })), last.dataset);
   if (dataset === undefined) return undefined;
-  const model = await pickOne('Model', 2, total, MODELS.map((m) => ({ label: m, value: m, description: { mlp: 'fast, CPU friendly', convnet: 'small CNN', resnet9: 'slow without a GPU' }[m] })), last.model);
+  const compute = await pickCompute(probe, start, pending, `Evaluate vs cross-entropy (2/${total}): Engine and device`, computeSettings(folder), last);
+  if (!compute) return undefined;
+  const model = await pickOne('Model', 3, total, modelItems(compute.choice.engine), last.model);
   if (model === undefined) return undefined;
   const augPicks = AUGMENTATIONS.map((a) => ({ label: a, picked: last.augmentations.includes(a) }));
-  const augs = await vscode.window.showQuickPick(augPicks, { title: `Evaluate vs cross-entropy (3/${total}): Augmentations (each compared separately)`, canPickMany: true, ignoreFocusOut: true, placeHolder: 'Augmentations' });
+  const augs = await vscode.window.showQuickPick(augPicks, { title: `Evaluate vs cross-entropy (4/${total}): Augmentations (each compared separately)`, canPickMany: true, ignoreFocusOut: true, placeHolder: 'Augmentations' });
   if (!augs) return undefined;
-  const seeds = await pickOne('Seeds (paired test needs 2 or more)', 4, total, SEED_CHOICES.map((s) => ({ label: `${s} seed${s === 1 ? '' : 's'}`, value: s })), last.seeds);
+  const seeds = await pickOne('Seeds (paired test needs 2 or more)', 5, total, SEED_CHOICES.map((s) => ({ label: `${s} seed${s === 1 ? '' : 's'}`, value: s })), last.seeds);
   if (seeds === undefined) return undefined;
-  const epochs = await pickOne('Epochs per training', 5, total, EPOCH_CHOICES.map((e) => ({ label: `${e} epoch${e === 1 ? '' : 's'}`, value: e })), last.epochs);
+  const epochs = await pickOne('Epochs per training', 6, total, EPOCH_CHOICES.map((e) => ({ label: `${e} epoch${e === 1 ? '' : 's'}`, value: e })), last.epochs);
   if (epochs === undefined) return undefined;
-  const size = await pickOne<number | undefined>('Training examples', 6, total, SIZE_CHOICES.map((n) => ({ label: n ? `${n} examples` : 'the full training set', value: n, description: n && n <= 1000 ? 'a quick check' : undefined })), last.maxTrain);
+  const size = await pickOne<number | undefined>('Training examples', 7, total, SIZE_CHOICES.map((n) => ({ label: n ? `${n} examples` : 'the full training set', value: n, description: n && n <= 1000 ? 'a quick check' : undefined })), last.maxTrain);
   if (size === undefined && !SIZE_CHOICES.includes(undefined)) return undefined;
-  const choices: CompareChoices = { dataset, model, augmentations: augs.length ? augs.map((a) => a.label) : ['none'], seeds, epochs, maxTrain: size };
+  const { python, ...remembered } = compute.choice;
+  const choices: CompareChoices = { dataset, model, augmentations: augs.length ? augs.map((a) => a.label) : ['none'], seeds, epochs, maxTrain: size, ...remembered };
   await context.workspaceState.update(CHOICES_KEY, choices);
-  return choices;
+  host.log.info(computeLog('evaluation', compute));
+  return { ...choices, ...(python ? { python } : {}) };
+}
+
+/** The Python a run file or evolution config gets when it leaves it to the engine (LOSSMITH_PYTHON). */
+async function configEnv(host: RunCommandsHost, folder: vscode.Uri | undefined): Promise<Record<string, string> | undefined> {
+  const py: PythonChoice = await resolvePython(folder);
+  host.log.info(`Python for the torch engine, unless the configuration names one: ${py.shown} (from ${py.from})`);
+  return py.python ? { LOSSMITH_PYTHON: py.python } : undefined;
 }
 
 export function openRunPanel(host: RunPanelHost, id: string, kind: string, dir: string): void {
@@ -81,6 +117,7 @@ async function runArg(host: RunCommandsHost, arg: unknown, filter: (r: RunItem) 
 
 export function runCommandHandlers(host: RunCommandsHost): Record<string, (...args: unknown[]) => unknown> {
   const m: RunManager = host.manager;
+  const probe = new ComputeProbe(m, host.log);
 
   const evaluateLoss = async (uriArg?: unknown, lossArg?: unknown): Promise<ActiveRun | undefined> => {
     const found = await resolveLossDocument(uriArg);
@@ -93,9 +130,9 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
     const loss = await pickLoss(doc, typeof lossArg === 'string' ? lossArg : undefined, position, 'Which loss to evaluate against cross-entropy?');
     if (!loss) return undefined;
     if (doc.isDirty) await doc.save();
-    const choices = await askChoices(host.context);
-    if (!choices) return undefined;
     const cwd = folderOf(doc.uri);
+    const choices = await askChoices(host, probe, cwd, vscode.workspace.getWorkspaceFolder(doc.uri)?.uri);
+    if (!choices) return undefined;
     return m.launch({ kind: 'compare', label: compareLabel([loss]), args: compareArgs([lossRef(doc.uri.fsPath, loss)], choices), cwd });
   };
 
@@ -113,22 +150,28 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
     ];
     const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: 'Lossmith: Start Evolution', placeHolder: 'Run a configuration, or choose quick settings' });
     if (!pick) return undefined;
-    if (pick.file) return m.launch({ kind: 'evolve', label: `evolution (${path.basename(pick.file.fsPath)})`, args: evolveArgs({ config: pick.file.fsPath }), cwd: folderOf(pick.file) });
-    const model = await vscode.window.showQuickPick(['mlp', 'convnet', 'resnet9'], { title: 'Start Evolution (1/4): surrogate model', placeHolder: 'Model of the surrogate task' });
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (pick.file) return m.launch({ kind: 'evolve', label: `evolution (${path.basename(pick.file.fsPath)})`, args: evolveArgs({ config: pick.file.fsPath }), cwd: folderOf(pick.file), env: await configEnv(host, vscode.workspace.getWorkspaceFolder(pick.file)?.uri) });
+    const total = 5;
+    const start = (): ReturnType<ComputeProbe['start']> => probe.start(cwd, folder);
+    const compute = await pickCompute(probe, start, start(), `Start Evolution (1/${total}): engine and device`, computeSettings(folder), parseChoices(host.context.workspaceState.get(CHOICES_KEY)));
+    if (!compute) return undefined;
+    const model = await vscode.window.showQuickPick(modelItems(compute.choice.engine), { title: `Start Evolution (2/${total}): surrogate model`, placeHolder: 'Model of the surrogate task' });
     if (!model) return undefined;
-    const augs = await vscode.window.showQuickPick(AUGMENTATIONS.map((a) => ({ label: a, picked: a === 'none' })), { title: 'Start Evolution (2/4): augmentations (one search each)', canPickMany: true });
+    const augs = await vscode.window.showQuickPick(AUGMENTATIONS.map((a) => ({ label: a, picked: a === 'none' })), { title: `Start Evolution (3/${total}): augmentations (one search each)`, canPickMany: true });
     if (!augs) return undefined;
-    const steps = await vscode.window.showQuickPick(['20', '100', '500', '2000'].map((s) => ({ label: s, description: 'children per search' })), { title: 'Start Evolution (3/4): children to evaluate per search' });
+    const steps = await vscode.window.showQuickPick(['20', '100', '500', '2000'].map((s) => ({ label: s, description: 'children per search' })), { title: `Start Evolution (4/${total}): children to evaluate per search` });
     if (!steps) return undefined;
     // The surrogate's training set: the default is the seed system's size; fewer examples make
     // a quick trial search (noisier fitness).
     const size = await vscode.window.showQuickPick(
       EVOLVE_SIZE_CHOICES.map((n) => ({ label: `${n.toLocaleString('en-US')} examples`, description: n === EVOLVE_SIZE_CHOICES[0] ? 'default' : 'a quicker, noisier search', n })),
-      { title: 'Start Evolution (4/4): training examples per candidate' },
+      { title: `Start Evolution (5/${total}): training examples per candidate` },
     );
     if (!size) return undefined;
     const a = augs.length ? augs.map((x) => x.label) : ['none'];
-    return m.launch({ kind: 'evolve', label: `evolution (${a.join(', ')})`, args: evolveArgs({ model, augmentations: a, steps: Number(steps.label), ...(size.n !== EVOLVE_SIZE_CHOICES[0] ? { maxTrain: size.n } : {}) }), cwd });
+    host.log.info(computeLog('evolution', compute));
+    return m.launch({ kind: 'evolve', label: `evolution (${a.join(', ')})`, args: evolveArgs({ model: model.value, augmentations: a, steps: Number(steps.label), ...(size.n !== EVOLVE_SIZE_CHOICES[0] ? { maxTrain: size.n } : {}), ...compute.choice }), cwd });
   };
 
   const evaluateRunConfig = async (uriArg?: unknown): Promise<ActiveRun | undefined> => {
@@ -157,7 +200,7 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
       const go = await vscode.window.showWarningMessage(`${path.basename(uri.fsPath)} has ${errors.length} schema error(s): ${errors[0].message}`, 'Run Anyway', 'Cancel');
       if (go !== 'Run Anyway') return undefined;
     }
-    return m.launch({ kind: spec.kind, label: `${spec.kind === 'evolve' ? 'evolution' : 'evaluation'} (${path.basename(uri.fsPath)})`, args: spec.args, cwd: folderOf(uri) });
+    return m.launch({ kind: spec.kind, label: `${spec.kind === 'evolve' ? 'evolution' : 'evaluation'} (${path.basename(uri.fsPath)})`, args: spec.args, cwd: folderOf(uri), env: await configEnv(host, vscode.workspace.getWorkspaceFolder(uri)?.uri) });
   };
 
   const withDir = (r: RunItem | undefined): (RunItem & { dir: string }) | undefined => {

@@ -8,7 +8,8 @@ import * as path from 'path';
 import { listRuns, readEvents, readSummary, runsDir, type RunInfo } from '../../../store/run-store';
 import type { WireEvent } from '../../../media/src/shared/validate';
 import { emptyModel, progress, reduce } from '../../../media/src/evaluation/model';
-import { emptyEvoModel, evoProgress, reduceEvo } from '../../../media/src/evolution/model';
+import { applySummary, emptyEvoModel, evoProgress, reduceEvo } from '../../../media/src/evolution/model';
+import { computeLine, computeShort, type ComputeInfo } from '../../../media/src/shared/compute';
 import { isRunId } from '../../../media/src/shared/validate';
 import { compareLabel } from './cli-args';
 
@@ -36,7 +37,18 @@ export function findRunDir(workspaceFolders: readonly string[], id: string): str
 export interface RunProgress {
   progress: number;
   detail: string;
+  /** The engine and device in a few words ('torch cuda:0', 'wasm (CPU)'), once reported. */
   backend: string | null;
+  /** ... in full ('torch 2.11.0 · cuda:0 NVIDIA H100 80GB HBM3 · bf16 · CUDA 13.0'). */
+  compute: string | null;
+  /** Whether it trains on a GPU (null: not reported yet). */
+  gpu: boolean | null;
+}
+
+function computeProgress(list: readonly ComputeInfo[], fallback: string | null = null): Pick<RunProgress, 'backend' | 'compute' | 'gpu'> {
+  const c = list[0];
+  if (!c) return { backend: fallback, compute: fallback, gpu: null };
+  return { backend: computeShort(c), compute: list.map(computeLine).join('; '), gpu: list.some((x) => x.device === 'gpu') };
 }
 
 /** Progress of a run, fed its events incrementally (the live runs' tails call it per batch). */
@@ -47,6 +59,11 @@ export class ProgressTracker {
   private best = -1;
 
   constructor(readonly kind: string) {}
+
+  /** What only an evolution's summary.json says (its compute), for finished runs. */
+  summary(s: unknown): void {
+    if (this.kind === 'evolve') applySummary(this.evo, s);
+  }
 
   push(events: readonly WireEvent[]): void {
     for (const e of events) {
@@ -60,18 +77,18 @@ export class ProgressTracker {
 
   get(): RunProgress {
     if (this.kind === 'evolve') {
-      return { progress: evoProgress(this.evo), detail: `${this.evaluated} evaluated${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}`, backend: this.evo.backend };
+      return { progress: evoProgress(this.evo), detail: `${this.evaluated} evaluated${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}`, ...computeProgress(this.evo.compute, this.evo.backend) };
     }
     const m = this.cmp;
-    const b = m.backends[0];
-    return { progress: progress(m), detail: `${m.finished} of ${m.jobs || '?'} trainings`, backend: b ? `${b.name} (${b.device.toUpperCase()})` : null };
+    return { progress: progress(m), detail: `${m.finished} of ${m.jobs || '?'} trainings`, ...computeProgress(m.backends) };
   }
 }
 
-/** Progress and a one-line detail of a run from its events. */
-export function progressOf(kind: string, events: readonly WireEvent[]): RunProgress {
+/** Progress and a one-line detail of a run from its events (and its summary, when it has one). */
+export function progressOf(kind: string, events: readonly WireEvent[], summary?: unknown): RunProgress {
   const t = new ProgressTracker(kind);
   t.push(events);
+  if (summary) t.summary(summary);
   return t.get();
 }
 

@@ -25,6 +25,8 @@ export interface LaunchSpec {
   cwd: string;
   /** The folder of the run it continues (resume), if any. */
   resumeDir?: string;
+  /** Environment variables added to the extension host's for the CLI (LOSSMITH_PYTHON). */
+  env?: Record<string, string>;
 }
 
 export interface ActiveRun {
@@ -36,7 +38,10 @@ export interface ActiveRun {
   state: RunState;
   progress: number;
   detail: string;
+  /** The engine and device in a few words, in full, and whether on a GPU (see RunProgress). */
   backend: string | null;
+  compute?: string | null;
+  gpu?: boolean | null;
   /** Started by this window (vs re-attached after a reload). */
   launched: boolean;
   pid?: number;
@@ -159,7 +164,8 @@ export class RunManager implements vscode.Disposable {
     const spec = run.spec!;
     run.state = 'starting';
     run.detail = 'starting';
-    this.log.info(`starting ${spec.kind} run: ${programs.node} ${programs.cli} ${spec.args.join(' ')} (in ${spec.cwd})`);
+    const env = Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v} `).join('');
+    this.log.info(`starting ${spec.kind} run: ${env}${programs.node} ${programs.cli} ${spec.args.join(' ')} (in ${spec.cwd})`);
     run.proc = new RunProcess({
       node: programs.node,
       cli: programs.cli,
@@ -167,6 +173,7 @@ export class RunManager implements vscode.Disposable {
       cwd: spec.cwd,
       runsDir: runsDir(spec.cwd),
       resumeDir: spec.resumeDir,
+      ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}),
       logFile: path.join(this.logDir, `run-${Date.now()}-${this.seq}.log`),
       onStart: (e) => {
         const id = typeof e.id === 'string' ? e.id : undefined;
@@ -216,6 +223,8 @@ export class RunManager implements vscode.Disposable {
       run.progress = p.progress;
       run.detail = p.detail;
       run.backend = p.backend ?? run.backend;
+      run.compute = p.compute ?? run.compute;
+      run.gpu = p.gpu ?? run.gpu;
       for (const e of events) {
         if ((e.type === 'run-start' || e.type === 'run-resume') && typeof e.pid === 'number') run.pid = e.pid;
         const end = END_STATES[e.type];
@@ -338,7 +347,7 @@ export class RunManager implements vscode.Disposable {
     const running = live.filter((r) => r.state !== 'queued');
     const first = running[0] ?? live[0];
     const text = live.length === 1 ? `${first.label} ${Math.round(first.progress * 100)}%` : `${running.length} running${live.length > running.length ? `, ${live.length - running.length} queued` : ''}`;
-    const backend = first.backend ? ` (${first.backend.includes('GPU') ? 'GPU' : 'CPU'})` : '';
+    const backend = typeof first.gpu === 'boolean' ? ` (${first.gpu ? 'GPU' : 'CPU'})` : '';
     this.status.text = `$(sync~spin) Lossmith: ${text}${backend}`;
     this.status.tooltip = live.map((r) => `${r.label}: ${this.describe(r)}`).join('\n');
     this.status.accessibilityInformation = { label: `Lossmith runs: ${this.status.tooltip}` };

@@ -198,3 +198,22 @@ function findResume(dir: string, pid: number | undefined): WireEvent | undefined
     return undefined;
   }
 }
+
+/**
+ * A short engine CLI command whose output is read (not a run): `lossmith backend --json`.
+ * Never rejects: a failure to start, a timeout or an exit code is in the result.
+ */
+export function runCliOnce(node: string, cli: string, args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      node,
+      [cli, ...args],
+      { cwd: o.cwd, env: { ...(o.env ?? process.env), FORCE_COLOR: '0' }, timeout: o.timeoutMs ?? 180_000, maxBuffer: 16 * 1024 * 1024, windowsHide: true, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string }) | null;
+        const why = e && typeof e.code !== 'number' ? `\n${e.killed ? `timed out after ${Math.round((o.timeoutMs ?? 180_000) / 1000)} s` : e.message}` : '';
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') + why });
+      },
+    );
+  });
+}

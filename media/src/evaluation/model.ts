@@ -7,6 +7,7 @@
 import type { PairedTestJson } from '../../../protocol/run-events';
 import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type WireEvent } from '../shared/validate';
 import { duration, pct, pp, pValue, toCsv } from '../shared/format';
+import { addCompute, computeLine, parseCompute, type ComputeInfo } from '../shared/compute';
 
 export type RunStatus = 'waiting' | 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 
@@ -52,7 +53,8 @@ export interface EvalModel {
   epochs: number;
   jobs: number;
   workers: number;
-  backends: { name: string; device: string; detail: string }[];
+  /** What the trainings ran on (each distinct engine and device a worker reported). */
+  backends: ComputeInfo[];
   trainings: Map<string, Training>;
   finished: number;
   results: ResultRow[];
@@ -160,11 +162,9 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       if (isInt(c.epochs, 0, 1e6)) m.epochs = c.epochs;
       return;
     }
-    case 'backend': {
-      const b = isObj(e.backend) ? e.backend : undefined;
-      if (b && isStr(b.name, 100) && !m.backends.some((x) => x.name === b.name)) m.backends.push({ name: b.name, device: strOr(b.device, '', 20), detail: strOr(b.detail, '', 1000) });
+    case 'backend':
+      addCompute(m.backends, parseCompute(e.backend));
       return;
-    }
     case 'seed-start': {
       // A training that starts again (in a resumed run) replaces its unfinished attempt.
       const t = training(m, e);
@@ -380,11 +380,10 @@ export function tableCsv(m: EvalModel): string {
 
 /** Metadata lines (label, value) for the header. */
 export function metadata(m: EvalModel): [string, string][] {
-  const backend = m.backends.length ? m.backends.map((b) => `${b.name} (${b.device.toUpperCase()})`).join(', ') : 'not reported yet';
   return [
     ['Run', m.runId],
     ['Status', m.status],
-    ['Backend', backend],
+    ['Engine', m.backends.length ? m.backends.map(computeLine).join('; ') : 'not reported yet'],
     ['Dataset', m.dataset ? `${m.dataset}${m.maxTrain ? ` (${m.maxTrain} training examples)` : ''}` : '—'],
     ['Model', m.model || '—'],
     ['Augmentations', m.augmentations.join(', ') || '—'],

@@ -9,6 +9,7 @@
  */
 import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type WireEvent } from '../shared/validate';
 import { duration, num, pct, toCsv } from '../shared/format';
+import { addCompute, computeLine, parseCompute, type ComputeInfo } from '../shared/compute';
 
 export type EvoStatus = 'waiting' | 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 
@@ -67,7 +68,10 @@ export interface EvoModel {
   evaluations: number;
   crossTable: { augments: string[]; rows: { loss: string; from: string; rank: number; fitness: Record<string, number | null> }[] } | null;
   final: { loss: string; augment: string; n: number; meanDiff: number | null; ci95: [number, number] | null; pValue: number | null }[];
+  /** The summary's backend name ('wasm', 'torch'; older runs have only this). */
   backend: string | null;
+  /** What the evaluations ran on in full (`backend` events, the summary's `compute`). */
+  compute: ComputeInfo[];
   message: string | null;
   events: number;
 }
@@ -94,6 +98,7 @@ export function emptyEvoModel(runId: string): EvoModel {
     crossTable: null,
     final: [],
     backend: null,
+    compute: [],
     message: null,
     events: 0,
   };
@@ -227,6 +232,9 @@ export function reduceEvo(m: EvoModel, e: WireEvent): void {
       if (s.baselineFitness === null) s.baselineFitness = numOrNull(e.baselineFitness);
       return;
     }
+    case 'backend':
+      addCompute(m.compute, parseCompute(e.backend));
+      return;
     case 'search-end':
       if (isInt(e.search, 0, 1e4)) search(m, e.search).ended = true;
       return;
@@ -260,6 +268,7 @@ export function reduceEvo(m: EvoModel, e: WireEvent): void {
 export function applySummary(m: EvoModel, s: unknown): void {
   if (!isObj(s)) return;
   if (isStr(s.backend, 100)) m.backend = s.backend;
+  addCompute(m.compute, parseCompute(s.compute));
   if (Array.isArray(s.final)) {
     m.final = s.final.filter(isObj).map((f) => {
       const test = isObj(f.test) ? f.test : {};
@@ -376,7 +385,7 @@ export function evoMetadata(m: EvoModel): [string, string][] {
   return [
     ['Run', m.runId],
     ['Status', m.status],
-    ['Backend', m.backend ?? (m.status === 'running' ? 'reported at the end' : '—')],
+    ['Engine', m.compute.length ? m.compute.map(computeLine).join('; ') : (m.backend ?? (m.status === 'running' ? 'reported at the end' : '—'))],
     ['Augmentations', m.augments.join(', ') || '—'],
     ['Population / sample', m.population ? `${m.population} / ${m.sample}` : '—'],
     ['Steps per search', m.steps ? String(m.steps) : '—'],
