@@ -154,6 +154,12 @@ export interface CrossTableEvent extends Base {
   table: CrossTable;
 }
 
+/** What the evaluations run on (once per distinct engine/device a worker reports). */
+export interface EvolveBackendEvent extends Base {
+  type: 'backend';
+  backend: BackendJson;
+}
+
 export interface OtherEvolveEvent extends Base {
   type: 'search-stalled' | 'seed-invalid' | 'run-end' | 'run-cancelled' | 'run-failed' | 'run-extended' | 'final-evaluated';
   [k: string]: unknown;
@@ -172,6 +178,7 @@ export type EvolveEvent =
   | SearchEndEvent
   | CrossEvaluatedEvent
   | CrossTableEvent
+  | EvolveBackendEvent
   | OtherEvolveEvent;
 
 export interface EvolveBest {

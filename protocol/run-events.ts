@@ -31,6 +31,12 @@ export const ENGINE_NAMES: readonly EngineName[] = ['tfjs', 'torch'];
 /** Model kinds across engines (the tfjs engine has the first three). */
 export type ModelKind = TorchModelKind;
 
+/** Model kinds per engine (checked before a run starts; the client offers them per engine). */
+export const ENGINE_MODELS: Record<EngineName, readonly ModelKind[]> = {
+  tfjs: ['mlp', 'convnet', 'resnet9'],
+  torch: ['mlp', 'convnet', 'resnet9', 'wrn-16-4', 'wrn-28-10', 'resnet18', 'torchvision'],
+};
+
 /**
  * What a worker actually ran on: the tfjs backend, or for the torch engine `name: 'torch'`
  * with the runner's environment in `torch`. `engine` is absent in runs older than the torch engine.

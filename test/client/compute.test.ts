@@ -14,7 +14,7 @@ import { computeItems, parseEngineReport, type ComputeSettings, type EngineRepor
 import { choosePython, expandPythonPath, pythonExtensionInterpreter, type ExtensionLike, type PythonChoice } from '../../client/src/runs/python';
 import { runCliOnce } from '../../client/src/runs/run-process';
 import { progressOf, runEvents } from '../../client/src/runs/run-files';
-import { ENGINE_MODELS } from '../../engine/src/compute/engines';
+import { ENGINE_MODELS } from '../../protocol/run-events';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const fixture = (name: string): string => fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'backend', `${name}.json`), 'utf8');

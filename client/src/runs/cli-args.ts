@@ -3,7 +3,7 @@
  * evaluation (pure; tested). Every run prints its events as JSON lines (--json) and is stored in
  * the workspace's .lossmith/runs (the CLI's working directory is the workspace folder).
  */
-import type { EngineName, ModelKind } from '../../../protocol/run-events';
+import { ENGINE_MODELS, type EngineName, type ModelKind } from '../../../protocol/run-events';
 import type { TorchPrecision } from '../../../protocol/torch-task';
 
 /**
@@ -38,8 +38,8 @@ export const DEFAULT_COMPARE: CompareChoices = { dataset: 'mnist', model: 'convn
 
 export const DATASETS = ['mnist', 'fashion-mnist'];
 /** The models of every engine, and those only the torch engine has (`torchvision` needs --arch: not offered). */
-export const MODELS: ModelKind[] = ['mlp', 'convnet', 'resnet9'];
-export const TORCH_MODELS: ModelKind[] = ['wrn-16-4', 'wrn-28-10', 'resnet18'];
+export const MODELS: ModelKind[] = [...ENGINE_MODELS.tfjs];
+export const TORCH_MODELS: ModelKind[] = ENGINE_MODELS.torch.filter((m) => !ENGINE_MODELS.tfjs.includes(m) && m !== 'torchvision');
 export const ENGINES: readonly ('auto' | EngineName)[] = ['auto', 'tfjs', 'torch'];
 export const PRECISIONS: readonly TorchPrecision[] = ['auto', 'fp32', 'bf16', 'fp16'];
 /** Devices as --device takes them. */

@@ -17,7 +17,7 @@ import type { Command } from 'commander';
 import { UsageError, type Io, type Registrar } from './io';
 import { resolveConfig, type EvolveConfigInput } from '../evolve/config';
 import { runEvolve } from '../evolve/run';
-import { describeBackend } from '../run/compare';
+import { describeBackend } from '../compute/describe';
 import { resolveEngine } from '../run/run-config';
 import { addEngineOptions, engineOptions } from './run-commands';
 import type { ModelSpec, TfjsBackendName as BackendName } from '../compute/types';

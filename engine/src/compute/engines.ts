@@ -4,6 +4,7 @@
  * the CLI's grammar commands load neither). Adding an engine: a folder under engines/ whose
  * index exports `engine: ComputeEngine`, its name in protocol's EngineName and one line here.
  */
+import { ENGINE_MODELS } from '../../../protocol/run-events';
 import type { ComputeEngine, EngineName, ModelKind } from './types';
 
 const MODULES: Record<EngineName, string> = {
@@ -11,11 +12,7 @@ const MODULES: Record<EngineName, string> = {
   torch: '../engines/torch',
 };
 
-/** Model kinds per engine, known without loading the engine (for checks before a run starts). */
-export const ENGINE_MODELS: Record<EngineName, readonly ModelKind[]> = {
-  tfjs: ['mlp', 'convnet', 'resnet9'],
-  torch: ['mlp', 'convnet', 'resnet9', 'wrn-16-4', 'wrn-28-10', 'resnet18', 'torchvision'],
-};
+export { ENGINE_MODELS } from '../../../protocol/run-events';
 
 const loaded = new Map<EngineName, ComputeEngine>();
 

@@ -6,7 +6,7 @@
  * deterministic whichever worker runs it.
  */
 import * as path from 'path';
-import { WorkerCrashError, WorkerPool, TaskCancelledError, type TrainTask, type TrainTaskResult } from '../run/worker-pool';
+import { WorkerCrashError, WorkerPool, TaskCancelledError, type Progress, type TrainTask, type TrainTaskResult } from '../run/worker-pool';
 import type { BackendJson } from '../compute/types';
 import type { StageConfig, SurrogateConfig } from './config';
 import type { EvalJob, EvalOutcome, Evaluate } from './search';
@@ -69,16 +69,27 @@ export interface PoolEvaluator {
  * the task retried up to `retries` times; a task that throws (e.g. the loss does not compile)
  * is an 'error' outcome, not a crash of the search.
  */
-export function poolEvaluator(s: SurrogateConfig, opts: { workers: number; cwd?: string; retries?: number; signal?: AbortSignal }): PoolEvaluator {
+export function poolEvaluator(
+  s: SurrogateConfig,
+  opts: { workers: number; cwd?: string; retries?: number; signal?: AbortSignal; /** Each distinct engine/device a worker reports, once. */ onCompute?: (b: BackendJson) => void },
+): PoolEvaluator {
   const pool = new WorkerPool({ size: opts.workers });
   let compute: BackendJson | null = null;
+  const seen = new Set<string>();
+  const onProgress = (p: Progress): void => {
+    if (p.kind !== 'backend') return;
+    const key = `${p.backend.name} ${p.backend.detail}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    opts.onCompute?.(p.backend);
+  };
   const retries = opts.retries ?? 2;
   const evaluate: Evaluate = async (job) => {
     const task = trainTask(s, job, opts.cwd);
     for (let attempt = 0; ; attempt++) {
       const t0 = performance.now();
       try {
-        const r = await pool.run(task, { signal: opts.signal });
+        const r = await pool.run(task, { signal: opts.signal, onProgress });
         compute ??= r.backend;
         return outcomeOf(r);
       } catch (e) {

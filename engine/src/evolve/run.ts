@@ -16,6 +16,7 @@ import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
 import { LOSS_NAME } from './genome';
 import { REJECT_REASONS } from './reject';
+import { describeBackend } from '../compute/describe';
 import { pairedComparison } from '../run/stats';
 import type { EvolveEvent, EvolveSummary, CrossTable, FinalRow } from '../../../protocol/evolve-events';
 import type { BackendJson } from '../compute/types';
@@ -137,7 +138,17 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
     run.sync();
     opts.afterSave?.(state);
   };
-  const pe = opts.evaluate ? null : poolEvaluator(cfg.surrogate, { workers: cfg.workers, cwd: root, signal: opts.signal });
+  const pe = opts.evaluate
+    ? null
+    : poolEvaluator(cfg.surrogate, {
+        workers: cfg.workers,
+        cwd: root,
+        signal: opts.signal,
+        onCompute: (backend) => {
+          emit({ type: 'backend', backend });
+          log(`  ${describeBackend(backend)}`);
+        },
+      });
   const evaluate: Evaluate = opts.evaluate ?? pe!.evaluate;
   const concurrency = Math.max(1, cfg.workers);
   if (!opts.resume) {

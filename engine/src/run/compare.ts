@@ -42,7 +42,10 @@ import type {
   TrainingStatus,
 } from '../../../protocol/run-events';
 import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
+import { describeBackend } from '../compute/describe';
 import { meanStd, pairedComparison } from './stats';
+
+export { describeBackend } from '../compute/describe';
 import { SAM_KEY, type ResolvedCompare } from './run-config';
 import { TaskCancelledError, WorkerCrashError, WorkerPool, defaultWorkers, type TrainTask, type TrainTaskResult } from './worker-pool';
 
@@ -408,16 +411,6 @@ export function formatSeedEnd(e: SeedEndEvent, done: number, total: number): str
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
-/** The compute a run used, in a few words: the tfjs backend, or torch with its device and precision. */
-export function describeBackend(be: BackendJson | null | undefined): string {
-  if (!be) return 'backend unknown';
-  if (be.torch) {
-    const t = be.torch;
-    return `engine torch ${t.torch} on ${t.device} (${t.deviceName}) · ${t.precision}${t.cuda ? ` · CUDA ${t.cuda}` : ''}${t.compile ? ' · compiled' : ''}`;
-  }
-  return `engine tfjs · backend ${be.name} (${be.device}, ${be.threads} thread${be.threads === 1 ? '' : 's'})`;
 }
 
 /** The readable results table. */
