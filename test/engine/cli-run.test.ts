@@ -126,7 +126,12 @@ test('backend: lists backends with reasons; install failure is reported clearly'
   assert.equal(await main(['backend'], io), 0);
   assert.match(io.stdout, /✓ wasm/);
   assert.match(io.stdout, /✗ tensorflow-gpu .*not installed/);
-  assert.match(io.stdout, /'auto' picks: wasm/);
+  assert.match(io.stdout, /--backend auto picks: wasm/);
+  // The torch engine is listed with the Python asked for: here one that does not exist.
+  const none = fakeIo();
+  assert.equal(await main(['backend', '--python', '/nonexistent/python3'], none), 0);
+  assert.match(none.stdout, /engine torch[\s\S]*✗ no Python at '\/nonexistent\/python3': install Python 3 with PyTorch, or name one with --python PATH/);
+  assert.match(none.stdout, /--engine auto picks: tfjs/);
   const prefix = tmp();
   process.env.LOSSMITH_BACKENDS = prefix;
   setNpmForTests(process.execPath, ['-e', 'process.stderr.write("npm ERR! request to https://storage.googleapis.com/tf-builds/libtensorflow.tar.gz failed, reason: getaddrinfo ENOTFOUND\\n"); process.exit(1)', '--']);

@@ -18,6 +18,7 @@ import { UsageError, type Io, type Registrar } from './io';
 import { resolveConfig, type EvolveConfigInput } from '../evolve/config';
 import { runEvolve } from '../evolve/run';
 import { describeBackend } from '../compute/describe';
+import { imageFolderRoot } from '../data/load';
 import { resolveEngine } from '../run/run-config';
 import { addEngineOptions, engineOptions } from './run-commands';
 import type { ModelSpec, TfjsBackendName as BackendName } from '../compute/types';
@@ -194,7 +195,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           config = resolveConfig(configFromFlags(f));
           const sur = config.surrogate;
           if (sur.engine === undefined || sur.engine === 'auto' || !(sur.engine === 'tfjs' || sur.torch)) {
-            const choice = resolveEngine(sur, sur.model.kind);
+            const choice = resolveEngine(sur, sur.model.kind, !!imageFolderRoot(sur.dataset, root));
             const { python: _p, device: _d, precision: _q, compile: _c, ...rest } = sur;
             config.surrogate = { ...rest, engine: choice.engine, ...(choice.torch ? { torch: choice.torch } : {}) };
             if (f.workers === undefined && !f.config && choice.defaultWorkers !== undefined) {

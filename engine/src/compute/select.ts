@@ -21,6 +21,7 @@ export interface EngineChoice {
 const PRECISIONS = ['auto', 'fp32', 'bf16', 'fp16'];
 
 export function chooseEngine(req: EngineRequest, model: ModelKind): EngineChoice {
+  req = { ...req, model };
   const asked = req.engine ?? 'auto';
   if (!['auto', 'tfjs', 'torch'].includes(asked)) throw new EngineError(`unknown engine '${asked}' (engines: auto, tfjs, torch)`);
   if (req.precision !== undefined && !PRECISIONS.includes(req.precision)) throw new EngineError(`unknown precision '${req.precision}' (precisions: ${PRECISIONS.join(', ')})`);
@@ -28,6 +29,7 @@ export function chooseEngine(req: EngineRequest, model: ModelKind): EngineChoice
   if (asked === 'tfjs') {
     const p = modelProblem('tfjs', model);
     if (p) throw new EngineError(p);
+    if (req.imageFolder) throw new EngineError('image folders (one subfolder per class) are read by the torch engine: use --engine torch');
     if (torchAsked) throw new EngineError('--device, --precision and --compile are settings of the torch engine; drop them or use --engine torch');
     return { engine: 'tfjs', note: 'engine tfjs (asked)' };
   }
@@ -37,7 +39,7 @@ export function chooseEngine(req: EngineRequest, model: ModelKind): EngineChoice
     return { engine: 'torch', torch: ready.torch, defaultWorkers: ready.defaultWorkers, note: `engine torch (${asked === 'torch' ? 'asked' : 'auto'}): ${ready.summary}` };
   }
   if (ready.ok) return { engine: 'torch', torch: ready.torch, defaultWorkers: ready.defaultWorkers, note: `engine torch (auto: this Python has torch): ${ready.summary}` };
-  const p = modelProblem('tfjs', model);
+  const p = modelProblem('tfjs', model) ?? (req.imageFolder ? 'image folders (one subfolder per class) are read by the torch engine' : undefined);
   if (p) throw new EngineError(`${p}, but the torch engine cannot run: ${ready.problem}`);
   return { engine: 'tfjs', note: `engine tfjs (auto: ${ready.problem})` };
 }

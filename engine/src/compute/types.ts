@@ -162,6 +162,10 @@ export interface EngineRequest {
   precision?: string;
   /** torch: torch.compile the model (torch 2.x). */
   compile?: boolean;
+  /** The run's model (engines check they have it and what it needs). */
+  model?: ModelKind;
+  /** The dataset is an image folder (the torch engine reads it with torchvision). */
+  imageFolder?: boolean;
 }
 
 /** An engine's answer to a request: ready (with its resolved settings) or one line saying why not. */

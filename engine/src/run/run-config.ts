@@ -12,7 +12,7 @@ import { LineIndex } from '../../../grammar/src/text';
 import type { CompareConfigJson, EngineName, LossRefJson, ModelKind } from '../../../protocol/run-events';
 import { chooseEngine, EngineError, type EngineChoice } from '../compute/select';
 import { parseAugment } from '../augment';
-import { datasetSpecProblem } from '../data/load';
+import { datasetSpecProblem, imageFolderRoot } from '../data/load';
 
 /** Bad configuration: the message names the JSON path (or option) and the problem. */
 export class ConfigError extends Error {
@@ -310,7 +310,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
   if (r.arch && model !== 'torchvision') throw new ConfigError(`$.arch: only for model torchvision (model is ${model})`);
   const init = r.init ? path.resolve(baseDir, r.init) : undefined;
   if (init && !fs.existsSync(init)) throw new ConfigError(`$.init: no checkpoint file ${init} (nothing is downloaded: save a state dict with torch.save and pass its path)`);
-  const choice = resolveEngine(r, model);
+  const choice = resolveEngine(r, model, !!imageFolderRoot(r.dataset ?? 'mnist', baseDir));
   const dataProblem = datasetSpecProblem(r.dataset ?? 'mnist', baseDir, choice.engine === 'torch');
   if (dataProblem) throw new ConfigError(dataProblem);
   const config: CompareConfigJson = {
@@ -354,10 +354,14 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
  * The engine of a run. A tfjs backend named explicitly (--backend cpu, ...) means the tfjs
  * engine when the engine is left on auto.
  */
-export function resolveEngine(r: Pick<RawCompareConfig, 'engine' | 'backend' | 'python' | 'device' | 'precision' | 'compile'>, model: ModelKind): EngineChoice {
+export function resolveEngine(
+  r: Pick<RawCompareConfig, 'engine' | 'backend' | 'python' | 'device' | 'precision' | 'compile'>,
+  model: ModelKind,
+  imageFolder = false,
+): EngineChoice {
   const engine = r.engine ?? (r.backend && r.backend !== 'auto' ? 'tfjs' : 'auto');
   try {
-    return chooseEngine({ engine, python: r.python, device: r.device, precision: r.precision, compile: r.compile }, model);
+    return chooseEngine({ engine, python: r.python, device: r.device, precision: r.precision, compile: r.compile, imageFolder }, model);
   } catch (e) {
     if (e instanceof EngineError) throw new ConfigError(e.message);
     throw e;

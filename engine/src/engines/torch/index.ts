@@ -167,6 +167,10 @@ function prepare(req: EngineRequest): EngineReadiness {
   if ((precision === 'bf16' || precision === 'fp16') && resolveDevice(probe, device) === 'cpu') {
     return { ok: false, problem: `--precision ${precision} is for GPUs; on the CPU use --precision fp32 (or auto)` };
   }
+  const needs = req.model === 'torchvision' ? 'model torchvision' : req.imageFolder ? 'reading an image folder' : undefined;
+  if (needs && !probe.torchvision) {
+    return { ok: false, problem: `${needs} needs torchvision, which ${probe.executable} cannot import; install it (${probe.executable} -m pip install torchvision, or Debian's python3-torchvision)` };
+  }
   if (req.compile && !probe.compile) return { ok: false, problem: `--compile needs torch 2.0 or newer (this Python has torch ${probe.torch})` };
   const d = resolveDevice(probe, device);
   const where = d === 'cpu' ? 'cpu' : d === 'mps' ? 'mps' : `${probe.gpus.map((g) => g.name).join(', ')}`;

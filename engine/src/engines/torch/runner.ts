@@ -46,8 +46,14 @@ export class RunnerProcess {
       const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
       this.fail(new RunnerError(`the torch runner (${python}) exited (${signal ? `signal ${signal}` : `code ${code}`}) during the task${tail ? `: ${tail}` : ''}`, 'internal'));
     });
-    // Idle runners must not keep the worker alive.
-    this.proc.unref();
+    // Idle runners must not keep the worker (or an in-process run) alive.
+    this.hold(false);
+  }
+
+  /** Keeps this process's event loop alive for the runner only while it has a task. */
+  private hold(on: boolean): void {
+    const handles = [this.proc, this.proc.stdin, this.proc.stdout, this.proc.stderr] as unknown as ({ ref?(): void; unref?(): void } | null)[];
+    for (const h of handles) (on ? h?.ref : h?.unref)?.call(h);
   }
 
   get alive(): boolean {
@@ -71,7 +77,7 @@ export class RunnerProcess {
         resolve: (r) => (done(), resolve(r)),
         reject: (e) => (done(), reject(e)),
       };
-      this.proc.ref();
+      this.hold(true);
       this.proc.stdin!.write(JSON.stringify(task) + '\n');
     });
   }
@@ -98,11 +104,11 @@ export class RunnerProcess {
     if (!p) return;
     if (m.type === 'result') {
       this.pending = undefined;
-      this.proc.unref();
+      this.hold(false);
       p.resolve(m.result);
     } else if (m.type === 'error') {
       this.pending = undefined;
-      this.proc.unref();
+      this.hold(false);
       p.reject(new RunnerError(m.message, m.code, m.detail));
     } else {
       try {
