@@ -11,6 +11,7 @@ const BENCHES: [string, string, string][] = [
   ['train', './train-bench', 'runTrainBench'],
   ['run', './run-bench', 'runRunBench'],
   ['evolve', './evolve-bench', 'runEvolveBench'],
+  ['torch', './torch-bench', 'runTorchBench'],
 ];
 
 async function main(): Promise<void> {

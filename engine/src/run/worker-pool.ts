@@ -247,12 +247,15 @@ export class WorkerPool {
 
   // ----------------------------------------------------------------------------- internals
 
-  /** Starts the worker of slot `index` (its index is in LOSSMITH_WORKER_INDEX: engines spread workers over GPUs by it). */
+  /**
+   * Starts the worker of slot `index`. Its slot and the pool size are in LOSSMITH_WORKER_INDEX and
+   * LOSSMITH_WORKER_COUNT: engines spread workers over GPUs and share the CPU cores by them.
+   */
   private spawn(index: number): Worker {
     const script = this.opts.workerScript ?? path.join(__dirname, 'worker-main.js');
     const proc = fork(script, [], {
       execArgv: this.opts.execArgv ?? [],
-      env: { ...(this.opts.env ?? process.env), LOSSMITH_WORKER_INDEX: String(index) },
+      env: { ...(this.opts.env ?? process.env), LOSSMITH_WORKER_INDEX: String(index), LOSSMITH_WORKER_COUNT: String(this.size) },
       stdio: ['ignore', 'ignore', this.opts.inheritStderr ? 'inherit' : 'pipe', 'ipc'],
       serialization: 'advanced',
     });

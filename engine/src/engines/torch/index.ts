@@ -9,6 +9,7 @@
  *   - one runner process per worker (serve mode) takes the tasks one after the other;
  *     `device: 'cuda'` spreads workers over the visible GPUs (worker i on cuda:i mod n).
  */
+import * as os from 'os';
 import { exportSource, type ExportResult } from '../../../../grammar/src/export/index';
 import { TORCH_TASK_VERSION, type TorchDataJson, type TorchLossJson, type TorchTask } from '../../../../protocol/torch-task';
 import { ENGINE_MODELS } from '../../compute/engines';
@@ -69,6 +70,12 @@ function deviceFor(opts: TorchOptionsJson): string {
   return d;
 }
 
+/** CPU threads per runner: the cores shared by the pool's workers (torch's default would take them all in each). */
+function cpuThreads(): number {
+  const workers = Math.max(1, Number(process.env.LOSSMITH_WORKER_COUNT) || 1);
+  return Math.max(1, Math.floor(os.cpus().length / workers));
+}
+
 /** The TorchTask for a training task (also used by the bench and tests). */
 export function torchTask(task: TrainTask, device: string, opts: TorchOptionsJson): TorchTask {
   const t = task.train;
@@ -100,6 +107,7 @@ export function torchTask(task: TrainTask, device: string, opts: TorchOptionsJso
     },
     device: device as TorchTask['device'],
     precision: opts.precision,
+    ...(device === 'cpu' ? { threads: cpuThreads() } : {}),
     ...(opts.compile !== undefined ? { compile: opts.compile } : {}),
     ...(opts.channelsLast !== undefined ? { channelsLast: opts.channelsLast } : {}),
   };
