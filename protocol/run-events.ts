@@ -86,6 +86,8 @@ export interface CompareConfigJson {
   batchSize: number;
   lr: number;
   optimizer: 'adam' | 'sgd';
+  /** Weight decay (Adam: decoupled; SGD: L2); absent = 0. */
+  weightDecay?: number;
   warmup?: number;
   schedule?: 'cosine' | 'constant';
   maxVal?: number;

@@ -56,6 +56,7 @@ interface CompareCliOptions {
   batchSize?: number;
   lr?: number;
   optimizer?: string;
+  weightDecay?: number;
   sam?: number;
   samLoss?: string;
   asam?: boolean;
@@ -98,6 +99,7 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
     ...(o.lr !== undefined ? { lr: o.lr } : {}),
     ...(o.optimizer ? { optimizer: o.optimizer as 'adam' | 'sgd' } : {}),
+    ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
     ...(o.sam !== undefined ? { sam: { rho: o.sam, ...(o.asam ? { adaptive: true } : {}), ...(o.samLoss ? { loss: o.samLoss } : {}) } } : {}),
     ...(o.width !== undefined ? { width: o.width } : {}),
     ...(o.bnMomentum !== undefined ? { bnMomentum: o.bnMomentum } : {}),
@@ -218,6 +220,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .option('--batch-size <b>', 'batch size (default 128)', num('--batch-size', true, 1))
     .option('--lr <x>', 'peak learning rate (default 3e-3 adam, 0.05 sgd)', num('--lr', false, 1e-12))
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
+    .option('--weight-decay <w>', 'weight decay (adam: decoupled, as AdamW; sgd: L2)', num('--weight-decay', false, 0))
     .option('--sam <rho>', 'sharpness-aware minimisation with radius rho', num('--sam', false, 1e-12))
     .option('--asam', 'adaptive SAM (with --sam)')
     .option('--sam-loss <file#loss>', 'perturb with this loss (AACE style) instead of the training loss')

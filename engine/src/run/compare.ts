@@ -122,7 +122,7 @@ function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: str
     augment: augmentation,
     train: {
       model: c.model,
-      optimizer: { kind: c.optimizer, ...(c.optimizer === 'sgd' ? { momentum: 0.9 } : {}) },
+      optimizer: { kind: c.optimizer, ...(c.optimizer === 'sgd' ? { momentum: 0.9 } : {}), ...(c.weightDecay ? { weightDecay: c.weightDecay } : {}) },
       lr: c.lr,
       ...(c.warmup !== undefined ? { warmup: c.warmup } : {}),
       ...(c.schedule ? { schedule: c.schedule } : {}),

@@ -57,6 +57,8 @@ export interface RawCompareConfig {
   batchSize?: number;
   lr?: number;
   optimizer?: 'adam' | 'sgd';
+  /** Weight decay (Adam: decoupled, AdamW; SGD: L2 added to the gradient). */
+  weightDecay?: number;
   sam?: { rho: number; adaptive?: boolean; loss?: string };
   backend?: CompareConfigJson['backend'];
   engine?: 'auto' | EngineName;
@@ -338,6 +340,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
     batchSize: r.batchSize ?? 128,
     lr: r.lr ?? (optimizer === 'sgd' ? 0.05 : 3e-3),
     optimizer,
+    ...(r.weightDecay ? { weightDecay: r.weightDecay } : {}),
     ...(r.maxVal !== undefined ? { maxVal: r.maxVal } : {}),
     ...(sam ? { sam } : {}),
     backend: r.backend ?? 'auto',
