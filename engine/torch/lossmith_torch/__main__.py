@@ -121,8 +121,26 @@ def main(argv=None) -> int:
         sys.stdout = real_stdout
 
 
+def watch_parent(interval: float = 0.5) -> None:
+    """Exit at once when the process that started us is gone (it was killed: SIGKILL leaves no
+    chance to stop us), so a cancelled or crashed run never leaves a training on the GPU."""
+    import os
+    import threading
+    import time
+    parent = os.getppid()
+
+    def loop() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=loop, name='lossmith-parent-watch', daemon=True).start()
+
+
 def serve(emit) -> int:
     """One task per line on stdin; the data cache lives across tasks."""
+    watch_parent()
     cache = None
     while True:
         line = sys.stdin.readline()

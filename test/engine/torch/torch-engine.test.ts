@@ -347,3 +347,35 @@ test('a checkpoint that does not fit the model fails its trainings with a clear 
   assert.match(seeds[0].reason ?? '', /checkpoint/i);
   assert.ok(!(seeds[0].reason ?? '').includes('Traceback'));
 });
+
+test('a runner whose parent is killed (SIGKILL) exits on its own', { skip: skip || (process.platform === 'win32' ? 'POSIX only' : false) }, async () => {
+  // A shell starts the runner in serve mode and is then killed: the runner notices within a second.
+  const { spawn } = await import('child_process');
+  // (bash, `<&0`: an explicit redirection, else the shell gives a background job /dev/null as stdin and serve mode ends at once.)
+  const sh = spawn('bash', ['-c', `${PY} -m lossmith_torch --serve <&0 & echo $!; wait`], { env: runnerEnv(), stdio: ['pipe', 'pipe', 'ignore'] });
+  const pid = await new Promise<number>((resolve) => sh.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().trim()))));
+  await new Promise((r) => setTimeout(r, 1500));
+  const alive = (p: number): boolean => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  assert.ok(alive(pid), 'the runner started');
+  sh.kill('SIGKILL');
+  for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!alive(pid), 'the runner exited after its parent was killed');
+});
+
+test('scripts/gpu-check.sh runs on the CPU (smoke): runner and plain loop, images/s and their ratio', { skip }, () => {
+  const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'gpu-check.sh'), '--device', 'cpu', '--steps', '2'], { env: { ...process.env, PYTHON: PY! }, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(j.ok, true);
+  assert.equal(j.device, 'cpu');
+  assert.ok(j.results.length >= 1);
+  for (const x of j.results) assert.ok(x.runnerImagesPerSec > 0 && x.plainImagesPerSec > 0 && x.ratio > 0, JSON.stringify(x));
+  assert.match(r.stderr, /runner .* img\/s, plain loop .* img\/s, ratio/);
+});
