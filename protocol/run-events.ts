@@ -20,7 +20,8 @@
  * could not be measured are null (JSON has no NaN).
  */
 
-import type { TorchDevice, TorchInfo, TorchModelKind, TorchPrecision } from './torch-task';
+import type { TorchDevice, TorchInfo, TorchPrecision } from './torch-task';
+import type { ModelKind } from './train-spec';
 
 export type TrainingStatus = 'completed' | 'nan' | 'early-stopped' | 'cancelled' | 'failed';
 
@@ -28,8 +29,7 @@ export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 /** The compute engines: tfjs (embedded, Node) and torch (the user's Python). */
 export type EngineName = 'tfjs' | 'torch';
 export const ENGINE_NAMES: readonly EngineName[] = ['tfjs', 'torch'];
-/** Model kinds across engines (the tfjs engine has the first three). */
-export type ModelKind = TorchModelKind;
+export type { ModelKind } from './train-spec';
 
 /** Model kinds per engine (checked before a run starts; the client offers them per engine). */
 export const ENGINE_MODELS: Record<EngineName, readonly ModelKind[]> = {

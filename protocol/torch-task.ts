@@ -11,6 +11,8 @@
  * The Python side mirrors these types in lossmith_torch/task.py; a test round-trips a task.
  */
 
+import type { ModelKind, ModelSpec, TrainSpec } from './train-spec';
+
 export const TORCH_TASK_VERSION = 1;
 
 /** A loss as the PyTorch exporter emits it: a module's source and the function to call. */
@@ -23,21 +25,10 @@ export interface TorchLossJson {
   params?: Record<string, number>;
 }
 
-export type TorchModelKind = 'mlp' | 'convnet' | 'resnet9' | 'wrn-16-4' | 'wrn-28-10' | 'resnet18' | 'torchvision';
+export type TorchModelKind = ModelKind;
 
-export interface TorchModelJson {
-  kind: TorchModelKind;
-  /** mlp/convnet/resnet9: width multiplier (default 1). */
-  width?: number;
-  /** mlp: hidden sizes before the width multiplier (default [256]). */
-  hidden?: number[];
-  /** Batch-norm moving-average momentum in Keras' sense (0.99 default; torch momentum = 1 - this). */
-  bnMomentum?: number;
-  /** torchvision: the constructor name in torchvision.models, e.g. 'efficientnet_v2_s', 'resnet50'. */
-  arch?: string;
-  /** Checkpoint to start from (a state dict saved by torch.save); the classifier head is replaced to fit the classes. */
-  init?: string;
-}
+/** The model as the compute interface describes it (`init`: a checkpoint path the runner can read). */
+export type TorchModelJson = ModelSpec;
 
 /**
  * Where the data comes from.
@@ -61,20 +52,8 @@ export type TorchDataJson =
 export type TorchDevice = 'auto' | 'cpu' | 'cuda' | `cuda:${number}` | 'mps';
 export type TorchPrecision = 'auto' | 'fp32' | 'bf16' | 'fp16';
 
-export interface TorchTrainJson {
-  optimizer?: { kind: 'adam'; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number } | { kind: 'sgd'; momentum?: number; nesterov?: boolean; weightDecay?: number };
-  lr?: number;
-  warmup?: number;
-  schedule?: 'cosine' | 'constant';
-  batchSize?: number;
-  epochs: number;
-  stepsPerEpoch?: number;
-  maxVal?: number;
-  seed: number;
-  earlyStop?: { minTrainAcc: number; afterEpochs: number };
-  testWith?: 'best' | 'final';
-  sam?: { rho: number; adaptive?: boolean; normalize?: boolean };
-}
+/** The training settings of the compute interface, less the model (a task field of its own). */
+export type TorchTrainJson = Omit<TrainSpec, 'model'>;
 
 export interface TorchTask {
   version: typeof TORCH_TASK_VERSION;

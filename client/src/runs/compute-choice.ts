@@ -12,7 +12,7 @@
  * lossmith.precision) ask for, else the last one used, else what `--engine auto` picks.
  */
 import type { EngineName } from '../../../protocol/run-events';
-import type { TorchPrecision } from '../../../protocol/torch-task';
+import type { TorchPrecision, TorchProbe } from '../../../protocol/torch-task';
 import { isFiniteNum, isInt, isObj, isStr, type Obj } from '../../../media/src/shared/validate';
 import type { ComputeChoices } from './cli-args';
 import type { PythonChoice } from './python';
@@ -24,20 +24,8 @@ export interface TfjsBackendStatus {
   device?: 'gpu' | 'cpu';
 }
 
-export interface TorchProbeInfo {
-  python: string;
-  executable: string;
-  torch: string | null;
-  torchvision: string | null;
-  cuda: string | null;
-  cudnn: number | null;
-  cudaAvailable: boolean;
-  cudaReason?: string;
-  mps: boolean;
-  bf16: boolean;
-  compile: boolean;
-  gpus: { index: number; name: string; memoryGiB: number; capability: string }[];
-}
+/** The torch engine's probe as checked here (protocol's TorchProbe, without its `error`: that is `problem`). */
+export type TorchProbeInfo = Omit<TorchProbe, 'error'>;
 
 /** `lossmith backend --json`, checked. */
 export interface EngineReport {

@@ -12,10 +12,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Augment, Batch } from '../../augment/types';
-import type { EpochRecord, SamSpec, TrainStatus } from '../../compute/types';
+import type { EpochRecord, SamSpec, TrainSpec, TrainStatus } from '../../compute/types';
 import type { Dataset, Split } from '../../data/types';
-import { createModel, type Model, type ModelSpec } from './models';
-import { createOptimizer, type OptimizerConfig } from './optim';
+import { createModel, type Model } from './models';
+import { createOptimizer } from './optim';
 import { Rng } from '../../rng';
 
 /** Per-sample loss: y [N,K] targets (rows sum to 1, may be soft), logits [N,K] -> [N]. */
@@ -45,34 +45,17 @@ export interface StepInfo {
 
 export type { EpochRecord, TrainStatus } from '../../compute/types';
 
-export interface TrainOptions {
-  model: ModelSpec;
+/** The compute interface's TrainSpec with the loss, data and augmentation as live objects. */
+export interface TrainOptions extends Omit<TrainSpec, 'sam'> {
   dataset: Dataset;
   loss: LossFn;
   augment?: Augment;
-  optimizer?: OptimizerConfig;
-  /** Peak learning rate (default 1e-3). */
-  lr?: number;
-  /** Fraction of all steps spent in linear warm-up (default 0.1), then cosine decay to 0. */
-  warmup?: number;
-  /** 'cosine' (default) or 'constant' after warm-up. */
-  schedule?: 'cosine' | 'constant';
-  batchSize?: number;
-  epochs: number;
-  stepsPerEpoch?: number;
   /** Use only the first maxTrain training examples. */
   maxTrain?: number;
-  /** Validate on only the first maxVal validation examples. */
-  maxVal?: number;
-  seed: number;
   sam?: SamOptions;
-  /** Stop when the epoch's training accuracy is under minTrainAcc after `afterEpochs` epochs. */
-  earlyStop?: { minTrainAcc: number; afterEpochs: number };
   signal?: AbortSignal;
   onStep?: (s: StepInfo) => void;
   onEpoch?: (s: StepInfo) => void;
-  /** Which weights the test accuracy uses: the best-validation epoch's (default) or final. */
-  testWith?: 'best' | 'final';
   /** Skip the final test evaluation. */
   skipTest?: boolean;
   evalBatchSize?: number;
