@@ -94,9 +94,9 @@ async function runTrain(task: TrainTask, ctx: TaskContext): Promise<TrainTaskRes
   };
 }
 
-export const engine: ComputeEngine = { name: 'tfjs', models: ENGINE_MODELS.tfjs, train: runTrain };
 
-engine.status = async (): Promise<EngineStatus> => {
+/** `lossmith backend`: the tfjs backends and why one is unavailable. */
+async function status(): Promise<EngineStatus> {
   const dir = defaultBackendsDir();
   const list = await listBackends({ backendsDir: dir });
   const first = list.find((b) => b.available);
@@ -110,4 +110,6 @@ engine.status = async (): Promise<EngineStatus> => {
     ],
     details: { backendsDir: dir ?? null, backends: list },
   };
-};
+}
+
+export const engine: ComputeEngine = { name: 'tfjs', models: ENGINE_MODELS.tfjs, train: runTrain, status };

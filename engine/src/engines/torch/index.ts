@@ -154,16 +154,6 @@ async function trainTorch(task: TrainTask, ctx: TaskContext): Promise<TrainTaskR
   }
 }
 
-export const engine: ComputeEngine = {
-  name: 'torch',
-  models: ENGINE_MODELS.torch,
-  train: trainTorch,
-  shutdown() {
-    for (const r of runners.values()) r.kill();
-    runners.clear();
-  },
-};
-
 /** Whether the torch engine can serve a request: its Python, torch and device, in one line when not. */
 function prepare(req: EngineRequest): EngineReadiness {
   const probe = probePython(req.python);
@@ -190,9 +180,9 @@ function prepare(req: EngineRequest): EngineReadiness {
   };
 }
 
-engine.prepare = prepare;
 
-engine.status = async (req: EngineRequest): Promise<EngineStatus> => {
+/** `lossmith backend`: the Python, torch, CUDA and GPUs this engine would use, or why not. */
+async function status(req: EngineRequest): Promise<EngineStatus> {
   const py = requestedPython(req.python);
   const p = probePython(req.python);
   if (!p.ok) return { engine: 'torch', available: false, lines: [`✗ ${p.problem}`], details: p };
@@ -208,4 +198,16 @@ engine.status = async (req: EngineRequest): Promise<EngineStatus> => {
   if (bad) lines.push(`✗ ${bad}`);
   lines.push(`--device auto picks: ${resolveDevice(p, 'auto')}`);
   return { engine: 'torch', available: !bad, lines, details: p };
+}
+
+export const engine: ComputeEngine = {
+  name: 'torch',
+  models: ENGINE_MODELS.torch,
+  train: trainTorch,
+  prepare,
+  status,
+  shutdown() {
+    for (const r of runners.values()) r.kill();
+    runners.clear();
+  },
 };
