@@ -379,3 +379,18 @@ test('scripts/gpu-check.sh runs on the CPU (smoke): runner and plain loop, image
   for (const x of j.results) assert.ok(x.runnerImagesPerSec > 0 && x.plainImagesPerSec > 0 && x.ratio > 0, JSON.stringify(x));
   assert.match(r.stderr, /runner .* img\/s, plain loop .* img\/s, ratio/);
 });
+
+test('a NaN loss ends its torch training with status nan; the run completes (CE alongside is unaffected)', { skip }, async () => {
+  const dir = tmp();
+  const bad = path.join(dir, 'bad.loss');
+  fs.writeFileSync(bad, '# NaN on purpose: log of negative logits\nloss bad = -sum(y * log(logits))\n');
+  const io = fakeIo();
+  const runs = path.join(dir, 'runs');
+  const code = await main(['compare', bad, ...TINY, '--seeds', '2', '--engine', 'torch', '--python', PY!, '--workers', '1', '--runs-dir', runs], io);
+  assert.equal(code, 0, io.stderr);
+  const summary = JSON.parse(fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'summary.json'), 'utf8')) as CompareSummary;
+  const badRes = summary.results.find((r) => r.loss === 'bad')!;
+  assert.ok(badRes.seeds.every((s) => s.status === 'nan' && /loss is NaN at step \d+/.test(s.reason ?? '')), JSON.stringify(badRes.seeds));
+  const ce = summary.results.find((r) => r.baseline)!;
+  assert.ok(ce.seeds.every((s) => s.status === 'completed'));
+});
