@@ -394,3 +394,23 @@ test('a NaN loss ends its torch training with status nan; the run completes (CE 
   const ce = summary.results.find((r) => r.baseline)!;
   assert.ok(ce.seeds.every((s) => s.status === 'completed'));
 });
+
+test('evolve --engine torch: candidates train on the runner; the backend event and the summary record the compute', { skip }, async () => {
+  const dir = tmp();
+  const io = fakeIo();
+  const code = await main(['evolve', '--engine', 'torch', '--python', PY!, '--population', '4', '--steps', '2', '--max-train', '300', '--final-seeds', '0', '--workers', '1', '--root', dir], io);
+  assert.equal(code, 0, io.stderr + io.stdout);
+  assert.match(io.stdout, /^engine torch \(asked\)/m);
+  const runs = path.join(dir, '.lossmith', 'runs');
+  const run = path.join(runs, fs.readdirSync(runs)[0]);
+  const summary = JSON.parse(fs.readFileSync(path.join(run, 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'done');
+  assert.equal(summary.backend, 'torch');
+  assert.equal(summary.compute.torch.engine, 'torch');
+  assert.ok(summary.evaluated >= 4);
+  const events = fs.readFileSync(path.join(run, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(events.filter((e) => e.type === 'backend').length, 1);
+  const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
+  assert.equal(config.surrogate.engine, 'torch');
+  assert.equal(config.surrogate.torch.device, 'auto');
+});
