@@ -76,7 +76,7 @@ export interface CompareConfigJson {
   kind: 'compare';
   losses: LossRefJson[];
   baseline: LossRefJson;
-  dataset: { spec: string; seed: number; maxTrain?: number; labelNoise?: number; imbalance?: number };
+  dataset: { spec: string; seed: number; maxTrain?: number; labelNoise?: number; imbalance?: number; imageSize?: number };
   model: { kind: ModelKind; width?: number; hidden?: number[]; bnMomentum?: number; arch?: string; init?: string };
   augmentations: string[];
   /** Training seeds; seed i is the same for every loss and augmentation. */

@@ -50,6 +50,7 @@ interface CompareCliOptions {
   epochs: number;
   noise?: number;
   imbalance?: number;
+  imageSize?: number;
   maxTrain?: number;
   maxVal?: number;
   stepsPerEpoch?: number;
@@ -93,6 +94,7 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     epochs: o.epochs,
     ...(o.noise !== undefined ? { noise: o.noise } : {}),
     ...(o.imbalance !== undefined ? { imbalance: o.imbalance } : {}),
+    ...(o.imageSize !== undefined ? { imageSize: o.imageSize } : {}),
     ...(o.maxTrain !== undefined ? { maxTrain: o.maxTrain } : {}),
     ...(o.maxVal !== undefined ? { maxVal: o.maxVal } : {}),
     ...(o.stepsPerEpoch !== undefined ? { stepsPerEpoch: o.stepsPerEpoch } : {}),
@@ -213,6 +215,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .option('--seeds <n>', 'number of seeds (1..n)', num('--seeds', true, 1, 1000), 3)
     .option('--epochs <n>', 'epochs per training', num('--epochs', true, 1), 5)
     .option('--noise <r>', 'symmetric label-noise rate on the training split', num('--noise', false, 0, 1))
+    .option('--image-size <n>', 'image folders (torch engine): resize the shorter side to n and centre-crop (default 224)', num('--image-size', true, 8))
     .option('--imbalance <k>', 'long-tailed imbalance ratio of the training split', num('--imbalance', false, 1))
     .option('--max-train <n>', 'stratified subset of n training examples', num('--max-train', true, 1))
     .option('--max-val <n>', 'validate on the first n validation examples', num('--max-val', true, 1))

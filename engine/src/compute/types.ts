@@ -22,6 +22,8 @@ export interface DatasetTaskSpec {
   maxTrain?: number;
   labelNoise?: number;
   imbalance?: number;
+  /** Image folders (torch engine): images are resized to this side (default 224). */
+  imageSize?: number;
   /** Base folder for relative dataset paths (default: the worker's cwd, i.e. the parent's). */
   cwd?: string;
 }

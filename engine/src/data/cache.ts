@@ -7,7 +7,7 @@ const datasets = new Map<string, Dataset>();
 
 /** The cache key of a dataset spec (also names the torch engine's data files). */
 export function datasetKey(s: DatasetTaskSpec): string {
-  return JSON.stringify([s.spec, s.seed, s.maxTrain ?? null, s.labelNoise ?? null, s.imbalance ?? null, s.cwd ?? null]);
+  return JSON.stringify([s.spec, s.seed, s.maxTrain ?? null, s.labelNoise ?? null, s.imbalance ?? null, s.imageSize ?? null, s.cwd ?? null]);
 }
 
 /** Loads a dataset once per process (by spec). */

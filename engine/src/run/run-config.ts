@@ -50,6 +50,8 @@ export interface RawCompareConfig {
   epochs?: number;
   noise?: number;
   imbalance?: number;
+  /** Image folders (torch engine): side the images are resized to (default 224). */
+  imageSize?: number;
   maxTrain?: number;
   maxVal?: number;
   dataSeed?: number;
@@ -315,6 +317,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
   const choice = resolveEngine(r, model, !!imageFolderRoot(r.dataset ?? 'mnist', baseDir));
   const dataProblem = datasetSpecProblem(r.dataset ?? 'mnist', baseDir, choice.engine === 'torch');
   if (dataProblem) throw new ConfigError(dataProblem);
+  if (r.imageSize && !imageFolderRoot(r.dataset ?? 'mnist', baseDir)) throw new ConfigError('$.imageSize: only for image folders (the other formats keep their size)');
   const config: CompareConfigJson = {
     kind: 'compare',
     baseline: refs[0],
@@ -325,6 +328,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
       ...(r.maxTrain !== undefined ? { maxTrain: r.maxTrain } : {}),
       ...(r.noise ? { labelNoise: r.noise } : {}),
       ...(r.imbalance && r.imbalance !== 1 ? { imbalance: r.imbalance } : {}),
+      ...(r.imageSize ? { imageSize: r.imageSize } : {}),
     },
     model: {
       kind: model,

@@ -414,3 +414,44 @@ test('evolve --engine torch: candidates train on the runner; the backend event a
   assert.equal(config.surrogate.engine, 'torch');
   assert.equal(config.surrogate.torch.device, 'auto');
 });
+
+test('fine-tuning a torchvision model from a local checkpoint on an image folder (the head replaced to fit the classes)', { skip }, async () => {
+  const dir = tmp();
+  const imgs = path.join(dir, 'shapes');
+  const ckpt = path.join(dir, 'resnet18.pt');
+  // Two classes of 16x16 images (bright top half vs bright bottom half), and an ImageNet-shaped
+  // resnet18 state dict (1000 classes) standing in for a downloaded checkpoint.
+  const code = [
+    'import os, sys, random, torch, torchvision',
+    'from PIL import Image',
+    'root, ckpt = sys.argv[1], sys.argv[2]',
+    'rnd = random.Random(0)',
+    'for c in ("top", "bottom"):',
+    '    os.makedirs(os.path.join(root, c))',
+    '    for i in range(20):',
+    '        im = Image.new("RGB", (16, 16))',
+    '        for y in range(16):',
+    '            for x in range(16):',
+    '                on = (y < 8) == (c == "top")',
+    '                v = rnd.randint(150, 255) if on else rnd.randint(0, 90)',
+    '                im.putpixel((x, y), (v, v, v))',
+    '        im.save(os.path.join(root, c, "%d.png" % i))',
+    'torch.manual_seed(0)',
+    'torch.save(torchvision.models.resnet18(num_classes=1000).state_dict(), ckpt)',
+  ].join('\n');
+  execFileSync(PY!, ['-c', code, imgs, ckpt]);
+  const io = fakeIo();
+  const runs = path.join(dir, 'runs');
+  const rc = await main(
+    ['compare', path.join(EXAMPLES, 'focal.loss'), '--engine', 'torch', '--python', PY!, '--model', 'torchvision', '--arch', 'resnet18', '--init', ckpt, '--dataset', imgs, '--image-size', '16', '--epochs', '2', '--batch-size', '8', '--seeds', '1', '--workers', '1', '--runs-dir', runs],
+    io,
+  );
+  assert.equal(rc, 0, io.stderr + io.stdout);
+  const summary = JSON.parse(fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'summary.json'), 'utf8')) as CompareSummary;
+  assert.equal(summary.status, 'done');
+  assert.equal(summary.dataset.train, 32);
+  for (const r of summary.results) for (const s of r.seeds) assert.equal(s.status, 'completed', `${r.loss}: ${s.reason}`);
+  const config = JSON.parse(fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'config.json'), 'utf8')) as CompareConfigJson;
+  assert.deepEqual([config.model.kind, config.model.arch, config.model.init], ['torchvision', 'resnet18', ckpt]);
+  assert.equal(config.dataset.imageSize, 16);
+});

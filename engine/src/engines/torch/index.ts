@@ -49,7 +49,10 @@ function exportedLoss(source: string, name: string, params: Record<string, numbe
 /** Where the runner reads the task's data from. */
 function dataFor(task: TrainTask): TorchDataJson {
   const folder = imageFolderRoot(task.dataset.spec, task.dataset.cwd);
-  if (folder) return { kind: 'imagefolder', path: folder, ...(task.dataset.maxTrain !== undefined ? { maxTrain: task.dataset.maxTrain } : {}) };
+  if (folder) {
+    const d = task.dataset;
+    return { kind: 'imagefolder', path: folder, ...(d.maxTrain !== undefined ? { maxTrain: d.maxTrain } : {}), ...(d.imageSize ? { size: d.imageSize } : {}) };
+  }
   const key = datasetKey(task.dataset);
   let file = dataFiles.get(key);
   if (!file) {
