@@ -9,7 +9,7 @@
  */
 import { loadEngine, loadedEngines } from '../compute/engines';
 import type { TaskContext } from '../compute/types';
-import type { DebugResult, DebugTask, FromWorker, Task, ToWorker } from './worker-pool';
+import type { DebugResult, DebugTask, FromWorker, Task, ToWorker } from './worker-messages';
 
 export type { TaskContext } from '../compute/types';
 

@@ -23,48 +23,12 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import type { Progress, TrainTask, TrainTaskResult } from '../compute/types';
+import type { Progress } from '../compute/types';
+import type { FromWorker, ResultOf, Task, ToWorker } from './worker-messages';
 
 export type { DatasetTaskSpec, Progress, TrainTask, TrainTaskResult } from '../compute/types';
 
-// ------------------------------------------------------------------------------- task types
-
-/** For tests of the pool itself: sleeps, echoes, crashes on demand. */
-export interface DebugTask {
-  kind: 'debug';
-  sleepMs?: number;
-  /** Exit the worker process with this code mid-task. */
-  exitCode?: number;
-  /** Throw an Error with this message. */
-  throwMessage?: string;
-  /** Progress messages to send (each after sleepMs / count). */
-  progress?: number;
-  echo?: unknown;
-}
-
-export type Task = TrainTask | DebugTask;
-
-/** What a debug task returns: its echo, the worker's pid and when it ran (wall clock, ms). */
-export interface DebugResult {
-  echo: unknown;
-  pid: number;
-  startedAt: number;
-  endedAt: number;
-}
-
-export type ResultOf<T extends Task> = T extends TrainTask ? TrainTaskResult : T extends DebugTask ? DebugResult : unknown;
-
-
-// ------------------------------------------------------------------------------- wire messages
-
-/** Parent -> worker. */
-export type ToWorker = { type: 'task'; id: string; task: Task } | { type: 'shutdown' };
-/** Worker -> parent. */
-export type FromWorker =
-  | { type: 'ready'; pid: number }
-  | { type: 'progress'; id: string; progress: Progress }
-  | { type: 'result'; id: string; result: unknown }
-  | { type: 'error'; id: string; message: string; stack?: string };
+export type { DebugResult, DebugTask, FromWorker, ResultOf, Task, ToWorker } from './worker-messages';
 
 // ------------------------------------------------------------------------------- errors
 

@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { parseAugment } from '../../augment';
 import type { ComputeEngine, EngineStatus, TaskContext, TrainTask, TrainTaskResult } from '../../compute/types';
-import { ENGINE_MODELS } from '../../compute/engines';
+import { ENGINE_MODELS } from '../../../../protocol/run-events';
 import { cachedDataset } from '../../data';
 import { initBackend, listBackends, type BackendInfo, type BackendName } from './backend';
 import { compileSource } from './compile';

@@ -12,7 +12,7 @@
 import * as os from 'os';
 import { exportSource, type ExportResult } from '../../../../grammar/src/export/index';
 import { TORCH_TASK_VERSION, type TorchDataJson, type TorchLossJson, type TorchTask } from '../../../../protocol/torch-task';
-import { ENGINE_MODELS } from '../../compute/engines';
+import { ENGINE_MODELS } from '../../../../protocol/run-events';
 import type { BackendJson, ComputeEngine, EngineReadiness, EngineRequest, EngineStatus, TaskContext, TorchOptionsJson, TrainTask, TrainTaskResult } from '../../compute/types';
 import { cachedDataset, datasetKey, imageFolderRoot } from '../../data';
 import { writeLmds } from './lmds';
