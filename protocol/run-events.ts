@@ -194,6 +194,16 @@ export interface PairedTestJson {
   pValue: number | null;
   /** Exact Wilcoxon signed-rank p-value on the same pairs (distribution-free, coarse for few seeds). */
   wilcoxonP: number | null;
+  /**
+   * pValue adjusted with Holm's method over every loss x augmentation comparison of the run
+   * (absent in older runs).
+   */
+  pAdjusted?: number | null;
+  /**
+   * better / worse (adjusted p < 0.05, by the sign of meanDiff), no-difference (none detected),
+   * inconclusive (fewer than 3 pairs, or no test). Absent in older runs.
+   */
+  verdict?: 'better' | 'worse' | 'no-difference' | 'inconclusive';
   /** A caveat (degenerate test, too few pairs), else null. */
   note: string | null;
 }
@@ -222,8 +232,14 @@ export interface CompareResultJson {
     /** Aligned with config.seeds; null where the training produced no test accuracy. */
     perSeed: (number | null)[];
   };
-  /** Paired comparison with the baseline on the same augmentation and seeds. */
+  /** Paired comparison with the baseline on the same augmentation and seeds (finished trainings only). */
   vsBaseline: PairedTestJson;
+  /**
+   * Trainings left out of the mean and the test: ended `nan` (diverged), `failed` or
+   * `early-stopped`; `finished` counts the completed ones (absent in older runs).
+   */
+  excluded?: { nan: number; failed: number; earlyStopped: number };
+  finished?: number;
   seeds: SeedResultJson[];
   /** Mean wall time of one training (ms). */
   meanWallMs: number | null;

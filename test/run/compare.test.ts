@@ -214,7 +214,10 @@ test('a NaN loss ends its training with status nan; the run completes', async ()
   assert.ok(res.seeds.every((x) => x.status === 'nan' && /loss is NaN|not finite/.test(x.reason ?? '')));
   assert.deepEqual(res.testAccuracy.perSeed, [null, null]);
   assert.equal(res.vsBaseline.n, 0);
-  assert.match(formatCompareTable(r.summary), /seed 1 nan/);
+  assert.deepEqual(res.excluded, { nan: 2, failed: 0, earlyStopped: 0 });
+  assert.equal(res.finished, 0);
+  assert.equal(res.vsBaseline.verdict, 'inconclusive');
+  assert.match(formatCompareTable(r.summary), /bad .*inconclusive .*2 of 2 seeds diverged/);
 });
 
 test('config validation names the JSON path', () => {

@@ -10,7 +10,7 @@ import { Command, Option } from 'commander';
 import type { CompareEvent, ModelKind } from '../../../protocol/run-events';
 import { ENGINE_MODELS } from '../compute/engines';
 import { UsageError, type Io, type Registrar } from './io';
-import { formatCompareTable, formatSeedEnd, loadCompareRun, runCompare } from '../run/compare';
+import { excludedText, formatCompareTable, formatSeedEnd, loadCompareRun, runCompare } from '../run/compare';
 import { ConfigError, loadRunConfig, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run/run-config';
 import type { WorkerPool } from '../run/worker-pool';
 
@@ -182,7 +182,11 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
     const r = await runCompare({ resolved, pool: poolOverride, signal: ac.signal, onEvent, ...(resumeDir ? { resumeDir } : {}) });
     if (json) io.out(JSON.stringify(r.summary) + '\n');
     else io.out('\n' + formatCompareTable(r.summary) + `\n\nsummary: ${r.dir}/summary.json\n`);
-    return r.summary.status === 'done' ? 0 : r.summary.status === 'cancelled' ? 130 : 1;
+    if (r.summary.status !== 'done') return r.summary.status === 'cancelled' ? 130 : 1;
+    // A loss with no finished training has no result to report: the run did not answer its question.
+    const empty = r.summary.results.filter((x) => x.finished === 0);
+    for (const x of empty) io.err(`lossmith compare: ${x.loss} · ${x.augmentation}: no training finished (${excludedText(x) || 'none ran'}); nothing to compare\n`);
+    return empty.length ? 1 : 0;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -43,7 +43,7 @@ import type {
 } from '../../../protocol/run-events';
 import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { describeBackend } from '../compute/describe';
-import { meanStd, pairedComparison } from './stats';
+import { holmAdjust, meanStd, pairedComparison, verdictOf } from './stats';
 
 export { describeBackend } from '../compute/describe';
 import { SAM_KEY, type ResolvedCompare } from './run-config';
@@ -167,8 +167,13 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[]): CompareResultJson
   const c = resolved.config;
   const refs = [c.baseline, ...c.losses];
   const out: CompareResultJson[] = [];
+  // Only completed trainings count: a diverged (nan), failed or early-stopped training is left
+  // out of the mean and of the pairs (its seed pairs with nothing), and counted.
   const perSeedOf = (label: string, aug: string): (number | null)[] =>
-    c.seeds.map((_, si) => jobs.find((j) => j.loss === label && j.augmentation === aug && j.seedIndex === si)?.end?.testAcc ?? null);
+    c.seeds.map((_, si) => {
+      const end = jobs.find((j) => j.loss === label && j.augmentation === aug && j.seedIndex === si)?.end;
+      return end && end.status === 'completed' ? end.testAcc : null;
+    });
   for (const aug of c.augmentations) {
     const base = perSeedOf(c.baseline.label, aug);
     for (const ref of refs) {
@@ -184,6 +189,12 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[]): CompareResultJson
         baseline: ref === c.baseline,
         testAccuracy: { mean: ms ? ms.mean : null, std: ms ? ms.std : null, perSeed },
         vsBaseline: compareWithBaseline(perSeed, base),
+        finished: mine.filter((j) => j.end!.status === 'completed').length,
+        excluded: {
+          nan: mine.filter((j) => j.end!.status === 'nan').length,
+          failed: mine.filter((j) => j.end!.status === 'failed').length,
+          earlyStopped: mine.filter((j) => j.end!.status === 'early-stopped').length,
+        },
         seeds: mine
           .sort((x, y) => x.seedIndex - y.seedIndex)
           .map((j) => ({
@@ -199,6 +210,14 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[]): CompareResultJson
       });
     }
   }
+  // Many losses x augmentations are tested at once: Holm's adjustment over the whole run,
+  // and the verdict from the adjusted p.
+  const tested = out.filter((r) => !r.baseline);
+  const adjusted = holmAdjust(tested.map((r) => r.vsBaseline.pValue));
+  tested.forEach((r, i) => {
+    r.vsBaseline.pAdjusted = adjusted[i];
+    r.vsBaseline.verdict = verdictOf(r.vsBaseline.n, r.vsBaseline.meanDiff, adjusted[i]);
+  });
   return out;
 }
 
@@ -413,6 +432,20 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
+/** "2 of 5 seeds diverged, 1 failed" for the trainings left out of a result, or ''. */
+export function excludedText(r: CompareResultJson): string {
+  const total = r.seeds.filter((x) => x.status !== 'cancelled').length;
+  const e = r.excluded;
+  if (!e) return '';
+  const parts = [
+    ...(e.nan ? [`${e.nan} diverged`] : []),
+    ...(e.failed ? [`${e.failed} failed`] : []),
+    ...(e.earlyStopped ? [`${e.earlyStopped} stopped early`] : []),
+  ];
+  if (!parts.length) return '';
+  return `${parts[0].replace(/^(\d+)/, `$1 of ${total} seeds`)}${parts.length > 1 ? `, ${parts.slice(1).join(', ')}` : ''}`;
+}
+
 /** The readable results table. */
 export function formatCompareTable(s: CompareSummary): string {
   const lines: string[] = [];
@@ -428,24 +461,27 @@ export function formatCompareTable(s: CompareSummary): string {
   const w = Math.max(14, ...s.results.map((r) => r.loss.length + (r.baseline ? 11 : 0))) + 2;
   for (const aug of s.augmentations) {
     lines.push('', `augmentation: ${aug}`);
-    lines.push(`  ${pad('loss', w)}${pad('test accuracy', 24)}${pad(`Δ vs ${s.baseline} [95% CI] (pp)`, 30)}${pad('p', 9)}time/run`);
+    lines.push(`  ${pad('loss', w)}${pad('test accuracy', 24)}${pad(`Δ vs ${s.baseline} [95% CI] (pp)`, 30)}${pad('p', 9)}${pad('p (Holm)', 10)}${pad('verdict', 15)}time/run`);
     for (const r of s.results.filter((x) => x.augmentation === aug)) {
       const ta = r.testAccuracy;
       const n = ta.perSeed.filter((v) => v !== null).length;
-      const bad = r.seeds.filter((x) => x.status === 'nan' || x.status === 'failed');
       const acc = ta.mean === null ? '—' : `${pct(ta.mean)} ± ${ta.std === null ? '—' : (100 * ta.std).toFixed(2)} (n=${n})`;
       const v = r.vsBaseline;
       const diff = r.baseline ? '(baseline)' : v.meanDiff === null ? '—' : `${pp(v.meanDiff)}${v.ci95 ? ` [${pp(v.ci95[0])}, ${pp(v.ci95[1])}]` : ''}`;
       const p = r.baseline ? '' : pFormat(v.pValue);
+      const pa = r.baseline ? '' : pFormat(v.pAdjusted ?? null);
+      const verdict = r.baseline ? '' : (v.verdict ?? '');
       const t = r.meanWallMs === null ? '—' : `${(r.meanWallMs / 1000).toFixed(1)} s`;
-      const flag = bad.length ? `  ${bad.map((x) => `seed ${x.seed} ${x.status}`).join(', ')}` : '';
-      lines.push(`  ${pad(r.loss + (r.baseline ? ' (baseline)' : ''), w)}${pad(acc, 24)}${pad(diff, 30)}${pad(p, 9)}${t}${flag}`);
+      const flag = excludedText(r);
+      lines.push(`  ${pad(r.loss + (r.baseline ? ' (baseline)' : ''), w)}${pad(acc, 24)}${pad(diff, 30)}${pad(p, 9)}${pad(pa, 10)}${pad(verdict, 15)}${t}${flag ? `  ${flag}` : ''}`);
     }
   }
   lines.push(
     '',
     `Test accuracy: mean ± sample std over seeds. Δ: mean paired difference to ${s.baseline} on the same seeds (identical data order, augmentation draws and initial weights),`,
-    `percentage points, t-based 95% CI; p: two-sided paired t-test (df = n-1). Exact Wilcoxon signed-rank p-values are in summary.json.`,
+    `percentage points, t-based 95% CI; p: two-sided paired t-test (df = n-1); p (Holm): adjusted over all ${s.results.filter((r) => !r.baseline).length} comparisons of this run.`,
+    `Verdict: better/worse when p (Holm) < 0.05, no-difference when none was detected, inconclusive under 3 seed pairs. Only completed trainings count:`,
+    `diverged (NaN), failed and early-stopped ones are left out of the means and the pairs. Exact Wilcoxon signed-rank p-values are in summary.json.`,
   );
   const minN = Math.min(...s.results.filter((r) => !r.baseline && r.vsBaseline.n > 0).map((r) => r.vsBaseline.n));
   if (Number.isFinite(minN) && minN < 5) {

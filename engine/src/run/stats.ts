@@ -365,3 +365,39 @@ export function pairedComparison(a: readonly number[], b: readonly number[]): Pa
     note: null,
   };
 }
+
+/**
+ * Holm's step-down adjustment (Holm 1979) of a family of p-values, controlling the family-wise
+ * error rate: sorted ascending, p_(i) becomes max over j <= i of min(1, (m - j + 1) p_(j)).
+ * Nulls (comparisons without a test) are not part of the family and stay null; the order of
+ * the input is kept.
+ */
+export function holmAdjust(ps: readonly (number | null)[]): (number | null)[] {
+  const idx = ps.map((p, i) => [p, i] as const).filter((x): x is readonly [number, number] => x[0] !== null && Number.isFinite(x[0]));
+  idx.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const m = idx.length;
+  const out: (number | null)[] = ps.map(() => null);
+  let running = 0;
+  idx.forEach(([p, i], j) => {
+    running = Math.max(running, Math.min(1, (m - j) * p));
+    out[i] = running;
+  });
+  return out;
+}
+
+export type Verdict = 'better' | 'worse' | 'no-difference' | 'inconclusive';
+
+/** Fewest seed pairs a comparison needs for a verdict (a paired t-test needs 2; 3 gives it a chance). */
+export const MIN_PAIRS = 3;
+
+/**
+ * The verdict of a paired comparison: `inconclusive` with fewer than MIN_PAIRS pairs or no
+ * p-value (e.g. all differences equal), else `better` / `worse` when the adjusted p is under
+ * alpha (by the sign of the mean difference), else `no-difference` (no difference detected at
+ * this number of seeds: not a proof of equality).
+ */
+export function verdictOf(n: number, meanDiff: number | null, pAdjusted: number | null, alpha = 0.05): Verdict {
+  if (n < MIN_PAIRS || pAdjusted === null || meanDiff === null) return 'inconclusive';
+  if (pAdjusted < alpha) return meanDiff > 0 ? 'better' : meanDiff < 0 ? 'worse' : 'no-difference';
+  return 'no-difference';
+}

@@ -373,7 +373,9 @@ test('scripts/gpu-check.sh runs on the CPU (smoke): runner and plain loop, image
   const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'gpu-check.sh'), '--device', 'cpu', '--steps', '2'], { env: { ...process.env, PYTHON: PY! }, encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  assert.equal(j.ok, true);
+  // `ok` is the speed goal (runner >= 0.9 x plain), meant for GPUs: two CPU steps are too noisy to hold it.
+  assert.equal(j.error, undefined, r.stdout + r.stderr);
+  assert.equal(typeof j.ok, 'boolean');
   assert.equal(j.device, 'cpu');
   assert.ok(j.results.length >= 1);
   for (const x of j.results) assert.ok(x.runnerImagesPerSec > 0 && x.plainImagesPerSec > 0 && x.ratio > 0, JSON.stringify(x));
@@ -387,7 +389,9 @@ test('a NaN loss ends its torch training with status nan; the run completes (CE 
   const io = fakeIo();
   const runs = path.join(dir, 'runs');
   const code = await main(['compare', bad, ...TINY, '--seeds', '2', '--engine', 'torch', '--python', PY!, '--workers', '1', '--runs-dir', runs], io);
-  assert.equal(code, 0, io.stderr);
+  // The run completes; the exit code says a loss had no finished training.
+  assert.equal(code, 1, io.stderr);
+  assert.match(io.stderr, /bad · none: no training finished \(2 of 2 seeds diverged\); nothing to compare/);
   const summary = JSON.parse(fs.readFileSync(path.join(runs, fs.readdirSync(runs)[0], 'summary.json'), 'utf8')) as CompareSummary;
   const badRes = summary.results.find((r) => r.loss === 'bad')!;
   assert.ok(badRes.seeds.every((s) => s.status === 'nan' && /loss is NaN at step \d+/.test(s.reason ?? '')), JSON.stringify(badRes.seeds));
