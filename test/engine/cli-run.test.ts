@@ -35,6 +35,10 @@ test('compare: readable progress and table; --json: events then the summary', as
     assert.match(io.stdout, /\[8\/8\] /);
     assert.match(io.stdout, /augmentation: none[\s\S]*ce \(baseline\)[\s\S]*focal/);
     assert.match(io.stdout, /paired t-test/);
+    // Holm over the run's 2 comparisons; 2 seeds are too few for a verdict.
+    assert.match(io.stdout, /p \(Holm\)\s+verdict/);
+    assert.match(io.stdout, /focal .*inconclusive/);
+    assert.match(io.stdout, /adjusted over all 2 comparisons of this run/);
     assert.match(io.stdout, /summary: .*summary\.json/);
 
     const j = fakeIo();

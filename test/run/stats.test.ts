@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   erfc,
+  holmAdjust,
   incompleteBeta,
   logGamma,
   meanStd,
@@ -9,6 +10,7 @@ import {
   studentTCdf,
   studentTQuantile,
   studentTTwoSided,
+  verdictOf,
   wilcoxonSignedRank,
 } from '../../engine/src/run/stats';
 
@@ -212,4 +214,28 @@ test('Wilcoxon signed-rank: exact p-values (SciPy, textbook, brute-force enumera
   assert.equal(w.statistic, 19313);
   close(w.pValue, 0.04663372358859303, 1e-10, 'approx');
   assert.deepEqual(wilcoxonSignedRank([0, 0]).pValue, 1);
+});
+
+test("Holm's adjustment: hand-computed values (R's p.adjust(p, 'holm')), nulls outside the family, capped at 1", () => {
+  const close = (a: (number | null)[], b: (number | null)[]): void =>
+    a.forEach((v, i) => (b[i] === null ? assert.equal(v, null) : assert.ok(Math.abs((v as number) - (b[i] as number)) < 1e-12, `${i}: ${v} vs ${b[i]}`)));
+  // p.adjust(c(0.01, 0.04, 0.03, 0.005), "holm") = 0.03 0.06 0.06 0.02
+  close(holmAdjust([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02]);
+  // p.adjust(c(0.01, 0.04), "holm") = 0.02 0.04; a comparison without a test is not in the family
+  close(holmAdjust([0.01, null, 0.04]), [0.02, null, 0.04]);
+  close(holmAdjust([0.6, 0.7]), [1, 1]);
+  close(holmAdjust([0.02]), [0.02]);
+  assert.deepEqual(holmAdjust([]), []);
+  // ties keep the monotone step-down: p.adjust(c(0.01, 0.01, 0.2), "holm") = 0.03 0.03 0.2
+  close(holmAdjust([0.01, 0.01, 0.2]), [0.03, 0.03, 0.2]);
+});
+
+test('verdicts: better / worse by the sign under adjusted p < 0.05, no-difference otherwise, inconclusive under 3 pairs or without a test', () => {
+  assert.equal(verdictOf(5, 0.012, 0.01), 'better');
+  assert.equal(verdictOf(5, -0.006, 0.03), 'worse');
+  assert.equal(verdictOf(5, 0.02, 0.05), 'no-difference');
+  assert.equal(verdictOf(3, -0.01, 0.2), 'no-difference');
+  assert.equal(verdictOf(2, 0.05, 0.001), 'inconclusive');
+  assert.equal(verdictOf(0, null, null), 'inconclusive');
+  assert.equal(verdictOf(5, 0, null), 'inconclusive');
 });
