@@ -204,9 +204,25 @@ export interface FinalRow {
   testAcc: (number | null)[];
   ceValAcc: number[];
   ceTestAcc: (number | null)[];
-  /** Mean difference to CE of the validation accuracy, paired by seed, with its t-test. */
-  val: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
-  test: { meanDiff: number; pValue: number | null; ci95: [number, number] | null } | null;
+  /**
+   * Mean difference to CE of the validation (test) accuracy, paired by seed over the seeds
+   * where both trainings completed (n), with its t-test; pAdjusted is Holm's over every row of
+   * the final re-training, and verdict reads it (better / worse at p_adj < 0.05, no-difference,
+   * inconclusive under 3 pairs). n, pAdjusted and verdict are absent in older runs.
+   */
+  val: FinalComparison | null;
+  test: FinalComparison | null;
+  /** Seeds left out because the candidate's or CE's training did not complete (diverged, failed, stopped early). */
+  excluded?: number;
+}
+
+export interface FinalComparison {
+  meanDiff: number;
+  pValue: number | null;
+  ci95: [number, number] | null;
+  n?: number;
+  pAdjusted?: number | null;
+  verdict?: 'better' | 'worse' | 'no-difference' | 'inconclusive';
 }
 
 export interface EvolveSummary {

@@ -16,7 +16,7 @@ import * as path from 'path';
 import type { Command } from 'commander';
 import { UsageError, type Io, type Registrar } from './io';
 import { resolveConfig, type EvolveConfigInput } from '../evolve/config';
-import { runEvolve } from '../evolve/run';
+import { runEvolve, type FinalRow } from '../evolve/run';
 import { describeBackend } from '../compute/describe';
 import { imageFolderRoot } from '../data/load';
 import { resolveEngine } from '../run/run-config';
@@ -158,6 +158,17 @@ export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConf
   return input;
 }
 
+/** "worse than CE, -0.62 pp, p_adj = 0.03" (test accuracy), in the words of the compare table's verdicts. */
+export function finalVerdictText(r: FinalRow): string {
+  const t = r.test;
+  const skipped = r.excluded ? ` (${r.excluded} seed${r.excluded === 1 ? '' : 's'} left out: a training did not finish)` : '';
+  if (!t) return `inconclusive: no seed where both finished${skipped}`;
+  const pp = `${t.meanDiff >= 0 ? '+' : ''}${(100 * t.meanDiff).toFixed(2)} pp`;
+  const p = t.pAdjusted != null ? `, p_adj = ${t.pAdjusted.toPrecision(2)}` : t.pValue != null ? `, p = ${t.pValue.toPrecision(2)}` : '';
+  const words = { better: 'better than CE', worse: 'worse than CE', 'no-difference': 'no difference from CE detected', inconclusive: 'inconclusive' }[t.verdict ?? 'inconclusive'];
+  return `${words}, ${pp}${p}${skipped}`;
+}
+
 export const register: Registrar = (program: Command, io: Io, setExit: (code: number) => void) => {
   addEngineOptions(program
     .command('evolve'))
@@ -235,8 +246,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           for (const b of s.best) io.out(`${b.file}  ${b.fitness.toFixed(4)}  ${b.loss}\n`);
           for (const r of s.final ?? []) {
             const m = (xs: (number | null)[]): string => (xs.reduce<number>((a, v) => a + (v ?? NaN), 0) / xs.length).toFixed(4);
-            io.out(`re-trained #${r.id} with seeds ${r.seeds.join(',')}: val ${m(r.valAcc)} vs CE ${m(r.ceValAcc)}, test ${m(r.testAcc)} vs CE ${m(r.ceTestAcc)}` +
-              (r.val?.pValue != null ? ` (val p = ${r.val.pValue.toPrecision(2)})` : '') + '\n');
+            io.out(`re-trained #${r.id} on ${r.seeds.length} new seed${r.seeds.length === 1 ? '' : 's'} (${r.seeds.join(',')}): ${finalVerdictText(r)}; val ${m(r.valAcc)} vs CE ${m(r.ceValAcc)}, test ${m(r.testAcc)} vs CE ${m(r.ceTestAcc)}\n`);
           }
           if (s.error) io.err(`lossmith evolve: ${s.error}\n`);
           io.out(res.dir + '\n');

@@ -17,8 +17,8 @@ import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type Candidate
 import { LOSS_NAME } from './genome';
 import { REJECT_REASONS } from './reject';
 import { describeBackend } from '../compute/describe';
-import { pairedComparison } from '../run/stats';
-import type { EvolveEvent, EvolveSummary, CrossTable, FinalRow } from '../../../protocol/evolve-events';
+import { holmAdjust, pairedComparison, verdictOf } from '../run/stats';
+import type { EvolveEvent, EvolveSummary, CrossTable, FinalComparison, FinalRow } from '../../../protocol/evolve-events';
 import type { BackendJson } from '../compute/types';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
@@ -295,22 +295,40 @@ export function finalRows(state: RunState): FinalRow[] {
     for (const id of ids) {
       const js = mine.filter((j) => j.id === id).sort((a, b) => a.seed - b.seed);
       const seeds = js.map((j) => j.seed).filter((sd) => ce.some((c) => c.seed === sd));
-      const pick = (xs: FinalJob[], f: (o: EvalOutcome) => number | null | undefined) => seeds.map((sd) => f(xs.find((x) => x.seed === sd)!.outcome!) ?? null);
+      // Only completed trainings count: a diverged or failed one has no accuracy to pair.
+      const pick = (xs: FinalJob[], f: (o: EvalOutcome) => number | null | undefined) =>
+        seeds.map((sd) => {
+          const o = xs.find((x) => x.seed === sd)!.outcome!;
+          return o.status === 'completed' ? (f(o) ?? null) : null;
+        });
       const val = pick(js, (o) => o.fitness);
       const cev = pick(ce, (o) => o.fitness);
       const test = pick(js, (o) => o.testAcc);
       const cet = pick(ce, (o) => o.testAcc);
-      const cmp = (a: (number | null)[], b: (number | null)[]): FinalRow['val'] => {
-        if (!a.length || a.some((v) => v === null) || b.some((v) => v === null)) return null;
-        const c = pairedComparison(a as number[], b as number[]);
-        return { meanDiff: c.meanDiff, pValue: c.pValue, ci95: c.ci95 };
+      const cmp = (a: (number | null)[], b: (number | null)[]): FinalComparison | null => {
+        const both = a.map((v, i) => [v, b[i]] as const).filter((x): x is readonly [number, number] => x[0] !== null && x[1] !== null);
+        if (!both.length) return null;
+        const c = pairedComparison(both.map((x) => x[0]), both.map((x) => x[1]));
+        return { meanDiff: c.meanDiff, pValue: c.pValue, ci95: c.ci95, n: both.length };
       };
+      const excluded = seeds.filter((_, i) => val[i] === null || cev[i] === null).length;
       rows.push({
         augment: st.augment, id, rank: js[0].rank, loss: js[0].loss, seeds,
         valAcc: val.map((v) => v ?? NaN), testAcc: test, ceValAcc: cev.map((v) => v ?? NaN), ceTestAcc: cet,
         val: cmp(val, cev), test: cmp(test, cet),
+        ...(excluded ? { excluded } : {}),
       });
     }
+  }
+  // The top-k of every search are tested at once: Holm over the rows, per measure.
+  for (const key of ['val', 'test'] as const) {
+    const adj = holmAdjust(rows.map((r) => r[key]?.pValue ?? null));
+    rows.forEach((r, i) => {
+      const c = r[key];
+      if (!c) return;
+      c.pAdjusted = adj[i];
+      c.verdict = verdictOf(c.n ?? 0, c.meanDiff, adj[i]);
+    });
   }
   return rows;
 }

@@ -71,7 +71,7 @@ test('lossmith evolve: flags like compare, plain output ends with the run folder
   const fin = s.final as { seeds: number[]; valAcc: number[]; ceValAcc: number[] }[];
   assert.equal(fin.length, 1);
   assert.deepEqual(fin[0].seeds, [2, 3]);
-  assert.match(out, /re-trained #\d+ with seeds 2,3/);
+  assert.match(out, /re-trained #\d+ on 2 new seeds \(2,3\): (better than CE|worse than CE|no difference from CE detected|inconclusive)/);
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.deepEqual(config.surrogate.model, { kind: 'mlp', hidden: [8] });
   assert.equal(config.surrogate.stage2.epochs, 1);
