@@ -92,6 +92,12 @@ export interface CompareConfigJson {
   schedule?: 'cosine' | 'constant';
   maxVal?: number;
   sam?: { rho: number; adaptive?: boolean; loss?: LossRefJson };
+  /**
+   * Learning-rate tuning: every loss (the baseline too) is trained at each rate of `grid` on
+   * each of the tuning `seeds` (never the run's seeds) per augmentation; the rate with the best
+   * mean validation accuracy is the one its test runs use.
+   */
+  tuneLr?: { grid: number[]; seeds: number[] };
   /** tfjs backend preference (used by the tfjs engine). */
   backend: 'auto' | TfjsBackendName;
   /** The engine the run trains on, resolved when it started (absent in older runs: tfjs). */
@@ -130,9 +136,42 @@ export interface CompareStartEvent {
   config: CompareConfigJson;
   /** Trainings in the grid (losses incl. baseline x augmentations x seeds). */
   jobs: number;
+  /** Learning-rate tuning trainings before them (losses x augmentations x grid x tuning seeds); absent without tuning. */
+  tuneJobs?: number;
   workers: number;
   /** Absolute path of the run folder. */
   dir: string;
+}
+
+/** One tuning training finished (learning-rate tuning on the validation split). */
+export interface TuneEndEvent {
+  type: 'tune-end';
+  loss: string;
+  augmentation: string;
+  lr: number;
+  seed: number;
+  status: TrainingStatus;
+  bestValAcc: number | null;
+  wallMs: number;
+  reason?: string;
+}
+
+/** The learning rate chosen for one loss and augmentation, and the validation accuracy at each grid point. */
+export interface LrChoiceJson {
+  loss: string;
+  augmentation: string;
+  /** The chosen rate (the grid point with the best mean validation accuracy). */
+  lr: number;
+  /** Mean best validation accuracy over the tuning seeds that completed, per grid point (same order as the grid); null where none completed. */
+  valAcc: (number | null)[];
+  /** Completed tuning trainings per grid point. */
+  finished: number[];
+  /** Set when no grid point completed: the run's own lr was used. */
+  note?: string;
+}
+
+export interface LrChosenEvent extends LrChoiceJson {
+  type: 'lr-chosen';
 }
 
 export interface BackendEvent {
@@ -232,6 +271,8 @@ export interface CompareResultJson {
     /** Aligned with config.seeds; null where the training produced no test accuracy. */
     perSeed: (number | null)[];
   };
+  /** The learning rate its trainings used (the tuned one under tuneLr). */
+  lr?: number;
   /** Paired comparison with the baseline on the same augmentation and seeds (finished trainings only). */
   vsBaseline: PairedTestJson;
   /**
@@ -279,6 +320,8 @@ export type CompareEvent =
   | EpochEvent
   | SeedEndEvent
   | ResultEvent
+  | TuneEndEvent
+  | LrChosenEvent
   | RunEndEvent
   | RunCancelledEvent
   | RunFailedEvent;
@@ -309,5 +352,7 @@ export interface CompareSummary {
   wallMs: number;
   /** Per-epoch histories are in this file of the run folder (epoch events). */
   events: 'events.jsonl';
+  /** Learning-rate tuning: the grid, the tuning seeds and each loss's choice per augmentation. */
+  tuning?: { grid: number[]; seeds: number[]; choices: LrChoiceJson[]; finished: number; jobs: number };
   error?: string;
 }

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { CompareEvent, CompareSummary } from '../../protocol/run-events';
-import { compareWithBaseline, formatCompareTable, loadCompareRun, runCompare, SOURCES_FILE } from '../../engine/src/run/compare';
+import { chooseLrs, compareWithBaseline, formatCompareTable, loadCompareRun, runCompare, SOURCES_FILE } from '../../engine/src/run/compare';
 import { ConfigError, loadSchema, resolveCompareConfig, validateSchema, type RawCompareConfig } from '../../engine/src/run/run-config';
 import { readEvents, readSummary } from '../../store/run-store';
 import { WorkerPool } from '../../engine/src/run/worker-pool';
@@ -243,4 +243,71 @@ test('paired comparison with missing seeds uses only complete pairs', () => {
   assert.equal(r.n, 2);
   assert.ok(Math.abs(r.meanDiff! - 0.015) < 1e-12);
   assert.equal(compareWithBaseline([null], [0.5]).n, 0);
+});
+
+test('lr tuning: chooseLrs takes the grid point with the best mean validation accuracy over completed tuning seeds', () => {
+  const resolved = resolveCompareConfig(tiny({ losses: [path.join(EXAMPLES, 'focal.loss')], augmentations: ['none'], tuneLr: [1e-3, 3e-3, 1e-2] }), EXAMPLES);
+  assert.deepEqual(resolved.config.tuneLr, { grid: [1e-3, 3e-3, 1e-2], seeds: [10001, 10002] });
+  const end = (bestValAcc: number | null, status: 'completed' | 'nan' = 'completed') => ({ status, bestValAcc });
+  const t = (loss: string, lr: number, e: ReturnType<typeof end>) => ({ loss, augmentation: 'none', lr, end: e });
+  const choices = chooseLrs(resolved, [
+    // ce: 3e-3 best on average (0.80, 0.82) vs 1e-2 (0.85, 0.70)
+    t('ce', 1e-3, end(0.7)), t('ce', 1e-3, end(0.72)),
+    t('ce', 3e-3, end(0.8)), t('ce', 3e-3, end(0.82)),
+    t('ce', 1e-2, end(0.85)), t('ce', 1e-2, end(0.7)),
+    // focal: 1e-2 diverged on one seed (left out): its mean is the other seed's 0.9, the best
+    t('focal', 1e-3, end(0.6)), t('focal', 1e-3, end(0.61)),
+    t('focal', 3e-3, end(0.8)), t('focal', 3e-3, end(0.8)),
+    t('focal', 1e-2, end(null, 'nan')), t('focal', 1e-2, end(0.9)),
+  ]);
+  const ce = choices.find((c) => c.loss === 'ce')!;
+  assert.equal(ce.lr, 3e-3);
+  assert.deepEqual(ce.finished, [2, 2, 2]);
+  assert.ok(Math.abs(ce.valAcc[1]! - 0.81) < 1e-12);
+  const focal = choices.find((c) => c.loss === 'focal')!;
+  assert.equal(focal.lr, 1e-2);
+  assert.deepEqual(focal.finished, [2, 2, 1]);
+  // Nothing completed: the run's own lr, said in a note.
+  const none = chooseLrs(resolved, [t('ce', 1e-3, end(null, 'nan'))]).find((c) => c.loss === 'ce')!;
+  assert.equal(none.lr, resolved.config.lr);
+  assert.match(none.note ?? '', /no tuning training completed/);
+  assert.throws(() => resolveCompareConfig(tiny({ tuneLr: [1e-3] }), EXAMPLES), /tuneLr: needs at least 2 items/);
+  assert.throws(() => resolveCompareConfig(tiny({ tuneSeeds: 2 }), EXAMPLES), /--tune-seeds needs --tune-lr/);
+  assert.throws(() => resolveCompareConfig(tiny({ tuneLr: true, seeds: [10001] }), EXAMPLES), /both a run seed and a tuning seed/);
+});
+
+test('lr tuning end to end: each loss tests at its chosen rate (the same accuracies as a run at that rate); a cancelled tuning resumes', async () => {
+  const dir = tmp();
+  const base = { losses: [path.join(EXAMPLES, 'focal.loss')], augmentations: ['none'], runsDir: path.join(dir, 'runs') };
+  const pool = new WorkerPool({ size: 0 });
+  try {
+    // Cancelled after the first tuning training, then resumed: the finished tuning is kept.
+    const ac = new AbortController();
+    const resolved = resolveCompareConfig(tiny({ ...base, tuneLr: [1e-3, 1e-2], tuneSeeds: 1 }), dir);
+    const first = await runCompare({ resolved, pool, signal: ac.signal, onEvent: (e) => e.type === 'tune-end' && ac.abort() });
+    assert.equal(first.summary.status, 'cancelled');
+    assert.equal(first.summary.tuning!.finished, 1);
+    const again = loadCompareRun(first.dir, path.dirname(first.dir));
+    const events: CompareEvent[] = [];
+    const r = await runCompare({ resolved: again, pool, resumeDir: again.dir, onEvent: (e) => void events.push(e) });
+    assert.equal(r.summary.status, 'done');
+    assert.equal(events.filter((e) => e.type === 'tune-end').length, 3, 'the kept tuning training is not run again');
+    const t = r.summary.tuning!;
+    assert.equal(t.finished, 4);
+    for (const ch of t.choices) {
+      const best = ch.valAcc.indexOf(Math.max(...ch.valAcc.map((v) => v ?? -1)));
+      assert.equal(ch.lr, t.grid[best], `${ch.loss}: the best validation accuracy's rate`);
+      assert.equal(r.summary.results.find((x) => x.loss === ch.loss)!.lr, ch.lr);
+    }
+    // Each loss's test trainings used its chosen rate: a plain run at that rate gives the same accuracies.
+    for (const ch of t.choices) {
+      const plain = await runCompare({ resolved: resolveCompareConfig(tiny({ ...base, lr: ch.lr }), dir), pool });
+      const a = r.summary.results.find((x) => x.loss === ch.loss)!.testAccuracy.perSeed;
+      const b = plain.summary.results.find((x) => x.loss === ch.loss)!.testAccuracy.perSeed;
+      assert.deepEqual(a, b, `${ch.loss} at lr ${ch.lr}`);
+    }
+    assert.match(formatCompareTable(r.summary), /learning rate, tuned per loss and augmentation[\s\S]*\*[\s\S]*focal @/);
+  } finally {
+    await pool.close();
+  }
 });

@@ -58,6 +58,8 @@ interface CompareCliOptions {
   lr?: number;
   optimizer?: string;
   weightDecay?: number;
+  tuneLr?: boolean | string;
+  tuneSeeds?: number;
   sam?: number;
   samLoss?: string;
   asam?: boolean;
@@ -102,6 +104,8 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.lr !== undefined ? { lr: o.lr } : {}),
     ...(o.optimizer ? { optimizer: o.optimizer as 'adam' | 'sgd' } : {}),
     ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
+    ...(o.tuneLr !== undefined && o.tuneLr !== false ? { tuneLr: o.tuneLr === true ? true : parseGrid(o.tuneLr) } : {}),
+    ...(o.tuneSeeds !== undefined ? { tuneSeeds: o.tuneSeeds } : {}),
     ...(o.sam !== undefined ? { sam: { rho: o.sam, ...(o.asam ? { adaptive: true } : {}), ...(o.samLoss ? { loss: o.samLoss } : {}) } } : {}),
     ...(o.width !== undefined ? { width: o.width } : {}),
     ...(o.bnMomentum !== undefined ? { bnMomentum: o.bnMomentum } : {}),
@@ -112,6 +116,15 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(o.runsDir ? { runsDir: o.runsDir } : {}),
   };
+}
+
+/** '1e-3,3e-3,1e-2' -> numbers, or a usage error naming the bad entry. */
+function parseGrid(s: string): number[] {
+  return s.split(',').map((x) => {
+    const v = Number(x.trim());
+    if (!x.trim() || !Number.isFinite(v) || v <= 0) throw new UsageError(`--tune-lr: '${x}' is not a positive learning rate (e.g. --tune-lr 1e-3,3e-3,1e-2)`);
+    return v;
+  });
 }
 
 /** The engine flags shared by compare and evolve, as run-file fields. */
@@ -149,6 +162,8 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
   outer?.addEventListener('abort', fwd, { once: true });
   let done = 0;
   let total = 0;
+  let tuned = 0;
+  let tuneTotal = 0;
   const onEvent = (e: CompareEvent): void => {
     if (json) {
       io.out(JSON.stringify(e) + '\n');
@@ -157,6 +172,8 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
     switch (e.type) {
       case 'compare-start':
         total = e.jobs;
+        tuneTotal = e.tuneJobs ?? 0;
+        if (e.config.tuneLr) io.out(`learning-rate tuning: ${e.config.tuneLr.grid.join(', ')} on seeds ${e.config.tuneLr.seeds.join(', ')} (${tuneTotal} trainings, validation split) before the ${e.jobs} test trainings\n`);
         if (resolved.engineNote) io.out(`${resolved.engineNote}\n`);
         io.out(
           `lossmith compare: ${e.config.losses.length + 1} losses × ${e.config.augmentations.length} augmentation${e.config.augmentations.length === 1 ? '' : 's'} × ${e.config.seeds.length} seed${e.config.seeds.length === 1 ? '' : 's'} = ${e.jobs} trainings on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n  run folder ${e.dir}\n`,
@@ -169,6 +186,13 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
         break;
       case 'backend':
         io.out(`  ${e.backend.engine === 'torch' ? 'engine' : 'backend'}: ${e.backend.name} — ${e.backend.detail}\n${e.backend.warnings.map((w) => `  warning: ${w}\n`).join('')}`);
+        break;
+      case 'tune-end':
+        tuned++;
+        io.out(`[tune ${tuned}/${tuneTotal || '?'}] ${e.loss} · ${e.augmentation} · lr ${e.lr} · seed ${e.seed}: ${e.status === 'completed' ? `best val ${e.bestValAcc === null ? '—' : `${(100 * e.bestValAcc).toFixed(2)}%`}` : `${e.status}${e.reason ? ` — ${e.reason}` : ''}`}\n`);
+        break;
+      case 'lr-chosen':
+        io.out(`lr for ${e.loss} · ${e.augmentation}: ${e.lr}${e.note ? ` (${e.note})` : ''}\n`);
         break;
       case 'seed-end':
         if (e.status !== 'cancelled') done++;
@@ -227,6 +251,8 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .option('--batch-size <b>', 'batch size (default 128)', num('--batch-size', true, 1))
     .option('--lr <x>', 'peak learning rate (default 3e-3 adam, 0.05 sgd)', num('--lr', false, 1e-12))
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
+    .option('--tune-lr [grid]', "tune every loss's learning rate (CE too) per augmentation on the validation split: comma-separated rates (default adam 1e-3,3e-3,1e-2; sgd 0.01,0.03,0.1)")
+    .option('--tune-seeds <n>', 'seeds per grid point for --tune-lr (default 2; never the run seeds)', num('--tune-seeds', true, 1, 100))
     .option('--weight-decay <w>', 'weight decay (adam: decoupled, as AdamW; sgd: L2)', num('--weight-decay', false, 0))
     .option('--sam <rho>', 'sharpness-aware minimisation with radius rho', num('--sam', false, 1e-12))
     .option('--asam', 'adaptive SAM (with --sam)')

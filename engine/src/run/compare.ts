@@ -35,11 +35,13 @@ import type {
   CompareStatus,
   CompareSummary,
   LossRefJson,
+  LrChoiceJson,
   PairedTestJson,
   SeedEndEvent,
   CompareConfigJson,
   TrainingKey,
   TrainingStatus,
+  TuneEndEvent,
 } from '../../../protocol/run-events';
 import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { describeBackend } from '../compute/describe';
@@ -97,14 +99,25 @@ export interface CompareRunResult {
 
 interface Job extends TrainingKey {
   ref: LossRefJson;
-  task: TrainTask;
+  /** Built when the job runs: under lr tuning its rate is known only after the tuning phase. */
+  task?: TrainTask;
   started: boolean;
   end?: SeedEndEvent;
 }
 
+/** One learning-rate tuning training: a loss, an augmentation, a grid point, a tuning seed. */
+interface TuneJob {
+  loss: string;
+  augmentation: string;
+  ref: LossRefJson;
+  lr: number;
+  seed: number;
+  end?: TuneEndEvent;
+}
+
 const finiteOrNull = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: string, seed: number): TrainTask {
+function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: string, seed: number, lr = resolved.config.lr): TrainTask {
   const c = resolved.config;
   const source = resolved.sources.get(ref.label);
   if (source === undefined) throw new Error(`internal: no source for loss ${ref.label}`);
@@ -123,7 +136,7 @@ function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: str
     train: {
       model: c.model,
       optimizer: { kind: c.optimizer, ...(c.optimizer === 'sgd' ? { momentum: 0.9 } : {}), ...(c.weightDecay ? { weightDecay: c.weightDecay } : {}) },
-      lr: c.lr,
+      lr,
       ...(c.warmup !== undefined ? { warmup: c.warmup } : {}),
       ...(c.schedule ? { schedule: c.schedule } : {}),
       batchSize: c.batchSize,
@@ -163,7 +176,44 @@ export function compareWithBaseline(acc: (number | null)[], base: (number | null
   };
 }
 
-function buildResults(resolved: ResolvedCompare, jobs: Job[]): CompareResultJson[] {
+/**
+ * The learning rate of each loss and augmentation: the grid point with the best mean
+ * validation accuracy over the tuning seeds whose training completed (the first such point on a
+ * tie); the run's own lr when no grid point completed.
+ */
+export function chooseLrs(resolved: ResolvedCompare, tjobs: readonly { loss: string; augmentation: string; lr: number; end?: { status: TrainingStatus; bestValAcc: number | null } }[]): LrChoiceJson[] {
+  const c = resolved.config;
+  if (!c.tuneLr) return [];
+  const out: LrChoiceJson[] = [];
+  for (const aug of c.augmentations) {
+    for (const ref of [c.baseline, ...c.losses]) {
+      const valAcc: (number | null)[] = [];
+      const finished: number[] = [];
+      for (const lr of c.tuneLr.grid) {
+        const vals = tjobs
+          .filter((t) => t.loss === ref.label && t.augmentation === aug && t.lr === lr && t.end?.status === 'completed' && t.end.bestValAcc !== null)
+          .map((t) => t.end!.bestValAcc as number);
+        finished.push(vals.length);
+        valAcc.push(vals.length ? vals.reduce((a, v) => a + v, 0) / vals.length : null);
+      }
+      let best = -1;
+      valAcc.forEach((v, i) => {
+        if (v !== null && (best < 0 || v > (valAcc[best] as number))) best = i;
+      });
+      out.push({
+        loss: ref.label,
+        augmentation: aug,
+        lr: best >= 0 ? c.tuneLr.grid[best] : c.lr,
+        valAcc,
+        finished,
+        ...(best < 0 ? { note: `no tuning training completed; trained at the run's lr ${c.lr}` } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[] = []): CompareResultJson[] {
   const c = resolved.config;
   const refs = [c.baseline, ...c.losses];
   const out: CompareResultJson[] = [];
@@ -187,6 +237,7 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[]): CompareResultJson
         augmentation: aug,
         ref,
         baseline: ref === c.baseline,
+        lr: lrs.find((x) => x.loss === ref.label && x.augmentation === aug)?.lr ?? c.lr,
         testAccuracy: { mean: ms ? ms.mean : null, std: ms ? ms.std : null, perSeed },
         vsBaseline: compareWithBaseline(perSeed, base),
         finished: mine.filter((j) => j.end!.status === 'completed').length,
@@ -232,10 +283,15 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   c.seeds.forEach((seed, seedIndex) => {
     for (const augmentation of c.augmentations) {
       for (const ref of refs) {
-        jobs.push({ loss: ref.label, augmentation, seed, seedIndex, ref, task: lossTask(resolved, ref, augmentation, seed), started: false });
+        jobs.push({ loss: ref.label, augmentation, seed, seedIndex, ref, started: false });
       }
     }
   });
+  // Learning-rate tuning first (its own seeds, the validation split), grid-point-major.
+  const tjobs: TuneJob[] = [];
+  if (c.tuneLr) {
+    for (const seed of c.tuneLr.seeds) for (const lr of c.tuneLr.grid) for (const augmentation of c.augmentations) for (const ref of refs) tjobs.push({ loss: ref.label, augmentation, ref, lr, seed });
+  }
   const workers = opts.pool ? opts.pool.size : (opts.workers ?? resolved.workers ?? defaultWorkers(jobs.length));
   const config = { ...c, workers };
   const backends: BackendJson[] = [];
@@ -249,10 +305,15 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
     const prior = readSummary(opts.resumeDir);
     run = openRun(opts.resumeDir);
     const byKey = new Map(jobs.map((j) => [`${j.loss}\u0000${j.augmentation}\u0000${j.seedIndex}`, j]));
+    const tuneKey = (t: { loss: unknown; augmentation: unknown; lr: unknown; seed: unknown }): string => `${String(t.loss)}\u0000${String(t.augmentation)}\u0000${String(t.lr)}\u0000${String(t.seed)}`;
+    const byTuneKey = new Map(tjobs.map((t) => [tuneKey(t), t]));
     for (const e of events) {
       if (e.type === 'backend' && e.backend && typeof e.backend === 'object') {
         const b = e.backend as BackendJson;
         if (!backends.some((x) => x.name === b.name && x.detail === b.detail)) backends.push(b);
+      } else if (e.type === 'tune-end') {
+        const t = byTuneKey.get(tuneKey(e as unknown as TuneEndEvent));
+        if (t) t.end = KEPT.has((e as unknown as TuneEndEvent).status) ? (e as unknown as TuneEndEvent) : undefined;
       } else if (e.type === 'seed-end') {
         const j = byKey.get(`${String(e.loss)}\u0000${String(e.augmentation)}\u0000${String(e.seedIndex)}`);
         if (j && j.seed === e.seed) j.end = e as unknown as SeedEndEvent;
@@ -281,7 +342,8 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   const start = [...readEvents(run.dir)].reverse().find((e) => e.type === (opts.resumeDir ? 'run-resume' : 'run-start'));
   if (start) opts.onEvent?.(start as unknown as CompareEvent);
   if (opts.resumeDir) emit({ type: 'compare-resume', jobs: jobs.length, kept: finished, workers }, true);
-  else emit({ type: 'compare-start', config, jobs: jobs.length, workers, dir: run.dir }, true);
+  else emit({ type: 'compare-start', config, jobs: jobs.length, ...(tjobs.length ? { tuneJobs: tjobs.length } : {}), workers, dir: run.dir }, true);
+  let lrs: LrChoiceJson[] = [];
 
   let status: CompareStatus = 'running';
   let error: string | undefined;
@@ -292,7 +354,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
     backend: backends[0] ?? null,
     backends,
     baseline: c.baseline.label,
-    results: buildResults(resolved, jobs),
+    results: buildResults(resolved, jobs, lrs),
     dataset: { ...c.dataset, ...(datasetInfo ? { name: datasetInfo.name, train: datasetInfo.train, val: datasetInfo.val, test: datasetInfo.test, classes: datasetInfo.classes } : {}) },
     model: c.model,
     augmentations: c.augmentations,
@@ -302,6 +364,9 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
     jobs: jobs.length,
     wallMs: priorWallMs + performance.now() - t0,
     events: 'events.jsonl',
+    ...(c.tuneLr
+      ? { tuning: { grid: c.tuneLr.grid, seeds: c.tuneLr.seeds, choices: lrs.length ? lrs : chooseLrs(resolved, tjobs), finished: tjobs.filter((t) => t.end && t.end.status !== 'cancelled').length, jobs: tjobs.length } }
+      : {}),
     ...(error ? { error } : {}),
   });
   const writeSummary = (): void => run.writeSummary(summary() as unknown as Record<string, unknown>);
@@ -332,6 +397,8 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
 
   const runJob = async (j: Job): Promise<void> => {
     const retries = opts.crashRetries ?? 1;
+    const lr = lrs.find((x) => x.loss === j.loss && x.augmentation === j.augmentation)?.lr;
+    j.task ??= lossTask(resolved, j.ref, j.augmentation, j.seed, lr);
     for (let attempt = 0; ; attempt++) {
       if (cancelled) return;
       const sub = pool.submit(j.task, {
@@ -377,8 +444,52 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
     }
   };
 
+  /** One tuning training: its result is its best validation accuracy (tune-end), nothing else is shown. */
+  const runTune = async (t: TuneJob): Promise<void> => {
+    const task = lossTask(resolved, t.ref, t.augmentation, t.seed, t.lr);
+    const retries = opts.crashRetries ?? 1;
+    const endTune = (e: Omit<TuneEndEvent, 'type' | 'loss' | 'augmentation' | 'lr' | 'seed'>): void => {
+      t.end = { type: 'tune-end', loss: t.loss, augmentation: t.augmentation, lr: t.lr, seed: t.seed, ...e };
+      emit(t.end, true);
+      writeSummary();
+    };
+    for (let attempt = 0; ; attempt++) {
+      if (cancelled) return;
+      const sub = pool.submit(task, {
+        onProgress: (p) => {
+          if (p.kind === 'backend' && !backends.some((b) => b.name === p.backend.name && b.detail === p.backend.detail)) {
+            backends.push(p.backend);
+            emit({ type: 'backend', backend: p.backend, pid: p.pid });
+          }
+        },
+      });
+      ids.add(sub.id);
+      try {
+        const r = await sub.promise;
+        datasetInfo ??= r.dataset;
+        endTune({ status: r.status, bestValAcc: finiteOrNull(r.bestValAcc), wallMs: r.wallMs, ...(r.reason ? { reason: r.reason } : {}) });
+        return;
+      } catch (e) {
+        if (e instanceof TaskCancelledError || cancelled) return;
+        if (e instanceof WorkerCrashError && attempt < retries) continue;
+        endTune({ status: 'failed', bestValAcc: null, wallMs: 0, reason: (e as Error).message });
+        return;
+      } finally {
+        ids.delete(sub.id);
+      }
+    }
+  };
+
   try {
-    await Promise.all(jobs.filter((j) => !j.end).map(runJob));
+    if (tjobs.length) {
+      await Promise.all(tjobs.filter((t) => !t.end).map(runTune));
+      if (!cancelled) {
+        lrs = chooseLrs(resolved, tjobs);
+        for (const ch of lrs) emit({ type: 'lr-chosen', ...ch }, true);
+        writeSummary();
+      }
+    }
+    if (!cancelled) await Promise.all(jobs.filter((j) => !j.end).map(runJob));
     const all = jobs.filter((j) => j.end);
     if (cancelled) {
       status = 'cancelled';
@@ -389,7 +500,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
     } else {
       status = 'done';
     }
-    if (!cancelled) for (const r of buildResults(resolved, jobs)) emit({ type: 'result', ...r });
+    if (!cancelled) for (const r of buildResults(resolved, jobs, lrs)) emit({ type: 'result', ...r });
     if (status === 'done') emit({ type: 'run-end', status: 'done', wallMs: performance.now() - t0 }, true);
     if (status === 'failed') emit({ type: 'run-failed', error: error!, wallMs: performance.now() - t0 }, true);
   } catch (e) {
@@ -459,9 +570,18 @@ export function formatCompareTable(s: CompareSummary): string {
     `  ${describeBackend(be)} · ${s.finished}/${s.jobs} trainings · wall ${(s.wallMs / 1000).toFixed(1)} s`,
   );
   const w = Math.max(14, ...s.results.map((r) => r.loss.length + (r.baseline ? 11 : 0))) + 2;
+  if (s.tuning) {
+    const t = s.tuning;
+    lines.push('', `learning rate, tuned per loss and augmentation on the validation split (mean best val accuracy over tuning seeds ${t.seeds.join(', ')}; * = chosen):`);
+    lines.push(`  ${pad('loss', w)}${pad('augmentation', 16)}${t.grid.map((g) => pad(`lr ${g}`, 14)).join('')}`);
+    for (const ch of t.choices) {
+      const cells = t.grid.map((g, i) => pad(`${ch.valAcc[i] === null ? '—' : pct(ch.valAcc[i])}${g === ch.lr && ch.valAcc[i] !== null ? ' *' : ''}`, 14)).join('');
+      lines.push(`  ${pad(ch.loss, w)}${pad(ch.augmentation, 16)}${cells}${ch.note ? `  ${ch.note}` : ''}`);
+    }
+  }
   for (const aug of s.augmentations) {
     lines.push('', `augmentation: ${aug}`);
-    lines.push(`  ${pad('loss', w)}${pad('test accuracy', 24)}${pad(`Δ vs ${s.baseline} [95% CI] (pp)`, 30)}${pad('p', 9)}${pad('p (Holm)', 10)}${pad('verdict', 15)}time/run`);
+    lines.push(`  ${pad(s.tuning ? 'loss @lr' : 'loss', w + (s.tuning ? 8 : 0))}${pad('test accuracy', 24)}${pad(`Δ vs ${s.baseline} [95% CI] (pp)`, 30)}${pad('p', 9)}${pad('p (Holm)', 10)}${pad('verdict', 15)}time/run`);
     for (const r of s.results.filter((x) => x.augmentation === aug)) {
       const ta = r.testAccuracy;
       const n = ta.perSeed.filter((v) => v !== null).length;
@@ -473,7 +593,8 @@ export function formatCompareTable(s: CompareSummary): string {
       const verdict = r.baseline ? '' : (v.verdict ?? '');
       const t = r.meanWallMs === null ? '—' : `${(r.meanWallMs / 1000).toFixed(1)} s`;
       const flag = excludedText(r);
-      lines.push(`  ${pad(r.loss + (r.baseline ? ' (baseline)' : ''), w)}${pad(acc, 24)}${pad(diff, 30)}${pad(p, 9)}${pad(pa, 10)}${pad(verdict, 15)}${t}${flag ? `  ${flag}` : ''}`);
+      const name = `${r.loss}${r.baseline ? ' (baseline)' : ''}${s.tuning && r.lr !== undefined ? ` @${r.lr}` : ''}`;
+      lines.push(`  ${pad(name, w + (s.tuning ? 8 : 0))}${pad(acc, 24)}${pad(diff, 30)}${pad(p, 9)}${pad(pa, 10)}${pad(verdict, 15)}${t}${flag ? `  ${flag}` : ''}`);
     }
   }
   lines.push(

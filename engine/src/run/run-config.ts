@@ -61,6 +61,10 @@ export interface RawCompareConfig {
   optimizer?: 'adam' | 'sgd';
   /** Weight decay (Adam: decoupled, AdamW; SGD: L2 added to the gradient). */
   weightDecay?: number;
+  /** Tune every loss's learning rate on this grid (true: the default grid of the optimiser). */
+  tuneLr?: boolean | number[];
+  /** Seeds per grid point for the tuning (default 2; they are never the run's seeds). */
+  tuneSeeds?: number;
   sam?: { rho: number; adaptive?: boolean; loss?: string };
   backend?: CompareConfigJson['backend'];
   engine?: 'auto' | EngineName;
@@ -315,6 +319,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
   const init = r.init ? path.resolve(baseDir, r.init) : undefined;
   if (init && !fs.existsSync(init)) throw new ConfigError(`$.init: no checkpoint file ${init} (nothing is downloaded: save a state dict with torch.save and pass its path)`);
   const choice = resolveEngine(r, model, !!imageFolderRoot(r.dataset ?? 'mnist', baseDir));
+  const tuneLr = resolveTuneLr(r.tuneLr, r.tuneSeeds, optimizer, seeds);
   const dataProblem = datasetSpecProblem(r.dataset ?? 'mnist', baseDir, choice.engine === 'torch');
   if (dataProblem) throw new ConfigError(dataProblem);
   if (r.imageSize && !imageFolderRoot(r.dataset ?? 'mnist', baseDir)) throw new ConfigError('$.imageSize: only for image folders (the other formats keep their size)');
@@ -345,6 +350,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
     lr: r.lr ?? (optimizer === 'sgd' ? 0.05 : 3e-3),
     optimizer,
     ...(r.weightDecay ? { weightDecay: r.weightDecay } : {}),
+    ...(tuneLr ? { tuneLr } : {}),
     ...(r.maxVal !== undefined ? { maxVal: r.maxVal } : {}),
     ...(sam ? { sam } : {}),
     backend: r.backend ?? 'auto',
@@ -373,6 +379,28 @@ export function resolveEngine(
     if (e instanceof EngineError) throw new ConfigError(e.message);
     throw e;
   }
+}
+
+/** The default learning-rate grids: a factor of about 3 around each optimiser's default. */
+export const DEFAULT_LR_GRID: Record<'adam' | 'sgd', number[]> = { adam: [1e-3, 3e-3, 1e-2], sgd: [0.01, 0.03, 0.1] };
+/** Tuning seeds start here, far from the run's seeds (1..n by default), so no seed is both tuned on and tested on. */
+export const TUNE_SEED_BASE = 10001;
+
+function resolveTuneLr(grid: boolean | number[] | undefined, n: number | undefined, optimizer: 'adam' | 'sgd', seeds: number[]): CompareConfigJson['tuneLr'] {
+  if (grid === undefined || grid === false) {
+    if (n !== undefined) throw new ConfigError('--tune-seeds needs --tune-lr');
+    return undefined;
+  }
+  const g = grid === true ? DEFAULT_LR_GRID[optimizer] : grid;
+  if (g.length < 2) throw new ConfigError(`--tune-lr: a grid needs at least 2 learning rates, got ${g.length}`);
+  if (g.some((v) => !(v > 0) || !Number.isFinite(v))) throw new ConfigError(`--tune-lr: learning rates must be positive numbers, got ${g.join(',')}`);
+  if (new Set(g).size !== g.length) throw new ConfigError(`--tune-lr: a learning rate is listed twice in ${g.join(',')}`);
+  const count = n ?? 2;
+  if (!Number.isInteger(count) || count < 1) throw new ConfigError(`--tune-seeds must be a positive integer, got ${n}`);
+  const tuneSeeds = Array.from({ length: count }, (_, i) => TUNE_SEED_BASE + i);
+  const clash = tuneSeeds.find((sd) => seeds.includes(sd));
+  if (clash !== undefined) throw new ConfigError(`seed ${clash} is both a run seed and a tuning seed; tuning seeds are ${TUNE_SEED_BASE}..${TUNE_SEED_BASE + count - 1}`);
+  return { grid: [...g], seeds: tuneSeeds };
 }
 
 /** Reads and resolves CONFIG.json (relative paths in it are relative to its folder). */
