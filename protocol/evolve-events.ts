@@ -189,6 +189,8 @@ export interface EvolveBest {
   id: number;
   augment: string;
   stage1: number | null;
+  /** The learning rate its fitness came from, under surrogate.tuneLr. */
+  lr?: number;
   lineage: { id: number; mutation: string; detail: string; parent: number | null; fitness: number | null; loss: string }[];
 }
 
@@ -255,6 +257,8 @@ export interface EvolveSummary {
     phase: string;
     baselineFitness: number | null;
     baselineStage1: number | null;
+    /** CE's tuned learning rate, under surrogate.tuneLr. */
+    baselineLr?: number;
     initialBest: number | null;
     best: number | null;
     children: number;

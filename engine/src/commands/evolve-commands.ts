@@ -19,7 +19,7 @@ import { resolveConfig, type EvolveConfigInput } from '../evolve/config';
 import { runEvolve, type FinalRow } from '../evolve/run';
 import { describeBackend } from '../compute/describe';
 import { imageFolderRoot } from '../data/load';
-import { resolveEngine } from '../run/run-config';
+import { DEFAULT_LR_GRID, resolveEngine } from '../run/run-config';
 import { addEngineOptions, engineOptions } from './run-commands';
 import type { ModelSpec, TfjsBackendName as BackendName } from '../compute/types';
 
@@ -48,6 +48,7 @@ interface EvolveFlags {
   device?: string;
   precision?: string;
   compile?: boolean;
+  tuneLr?: boolean | string;
   maxTrain?: string;
   topK?: string;
   finalSeeds?: string;
@@ -139,6 +140,16 @@ export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConf
   }
   const spe = intFlag(f.stepsPerEpoch, 'steps-per-epoch', 1);
   if (f.backend) sur.backend = f.backend as 'auto' | BackendName;
+  if (f.tuneLr) {
+    sur.tuneLr =
+      f.tuneLr === true
+        ? DEFAULT_LR_GRID[sur.optimizer?.kind ?? 'adam']
+        : f.tuneLr.split(',').map((x) => {
+            const v = Number(x.trim());
+            if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`--tune-lr: '${x}' is not a positive learning rate (e.g. --tune-lr 1e-3,3e-3,1e-2)`);
+            return v;
+          });
+  }
   Object.assign(sur, engineOptions(f));
   const mt = intFlag(f.maxTrain, 'max-train', 1);
   if (mt !== undefined) sur.maxTrain = mt;
@@ -192,6 +203,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
     .option('--steps-per-epoch <n>', 'steps per epoch of the full stage')
     .option('--batch-size <b>', 'batch size (default 64)')
     .option('--lr <x>', 'peak learning rate (default 3e-3)')
+    .option('--tune-lr [grid]', "tune every candidate's and CE's learning rate: the quick stage at each rate, the full stage at the best (default adam 1e-3,3e-3,1e-2; sgd 0.01,0.03,0.1)")
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
     .option('--top-k <n>', 'losses written to the run folder')
     .option('--final-seeds <n>', 're-train the top-k and CE with n other seeds at the end, paired t-test vs CE (default 3; 0 = off)')

@@ -39,6 +39,11 @@ export interface SurrogateConfig {
   torch?: TorchOptionsJson;
   optimizer?: OptimizerConfig;
   lr: number;
+  /**
+   * Tune the learning rate of every candidate and of CE on this grid: the quick stage at each
+   * rate, the full stage at the best one (successive halving); the re-trainings use each loss's rate.
+   */
+  tuneLr?: number[];
   batchSize: number;
   /** Training seed: every candidate and the CE baseline train with it (same weights, same batches). */
   seed: number;
@@ -219,6 +224,11 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
   num(lg.threshold, 'screen.logits.threshold', 0, 1);
   if (!ENGINE_MODELS.torch.includes(surrogate.model.kind)) fail('surrogate.model.kind', `must be one of ${ENGINE_MODELS.torch.join(', ')}`);
   num(surrogate.lr, 'surrogate.lr', 0);
+  if (surrogate.tuneLr !== undefined) {
+    if (!Array.isArray(surrogate.tuneLr) || surrogate.tuneLr.length < 2) fail('surrogate.tuneLr', 'must list at least 2 learning rates');
+    surrogate.tuneLr.forEach((v, i) => num(v, `surrogate.tuneLr[${i}]`, 1e-12));
+    if (new Set(surrogate.tuneLr).size !== surrogate.tuneLr.length) fail('surrogate.tuneLr', 'lists a rate twice');
+  }
   int(surrogate.batchSize, 'surrogate.batchSize', 1);
   int(surrogate.seed, 'surrogate.seed', 0);
   if (surrogate.maxTrain !== undefined) int(surrogate.maxTrain, 'surrogate.maxTrain', 1);

@@ -30,7 +30,7 @@ export function trainTask(s: SurrogateConfig, job: EvalJob, cwd = process.cwd())
     train: {
       model: s.model,
       ...(s.optimizer ? { optimizer: s.optimizer } : {}),
-      lr: s.lr,
+      lr: job.lr ?? s.lr,
       batchSize: s.batchSize,
       epochs: st.epochs,
       ...(st.stepsPerEpoch !== undefined ? { stepsPerEpoch: st.stepsPerEpoch } : {}),

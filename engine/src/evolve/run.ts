@@ -31,6 +31,8 @@ export interface CrossJob {
   loss: string;
   text: string;
   augment: string;
+  /** The rate tuned in its own search (surrogate.tuneLr); it is not tuned again per augmentation. */
+  lr?: number;
   outcome?: EvalOutcome;
 }
 
@@ -44,6 +46,8 @@ export interface FinalJob {
   text: string;
   augment: string;
   seed: number;
+  /** Its tuned learning rate (surrogate.tuneLr), when there is one. */
+  lr?: number;
   outcome?: EvalOutcome;
 }
 
@@ -218,7 +222,8 @@ async function crossTable(
     searches.forEach((s, si) => {
       s.best(cfg.crossTop).forEach((rec, rank) => {
         augs.forEach((a, ai) => {
-          const job: CrossJob = { key: `x:${si}:${rec.id}:${a}`, from: si, rank: rank + 1, loss: rec.loss, text: rec.text, augment: a };
+          const lr = tunedLr(rec);
+          const job: CrossJob = { key: `x:${si}:${rec.id}:${a}`, from: si, rank: rank + 1, loss: rec.loss, text: rec.text, augment: a, ...(lr ? { lr } : {}) };
           // Its own search already trained it under its augmentation with the same settings.
           if (ai === si && rec.s2) job.outcome = rec.s2;
           else if (ai === si && !cfg.surrogate.stage2 && rec.s1) job.outcome = rec.s1;
@@ -236,7 +241,7 @@ async function crossTable(
   const stage = cfg.surrogate.stage2 ? 2 : 1;
   await pool(
     state.cross.filter((j) => !j.outcome).map((j) => async () => {
-      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: LOSS_NAME, stage, augment: j.augment });
+      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: LOSS_NAME, stage, augment: j.augment, ...(j.lr ? { lr: j.lr } : {}) });
       emit({ type: 'cross-evaluated', key: j.key, from: j.from, augment: j.augment, fitness: j.outcome.fitness });
       save();
     }),
@@ -264,9 +269,11 @@ async function finalPhase(
     searches.forEach((s, si) => {
       const a = s.st.augment;
       s.best(cfg.topK).forEach((rec, rank) => {
-        for (const seed of seeds) jobs.push({ key: `f:${si}:${rec.id}:${seed}`, from: si, rank: rank + 1, id: rec.id, loss: rec.loss, text: rec.text, augment: a, seed });
+        const lr = tunedLr(rec);
+        for (const seed of seeds) jobs.push({ key: `f:${si}:${rec.id}:${seed}`, from: si, rank: rank + 1, id: rec.id, loss: rec.loss, text: rec.text, augment: a, seed, ...(lr ? { lr } : {}) });
       });
-      for (const seed of seeds) jobs.push({ key: `f:${si}:ce:${seed}`, from: si, rank: 0, id: -1, loss: s.st.baseline.loss, text: CE_SOURCE, augment: a, seed });
+      const celr = tunedLr(s.st.baseline);
+      for (const seed of seeds) jobs.push({ key: `f:${si}:ce:${seed}`, from: si, rank: 0, id: -1, loss: s.st.baseline.loss, text: CE_SOURCE, augment: a, seed, ...(celr ? { lr: celr } : {}) });
     });
     state.final = jobs;
     save();
@@ -275,7 +282,7 @@ async function finalPhase(
   const stage = cfg.surrogate.stage2 ? 2 : 1;
   await pool(
     state.final.filter((j) => !j.outcome).map((j) => async () => {
-      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: LOSS_NAME, stage, augment: j.augment, seed: j.seed });
+      j.outcome = await evaluate({ key: j.key, source: j.text, lossName: LOSS_NAME, stage, augment: j.augment, seed: j.seed, ...(j.lr ? { lr: j.lr } : {}) });
       emit({ type: 'final-evaluated', key: j.key, from: j.from, id: j.id, seed: j.seed, fitness: j.outcome.fitness, testAcc: j.outcome.testAcc ?? null });
       save();
     }),
@@ -284,6 +291,11 @@ async function finalPhase(
 }
 
 export type { FinalRow };
+
+/** The rate a tuned candidate's fitness came from (its full stage's, else its quick stage's). */
+function tunedLr(rec: CandidateRecord): number | undefined {
+  return rec.s2?.lr ?? rec.s1?.lr;
+}
 
 export function finalRows(state: RunState): FinalRow[] {
   const rows: FinalRow[] = [];
@@ -373,7 +385,7 @@ function describeSurrogate(cfg: EvolveConfig, augment: string): string {
   const s = cfg.surrogate;
   const st = s.stage2 ?? s.stage1;
   return `${s.model.kind}${s.model.hidden ? ` [${s.model.hidden.join(',')}]` : ''}${s.model.width ? ` width ${s.model.width}` : ''} on ${s.dataset}` +
-    `${s.maxTrain ? ` (${s.maxTrain} training images)` : ''}, augment ${augment}, ${st.epochs} epoch(s) x ${st.stepsPerEpoch ?? 'all'} steps, batch ${s.batchSize}, lr ${s.lr}, seed ${s.seed}`;
+    `${s.maxTrain ? ` (${s.maxTrain} training images)` : ''}, augment ${augment}, ${st.epochs} epoch(s) x ${st.stepsPerEpoch ?? 'all'} steps, batch ${s.batchSize}, lr ${s.tuneLr ? `tuned on ${s.tuneLr.join(', ')}` : s.lr}, seed ${s.seed}`;
 }
 
 function writeResults(run: RunHandle, state: RunState, searches: Search[], status: EvolveSummary['status'], backend: string | null, error?: string, compute: BackendJson | null = null): EvolveSummary {
@@ -415,7 +427,7 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
         : [];
       const comments = [
         `Lossmith evolve run ${run.id}${multi ? `, search under augmentation '${st.augment}'` : ''}: rank ${k + 1} of ${cfg.topK}`,
-        `fitness (best validation accuracy) ${r4(rec.fitness)}; cross-entropy on the same surrogate and seed: ${r4(st.baseline.fitness)}`,
+        `fitness (best validation accuracy) ${r4(rec.fitness)}${tunedLr(rec) ? ` at lr ${tunedLr(rec)}` : ''}; cross-entropy on the same surrogate and seed: ${r4(st.baseline.fitness)}${tunedLr(st.baseline) ? ` at lr ${tunedLr(st.baseline)}` : ''}`,
         `surrogate: ${describeSurrogate(cfg, st.augment)}`,
         ...finalLine,
         `lineage (newest first):`,
@@ -425,6 +437,7 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
       fs.writeFileSync(path.join(run.dir, file), comments.map((c) => `# ${c}`).join('\n') + '\n' + body);
       best.push({
         file, loss: rec.loss, fitness: rec.fitness!, id: rec.id, augment: st.augment, stage1: rec.s1?.fitness ?? null,
+        ...(tunedLr(rec) ? { lr: tunedLr(rec) } : {}),
         lineage: lineage.map((l) => ({ id: l.id, mutation: l.mutation, detail: l.detail, parent: l.parent, fitness: l.fitness, loss: l.loss })),
       });
     });
@@ -458,6 +471,7 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
       phase: s.st.phase,
       baselineFitness: s.st.baseline.fitness,
       baselineStage1: s.st.baseline.s1?.fitness ?? null,
+      ...(tunedLr(s.st.baseline) ? { baselineLr: tunedLr(s.st.baseline) } : {}),
       initialBest: s.initialBest(),
       best: s.best(1)[0]?.fitness ?? null,
       children: s.st.childrenEvaluated,

@@ -43,6 +43,8 @@ export interface EvalJob {
   augment: string;
   /** Training seed (default: the surrogate's). */
   seed?: number;
+  /** Peak learning rate (default: the surrogate's). */
+  lr?: number;
 }
 
 export interface EvalOutcome {
@@ -54,9 +56,29 @@ export interface EvalOutcome {
   backend?: string;
   /** Test accuracy of the best-validation weights (when the surrogate reports it). */
   testAcc?: number | null;
+  /** The learning rate it trained at (under tuneLr: the grid point its fitness came from). */
+  lr?: number;
+  /** Under tuneLr, stage 1: the fitness at each grid point (null where the training did not complete). */
+  grid?: (number | null)[];
 }
 
 export type Evaluate = (job: EvalJob) => Promise<EvalOutcome>;
+
+/**
+ * The outcome of a grid of trainings: the completed one with the best fitness (the first on a
+ * tie), with its rate, the fitness at every rate and the grid's total time; the first failure
+ * when none completed.
+ */
+export function bestOfGrid(outs: EvalOutcome[], grid: number[]): EvalOutcome {
+  let best = -1;
+  outs.forEach((o, i) => {
+    if (o.status === 'completed' && o.fitness !== null && (best < 0 || o.fitness > (outs[best].fitness as number))) best = i;
+  });
+  const wallMs = outs.reduce((a, o) => a + o.wallMs, 0);
+  const gridFit = outs.map((o) => (o.status === 'completed' ? o.fitness : null));
+  const pick = best >= 0 ? outs[best] : outs[0];
+  return { ...pick, wallMs, lr: grid[best >= 0 ? best : 0], grid: gridFit };
+}
 
 export type CandidateStatus = 'pending' | 'evaluated' | 'filtered' | 'failed';
 
@@ -290,7 +312,14 @@ export class Search {
   private async runStage(rec: CandidateRecord, stage: 1 | 2): Promise<EvalOutcome> {
     this.check();
     const job: EvalJob = { key: `${this.st.index}:${rec.id}:s${stage}`, source: rec.text, lossName: LOSS_NAME, stage, augment: this.st.augment };
-    const out = await this.hooks.evaluate(job);
+    const grid = this.cfg.surrogate.tuneLr;
+    // Learning-rate tuning by successive halving: the quick stage at every rate of the grid,
+    // the full stage only at the rate that did best, so a loss wins only at its best rate.
+    const out = !grid
+      ? await this.hooks.evaluate(job)
+      : stage === 1 || !rec.s1?.lr
+        ? bestOfGrid(await Promise.all(grid.map((lr, i) => this.hooks.evaluate({ ...job, key: `${job.key}:lr${i}`, lr }))), grid)
+        : { ...(await this.hooks.evaluate({ ...job, lr: rec.s1.lr })), lr: rec.s1.lr };
     this.check();
     this.st.stats.evaluations++;
     this.st.stats.evaluationMs += out.wallMs;

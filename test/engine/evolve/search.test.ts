@@ -7,7 +7,8 @@ import * as path from 'path';
 import { resolveConfig, type EvolveConfigInput } from '../../../engine/src/evolve/config';
 import { CHECKPOINT_FILE, readCheckpoint, runEvolve, type RunState } from '../../../engine/src/evolve/run';
 import { readEvents, readSummary, runsDir } from '../../../store/run-store';
-import { fakeEvaluate } from './fake-fitness';
+import { fakeEvaluate, hash } from './fake-fitness';
+import { bestOfGrid, type EvalJob, type EvalOutcome } from '../../../engine/src/evolve/search';
 import { trainTask } from '../../../engine/src/evolve/fitness';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-evolve-'));
@@ -228,4 +229,48 @@ test('the surrogate task: stage settings, shared training seed, seed override, a
   assert.deepEqual(t2.train.earlyStop, { minTrainAcc: 0.3, afterEpochs: 1 });
   assert.equal(t2.train.seed, 9);
   assert.deepEqual(t2.train.model, { kind: 'mlp', hidden: [128] });
+});
+
+test('evolve with tuneLr: the quick stage at every grid rate, the full stage and the re-trainings at each loss\'s best rate, CE tuned alike', async () => {
+  const grid = [1e-3, 1e-2];
+  const calls: EvalJob[] = [];
+  const inner = fakeEvaluate();
+  // The fitness depends on the rate: a loss does better at the rate its text hashes to.
+  const evaluate = async (job: EvalJob): Promise<EvalOutcome> => {
+    calls.push(job);
+    const o = await inner({ ...job, lr: undefined });
+    if (o.fitness === null) return o;
+    const good = grid[hash(job.source) % 2];
+    return { ...o, fitness: job.lr === good ? o.fitness : o.fitness - 0.2 };
+  };
+  const cfg = resolveConfig({ ...SMALL, steps: 6, finalSeeds: 2, topK: 2, surrogate: { ...SMALL.surrogate, tuneLr: grid } });
+  const res = await runEvolve({ root: tmp(), config: cfg, evaluate });
+  assert.equal(res.summary.status, 'done');
+  const s1 = calls.filter((c) => c.stage === 1 && !c.seed);
+  const s2 = calls.filter((c) => c.stage === 2 && !c.seed && !c.key.startsWith('x:'));
+  // Every quick-stage evaluation ran once per rate, each under its own key.
+  const byCand = new Map<string, number[]>();
+  for (const c of s1) byCand.set(c.key.replace(/:lr\d+$/, ''), [...(byCand.get(c.key.replace(/:lr\d+$/, '')) ?? []), c.lr!]);
+  for (const [k, lrs] of byCand) assert.deepEqual([...lrs].sort(), [...grid].sort(), k);
+  // The full stage ran once, at the rate the quick stage liked: the one its text hashes to.
+  for (const c of s2) assert.equal(c.lr, grid[hash(c.source) % 2], c.key);
+  assert.ok(s2.length > 0);
+  // The re-trainings (seeded) use each loss's rate, CE's included.
+  const finals = calls.filter((c) => c.seed !== undefined);
+  assert.ok(finals.length > 0);
+  for (const c of finals) assert.equal(c.lr, grid[hash(c.source) % 2], c.key);
+  for (const b of res.summary.best) assert.ok(grid.includes(b.lr!), `best ${b.file} records its rate`);
+});
+
+test('bestOfGrid: the completed outcome with the best fitness (first on a tie), its rate and the grid; the first failure when none completed', () => {
+  const ok = (fitness: number): EvalOutcome => ({ status: 'completed', fitness, wallMs: 2 });
+  const nan: EvalOutcome = { status: 'nan', fitness: null, wallMs: 1, reason: 'loss is NaN at step 3' };
+  const b = bestOfGrid([ok(0.5), nan, ok(0.7), ok(0.7)], [1, 2, 3, 4]);
+  assert.equal(b.fitness, 0.7);
+  assert.equal(b.lr, 3);
+  assert.deepEqual(b.grid, [0.5, null, 0.7, 0.7]);
+  assert.equal(b.wallMs, 7);
+  const none = bestOfGrid([nan, nan], [1, 2]);
+  assert.equal(none.status, 'nan');
+  assert.equal(none.fitness, null);
 });
