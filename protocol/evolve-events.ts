@@ -161,7 +161,7 @@ export interface EvolveBackendEvent extends Base {
 }
 
 export interface OtherEvolveEvent extends Base {
-  type: 'search-stalled' | 'seed-invalid' | 'run-end' | 'run-cancelled' | 'run-failed' | 'run-extended' | 'final-evaluated';
+  type: 'search-stalled' | 'seed-invalid' | 'run-end' | 'run-cancelled' | 'run-failed' | 'run-extended' | 'final-evaluated' | 'transfer-evaluated';
   [k: string]: unknown;
 }
 
@@ -218,6 +218,27 @@ export interface FinalRow {
   excluded?: number;
 }
 
+/** One loss at one step of the transfer ladder and one augmentation, paired with CE there. */
+export interface TransferRow {
+  step: number;
+  stepLabel: string;
+  augment: string;
+  /** Search it comes from, its rank there and its candidate id. */
+  from: number;
+  rank: number;
+  id: number;
+  loss: string;
+  /** The tuned learning rates (null without tuning). */
+  lr: number | null;
+  ceLr: number | null;
+  seeds: number[];
+  testAcc: (number | null)[];
+  ceTestAcc: (number | null)[];
+  /** Test accuracy vs CE over the seeds where both completed; Holm over every row of the ladder. */
+  test: FinalComparison | null;
+  excluded: number;
+}
+
 export interface FinalComparison {
   meanDiff: number;
   pValue: number | null;
@@ -238,6 +259,8 @@ export interface EvolveSummary {
   evaluated: number;
   /** Candidates rejected before any training, per reason. */
   rejected: Record<string, number>;
+  /** The transfer ladder: its steps and a row per loss, step and augmentation (absent without --transfer). */
+  transfer?: { steps: string[]; rows: TransferRow[] };
   /** CE's fitness on the same surrogate and seed (the first search's). */
   baselineFitness: number | null;
   best: EvolveBest[];

@@ -8,6 +8,8 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { isLive, type ActiveRun, type RunManager } from './runs/run-manager';
 import { listRuns, progressOf, readSummary, runEvents, runLabel } from './runs/run-files';
+import { runAccessibleLabel, runDescription, runTooltip, type RunItem } from './runs/run-item-text';
+import type { VerdictSummary } from '../../media/src/shared/verdict';
 
 interface RunDetails {
   mtime: number;
@@ -16,25 +18,10 @@ interface RunDetails {
   backend: string | null;
   compute: string | null;
   progress: number;
+  verdicts: VerdictSummary | null;
 }
 
-const escapeMd = (s: string): string => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
-
-export interface RunItem {
-  /** Run id, or the manager's key while queued. */
-  id: string;
-  kind: 'compare' | 'evolve';
-  status: string;
-  label: string;
-  dir?: string;
-  created: string;
-  progress?: number;
-  detail?: string;
-  /** The engine and device in a few words ('torch cuda:0', 'wasm (CPU)') and in full. */
-  backend?: string | null;
-  compute?: string | null;
-  error?: string;
-}
+export type { RunItem };
 
 const ICONS: Record<string, [string, string?]> = {
   queued: ['watch'],
@@ -89,13 +76,14 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
         item.backend = d.backend;
         item.compute = d.compute;
         item.progress = d.progress;
+        item.verdicts = d.verdicts;
         out.set(info.id, item);
       }
     }
     for (const r of this.manager.runs()) {
       const id = r.id ?? r.key;
       const prev = out.get(id);
-      out.set(id, { ...(prev ?? { created: new Date().toISOString() }), id, kind: r.kind, status: r.state, label: r.label, dir: r.dir ?? prev?.dir, progress: r.progress, detail: r.detail, backend: r.backend, compute: r.compute, error: r.error });
+      out.set(id, { ...(prev ?? { created: new Date().toISOString() }), id, kind: r.kind, status: r.state, label: r.label, dir: r.dir ?? prev?.dir, progress: r.progress, detail: r.detail, backend: r.backend, compute: r.compute, verdicts: r.verdicts ?? prev?.verdicts, error: r.error });
     }
     return [...out.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
@@ -121,7 +109,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
       summary = undefined;
     }
     const p = progressOf(kind, runEvents(dir), summary);
-    const d = { mtime, label: runLabel(dir, kind), detail: p.detail, backend: p.backend, compute: p.compute, progress: p.progress };
+    const d = { mtime, label: runLabel(dir, kind), detail: p.detail, backend: p.backend, compute: p.compute, progress: p.progress, verdicts: p.verdicts };
     this.cache.set(dir, d);
     return d;
   }
@@ -131,18 +119,12 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
     item.id = r.id;
     const live = isLive(r.status as ActiveRun['state']);
     const when = r.created ? new Date(r.created).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : '';
-    item.description = [live && r.status === 'running' ? `${Math.round((r.progress ?? 0) * 100)}%` : r.status, r.detail, r.backend, when].filter(Boolean).join(' · ');
+    item.description = runDescription(r, live, when);
     const [icon, color] = ICONS[r.status] ?? ICONS.unknown;
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     item.contextValue = `lossmithRun.${r.kind}.${r.status}`;
-    const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${r.kind === 'evolve' ? 'Evolution' : 'Evaluation'}**: ${r.label}\n\n`);
-    md.appendMarkdown(`- status: ${r.status}\n- run: \`${r.id}\`\n`);
-    if (r.detail) md.appendMarkdown(`- ${r.detail}\n`);
-    if (r.compute ?? r.backend) md.appendMarkdown(`- engine: ${escapeMd((r.compute ?? r.backend) as string)}\n`);
-    if (r.error) md.appendMarkdown(`- error: ${escapeMd(r.error)}\n`);
-    item.tooltip = md;
-    item.accessibilityInformation = { label: `${r.kind === 'evolve' ? 'Evolution' : 'Evaluation'} ${r.label}, ${r.status}${r.detail ? `, ${r.detail}` : ''}` };
+    item.tooltip = new vscode.MarkdownString(runTooltip(r), true);
+    item.accessibilityInformation = { label: runAccessibleLabel(r) };
     if (r.dir) item.command = { command: 'lossmith.openRun', title: 'Open Results', arguments: [r] };
     return item;
   }

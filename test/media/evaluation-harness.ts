@@ -14,17 +14,19 @@ import { pageHtml } from '../../media/src/shared/html';
 import { ROOT } from '../e2e/helpers';
 
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'runs');
+/** Recordings of the panels' own tests: compare-verdicts, a run with Holm-adjusted p-values, verdicts and diverged seeds. */
+export const MEDIA_FIXTURES = path.join(ROOT, 'test', 'media', 'fixtures');
 
 /** Events of a recorded run, in file order (a torn last line is ignored, as the client does). */
-export function fixtureEvents(name: string): Record<string, unknown>[] {
-  const text = fs.readFileSync(path.join(FIXTURES, name, 'events.jsonl'), 'utf8');
+export function fixtureEvents(name: string, dir = FIXTURES): Record<string, unknown>[] {
+  const text = fs.readFileSync(path.join(dir, name, 'events.jsonl'), 'utf8');
   const lines = text.split('\n');
   lines.pop();
   return lines.filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-export function fixtureSummary(name: string): unknown {
-  const f = path.join(FIXTURES, name, 'summary.json');
+export function fixtureSummary(name: string, dir = FIXTURES): unknown {
+  const f = path.join(dir, name, 'summary.json');
   return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : null;
 }
 
@@ -36,6 +38,10 @@ export const THEMES = {
   light: {
     cls: 'vscode-light',
     vars: { '--vscode-editor-background': '#ffffff', '--vscode-foreground': '#616161', '--vscode-editorWidget-border': '#c8c8c8', '--vscode-charts-foreground': '#616161', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-orange': '#d18616', '--vscode-charts-green': '#388a34', '--vscode-charts-purple': '#652d90', '--vscode-charts-red': '#e51400', '--vscode-charts-yellow': '#bf8803', '--vscode-focusBorder': '#0090f1' },
+  },
+  'high-contrast': {
+    cls: 'vscode-high-contrast',
+    vars: { '--vscode-editor-background': '#000000', '--vscode-foreground': '#ffffff', '--vscode-editorWidget-border': '#6fc3df', '--vscode-contrastBorder': '#6fc3df', '--vscode-charts-foreground': '#ffffff', '--vscode-charts-blue': '#3794ff', '--vscode-charts-orange': '#d18616', '--vscode-charts-green': '#89d185', '--vscode-charts-purple': '#b180d7', '--vscode-charts-red': '#f48771', '--vscode-charts-yellow': '#ffd370', '--vscode-focusBorder': '#f38518' },
   },
 } as const;
 

@@ -1,14 +1,19 @@
 /** The evaluation panel's view model on the recorded events of a real compare run (no DOM). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { curves, emptyModel, lossOrder, metadata, progress, reduce, table, tableCsv } from '../../media/src/evaluation/model';
+import { curves, emptyModel, lossOrder, metadata, progress, reduce, table, tableCsv, tableLegend, verdictSummary, type EvalModel, type TableRow } from '../../media/src/evaluation/model';
+import { excludedText, parseExcluded, verdictCounts, verdictLegend, verdictPhrase, verdictReason, VERDICT_ALPHA, VERDICT_MIN_PAIRS } from '../../media/src/shared/verdict';
+import { excludedText as engineExcludedText, formatCompareTable } from '../../engine/src/run/compare';
+import { MIN_PAIRS, verdictOf } from '../../engine/src/run/stats';
+import type { CompareResultJson, CompareSummary } from '../../protocol/run-events';
 import { chartSvg, pct, pp, pValue, toCsv } from '../../media/src/shared/format';
 import { parseFromRunWebview, parseRunPanelState, parseToRunWebview } from '../../media/src/shared/run-messages';
-import { fixtureEvents } from './evaluation-harness';
+import { fixtureEvents, fixtureSummary, MEDIA_FIXTURES } from './evaluation-harness';
 import type { WireEvent } from '../../media/src/shared/validate';
 import { computeShort } from '../../media/src/shared/compute';
 
 const events = fixtureEvents('compare-finished') as { type: string; [k: string]: unknown }[];
+const CSV_HEADER = 'loss,augmentation,test_acc_mean,test_acc_std,n,diff_vs_baseline,ci95_lo,ci95_hi,p_paired_t,p_holm,verdict,p_wilcoxon,ms_per_training,excluded_nan,excluded_failed,excluded_early_stopped,per_seed';
 
 test('reduces a finished run: grid, curves, final table', () => {
   const m = emptyModel('r');
@@ -38,9 +43,19 @@ test('reduces a finished run: grid, curves, final table', () => {
   const result = events.find((e) => e.type === 'result' && e.loss === 'focal' && e.augmentation === 'none') as unknown as { vsBaseline: { meanDiff: number; pValue: number } };
   assert.equal(focal.raw.meanDiff, result.vsBaseline.meanDiff);
   assert.equal(focal.cells.p, pValue(result.vsBaseline.pValue));
-  assert.equal(focal.verdict, result.vsBaseline.pValue < 0.05 ? (result.vsBaseline.meanDiff > 0 ? 'better' : 'worse') : 'same');
+  // Recorded before Holm's adjustment, verdicts and exclusions: no verdict, '—', never 'undefined'.
+  assert.equal(focal.verdict, null);
+  assert.deepEqual([focal.cells.pAdjusted, focal.cells.verdict, focal.cells.excluded], ['—', '—', '—']);
+  assert.match(focal.verdictTitle, /recorded before verdicts/);
+  for (const r of rows) for (const c of Object.values(r.cells)) assert.ok(c && !/undefined|NaN|null/.test(c), `${r.loss}: ${c}`);
+  assert.match(tableLegend(m), /recorded before Holm-adjusted p-values and verdicts/);
   const csv = tableCsv(m).trim().split('\r\n');
   assert.equal(csv.length, 5);
+  assert.equal(csv[0], CSV_HEADER);
+  const focalCsv = csv.find((l) => l.startsWith('focal,none,'))!.split(',');
+  // p_holm, verdict and the excluded counts are empty; p_paired_t is there.
+  assert.equal(focalCsv[8], String(result.vsBaseline.pValue));
+  assert.deepEqual([focalCsv[9], focalCsv[10], focalCsv[13], focalCsv[14], focalCsv[15]], ['', '', '', '', '']);
   // The engine and device line: the recorded wasm backend (one thread in each of two workers, once).
   assert.equal(metadata(m).find(([k]) => k === 'Engine')![1], 'tfjs · wasm (cpu, 1 thread)');
 });
@@ -145,4 +160,130 @@ test('a resumed run (cancelled, then continued in the same file) ends with the s
   assert.equal(a.finished, 12);
   assert.deepEqual(table(a), table(b));
   for (const aug of ['none', 'cutout']) assert.deepEqual(curves(a, aug, 'valAcc', true), curves(b, aug, 'valAcc', true));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Holm-adjusted p, verdicts and exclusions: a real run recorded with them (test/media/fixtures/
+// compare-verdicts: focal no-difference, mae worse, wild with 2 of 5 seeds diverged, wilder with
+// every seed diverged), checked against the engine's own words and rule.
+
+const VERDICT_RUN = 'compare-verdicts';
+const vEvents = fixtureEvents(VERDICT_RUN, MEDIA_FIXTURES) as WireEvent[];
+const vSummary = fixtureSummary(VERDICT_RUN, MEDIA_FIXTURES) as CompareSummary;
+const verdictModel = (evs: readonly WireEvent[] = vEvents): EvalModel => {
+  const m = emptyModel('v');
+  for (const e of evs) reduce(m, e);
+  return m;
+};
+
+test('verdicts: p (Holm), the verdict in words and the trainings left out, per row', () => {
+  const m = verdictModel();
+  assert.equal(m.status, 'done');
+  const rows = table(m);
+  assert.deepEqual(rows.map((r) => r.loss), ['ce', 'focal', 'mae', 'wild', 'wilder']);
+  const by = (loss: string): TableRow => rows.find((r) => r.loss === loss)!;
+  const res = (loss: string): CompareResultJson => vSummary.results.find((r) => r.loss === loss)!;
+  assert.deepEqual(rows.map((r) => r.verdict), [null, 'no-difference', 'worse', 'no-difference', 'inconclusive']);
+  assert.deepEqual(rows.map((r) => r.cells.verdict), ['—', 'no difference', 'worse', 'no difference', 'inconclusive']);
+  assert.equal(by('mae').cells.pAdjusted, pValue(res('mae').vsBaseline.pAdjusted));
+  assert.equal(by('mae').cells.p, pValue(res('mae').vsBaseline.pValue));
+  assert.ok(res('mae').vsBaseline.pAdjusted! > res('mae').vsBaseline.pValue!);
+  assert.equal(by('ce').cells.pAdjusted, '—');
+  assert.deepEqual(rows.map((r) => r.cells.excluded), ['none', 'none', 'none', '2 of 5 seeds diverged', '5 of 5 seeds diverged']);
+  assert.match(by('mae').verdictTitle, /^worse than ce \(-14\.90 pp\): p \(Holm\) 0\.0074 < 0\.05$/);
+  assert.match(by('wilder').verdictTitle, /inconclusive: 0 seed pairs, the verdict needs 3/);
+  assert.match(by('focal').verdictTitle, /no difference from ce detected.*not a proof of equality/);
+  for (const r of rows) for (const c of Object.values(r.cells)) assert.ok(c && !/undefined|NaN|null/.test(c), `${r.loss}: ${c}`);
+  // The words and the rule are the engine's: its exclusion text, its verdict, its legend.
+  for (const r of rows) {
+    assert.equal(r.cells.excluded.replace(/^none$/, ''), engineExcludedText(res(r.loss)));
+    if (!r.baseline) assert.equal(r.verdict, verdictOf(r.raw.n, r.raw.meanDiff, r.raw.pAdjusted, VERDICT_ALPHA));
+  }
+  assert.equal(VERDICT_MIN_PAIRS, MIN_PAIRS);
+  const legend = tableLegend(m);
+  assert.equal(legend, verdictLegend(4));
+  assert.match(legend, /over all 4 comparisons of this run/);
+  const cli = formatCompareTable(vSummary);
+  assert.match(cli, /p \(Holm\): adjusted over all 4 comparisons of this run/);
+  assert.ok(cli.includes('Verdict: better/worse when p (Holm) < 0.05, no-difference when none was detected, inconclusive under 3 seed pairs. Only completed trainings count:'));
+  assert.ok(legend.includes('Verdict: better/worse when p (Holm) < 0.05, no difference when none was detected, inconclusive under 3 seed pairs. Only completed trainings count: diverged (NaN), failed and early-stopped ones are left out of the means and the pairs.'));
+});
+
+test('verdicts: the CSV has p_holm, the verdict as in summary.json and the excluded counts', () => {
+  const lines = tableCsv(verdictModel()).trim().split('\r\n');
+  assert.equal(lines[0], CSV_HEADER);
+  const cols = CSV_HEADER.split(',');
+  const rec = (loss: string): Record<string, string> => {
+    const f = lines.find((l) => l.startsWith(`${loss},`))!.split(',');
+    return Object.fromEntries(cols.map((c, i) => [c, f[i]]));
+  };
+  const mae = vSummary.results.find((r) => r.loss === 'mae')!;
+  assert.equal(rec('mae').p_holm, String(mae.vsBaseline.pAdjusted));
+  assert.equal(rec('mae').p_paired_t, String(mae.vsBaseline.pValue));
+  assert.equal(rec('mae').verdict, 'worse');
+  assert.equal(rec('focal').verdict, 'no-difference');
+  assert.equal(rec('wilder').verdict, 'inconclusive');
+  assert.deepEqual([rec('wild').excluded_nan, rec('wild').excluded_failed, rec('wild').excluded_early_stopped], ['2', '0', '0']);
+  assert.equal(rec('wilder').excluded_nan, '5');
+  // The baseline: no test, but its own exclusions.
+  assert.deepEqual([rec('ce').p_holm, rec('ce').verdict, rec('ce').excluded_nan], ['', '', '0']);
+  // wild: only the 3 completed seeds are in the per-seed list's numbers.
+  assert.equal(rec('wild').per_seed.split(' ').filter(Boolean).length, 3);
+});
+
+test('verdicts: malformed fields are dropped, a better verdict and the Runs view summary', () => {
+  const results = vEvents.filter((e) => e.type === 'result');
+  const patched = vEvents.map((e) => {
+    if (e.type !== 'result') return e;
+    const vs = e.vsBaseline as Record<string, unknown>;
+    if (e.loss === 'focal') return { ...e, vsBaseline: { ...vs, meanDiff: 0.012, pAdjusted: 0.01, verdict: 'better' } };
+    if (e.loss === 'wild') return { ...e, vsBaseline: { ...vs, pAdjusted: 'small', verdict: 'great' }, excluded: { nan: -1, failed: 0, earlyStopped: 0 } };
+    return e;
+  });
+  assert.equal(results.length, 5);
+  const m = verdictModel(patched);
+  const rows = table(m);
+  const focal = rows.find((r) => r.loss === 'focal')!;
+  assert.deepEqual([focal.verdict, focal.cells.verdict, focal.cells.pAdjusted], ['better', 'better', '0.010']);
+  assert.equal(focal.verdictTitle, 'better than ce (+1.20 pp): p (Holm) 0.010 < 0.05');
+  const wild = rows.find((r) => r.loss === 'wild')!;
+  assert.deepEqual([wild.verdict, wild.cells.verdict, wild.cells.pAdjusted, wild.cells.excluded], [null, '—', '—', '—']);
+  const s = verdictSummary(m)!;
+  assert.equal(s.short, '1 better, 1 worse, 1 inconclusive');
+  assert.deepEqual(s.lines, ['focal: better (+1.20 pp, p_adj = 0.010)', 'mae: worse (-14.90 pp, p_adj = 0.0074)', 'wild: —', 'wilder: inconclusive (0 seed pairs); 5 of 5 seeds diverged']);
+  // The recorded run as it is, and a run recorded before verdicts (none).
+  assert.deepEqual(verdictSummary(verdictModel()), {
+    short: '1 worse, 2 no difference, 1 inconclusive',
+    lines: [
+      'focal: no difference (-0.05 pp, p_adj = 0.86)',
+      'mae: worse (-14.90 pp, p_adj = 0.0074)',
+      'wild: no difference (-0.18 pp, p_adj = 0.35); 2 of 5 seeds diverged',
+      'wilder: inconclusive (0 seed pairs); 5 of 5 seeds diverged',
+    ],
+  });
+  const old = emptyModel('o');
+  for (const e of events) reduce(old, e);
+  assert.equal(verdictSummary(old), null);
+  assert.equal(verdictCounts([]), '');
+  assert.equal(excludedText({ nan: 2, failed: 1, earlyStopped: 1 }, 5), '2 of 5 seeds diverged, 1 failed, 1 stopped early');
+  assert.equal(excludedText({ nan: 0, failed: 0, earlyStopped: 2 }, 4), '2 of 4 seeds stopped early');
+  assert.equal(parseExcluded({ nan: 1, failed: 0 }), null);
+  assert.equal(verdictReason({ verdict: 'better', n: 8, meanDiff: 0.02, pAdjusted: 0.0004 }, 'ce'), 'better than ce (+2.00 pp): p (Holm) < 0.001');
+  assert.equal(verdictPhrase({ verdict: 'worse', n: 8, meanDiff: -0.02, pAdjusted: 0.0004 }), 'worse (-2.00 pp, p_adj < 0.001)');
+  assert.equal(verdictReason({ verdict: 'inconclusive', n: 4, meanDiff: 0, pAdjusted: null }, 'ce'), 'inconclusive: no test (the paired differences give no p-value)');
+});
+
+test('verdicts: mid-run, the provisional rows count only completed trainings and say which were left out', () => {
+  // Up to the last seed-end of the run: every training ended, no result yet.
+  const last = vEvents.map((e) => e.type).lastIndexOf('seed-end');
+  const m = verdictModel(vEvents.slice(0, last + 1));
+  const rows = table(m);
+  assert.ok(rows.length === 5 && rows.every((r) => r.provisional && r.verdict === null && r.cells.verdict === '—'));
+  const wild = rows.find((r) => r.loss === 'wild')!;
+  assert.equal(wild.cells.excluded, '2 of 5 seeds diverged');
+  assert.equal(wild.cells.n, '3 of 5');
+  const final = table(verdictModel()).find((r) => r.loss === 'wild')!;
+  assert.equal(wild.raw.mean, final.raw.mean);
+  assert.match(tableLegend(m), /come when the run ends/);
+  assert.equal(verdictSummary(m), null);
 });

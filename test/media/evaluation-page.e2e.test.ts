@@ -3,7 +3,9 @@
  * The evaluation panel in headless Chromium, fed the recorded events of a real finished compare
  * run (test/fixtures/runs/compare-finished: focal vs CE, mlp on 300 MNIST images, augmentations
  * none and cutout, 3 seeds x 3 epochs): curves, the final table with the paired test, metadata,
- * exports, state across a reload, CSP in force and no console errors.
+ * exports, state across a reload, CSP in force and no console errors; and a run recorded with
+ * Holm-adjusted p-values and verdicts (test/media/fixtures/compare-verdicts) in the dark, light
+ * and high-contrast themes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import * as path from 'path';
 import { chromium } from 'playwright-core';
 import { EVALUATION_BODY } from '../../media/src/evaluation/body';
 import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, ensurePackaged, requireFile, ROOT, staticServer, tempDir } from '../e2e/helpers';
-import { fixtureEvents, openPanel, panelPage, posted, send, STUB } from './evaluation-harness';
+import { fixtureEvents, MEDIA_FIXTURES, openPanel, panelPage, posted, send, STUB } from './evaluation-harness';
 
 const RUN = 'compare-finished';
 
@@ -80,7 +82,7 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
       const saves = (await posted(page)).filter((m) => m.type === 'save');
       assert.deepEqual(saves.map((s) => s.format), ['csv', 'png', 'svg']);
       const csv = String(saves[0].data);
-      assert.match(csv.split('\r\n')[0], /^loss,augmentation,test_acc_mean/);
+      assert.match(csv.split('\r\n')[0], /^loss,augmentation,test_acc_mean,.*,p_paired_t,p_holm,verdict,.*,excluded_nan,excluded_failed,excluded_early_stopped,per_seed$/);
       assert.equal(csv.trim().split('\r\n').length, 5);
       assert.match(String(saves[1].data), /^data:image\/png;base64,/);
       assert.match(String(saves[2].data), /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -93,6 +95,44 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
       assert.deepEqual(errors, []);
       assert.deepEqual(violations, []);
       await page.close();
+    });
+
+    await t.test('verdicts: p (Holm), the verdict as a word in a themed badge, the seeds left out and the legend (a run recorded with them)', async () => {
+      const vEvents = fixtureEvents('compare-verdicts', MEDIA_FIXTURES);
+      for (const theme of ['dark', 'light', 'high-contrast'] as const) {
+        const { page, errors, violations } = await openPanel(ctx, `${base}/evaluation.html`, theme);
+        await send(page, { type: 'events', runId: 'compare-verdicts', from: 0, events: vEvents });
+        await page.waitForSelector('#results[data-final="true"]');
+        const headers = await page.locator('#results thead th').allTextContents();
+        assert.deepEqual(headers.slice(7, 10), ['p (paired t)', 'p (Holm)', 'Verdict']);
+        assert.equal(headers[headers.length - 1], 'Left out');
+        const row = (loss: string) => page.locator('#results tbody tr', { has: page.locator(`th:text-is("${loss}")`) });
+        assert.equal(await row('mae').locator('.verdict').textContent(), 'worse');
+        assert.equal(await row('focal').locator('.verdict').textContent(), 'no difference');
+        assert.equal(await row('wilder').locator('.verdict').textContent(), 'inconclusive');
+        assert.equal(await row('ce').locator('.verdict').count(), 0);
+        assert.match((await row('wild').textContent()) ?? '', /2 of 5 seeds diverged/);
+        assert.match((await row('mae').locator('td', { has: page.locator('.verdict') }).getAttribute('title')) ?? '', /^worse than ce .*p \(Holm\) 0\.0074 < 0\.05/);
+        assert.match((await page.textContent('#table-legend')) ?? '', /^p \(Holm\): .*over all 4 comparisons of this run\. Verdict: better\/worse when p \(Holm\) < 0\.05/);
+        assert.equal(await page.isVisible('#table-legend'), true);
+        // The theme's colours: red for worse (the word says it too), a dashed border for inconclusive.
+        const style = (loss: string) => row(loss).locator('.verdict').evaluate((e) => ({ color: getComputedStyle(e).color, border: getComputedStyle(e).borderTopStyle, width: getComputedStyle(e).borderTopWidth }));
+        const red = await page.evaluate(() => {
+          const probe = document.createElement('span');
+          probe.style.color = getComputedStyle(document.documentElement).getPropertyValue('--vscode-charts-red');
+          document.body.append(probe);
+          const c = getComputedStyle(probe).color;
+          probe.remove();
+          return c;
+        });
+        assert.equal((await style('mae')).color, red);
+        assert.equal((await style('wilder')).border, 'dashed');
+        assert.equal((await style('mae')).width, theme === 'high-contrast' ? '2px' : '1px');
+        assert.deepEqual(errors, []);
+        assert.deepEqual(violations, []);
+        await page.screenshot({ path: path.join(shots, `evaluation-verdicts-${theme}.png`), fullPage: true });
+        await page.close();
+      }
     });
 
     await t.test('malformed messages and events are ignored', async () => {

@@ -1,7 +1,12 @@
 /** The evolution panel's view model on the recorded events of a real evolution run (no DOM). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySummary, emptyEvoModel, evoMetadata, evoProgress, exprSize, fitnessSeries, reduceEvo, rejections, scatter, topK } from '../../media/src/evolution/model';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, exprSize, finalLegend, finalTable, finalVerdicts, fitnessSeries, reduceEvo, rejections, scatter, topK } from '../../media/src/evolution/model';
+import { pValue } from '../../media/src/shared/format';
+import { finalVerdictPhrase, verdictLegend } from '../../media/src/shared/verdict';
+import { finalVerdictText } from '../../engine/src/commands/evolve-commands';
+import { holmAdjust, verdictOf } from '../../engine/src/run/stats';
+import type { EvolveSummary } from '../../protocol/evolve-events';
 import { fixtureEvents, fixtureSummary } from './evaluation-harness';
 
 type Ev = { type: string; [k: string]: unknown };
@@ -84,4 +89,50 @@ test('expression size counts operands and operators; malformed events are skippe
   for (const e of [{ type: 'candidate-evaluated', search: 'a', id: 1 }, { type: 'generation', search: 0 }, { type: 'crosstable', table: 5 }, { type: 'run-cancelled', reason: 'SIGTERM' }] as Ev[]) reduceEvo(m, e);
   assert.equal(m.candidates.size, 0);
   assert.equal(m.status, 'cancelled');
+});
+
+test('final re-training: p (Holm), the verdict in words and the seeds left out; none in a run recorded before them', () => {
+  // The recorded run (before verdicts): its numbers, '—' for the rest, no Runs view verdicts.
+  const old = emptyEvoModel('old');
+  applySummary(old, fixtureSummary('evolve-finished'));
+  const oldRows = finalTable(old);
+  assert.equal(oldRows.length, 6);
+  assert.ok(oldRows.every((r) => r.verdict === null && r.cells.verdict === '—' && r.cells.pAdjusted === '—' && r.cells.excluded === '—' && r.cells.seeds === '2' && r.title === ''));
+  for (const r of oldRows) for (const c of Object.values(r.cells)) assert.ok(c && !/undefined|NaN|null/.test(c), c);
+  assert.match(finalLegend(old), /recorded before Holm-adjusted p-values and verdicts/);
+  assert.equal(finalVerdicts(old), null);
+
+  // The same rows as the engine writes them now (engine/src/evolve/run.ts): pairs where both
+  // trainings completed, Holm over the rows, a verdict per row; a row with no pair has no test.
+  const summary = structuredClone(fixtureSummary('evolve-finished')) as EvolveSummary;
+  const rows = summary.final!;
+  rows[0].seeds = [2, 3, 4];
+  rows[0].test = { ...rows[0].test!, n: 3, meanDiff: -0.0062, pValue: 0.004 };
+  rows[1].excluded = 1;
+  rows[2].test = null;
+  rows[2].excluded = 2;
+  const adjusted = holmAdjust(rows.map((r) => r.test?.pValue ?? null));
+  rows.forEach((r, i) => {
+    if (r.test) Object.assign(r.test, { n: r.test.n ?? r.seeds.length - (r.excluded ?? 0), pAdjusted: adjusted[i], verdict: verdictOf(r.test.n ?? r.seeds.length - (r.excluded ?? 0), r.test.meanDiff, adjusted[i]) });
+  });
+  const m = emptyEvoModel('new');
+  applySummary(m, summary);
+  const t = finalTable(m);
+  assert.deepEqual(t.map((r) => r.verdict), ['worse', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive']);
+  assert.deepEqual(t.map((r) => r.cells.verdict), ['worse', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive']);
+  assert.equal(t[0].cells.pAdjusted, pValue(adjusted[0]));
+  assert.deepEqual(t.slice(0, 3).map((r) => [r.cells.seeds, r.cells.excluded]), [['3 of 3', 'none'], ['1 of 2', '1 of 2 seeds left out (a training did not finish)'], ['0 of 2', '2 of 2 seeds left out (a training did not finish)']]);
+  // The CLI's words (engine/src/commands/evolve-commands.ts), per row.
+  for (let i = 0; i < rows.length; i++) assert.equal(finalVerdictPhrase(m.final[i], m.final[i].excluded ?? 0), finalVerdictText(rows[i]), `row ${i}`);
+  assert.equal(t[0].title, `#28 (none) re-trained: worse than CE, -0.62 pp, p_adj = ${adjusted[0]!.toPrecision(2)}`);
+  assert.equal(t[2].title, '#63 (none) re-trained: inconclusive: no seed where both finished (2 seeds left out: a training did not finish)');
+  assert.equal(finalLegend(m), verdictLegend(6));
+  const v = finalVerdicts(m)!;
+  assert.equal(v.short, '1 worse, 5 inconclusive');
+  assert.equal(v.lines.length, 6);
+  assert.match(v.lines[3], /^#\d+ \(cutout\) re-trained: inconclusive, [-+]\d+\.\d\d pp, p_adj = /);
+  // Malformed fields are dropped.
+  const bad = emptyEvoModel('bad');
+  applySummary(bad, { final: [{ id: 'x', loss: 'sum(p)', augment: 'none', seeds: [1, 2, 3], test: { meanDiff: 0.1, pValue: 0.2, ci95: null, n: 3, pAdjusted: 'low', verdict: 'great' }, excluded: -1 }] });
+  assert.deepEqual(finalTable(bad).map((r) => [r.verdict, r.cells.pAdjusted, r.cells.excluded, r.title]), [[null, '—', 'none', '']]);
 });

@@ -2,7 +2,8 @@
 /**
  * The evolution panel in headless Chromium, fed the recorded events of a real evolution run:
  * captured mid-run (test/fixtures/runs/evolve-midrun: first search of two, 8 generations) and
- * finished (evolve-finished: both searches, cross-augmentation table, re-training against CE).
+ * finished (evolve-finished: both searches, cross-augmentation table, re-training against CE;
+ * recorded before verdicts, and with the verdicts the engine now adds to its final rows).
  * The losses of the top-k are described (LaTeX, curve) by the client's own code.
  */
 import { test } from 'node:test';
@@ -13,6 +14,7 @@ import { describeLoss } from '../../client/src/runs/describe-loss';
 import { EVOLUTION_BODY } from '../../media/src/evolution/body';
 import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, ensurePackaged, requireFile, ROOT, staticServer, tempDir, waitFor } from '../e2e/helpers';
 import { fixtureEvents, fixtureSummary, openPanel, panelPage, posted, send, STUB } from './evaluation-harness';
+import type { EvolveSummary } from '../../protocol/evolve-events';
 
 test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => {
   requireFile(CHROMIUM, "install Debian's chromium (scripts/ci-e2e-setup.sh)");
@@ -68,6 +70,12 @@ test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => 
       await page.waitForSelector('#cross-section:not([hidden]) #cross tbody tr');
       assert.equal(await page.locator('#cross tbody tr').count(), 5);
       await page.waitForSelector('#final-section:not([hidden]) #final tbody tr');
+      // Recorded before verdicts: the columns are there, empty ('—'), and the legend says why.
+      const finalHeaders = await page.locator('#final thead th').allTextContents();
+      assert.deepEqual(finalHeaders.slice(6), ['p', 'p (Holm)', 'Verdict', 'Left out']);
+      assert.equal(await page.locator('#final .verdict').count(), 0);
+      assert.doesNotMatch((await page.textContent('#final')) ?? '', /undefined|NaN/);
+      assert.match((await page.textContent('#final-legend')) ?? '', /recorded before Holm-adjusted p-values and verdicts/);
       assert.match((await page.textContent('#meta')) ?? '', /wasm/);
       // Rejections follow the search shown: switching searches switches the table.
       const caption = async (): Promise<string> => (await page.textContent('#rejections caption')) ?? '';
@@ -92,6 +100,24 @@ test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => 
       assert.deepEqual(errors, []);
       assert.deepEqual(violations, []);
       await page.screenshot({ path: path.join(shots, 'evolution-panel-finished.png'), fullPage: true });
+      await page.close();
+    });
+
+    await t.test('final re-training with verdicts (as the engine writes them now): the verdict in a badge, the row in words', async () => {
+      const { page, errors, violations } = await openPanel(ctx, `${base}/evolution.html`, 'dark');
+      const summary = structuredClone(fixtureSummary('evolve-finished')) as EvolveSummary;
+      summary.final!.forEach((r, i) => Object.assign(r.test!, { n: 2, pAdjusted: i === 0 ? 0.03 : 0.5, verdict: i === 0 ? 'worse' : 'inconclusive' }));
+      summary.final![1].excluded = 1;
+      await send(page, { type: 'runState', runId: 'evolve-finished', status: 'done', summary });
+      await send(page, { type: 'events', runId: 'evolve-finished', from: 0, events: fixtureEvents('evolve-finished') });
+      await page.waitForSelector('#final-section:not([hidden]) #final tbody tr .verdict');
+      const first = page.locator('#final tbody tr').first();
+      assert.equal(await first.locator('.verdict').textContent(), 'worse');
+      assert.match((await first.locator('td', { has: page.locator('.verdict') }).getAttribute('title')) ?? '', /^#28 \(none\) re-trained: worse than CE, -0\.52 pp, p_adj = 0\.030$/);
+      assert.match((await page.locator('#final tbody tr').nth(1).textContent()) ?? '', /1 of 2 seeds left out/);
+      assert.match((await page.textContent('#final-legend')) ?? '', /^p \(Holm\): .*over all 6 comparisons/);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
       await page.close();
     });
   } finally {

@@ -7,8 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { listRuns, readEvents, readSummary, runsDir, type RunInfo } from '../../../store/run-store';
 import type { WireEvent } from '../../../media/src/shared/validate';
-import { emptyModel, progress, reduce } from '../../../media/src/evaluation/model';
-import { applySummary, emptyEvoModel, evoProgress, reduceEvo } from '../../../media/src/evolution/model';
+import { emptyModel, progress, reduce, verdictSummary } from '../../../media/src/evaluation/model';
+import type { VerdictSummary } from '../../../media/src/shared/verdict';
+import { applySummary, emptyEvoModel, evoProgress, finalVerdicts, reduceEvo } from '../../../media/src/evolution/model';
 import { computeLine, computeShort, type ComputeInfo } from '../../../media/src/shared/compute';
 import { isRunId } from '../../../media/src/shared/validate';
 import { compareLabel } from './cli-args';
@@ -43,6 +44,12 @@ export interface RunProgress {
   compute: string | null;
   /** Whether it trains on a GPU (null: not reported yet). */
   gpu: boolean | null;
+  /**
+   * A finished run's verdicts: a compare run's comparisons ('1 better, 1 inconclusive' and one line
+   * each), an evolution's final re-training against CE (from its summary); null before them or in
+   * runs recorded before verdicts.
+   */
+  verdicts: VerdictSummary | null;
 }
 
 function computeProgress(list: readonly ComputeInfo[], fallback: string | null = null): Pick<RunProgress, 'backend' | 'compute' | 'gpu'> {
@@ -77,10 +84,10 @@ export class ProgressTracker {
 
   get(): RunProgress {
     if (this.kind === 'evolve') {
-      return { progress: evoProgress(this.evo), detail: `${this.evaluated} evaluated${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}`, ...computeProgress(this.evo.compute, this.evo.backend) };
+      return { progress: evoProgress(this.evo), detail: `${this.evaluated} evaluated${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}`, ...computeProgress(this.evo.compute, this.evo.backend), verdicts: finalVerdicts(this.evo) };
     }
     const m = this.cmp;
-    return { progress: progress(m), detail: `${m.finished} of ${m.jobs || '?'} trainings`, ...computeProgress(m.backends) };
+    return { progress: progress(m), detail: `${m.finished} of ${m.jobs || '?'} trainings`, ...computeProgress(m.backends), verdicts: verdictSummary(m) };
   }
 }
 

@@ -12,6 +12,7 @@ import type { WireEvent } from '../../../media/src/shared/validate';
 import { EventTail } from './event-tail';
 import { locateEngine, locateNode, nodeVersion, nodeVersionOk } from './locate';
 import { listRuns, ProgressTracker, runEvents, runLabel, runsDir } from './run-files';
+import type { VerdictSummary } from '../../../media/src/shared/verdict';
 import { toStart, type QueueState } from './queue';
 import { alive, killTree, RunProcess } from './run-process';
 
@@ -42,6 +43,8 @@ export interface ActiveRun {
   backend: string | null;
   compute?: string | null;
   gpu?: boolean | null;
+  /** A finished run's verdicts (see RunProgress). */
+  verdicts?: VerdictSummary | null;
   /** Started by this window (vs re-attached after a reload). */
   launched: boolean;
   pid?: number;
@@ -225,6 +228,7 @@ export class RunManager implements vscode.Disposable {
       run.backend = p.backend ?? run.backend;
       run.compute = p.compute ?? run.compute;
       run.gpu = p.gpu ?? run.gpu;
+      run.verdicts = p.verdicts;
       for (const e of events) {
         if ((e.type === 'run-start' || e.type === 'run-resume') && typeof e.pid === 'number') run.pid = e.pid;
         const end = END_STATES[e.type];

@@ -15,7 +15,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
 import { UsageError, type Io, type Registrar } from './io';
-import { resolveConfig, type EvolveConfigInput } from '../evolve/config';
+import { resolveConfig, type EvolveConfigInput, type TransferStep } from '../evolve/config';
+import { modelProblem } from '../compute/engines';
+import { datasetSpecProblem } from '../data/load';
 import { runEvolve, type FinalRow } from '../evolve/run';
 import { describeBackend } from '../compute/describe';
 import { imageFolderRoot } from '../data/load';
@@ -49,6 +51,7 @@ interface EvolveFlags {
   precision?: string;
   compile?: boolean;
   tuneLr?: boolean | string;
+  transfer?: string[];
   maxTrain?: string;
   topK?: string;
   finalSeeds?: string;
@@ -166,11 +169,23 @@ export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConf
     else sur.augment = augs[0];
   }
   input.surrogate = sur;
+  if (f.transfer?.length) input.transfer = f.transfer.map(parseTransferStep);
   return input;
 }
 
+/** A transfer step as written: `surrogate`, or MODEL[@WIDTH][=DATASET] (e.g. resnet9, wrn-16-4=~/data/cifar-10-batches-bin). */
+export function parseTransferStep(s: string): TransferStep {
+  const t = s.trim();
+  if (t === 'surrogate') return { label: t };
+  const eq = t.indexOf('=');
+  const model = parseModel(eq >= 0 ? t.slice(0, eq) : t);
+  const dataset = eq >= 0 ? t.slice(eq + 1).trim() : undefined;
+  if (dataset === '') throw new UsageError(`--transfer ${s}: a dataset after '=' is missing`);
+  return { label: t, model, ...(dataset ? { dataset } : {}) };
+}
+
 /** "worse than CE, -0.62 pp, p_adj = 0.03" (test accuracy), in the words of the compare table's verdicts. */
-export function finalVerdictText(r: FinalRow): string {
+export function finalVerdictText(r: Pick<FinalRow, 'test' | 'excluded'>): string {
   const t = r.test;
   const skipped = r.excluded ? ` (${r.excluded} seed${r.excluded === 1 ? '' : 's'} left out: a training did not finish)` : '';
   if (!t) return `inconclusive: no seed where both finished${skipped}`;
@@ -206,6 +221,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
     .option('--tune-lr [grid]', "tune every candidate's and CE's learning rate: the quick stage at each rate, the full stage at the best (default adam 1e-3,3e-3,1e-2; sgd 0.01,0.03,0.1)")
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
     .option('--top-k <n>', 'losses written to the run folder')
+    .option('--transfer <steps...>', "transfer ladder after the search: re-train the top-k and CE at each step under every augmentation searched, on --final-seeds fresh seeds (>= 3): 'surrogate', MODEL[@WIDTH] or MODEL=DATASET (e.g. surrogate resnet9 wrn-16-4=~/cifar-10-batches-bin; wrn on the torch engine)")
     .option('--final-seeds <n>', 're-train the top-k and CE with n other seeds at the end, paired t-test vs CE (default 3; 0 = off)')
     .option('--runs-dir <dir>', 'where runs are stored (default <root>/.lossmith/runs); also where --resume looks up an id')
     .option('--root <dir>', 'workspace holding .lossmith/runs (default: cwd)')
@@ -217,6 +233,11 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
         try {
           config = resolveConfig(configFromFlags(f));
           const sur = config.surrogate;
+          for (const st of config.transfer ?? []) {
+            const problem = (st.model && modelProblem(sur.engine === 'torch' ? 'torch' : resolveEngine(sur, sur.model.kind, !!imageFolderRoot(sur.dataset, root)).engine, st.model.kind)) ||
+              (st.dataset ? datasetSpecProblem(st.dataset, root, true) : undefined);
+            if (problem) throw new UsageError(`--transfer ${st.label}: ${problem}`);
+          }
           if (sur.engine === undefined || sur.engine === 'auto' || !(sur.engine === 'tfjs' || sur.torch)) {
             const choice = resolveEngine(sur, sur.model.kind, !!imageFolderRoot(sur.dataset, root));
             const { python: _p, device: _d, precision: _q, compile: _c, ...rest } = sur;
@@ -256,6 +277,10 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           io.out(`\nstatus ${s.status}; ${s.compute ? describeBackend(s.compute) : `backend ${s.backend}`}; ${s.proposed} proposed, ${s.evaluated} trained, rejected: ${Object.entries(s.rejected).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
           io.out(`CE baseline fitness ${s.baselineFitness}\n`);
           for (const b of s.best) io.out(`${b.file}  ${b.fitness.toFixed(4)}  ${b.loss}\n`);
+          if (s.transfer) {
+            io.out(`\ntransfer ladder (test accuracy vs CE on fresh seeds; p adjusted with Holm over all ${s.transfer.rows.length} rows):\n`);
+            for (const r of s.transfer.rows) io.out(`  #${r.id} ${r.loss.length > 50 ? `${r.loss.slice(0, 47)}...` : r.loss} · ${r.stepLabel} · ${r.augment}${r.lr ? ` (lr ${r.lr}, CE ${r.ceLr})` : ''}: ${finalVerdictText(r)}\n`);
+          }
           for (const r of s.final ?? []) {
             const m = (xs: (number | null)[]): string => (xs.reduce<number>((a, v) => a + (v ?? NaN), 0) / xs.length).toFixed(4);
             io.out(`re-trained #${r.id} on ${r.seeds.length} new seed${r.seeds.length === 1 ? '' : 's'} (${r.seeds.join(',')}): ${finalVerdictText(r)}; val ${m(r.valAcc)} vs CE ${m(r.ceValAcc)}, test ${m(r.testAcc)} vs CE ${m(r.ceTestAcc)}\n`);

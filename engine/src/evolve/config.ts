@@ -95,6 +95,23 @@ export interface EvolveConfig {
    * best of many noisy fitness values. 0 = off.
    */
   finalSeeds: number;
+  /**
+   * The transfer ladder: after the search (and the final re-training), the top-k of each search
+   * and CE re-trained at each step (another model and/or dataset) under each augmentation
+   * searched, on finalSeeds fresh seeds (at least 3), at tuned learning rates under
+   * surrogate.tuneLr; a verdict per loss and step tells which losses survive.
+   */
+  transfer?: TransferStep[];
+}
+
+/** One rung of the transfer ladder: the surrogate with another model and/or dataset. */
+export interface TransferStep {
+  /** As written: 'surrogate', 'resnet9', 'wrn-16-4=~/data/cifar-10-batches-bin', ... */
+  label: string;
+  model?: ModelSpec;
+  dataset?: string;
+  /** Train on this many examples (default: the surrogate's maxTrain on the surrogate's dataset, all of another). */
+  maxTrain?: number;
 }
 
 export type EvolveConfigInput = Partial<Omit<EvolveConfig, 'surrogate' | 'screen' | 'functionSet' | 'mutation'>> & {
@@ -151,7 +168,7 @@ function stage(s: StageConfig, field: string): void {
 
 const KNOWN_KEYS = new Set([
   '$schema', 'population', 'sample', 'steps', 'initialCandidates', 'batch', 'workers', 'seed', 'replace', 'oldestPool', 'crossover', 'mutation',
-  'maxDepth', 'maxSize', 'initDepth', 'functionSet', 'seeds', 'maxAttempts', 'screen', 'surrogate', 'augments', 'crossTop', 'topK', 'finalSeeds',
+  'maxDepth', 'maxSize', 'initDepth', 'functionSet', 'seeds', 'maxAttempts', 'screen', 'surrogate', 'augments', 'crossTop', 'topK', 'finalSeeds', 'transfer',
 ]);
 
 /** Defaults filled in and every field checked. Seeds must already be sources ({ name, source }). */
@@ -202,7 +219,14 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
     crossTop: int(input.crossTop ?? 2, 'crossTop', 1),
     topK: int(input.topK ?? 5, 'topK', 1),
     finalSeeds: int(input.finalSeeds ?? 3, 'finalSeeds', 0),
+    ...(input.transfer?.length ? { transfer: input.transfer } : {}),
   };
+  for (const [i, st] of (cfg.transfer ?? []).entries()) {
+    if (!st || typeof st.label !== 'string') fail(`transfer[${i}]`, 'must be { label, model?, dataset?, maxTrain? }');
+    if (st.model && !ENGINE_MODELS.torch.includes(st.model.kind)) fail(`transfer[${i}].model.kind`, `must be one of ${ENGINE_MODELS.torch.join(', ')}`);
+    if (st.maxTrain !== undefined) int(st.maxTrain, `transfer[${i}].maxTrain`, 1);
+  }
+  if (cfg.transfer?.length && cfg.finalSeeds < 3) fail('transfer', `needs finalSeeds >= 3 (fresh seeds per step for a paired test; got ${cfg.finalSeeds})`);
   if (cfg.replace !== 'oldest' && cfg.replace !== 'worst-of-oldest') fail('replace', `must be 'oldest' or 'worst-of-oldest'`);
   if (cfg.initialCandidates < cfg.population) fail('initialCandidates', `must be >= population (${cfg.population})`);
   for (const [k, w] of Object.entries(cfg.mutation)) num(w, `mutation.${k}`, 0);

@@ -16,7 +16,12 @@ export function stageOf(s: SurrogateConfig, stage: 1 | 2): StageConfig {
 }
 
 /** The worker task of one evaluation. */
-export function trainTask(s: SurrogateConfig, job: EvalJob, cwd = process.cwd()): TrainTask {
+export function trainTask(sur: SurrogateConfig, job: EvalJob, cwd = process.cwd()): TrainTask {
+  // A transfer step trains another model and/or dataset with the surrogate's other settings.
+  const o = job.surrogate;
+  const s: SurrogateConfig = o
+    ? { ...sur, ...(o.model ? { model: o.model } : {}), ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.maxTrain === null ? { maxTrain: undefined } : o.maxTrain !== undefined ? { maxTrain: o.maxTrain } : {}) }
+    : sur;
   const st = stageOf(s, job.stage);
   return {
     kind: 'train',

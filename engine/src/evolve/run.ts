@@ -15,6 +15,7 @@ import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
 import { LOSS_NAME } from './genome';
+import { transferPhase, transferRows, type TransferState } from './transfer';
 import { REJECT_REASONS } from './reject';
 import { describeBackend } from '../compute/describe';
 import { holmAdjust, pairedComparison, verdictOf } from '../run/stats';
@@ -59,6 +60,8 @@ export interface RunState {
   cross: CrossJob[] | null;
   /** Absent in checkpoints written before the final phase existed. */
   final?: FinalJob[] | null;
+  /** The transfer ladder's jobs (config.transfer). */
+  transfer?: TransferState | null;
 }
 
 export interface EvolveRunOptions {
@@ -122,8 +125,12 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
     if (opts.finalSeeds !== undefined && opts.finalSeeds !== state.config.finalSeeds) {
       state.config.finalSeeds = opts.finalSeeds;
       state.final = null;
+      state.transfer = null;
     }
-    if (state.searches.some((s) => s.phase !== 'done')) state.final = null;
+    if (state.searches.some((s) => s.phase !== 'done')) {
+      state.final = null;
+      state.transfer = null;
+    }
   } else {
     if (!opts.config) throw new Error('runEvolve: config or resume is required');
     run = createRun(root, 'evolve', opts.config, opts.runsDir ? { runsDir: opts.runsDir } : {});
@@ -189,6 +196,7 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
     }
     if (augments.length > 1) await crossTable(state, searches, evaluate, concurrency, save, emit, log);
     if ((cfg.finalSeeds ?? 0) > 0) await finalPhase(state, searches, evaluate, concurrency, save, emit, log);
+    if (cfg.transfer?.length) await transferPhase(cfg, state, searches, evaluate, concurrency, save, emit, log, opts.signal);
   } catch (e) {
     if (e instanceof CancelledError || opts.signal?.aborted) status = 'cancelled';
     else {
@@ -480,6 +488,7 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
     })),
     ...(crossTableOut ? { crossTable: crossTableOut } : {}),
     ...(finals.length ? { final: finals } : {}),
+    ...(cfg.transfer?.length && state.transfer ? { transfer: { steps: cfg.transfer.map((s) => s.label), rows: transferRows(cfg, state.transfer) } } : {}),
     ...(error ? { error } : {}),
   };
   run.writeSummary(summary as unknown as Record<string, unknown>);

@@ -16,6 +16,7 @@
  */
 import { Rng, type RngState } from '../rng';
 import type { EvolveConfig } from './config';
+import type { ModelSpec } from '../compute/types';
 import {
   crossover,
   genomeFromSource,
@@ -45,6 +46,8 @@ export interface EvalJob {
   seed?: number;
   /** Peak learning rate (default: the surrogate's). */
   lr?: number;
+  /** Another model / dataset than the surrogate's (the transfer ladder). */
+  surrogate?: { model?: ModelSpec; dataset?: string; maxTrain?: number | null };
 }
 
 export interface EvalOutcome {

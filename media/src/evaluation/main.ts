@@ -5,10 +5,10 @@
  */
 import uPlot from 'uplot';
 import { chartSvg, type SvgSeries } from '../shared/format';
-import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, withAlpha, type Cell } from '../shared/page';
+import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, verdictCell, withAlpha, type Cell } from '../shared/page';
 import { parseToRunWebview } from '../shared/run-messages';
 import { RunPage } from '../shared/run-page';
-import { curves, emptyModel, metadata, METRIC_LABEL, progress, reduce, table, TABLE_HEADER, tableCsv, type EvalModel, type Metric } from './model';
+import { curves, emptyModel, metadata, METRIC_LABEL, progress, reduce, table, TABLE_HEADER, tableCsv, tableLegend, type EvalModel, type Metric } from './model';
 
 const els = {
   app: $('app'),
@@ -23,6 +23,7 @@ const els = {
   chartAcc: $('chart-acc'),
   capAcc: $('cap-acc'),
   results: $<HTMLTableElement>('results'),
+  legend: $('table-legend'),
   csv: $<HTMLButtonElement>('export-csv'),
   png: $<HTMLButtonElement>('export-png'),
   svg: $<HTMLButtonElement>('export-svg'),
@@ -95,15 +96,20 @@ function renderTable(): void {
     { text: r.cells.mean, className: 'num' },
     { text: r.cells.std, className: 'num' },
     { text: r.cells.n, className: 'num' },
-    { text: r.cells.diff, className: `num verdict-${r.verdict}`, title: r.verdict === 'better' ? 'significantly better than the baseline (p < 0.05)' : r.verdict === 'worse' ? 'significantly worse than the baseline (p < 0.05)' : r.verdict === 'same' ? 'no significant difference at p < 0.05' : '' },
+    { text: r.cells.diff, className: 'num' },
     { text: r.cells.ci, className: 'num' },
     { text: r.cells.p, className: 'num', title: r.note ?? '' },
+    { text: r.cells.pAdjusted, className: 'num' },
+    verdictCell(r.verdict, r.cells.verdict, r.verdictTitle),
     { text: r.cells.wilcoxon, className: 'num' },
     { text: r.cells.time, className: 'num' },
+    { text: r.cells.excluded, className: 'nowrap' },
   ]);
   const caption = provisional ? 'Test accuracy of the finished trainings so far (provisional: the paired tests come when the run ends)' : `Test accuracy over ${model.seeds.length} seed(s), per augmentation`;
   fillTable(els.results, caption, TABLE_HEADER, cells);
   els.results.dataset.final = provisional || rows.length === 0 ? 'false' : 'true';
+  els.legend.textContent = tableLegend(model);
+  els.legend.hidden = !els.legend.textContent;
 }
 
 function lossColor(i: number): string {

@@ -8,6 +8,7 @@ import type { PairedTestJson } from '../../../protocol/run-events';
 import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type WireEvent } from '../shared/validate';
 import { duration, pct, pp, pValue, toCsv } from '../shared/format';
 import { addCompute, computeLine, parseCompute, type ComputeInfo } from '../shared/compute';
+import { excludedText, parseExcluded, parseVerdict, verdictCounts, verdictLegend, verdictPhrase, verdictReason, NO_VERDICTS_LEGEND, VERDICT_WORDS, type Excluded, type Verdict, type VerdictSummary } from '../shared/verdict';
 
 export type RunStatus = 'waiting' | 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 
@@ -37,6 +38,13 @@ export interface ResultRow extends Pick<PairedTestJson, 'n' | 'meanDiff' | 'ci95
   std: number | null;
   perSeed: (number | null)[];
   meanWallMs: number | null;
+  /** Holm-adjusted p and the verdict (null in runs recorded before them, and for the baseline). */
+  pAdjusted: number | null;
+  verdict: Verdict | null;
+  /** Trainings left out of the mean and the pairs (null in runs recorded before they were). */
+  excluded: Excluded | null;
+  /** Its trainings that ended (every status but cancelled): the "of 5 seeds" of the exclusions. */
+  ended: number;
 }
 
 export interface EvalModel {
@@ -109,6 +117,11 @@ function resultRow(e: WireEvent): ResultRow | undefined {
   const vs = isObj(e.vsBaseline) ? e.vsBaseline : {};
   const ci = Array.isArray(vs.ci95) && vs.ci95.length === 2 && vs.ci95.every(isFiniteNum) ? ([vs.ci95[0], vs.ci95[1]] as [number, number]) : null;
   const perSeed = Array.isArray(acc.perSeed) ? acc.perSeed.slice(0, 10_000).map(numOrNull) : [];
+  const excluded = parseExcluded(e.excluded);
+  const seeds = Array.isArray(e.seeds) ? e.seeds.slice(0, 10_000).filter(isObj) : [];
+  const finished = isInt(e.finished, 0, 1e6) ? e.finished : null;
+  // As the CLI counts them: the seeds of the result that were not cancelled.
+  const ended = seeds.length ? seeds.filter((s) => s.status !== 'cancelled').length : (finished ?? 0) + (excluded ? excluded.nan + excluded.failed + excluded.earlyStopped : 0);
   return {
     loss: e.loss,
     augmentation: e.augmentation,
@@ -123,6 +136,10 @@ function resultRow(e: WireEvent): ResultRow | undefined {
     wilcoxonP: numOrNull(vs.wilcoxonP),
     note: isStr(vs.note, 2000) ? vs.note : null,
     meanWallMs: numOrNull(e.meanWallMs),
+    pAdjusted: numOrNull(vs.pAdjusted),
+    verdict: e.baseline === true ? null : parseVerdict(vs.verdict),
+    excluded,
+    ended,
   };
 }
 
@@ -303,9 +320,11 @@ export interface TableRow {
   augmentation: string;
   baseline: boolean;
   provisional: boolean;
-  cells: { mean: string; std: string; n: string; diff: string; ci: string; p: string; wilcoxon: string; time: string };
-  /** Direction of a significant difference (p < 0.05 and CI excluding 0). */
-  verdict: 'better' | 'worse' | 'same' | 'none';
+  cells: { mean: string; std: string; n: string; diff: string; ci: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string };
+  /** The run's verdict on the comparison with the baseline (null: the baseline, a provisional row, a run recorded before verdicts). */
+  verdict: Verdict | null;
+  /** Why (the verdict cell's tooltip; '' for the baseline and provisional rows). */
+  verdictTitle: string;
   note: string | null;
   raw: ResultRow;
 }
@@ -314,33 +333,56 @@ function provisionalRows(m: EvalModel): ResultRow[] {
   const rows: ResultRow[] = [];
   for (const aug of m.augmentations) {
     for (const loss of lossOrder(m)) {
-      const done = [...m.trainings.values()].filter((t) => t.loss === loss && t.augmentation === aug && t.status !== null);
-      const accs = done.map((t) => t.testAcc).filter((v): v is number => v !== null);
-      if (!done.length) continue;
+      // As the run's results will: only completed trainings enter the mean, the others are counted.
+      const ended = [...m.trainings.values()].filter((t) => t.loss === loss && t.augmentation === aug && t.status !== null && t.status !== 'cancelled');
+      if (!ended.length) continue;
+      const count = (status: string): number => ended.filter((t) => t.status === status).length;
+      const accs = ended.filter((t) => t.status === 'completed').map((t) => t.testAcc).filter((v): v is number => v !== null);
       const mean = accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : null;
       const std = accs.length >= 2 && mean !== null ? Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / (accs.length - 1)) : null;
-      rows.push({ loss, augmentation: aug, baseline: loss === m.baseline, mean, std, perSeed: accs, n: accs.length, meanDiff: null, ci95: null, pValue: null, wilcoxonP: null, note: null, meanWallMs: null });
+      rows.push({
+        loss,
+        augmentation: aug,
+        baseline: loss === m.baseline,
+        mean,
+        std,
+        perSeed: accs,
+        n: accs.length,
+        meanDiff: null,
+        ci95: null,
+        pValue: null,
+        wilcoxonP: null,
+        note: null,
+        meanWallMs: null,
+        pAdjusted: null,
+        verdict: null,
+        excluded: { nan: count('nan'), failed: count('failed'), earlyStopped: count('early-stopped') },
+        ended: ended.length,
+      });
     }
   }
   return rows;
 }
 
+/** Rows by augmentation, then loss (the baseline first). */
+function inTableOrder(m: EvalModel, rows: readonly ResultRow[]): ResultRow[] {
+  const order = lossOrder(m);
+  return [...rows].sort((a, b) => m.augmentations.indexOf(a.augmentation) - m.augmentations.indexOf(b.augmentation) || order.indexOf(a.loss) - order.indexOf(b.loss));
+}
+
 /** The final table (from result events), or provisional rows from finished seeds while none arrived. */
 export function table(m: EvalModel): TableRow[] {
   const provisional = m.results.length === 0;
-  const raw = provisional ? provisionalRows(m) : [...m.results];
-  const order = lossOrder(m);
-  raw.sort((a, b) => m.augmentations.indexOf(a.augmentation) - m.augmentations.indexOf(b.augmentation) || order.indexOf(a.loss) - order.indexOf(b.loss));
-  return raw.map((r) => {
-    const sig = r.pValue !== null && r.pValue < 0.05 && r.ci95 !== null && (r.ci95[0] > 0 || r.ci95[1] < 0);
-    const verdict = r.baseline || r.meanDiff === null ? 'none' : sig ? (r.meanDiff > 0 ? 'better' : 'worse') : 'same';
+  return inTableOrder(m, provisional ? provisionalRows(m) : m.results).map((r) => {
     const seedsTotal = m.seeds.length || r.perSeed.length;
+    const tested = !r.baseline && !provisional;
     return {
       loss: r.loss,
       augmentation: r.augmentation,
       baseline: r.baseline,
       provisional,
-      verdict,
+      verdict: tested ? r.verdict : null,
+      verdictTitle: tested ? verdictReason(r, m.baseline) : '',
       note: r.note,
       raw: r,
       cells: {
@@ -350,16 +392,30 @@ export function table(m: EvalModel): TableRow[] {
         diff: r.baseline ? 'baseline' : pp(r.meanDiff),
         ci: r.ci95 && !r.baseline ? `[${pp(r.ci95[0])}, ${pp(r.ci95[1])}]` : '—',
         p: r.baseline ? '—' : pValue(r.pValue),
+        pAdjusted: r.baseline ? '—' : pValue(r.pAdjusted),
+        verdict: tested && r.verdict ? VERDICT_WORDS[r.verdict] : '—',
         wilcoxon: r.baseline ? '—' : pValue(r.wilcoxonP),
         time: duration(r.meanWallMs),
+        // '—': a run recorded before the exclusions were counted.
+        excluded: r.excluded ? excludedText(r.excluded, r.ended) || 'none' : '—',
       },
     };
   });
 }
 
-export const TABLE_HEADER = ['Loss', 'Augmentation', 'Test accuracy (mean)', 'S.d.', 'Seeds', 'Difference to baseline', '95% CI', 'p (paired t)', 'p (Wilcoxon)', 'Time per training'];
+export const TABLE_HEADER = ['Loss', 'Augmentation', 'Test accuracy (mean)', 'S.d.', 'Seeds', 'Difference to baseline', '95% CI', 'p (paired t)', 'p (Holm)', 'Verdict', 'p (Wilcoxon)', 'Time per training', 'Left out'];
 
-/** The table as CSV, with raw numbers (fractions) rather than formatted text. */
+/** The line under the table: Holm's adjustment and the verdict rule (as under the CLI's table), or why there is none. */
+export function tableLegend(m: EvalModel): string {
+  const rows = table(m);
+  if (!rows.length) return '';
+  if (rows[0].provisional) return 'Only completed trainings count: diverged (NaN), failed and early-stopped ones are left out. The paired tests, p (Holm) and the verdicts come when the run ends.';
+  const tested = rows.filter((r) => !r.baseline);
+  if (!tested.some((r) => r.raw.verdict !== null || r.raw.pAdjusted !== null)) return NO_VERDICTS_LEGEND;
+  return verdictLegend(tested.length);
+}
+
+/** The table as CSV, with raw numbers (fractions) rather than formatted text; the verdict as in summary.json. */
 export function tableCsv(m: EvalModel): string {
   const rows = table(m).map((r) => [
     r.loss,
@@ -371,11 +427,36 @@ export function tableCsv(m: EvalModel): string {
     r.baseline ? null : r.raw.ci95?.[0] ?? null,
     r.baseline ? null : r.raw.ci95?.[1] ?? null,
     r.baseline ? null : r.raw.pValue,
+    r.baseline ? null : r.raw.pAdjusted,
+    r.verdict,
     r.baseline ? null : r.raw.wilcoxonP,
     r.raw.meanWallMs === null ? null : Math.round(r.raw.meanWallMs),
+    r.raw.excluded?.nan ?? null,
+    r.raw.excluded?.failed ?? null,
+    r.raw.excluded?.earlyStopped ?? null,
     r.raw.perSeed.map((v) => (v === null ? '' : String(v))).join(' '),
   ]);
-  return toCsv(['loss', 'augmentation', 'test_acc_mean', 'test_acc_std', 'n', 'diff_vs_baseline', 'ci95_lo', 'ci95_hi', 'p_paired_t', 'p_wilcoxon', 'ms_per_training', 'per_seed'], rows);
+  return toCsv(['loss', 'augmentation', 'test_acc_mean', 'test_acc_std', 'n', 'diff_vs_baseline', 'ci95_lo', 'ci95_hi', 'p_paired_t', 'p_holm', 'verdict', 'p_wilcoxon', 'ms_per_training', 'excluded_nan', 'excluded_failed', 'excluded_early_stopped', 'per_seed'], rows);
+}
+
+/**
+ * The verdicts of a finished run's comparisons ('focal: better (+1.20 pp, p_adj = 0.010)', '· cutout'
+ * after the loss when the run has several augmentations, the exclusions after a ';'), or null
+ * before its results or in a run recorded before verdicts.
+ */
+export function verdictSummary(m: EvalModel): VerdictSummary | null {
+  const tested = m.results.filter((r) => !r.baseline);
+  if (!tested.some((r) => r.verdict !== null)) return null;
+  const augs = new Set(m.results.map((r) => r.augmentation));
+  const lines: string[] = [];
+  for (const r of inTableOrder(m, m.results)) {
+    const name = `${r.loss}${augs.size > 1 ? ` · ${r.augmentation}` : ''}`;
+    const left = excludedText(r.excluded, r.ended);
+    if (r.baseline) {
+      if (left) lines.push(`${name} (baseline): ${left}`);
+    } else lines.push(`${name}: ${verdictPhrase(r)}${left ? `; ${left}` : ''}`);
+  }
+  return { short: verdictCounts(tested.map((r) => r.verdict)), lines };
 }
 
 /** Metadata lines (label, value) for the header. */

@@ -35,6 +35,7 @@ export const EVOLUTION_BODY = `<main id="app" aria-busy="true">
   <section aria-labelledby="final-heading" id="final-section" hidden>
     <h2 id="final-heading">Re-trained against cross-entropy</h2>
     <table id="final"></table>
+    <p class="hint" id="final-legend"></p>
   </section>
   <section aria-labelledby="cross-heading" id="cross-section" hidden>
     <h2 id="cross-heading">Across augmentations</h2>

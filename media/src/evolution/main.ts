@@ -5,11 +5,11 @@
  */
 import katex from 'katex';
 import uPlot from 'uplot';
-import { chartSvg, pct, pp, pValue } from '../shared/format';
-import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, withAlpha, type Cell } from '../shared/page';
+import { chartSvg, pct, pp } from '../shared/format';
+import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, verdictCell, withAlpha, type Cell } from '../shared/page';
 import { parseToRunWebview, type LossDescription } from '../shared/run-messages';
 import { RunPage } from '../shared/run-page';
-import { applySummary, emptyEvoModel, evoMetadata, evoProgress, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, type EvoModel, type ScatterAxis } from './model';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, finalLegend, finalTable, FINAL_HEADER, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, type EvoModel, type ScatterAxis } from './model';
 
 const TOP_K = 10;
 const els = {
@@ -26,6 +26,7 @@ const els = {
   top: $<HTMLTableElement>('top'),
   final: $<HTMLTableElement>('final'),
   finalSection: $('final-section'),
+  finalLegend: $('final-legend'),
   cross: $<HTMLTableElement>('cross'),
   crossSection: $('cross-section'),
   rejections: $<HTMLTableElement>('rejections'),
@@ -266,9 +267,21 @@ function renderFinal(): void {
   fillTable(
     els.final,
     'Test accuracy difference to cross-entropy with other seeds (paired t-test)',
-    ['Loss', 'Search', 'Seeds', 'Difference', '95% CI', 'p'],
-    model.final.map((f) => [{ text: '', node: mathNode(f.loss) }, f.augment, String(f.n), { text: pp(f.meanDiff), className: 'num' }, { text: f.ci95 ? `[${pp(f.ci95[0])}, ${pp(f.ci95[1])}]` : '—', className: 'num' }, { text: pValue(f.pValue), className: 'num' }]),
+    FINAL_HEADER,
+    finalTable(model).map((r) => [
+      { text: '', node: mathNode(r.raw.loss) },
+      r.raw.augment,
+      r.raw.id === null ? '—' : `#${r.raw.id}`,
+      { text: r.cells.seeds, className: 'num' },
+      { text: r.cells.diff, className: 'num' },
+      { text: r.cells.ci, className: 'num' },
+      { text: r.cells.p, className: 'num' },
+      { text: r.cells.pAdjusted, className: 'num' },
+      verdictCell(r.verdict, r.cells.verdict, r.title),
+      { text: r.cells.excluded, className: 'nowrap' },
+    ]),
   );
+  els.finalLegend.textContent = finalLegend(model);
 }
 
 function renderCross(): void {

@@ -7,8 +7,9 @@
  * its full stage (stage 2); candidates stopped after the quick stage (stage 1) appear in the
  * scatter but never in the top-k, whose ranks compare like with like.
  */
-import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type WireEvent } from '../shared/validate';
-import { duration, num, pct, toCsv } from '../shared/format';
+import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type Obj, type WireEvent } from '../shared/validate';
+import { finalVerdictPhrase, parseVerdict, verdictCounts, verdictLegend, NO_VERDICTS_LEGEND, VERDICT_WORDS, type Verdict, type VerdictSummary } from '../shared/verdict';
+import { duration, num, pct, pp, pValue, toCsv } from '../shared/format';
 import { addCompute, computeLine, parseCompute, type ComputeInfo } from '../shared/compute';
 
 export type EvoStatus = 'waiting' | 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
@@ -67,13 +68,34 @@ export interface EvoModel {
   proposed: number;
   evaluations: number;
   crossTable: { augments: string[]; rows: { loss: string; from: string; rank: number; fitness: Record<string, number | null> }[] } | null;
-  final: { loss: string; augment: string; n: number; meanDiff: number | null; ci95: [number, number] | null; pValue: number | null }[];
+  final: FinalResult[];
   /** The summary's backend name ('wasm', 'torch'; older runs have only this). */
   backend: string | null;
   /** What the evaluations ran on in full (`backend` events, the summary's `compute`). */
   compute: ComputeInfo[];
   message: string | null;
   events: number;
+}
+
+/** A row of the final re-training (summary.json `final`): its test accuracy against CE, paired by seed. */
+export interface FinalResult {
+  /** The candidate's id and rank in its search (null when the file lacks them). */
+  id: number | null;
+  rank: number | null;
+  loss: string;
+  augment: string;
+  /** Seeds it was re-trained on. */
+  seeds: number;
+  /** Seed pairs of the test (where both trainings completed; older runs: every seed). */
+  n: number;
+  meanDiff: number | null;
+  ci95: [number, number] | null;
+  pValue: number | null;
+  /** Holm-adjusted p and the verdict (null in runs recorded before them). */
+  pAdjusted: number | null;
+  verdict: Verdict | null;
+  /** Seeds left out because a training did not finish (null in runs recorded before they were). */
+  excluded: number | null;
 }
 
 export function emptyEvoModel(runId: string): EvoModel {
@@ -269,13 +291,80 @@ export function applySummary(m: EvoModel, s: unknown): void {
   if (!isObj(s)) return;
   if (isStr(s.backend, 100)) m.backend = s.backend;
   addCompute(m.compute, parseCompute(s.compute));
-  if (Array.isArray(s.final)) {
-    m.final = s.final.filter(isObj).map((f) => {
-      const test = isObj(f.test) ? f.test : {};
-      const ci = Array.isArray(test.ci95) && test.ci95.length === 2 && test.ci95.every(isFiniteNum) ? ([test.ci95[0], test.ci95[1]] as [number, number]) : null;
-      return { loss: strOr(f.loss, '', 5000), augment: strOr(f.augment, '', 200), n: Array.isArray(f.seeds) ? f.seeds.length : 0, meanDiff: numOrNull(test.meanDiff), ci95: ci, pValue: numOrNull(test.pValue) };
-    });
-  }
+  if (Array.isArray(s.final)) m.final = s.final.filter(isObj).slice(0, 10_000).map(finalResult);
+}
+
+function finalResult(f: Obj): FinalResult {
+  const test = isObj(f.test) ? f.test : null;
+  const t = test ?? {};
+  const ci = Array.isArray(t.ci95) && t.ci95.length === 2 && t.ci95.every(isFiniteNum) ? ([t.ci95[0], t.ci95[1]] as [number, number]) : null;
+  const seeds = Array.isArray(f.seeds) ? f.seeds.length : 0;
+  // Runs with verdicts give the pairs (n) and say how many seeds were left out (absent when none).
+  const recent = isInt(t.n, 0, 1e6) || t.verdict !== undefined || f.excluded !== undefined;
+  const excluded = isInt(f.excluded, 0, 1e6) ? f.excluded : recent ? 0 : null;
+  return {
+    id: isInt(f.id, 0, 1e9) ? f.id : null,
+    rank: isInt(f.rank, 0, 1e6) ? f.rank : null,
+    loss: strOr(f.loss, '', 5000),
+    augment: strOr(f.augment, '', 200),
+    seeds,
+    n: isInt(t.n, 0, 1e6) ? t.n : test ? seeds : 0,
+    meanDiff: numOrNull(t.meanDiff),
+    ci95: ci,
+    pValue: numOrNull(t.pValue),
+    pAdjusted: numOrNull(t.pAdjusted),
+    // No test at all (no seed where both finished) is inconclusive, as the CLI says.
+    verdict: parseVerdict(t.verdict) ?? (recent && !test ? 'inconclusive' : null),
+    excluded,
+  };
+}
+
+/** "#28 re-trained: worse than CE, -0.52 pp, p_adj = 0.090" (the verdict cell's tooltip, the Runs view's). */
+export function finalLine(f: FinalResult, withAugment: boolean): string {
+  return `${f.id === null ? 'a loss' : `#${f.id}`}${withAugment && f.augment ? ` (${f.augment})` : ''} re-trained: ${finalVerdictPhrase(f, f.excluded ?? 0)}`;
+}
+
+export interface FinalTableRow {
+  raw: FinalResult;
+  verdict: Verdict | null;
+  /** The row in words (the verdict cell's tooltip): "#28 re-trained: worse than CE, …". */
+  title: string;
+  cells: { seeds: string; diff: string; ci: string; p: string; pAdjusted: string; verdict: string; excluded: string };
+}
+
+export const FINAL_HEADER = ['Loss', 'Search', 'Candidate', 'Seeds', 'Difference', '95% CI', 'p', 'p (Holm)', 'Verdict', 'Left out'];
+
+/** The final re-training table: test accuracy against CE per re-trained loss ('—' where a run recorded before verdicts has none). */
+export function finalTable(m: EvoModel): FinalTableRow[] {
+  const several = new Set(m.final.map((f) => f.augment)).size > 1;
+  return m.final.map((f) => ({
+    raw: f,
+    verdict: f.verdict,
+    title: f.verdict ? finalLine(f, several) : '',
+    cells: {
+      seeds: f.excluded === null ? String(f.seeds) : `${f.n} of ${f.seeds}`,
+      diff: pp(f.meanDiff),
+      ci: f.ci95 ? `[${pp(f.ci95[0])}, ${pp(f.ci95[1])}]` : '—',
+      p: pValue(f.pValue),
+      pAdjusted: pValue(f.pAdjusted),
+      verdict: f.verdict ? VERDICT_WORDS[f.verdict] : '—',
+      excluded: f.excluded === null ? '—' : f.excluded ? `${f.excluded} of ${f.seeds} seeds left out (a training did not finish)` : 'none',
+    },
+  }));
+}
+
+/** The line under the final table: Holm's adjustment and the verdict rule, or why there is none. */
+export function finalLegend(m: EvoModel): string {
+  if (!m.final.length) return '';
+  if (!m.final.some((f) => f.verdict !== null || f.pAdjusted !== null)) return NO_VERDICTS_LEGEND;
+  return verdictLegend(m.final.length);
+}
+
+/** The verdicts of the final re-training for the Runs view, or null (none yet, or a run recorded before verdicts). */
+export function finalVerdicts(m: EvoModel): VerdictSummary | null {
+  if (!m.final.some((f) => f.verdict !== null)) return null;
+  const several = new Set(m.final.map((f) => f.augment)).size > 1;
+  return { short: verdictCounts(m.final.map((f) => f.verdict)), lines: m.final.map((f) => finalLine(f, several)) };
 }
 
 /** Children evaluated over children planned, over all searches. */

@@ -5,6 +5,7 @@
  */
 import type uPlot from 'uplot';
 import type { FromRunWebview } from './run-messages';
+import { VERDICT_WORDS, type Verdict } from './verdict';
 
 export interface VsCodeApi {
   postMessage(msg: unknown): void;
@@ -102,6 +103,11 @@ export function fillTable(table: HTMLTableElement, caption: string, header: stri
     tbody.append(tr);
   }
   table.replaceChildren(cap, thead, tbody);
+}
+
+/** A table cell with the verdict's word in a badge (coloured by the theme, run-panel.css), or its text ('—') when there is none. */
+export function verdictCell(verdict: Verdict | null, text: string, title: string): Cell {
+  return verdict ? { text, title, node: el('span', { className: `verdict verdict-${verdict}`, text: VERDICT_WORDS[verdict] }) } : { text, title };
 }
 
 /** The chart's canvas as a PNG data URL, on the theme's background. */

@@ -9,6 +9,7 @@ import { CHECKPOINT_FILE, readCheckpoint, runEvolve, type RunState } from '../..
 import { readEvents, readSummary, runsDir } from '../../../store/run-store';
 import { fakeEvaluate, hash } from './fake-fitness';
 import { bestOfGrid, type EvalJob, type EvalOutcome } from '../../../engine/src/evolve/search';
+import { holmAdjust } from '../../../engine/src/run/stats';
 import { trainTask } from '../../../engine/src/evolve/fitness';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-evolve-'));
@@ -273,4 +274,53 @@ test('bestOfGrid: the completed outcome with the best fitness (first on a tie), 
   const none = bestOfGrid([nan, nan], [1, 2]);
   assert.equal(none.status, 'nan');
   assert.equal(none.fitness, null);
+});
+
+test('transfer ladder: the top-k and CE at each step (another model) under each augmentation on fresh seeds, tuned rates, Holm over the rows; a killed ladder resumes to the same rows', async () => {
+  const calls: EvalJob[] = [];
+  const grid = [1e-3, 1e-2];
+  const inner = fakeEvaluate({ maxDelayMs: 3 });
+  // Deterministic per job: the fitness and test accuracy depend on the loss, model, seed and rate.
+  const evaluate = async (job: EvalJob): Promise<EvalOutcome> => {
+    calls.push(job);
+    const o = await inner({ ...job, lr: undefined, surrogate: undefined });
+    if (o.fitness === null) return o;
+    const h = hash(`${job.source}|${job.surrogate?.model?.kind ?? 'mlp'}|${job.seed ?? 0}|${job.lr ?? 0}`);
+    const f = o.fitness - (h % 100) / 2000;
+    return { ...o, fitness: f, testAcc: f - 0.01 };
+  };
+  const input = { ...SMALL, steps: 6, topK: 2, finalSeeds: 3, augments: ['none', 'cutout'], surrogate: { ...SMALL.surrogate, tuneLr: grid }, transfer: [{ label: 'surrogate' }, { label: 'resnet9', model: { kind: 'resnet9' as const } }] };
+  const full = await runEvolve({ root: tmp(), config: resolveConfig(input), evaluate });
+  assert.equal(full.summary.status, 'done');
+  const t = full.summary.transfer!;
+  assert.deepEqual(t.steps, ['surrogate', 'resnet9']);
+  // 2 searches x top 2 x 2 steps x 2 augmentations
+  assert.equal(t.rows.length, 16);
+  const ladder = calls.filter((c) => c.key.startsWith('t'));
+  assert.ok(ladder.filter((c) => c.key.startsWith('t1:')).every((c) => c.surrogate?.model?.kind === 'resnet9'));
+  assert.ok(ladder.filter((c) => c.key.startsWith('t0:')).every((c) => !c.surrogate?.model));
+  // Fresh seeds: none is the search's or the final re-training's.
+  const used = new Set([...calls.filter((c) => !c.key.startsWith('t')).map((c) => c.seed ?? 1)]);
+  assert.ok(ladder.every((c) => !used.has(c.seed!)));
+  const adj = holmAdjust(t.rows.map((r) => r.test?.pValue ?? null));
+  t.rows.forEach((r, i) => {
+    assert.equal(r.seeds.length, 3);
+    assert.ok(grid.includes(r.lr!) && grid.includes(r.ceLr!));
+    assert.equal(r.test?.pAdjusted ?? null, adj[i]);
+    // (the fake surrogate makes some loss x augmentation pairs diverge on every seed: no pair, no test)
+    if (r.test) assert.ok(r.test.verdict);
+    else assert.equal(r.excluded, 3);
+  });
+
+  // Killed during the ladder (after a few of its trainings), then resumed: the same rows.
+  const root = tmp();
+  const ac = new AbortController();
+  let seen = 0;
+  const first = await runEvolve({ root, config: resolveConfig(input), evaluate, signal: ac.signal, onEvent: (e) => e.type === 'transfer-evaluated' && ++seen === 5 && ac.abort() });
+  assert.equal(first.summary.status, 'cancelled');
+  const before = calls.length;
+  const resumed = await runEvolve({ root, resume: first.dir, evaluate });
+  assert.equal(resumed.summary.status, 'done');
+  assert.deepEqual(resumed.summary.transfer!.rows, t.rows);
+  assert.ok(calls.length - before < ladder.length, 'the finished ladder trainings are not repeated');
 });

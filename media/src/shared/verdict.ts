@@ -1,0 +1,114 @@
+/**
+ * The verdict of a comparison with the baseline and the trainings left out of it, as the panels
+ * and the Runs view say them (pure; tested): the `verdict`, `pAdjusted` (PairedTestJson) and
+ * `excluded` (CompareResultJson) of protocol/run-events.ts validated, and their words, which are
+ * the CLI table's (engine/src/run/compare.ts: formatCompareTable, excludedText; a test keeps them
+ * equal). All three are absent in runs recorded before them: the parsers give null, the texts '—'.
+ */
+import type { CompareResultJson, PairedTestJson } from '../../../protocol/run-events';
+import { pp, pValue } from './format';
+import { isInt, isObj } from './validate';
+
+export type Verdict = NonNullable<PairedTestJson['verdict']>;
+export type Excluded = NonNullable<CompareResultJson['excluded']>;
+
+export const VERDICTS: readonly Verdict[] = ['better', 'worse', 'no-difference', 'inconclusive'];
+/** The rule the engine applies (engine/src/run/stats.ts verdictOf: alpha and MIN_PAIRS). */
+export const VERDICT_ALPHA = 0.05;
+export const VERDICT_MIN_PAIRS = 3;
+
+/** The verdict in words (the CLI writes the protocol's 'no-difference'). */
+export const VERDICT_WORDS: Record<Verdict, string> = { better: 'better', worse: 'worse', 'no-difference': 'no difference', inconclusive: 'inconclusive' };
+
+export function parseVerdict(x: unknown): Verdict | null {
+  return VERDICTS.find((v) => v === x) ?? null;
+}
+
+export function parseExcluded(x: unknown): Excluded | null {
+  if (!isObj(x) || !isInt(x.nan, 0, 1e6) || !isInt(x.failed, 0, 1e6) || !isInt(x.earlyStopped, 0, 1e6)) return null;
+  return { nan: x.nan, failed: x.failed, earlyStopped: x.earlyStopped };
+}
+
+/** "2 of 5 seeds diverged, 1 failed" for the trainings left out of a result, or '' when none; `total`: its trainings that ended (not cancelled). */
+export function excludedText(e: Excluded | null, total: number): string {
+  if (!e) return '';
+  const parts = [...(e.nan ? [`${e.nan} diverged`] : []), ...(e.failed ? [`${e.failed} failed`] : []), ...(e.earlyStopped ? [`${e.earlyStopped} stopped early`] : [])];
+  if (!parts.length) return '';
+  return `${parts[0].replace(/^(\d+)/, `$1 of ${total} seeds`)}${parts.length > 1 ? `, ${parts.slice(1).join(', ')}` : ''}`;
+}
+
+/** What a comparison with the baseline says (a result row's fields that the verdict texts read). */
+export interface VerdictFacts {
+  verdict: Verdict | null;
+  n: number;
+  meanDiff: number | null;
+  pAdjusted: number | null;
+}
+
+/** Why the verdict is what it is (the verdict cell's tooltip). */
+export function verdictReason(f: VerdictFacts, baseline: string): string {
+  const pa = `p (Holm) ${pValue(f.pAdjusted)}`;
+  switch (f.verdict) {
+    case 'better':
+    case 'worse':
+      // pValue writes '< 0.001' itself.
+      return `${f.verdict} than ${baseline} (${pp(f.meanDiff)}): ${pa}${f.pAdjusted !== null && f.pAdjusted >= 0.001 ? ` < ${VERDICT_ALPHA}` : ''}`;
+    case 'no-difference':
+      return `no difference from ${baseline} detected: ${pa} ≥ ${VERDICT_ALPHA} (not a proof of equality)`;
+    case 'inconclusive':
+      return f.n < VERDICT_MIN_PAIRS ? `inconclusive: ${f.n} seed pair${f.n === 1 ? '' : 's'}, the verdict needs ${VERDICT_MIN_PAIRS}` : 'inconclusive: no test (the paired differences give no p-value)';
+    default:
+      return 'no verdict: this run was recorded before verdicts';
+  }
+}
+
+/** "p_adj = 0.030", "p_adj < 0.001" (as the CLI writes them). */
+const pIs = (name: string, p: number): string => `${name} ${p < 0.001 ? '< 0.001' : `= ${pValue(p)}`}`;
+
+/** "better (+1.20 pp, p_adj = 0.010)", "inconclusive (2 seed pairs)" (the Runs view's tooltip). */
+export function verdictPhrase(f: VerdictFacts): string {
+  if (!f.verdict) return '—';
+  if (f.verdict === 'inconclusive') return `inconclusive (${f.n} seed pair${f.n === 1 ? '' : 's'})`;
+  return `${VERDICT_WORDS[f.verdict]} (${pp(f.meanDiff)}${f.pAdjusted === null ? '' : `, ${pIs('p_adj', f.pAdjusted)}`})`;
+}
+
+/** "1 better, 1 inconclusive": how many comparisons got each verdict, in VERDICTS order ('' for none). */
+export function verdictCounts(verdicts: readonly (Verdict | null)[]): string {
+  return VERDICTS.map((v) => [v, verdicts.filter((x) => x === v).length] as const)
+    .filter(([, k]) => k > 0)
+    .map(([v, k]) => `${k} ${VERDICT_WORDS[v]}`)
+    .join(', ');
+}
+
+/** A finished run's verdicts for the Runs view. */
+export interface VerdictSummary {
+  /** "1 better, 1 inconclusive" (the description). */
+  short: string;
+  /** One line per comparison (the tooltip). */
+  lines: string[];
+}
+
+/**
+ * "worse than CE, -0.62 pp, p_adj = 0.030": a row of an evolution's final re-training, in the words
+ * of the CLI (engine/src/commands/evolve-commands.ts finalVerdictText). `excluded`: seeds left out
+ * because a training did not finish.
+ */
+export function finalVerdictPhrase(f: VerdictFacts, excluded: number): string {
+  if (!f.verdict) return '—';
+  const skipped = excluded ? ` (${excluded} seed${excluded === 1 ? '' : 's'} left out: a training did not finish)` : '';
+  if (f.meanDiff === null) return `inconclusive: no seed where both finished${skipped}`;
+  const words: Record<Verdict, string> = { better: 'better than CE', worse: 'worse than CE', 'no-difference': 'no difference from CE detected', inconclusive: 'inconclusive' };
+  return `${words[f.verdict]}, ${pp(f.meanDiff)}${f.pAdjusted !== null ? `, ${pIs('p_adj', f.pAdjusted)}` : ''}${skipped}`;
+}
+
+/** The legend of a run recorded before Holm's adjustment and the verdicts. */
+export const NO_VERDICTS_LEGEND = 'This run was recorded before Holm-adjusted p-values and verdicts: its p-values are not adjusted for multiple comparisons.';
+
+/** The one-line legend of Holm's adjustment and the verdict rule, as under the CLI's table. */
+export function verdictLegend(comparisons: number): string {
+  return (
+    `p (Holm): the paired t-test's p adjusted with Holm's method over all ${comparisons} comparison${comparisons === 1 ? '' : 's'} of this run. ` +
+    `Verdict: better/worse when p (Holm) < ${VERDICT_ALPHA}, no difference when none was detected, inconclusive under ${VERDICT_MIN_PAIRS} seed pairs. ` +
+    'Only completed trainings count: diverged (NaN), failed and early-stopped ones are left out of the means and the pairs.'
+  );
+}
