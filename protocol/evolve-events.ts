@@ -8,6 +8,7 @@
  * are redone identically); evaluations are never repeated once their result was checkpointed.
  */
 import type { BackendJson } from './run-events';
+import type { Verdict } from './verdict';
 
 /** The name of the loss in every .loss file of an evolution (candidates, best-*.loss, files the panel writes). */
 export const EVOLVED_LOSS_NAME = 'candidate';
@@ -245,7 +246,7 @@ export interface FinalComparison {
   ci95: [number, number] | null;
   n?: number;
   pAdjusted?: number | null;
-  verdict?: 'better' | 'worse' | 'no-difference' | 'inconclusive';
+  verdict?: Verdict;
 }
 
 export interface EvolveSummary {

@@ -22,6 +22,7 @@
 
 import type { TorchDevice, TorchInfo, TorchPrecision } from './torch-task';
 import type { ModelKind } from './train-spec';
+import type { ExcludedCounts, Verdict } from './verdict';
 
 export type TrainingStatus = 'completed' | 'nan' | 'early-stopped' | 'cancelled' | 'failed';
 
@@ -242,7 +243,7 @@ export interface PairedTestJson {
    * better / worse (adjusted p < 0.05, by the sign of meanDiff), no-difference (none detected),
    * inconclusive (fewer than 3 pairs, or no test). Absent in older runs.
    */
-  verdict?: 'better' | 'worse' | 'no-difference' | 'inconclusive';
+  verdict?: Verdict;
   /** A caveat (degenerate test, too few pairs), else null. */
   note: string | null;
 }
@@ -279,7 +280,7 @@ export interface CompareResultJson {
    * Trainings left out of the mean and the test: ended `nan` (diverged), `failed` or
    * `early-stopped`; `finished` counts the completed ones (absent in older runs).
    */
-  excluded?: { nan: number; failed: number; earlyStopped: number };
+  excluded?: ExcludedCounts;
   finished?: number;
   seeds: SeedResultJson[];
   /** Mean wall time of one training (ms). */

@@ -45,6 +45,7 @@ import type {
 } from '../../../protocol/run-events';
 import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { describeBackend } from '../compute/describe';
+import { excludedText as excludedWords } from '../../../protocol/verdict';
 import { holmAdjust, meanStd, pairedComparison, verdictOf } from './stats';
 
 export { describeBackend } from '../compute/describe';
@@ -545,16 +546,7 @@ function pad(s: string, n: number): string {
 
 /** "2 of 5 seeds diverged, 1 failed" for the trainings left out of a result, or ''. */
 export function excludedText(r: CompareResultJson): string {
-  const total = r.seeds.filter((x) => x.status !== 'cancelled').length;
-  const e = r.excluded;
-  if (!e) return '';
-  const parts = [
-    ...(e.nan ? [`${e.nan} diverged`] : []),
-    ...(e.failed ? [`${e.failed} failed`] : []),
-    ...(e.earlyStopped ? [`${e.earlyStopped} stopped early`] : []),
-  ];
-  if (!parts.length) return '';
-  return `${parts[0].replace(/^(\d+)/, `$1 of ${total} seeds`)}${parts.length > 1 ? `, ${parts.slice(1).join(', ')}` : ''}`;
+  return excludedWords(r.excluded, r.seeds.filter((x) => x.status !== 'cancelled').length);
 }
 
 /** The readable results table. */

@@ -385,19 +385,4 @@ export function holmAdjust(ps: readonly (number | null)[]): (number | null)[] {
   return out;
 }
 
-export type Verdict = 'better' | 'worse' | 'no-difference' | 'inconclusive';
-
-/** Fewest seed pairs a comparison needs for a verdict (a paired t-test needs 2; 3 gives it a chance). */
-export const MIN_PAIRS = 3;
-
-/**
- * The verdict of a paired comparison: `inconclusive` with fewer than MIN_PAIRS pairs or no
- * p-value (e.g. all differences equal), else `better` / `worse` when the adjusted p is under
- * alpha (by the sign of the mean difference), else `no-difference` (no difference detected at
- * this number of seeds: not a proof of equality).
- */
-export function verdictOf(n: number, meanDiff: number | null, pAdjusted: number | null, alpha = 0.05): Verdict {
-  if (n < MIN_PAIRS || pAdjusted === null || meanDiff === null) return 'inconclusive';
-  if (pAdjusted < alpha) return meanDiff > 0 ? 'better' : meanDiff < 0 ? 'worse' : 'no-difference';
-  return 'no-difference';
-}
+export { verdictOf, VERDICT_MIN_PAIRS as MIN_PAIRS, type Verdict } from '../../../protocol/verdict';

@@ -1,21 +1,16 @@
 /**
  * The verdict of a comparison with the baseline and the trainings left out of it, as the panels
  * and the Runs view say them (pure; tested): the `verdict`, `pAdjusted` (PairedTestJson) and
- * `excluded` (CompareResultJson) of protocol/run-events.ts validated, and their words, which are
- * the CLI table's (engine/src/run/compare.ts: formatCompareTable, excludedText; a test keeps them
- * equal). All three are absent in runs recorded before them: the parsers give null, the texts '—'.
+ * `excluded` (CompareResultJson) of protocol/run-events.ts validated, and their words; the rule
+ * and the words of exclusions are protocol/verdict.ts's, the engine's too. All three are absent in runs recorded before them: the parsers give null, the texts '—'.
  */
-import type { CompareResultJson, PairedTestJson } from '../../../protocol/run-events';
+import type { CompareResultJson } from '../../../protocol/run-events';
+import { VERDICT_ALPHA, VERDICT_MIN_PAIRS, VERDICTS, type Verdict } from '../../../protocol/verdict';
 import { pp, pValue } from './format';
 import { isInt, isObj } from './validate';
 
-export type Verdict = NonNullable<PairedTestJson['verdict']>;
 export type Excluded = NonNullable<CompareResultJson['excluded']>;
-
-export const VERDICTS: readonly Verdict[] = ['better', 'worse', 'no-difference', 'inconclusive'];
-/** The rule the engine applies (engine/src/run/stats.ts verdictOf: alpha and MIN_PAIRS). */
-export const VERDICT_ALPHA = 0.05;
-export const VERDICT_MIN_PAIRS = 3;
+export { excludedText, VERDICT_ALPHA, VERDICT_MIN_PAIRS, VERDICTS, type Verdict } from '../../../protocol/verdict';
 
 /** The verdict in words (the CLI writes the protocol's 'no-difference'). */
 export const VERDICT_WORDS: Record<Verdict, string> = { better: 'better', worse: 'worse', 'no-difference': 'no difference', inconclusive: 'inconclusive' };
@@ -27,14 +22,6 @@ export function parseVerdict(x: unknown): Verdict | null {
 export function parseExcluded(x: unknown): Excluded | null {
   if (!isObj(x) || !isInt(x.nan, 0, 1e6) || !isInt(x.failed, 0, 1e6) || !isInt(x.earlyStopped, 0, 1e6)) return null;
   return { nan: x.nan, failed: x.failed, earlyStopped: x.earlyStopped };
-}
-
-/** "2 of 5 seeds diverged, 1 failed" for the trainings left out of a result, or '' when none; `total`: its trainings that ended (not cancelled). */
-export function excludedText(e: Excluded | null, total: number): string {
-  if (!e) return '';
-  const parts = [...(e.nan ? [`${e.nan} diverged`] : []), ...(e.failed ? [`${e.failed} failed`] : []), ...(e.earlyStopped ? [`${e.earlyStopped} stopped early`] : [])];
-  if (!parts.length) return '';
-  return `${parts[0].replace(/^(\d+)/, `$1 of ${total} seeds`)}${parts.length > 1 ? `, ${parts.slice(1).join(', ')}` : ''}`;
 }
 
 /** What a comparison with the baseline says (a result row's fields that the verdict texts read). */
