@@ -11,7 +11,7 @@
  * The Python side mirrors these types in lossmith_torch/task.py; a test round-trips a task.
  */
 
-import type { ModelKind, ModelSpec, TrainSpec } from './train-spec';
+import type { EpochRecord, ModelKind, ModelSpec, TrainSpec } from './train-spec';
 
 export const TORCH_TASK_VERSION = 1;
 
@@ -98,14 +98,8 @@ export interface TorchInfo {
   pid: number;
 }
 
-export interface TorchEpochJson {
-  epoch: number;
-  trainLoss: number;
-  trainAcc: number;
-  valAcc: number;
-  lr: number;
-  ms: number;
-}
+/** One finished epoch, as every engine reports it. */
+export type TorchEpochJson = EpochRecord;
 
 export interface TorchResultJson {
   status: 'completed' | 'nan' | 'early-stopped' | 'cancelled';

@@ -70,3 +70,13 @@ export interface TrainSpec {
   /** Which weights the test accuracy uses: the best-validation epoch's (default) or final. */
   testWith?: 'best' | 'final';
 }
+
+/** One finished epoch of a training (validation accuracy on the first maxVal examples). */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAcc: number;
+  valAcc: number;
+  lr: number;
+  ms: number;
+}

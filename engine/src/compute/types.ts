@@ -7,7 +7,7 @@
  * The run side imports this module and `engines.ts`, never an engine's folder.
  */
 import type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson, TrainingStatus } from '../../../protocol/run-events';
-import type { TrainSpec } from '../../../protocol/train-spec';
+import type { EpochRecord, TrainSpec } from '../../../protocol/train-spec';
 
 export type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson } from '../../../protocol/run-events';
 
@@ -51,14 +51,7 @@ export interface TrainTask {
   train: TrainSpec;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  trainAcc: number;
-  valAcc: number;
-  lr: number;
-  ms: number;
-}
+export type { EpochRecord } from '../../../protocol/train-spec';
 
 export type TrainStatus = Exclude<TrainingStatus, 'failed'>;
 
