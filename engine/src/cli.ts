@@ -6,6 +6,8 @@
  * need them, so `lossmith check` starts fast.
  */
 import { Command, CommanderError } from 'commander';
+import * as fs from 'fs';
+import * as path from 'path';
 import { register as registerBackendCommands } from './commands/backend-commands';
 import { register as registerEvolveCommands } from './commands/evolve-commands';
 import { register as registerExportCommands } from './commands/export-commands';
@@ -17,6 +19,19 @@ export { stdio, UsageError, type Io, type Registrar } from './commands/io';
 
 const registrars: Registrar[] = [registerGrammarCommands, registerRunCommands, registerEvolveCommands, registerExportCommands, registerBackendCommands];
 
+/** The package's version (package.json next to the compiled or the source tree). */
+function version(): string {
+  for (const p of [path.join(__dirname, '..', '..', '..', 'package.json'), path.join(__dirname, '..', '..', 'package.json')]) {
+    try {
+      const j = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (j.name === 'lossmith' && j.version) return j.version;
+    } catch {
+      /* the next candidate */
+    }
+  }
+  return 'unknown';
+}
+
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   let exitCode = 0;
   const program = new Command('lossmith')
@@ -24,6 +39,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
+  program.version(version(), '-V, --version', 'print the version');
   program.addHelpText('after', '\n  lossmith lsp --stdio        start the language server (for Neovim, Emacs, Helix, ...)');
   for (const r of registrars) r(program, io, (c) => (exitCode = Math.max(exitCode, c)));
   try {

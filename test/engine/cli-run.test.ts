@@ -226,3 +226,14 @@ test('compare --resume continues a run whose process was killed (SIGKILL): finis
     await pool.close();
   }
 });
+
+test('--version prints the package version; evolve --resume of a run that is not there is one line, exit 2', async () => {
+  const io = fakeIo();
+  assert.equal(await main(['--version'], io), 0);
+  assert.equal(io.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  const dir = tmp();
+  const bad = fakeIo();
+  assert.equal(await main(['evolve', '--resume', 'nosuch', '--root', dir], bad), 2);
+  assert.match(bad.stderr, /^lossmith: no evolution checkpoint \(checkpoint\.json\) in nosuch/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+});

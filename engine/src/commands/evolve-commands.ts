@@ -18,7 +18,7 @@ import { UsageError, type Io, type Registrar } from './io';
 import { resolveConfig, type EvolveConfigInput, type TransferStep } from '../evolve/config';
 import { modelProblem } from '../compute/engines';
 import { datasetSpecProblem } from '../data/load';
-import { runEvolve, type FinalRow } from '../evolve/run';
+import { resolveRunDir, runEvolve, type FinalRow } from '../evolve/run';
 import { describeBackend } from '../compute/describe';
 import { imageFolderRoot } from '../data/load';
 import { DEFAULT_LR_GRID, resolveEngine } from '../run/run-config';
@@ -255,6 +255,13 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
         }
       } else if (f.config || f.population || f.sample || f.dataset || f.model || f.aug || f.epochs || f.maxTrain || f.seedLosses) {
         throw new UsageError('--resume continues a run with its own configuration: only --steps (to extend it) may be given');
+      } else {
+        // A run that is not there is bad input (one line), not a crash.
+        try {
+          resolveRunDir(root, f.resume, f.runsDir ? path.resolve(f.runsDir) : undefined);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
       }
       const abort = new AbortController();
       const onSig = (): void => abort.abort();
