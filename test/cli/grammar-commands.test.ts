@@ -82,6 +82,26 @@ test('probe: value and symbolic gradient at given points, with --param', async (
   const bad = await run(['probe', ex('focal.loss'), '--loss', 'focal', '--points', pts, '--param', 'nope=1']);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /no param 'nope'/);
+  // A file's only loss is the default; a param outside the range the file declares is refused.
+  const only = await run(['probe', ex('focal.loss'), '--points', pts, '--param', 'gamma=0']);
+  assert.equal(only.code, 0, only.err);
+  assert.deepEqual(JSON.parse(only.out), out);
+  const outside = await run(['probe', ex('focal.loss'), '--points', pts, '--param', 'gamma=99']);
+  assert.equal(outside.code, 2);
+  assert.match(outside.err, /--param gamma=99 is outside the range the file declares for it, \[0, 5\]/);
+  const two = await run(['probe', ex('taylor-ce.loss'), '--points', pts]);
+  assert.equal(two.code, 2);
+  assert.match(two.err, /has 2 losses \(taylor2, taylor6\): name one with --loss/);
+});
+
+test('check and derive on a file without a loss say so', async () => {
+  const empty = tmp('empty.loss', '# nothing here yet\n');
+  const c = await run(['check', empty]);
+  assert.equal(c.code, 0);
+  assert.match(c.err, /empty\.loss: no loss in this file/);
+  const d = await run(['derive', empty]);
+  assert.equal(d.code, 2);
+  assert.match(d.err, /no loss in .*empty\.loss: nothing to differentiate/);
 });
 
 test('the bin works as a real process', () => {

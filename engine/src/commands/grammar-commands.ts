@@ -89,6 +89,8 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
       for (const file of files) {
         const text = readSource(file);
         const result = checkText(text, { integrity: opts.integrity });
+        // An empty file is not an error, but passing it silently would hide a wrong path or a truncated file.
+        if (result.model.losses.length === 0 && !result.diagnostics.some((d) => d.severity === 'error')) io.err(`${file}: no loss in this file\n`);
         errors += result.diagnostics.filter((d) => d.severity === 'error').length;
         warnings += result.diagnostics.filter((d) => d.severity === 'warning').length;
         if (opts.json) all.push(diagnosticsJson(file, text, result));
@@ -114,6 +116,7 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
       if (opts.wrt && opts.wrt !== 'logits' && opts.wrt !== 'p') throw new UsageError(`--wrt must be logits or p, got '${opts.wrt}'`);
       if (!['text', 'latex', 'json'].includes(opts.format)) throw new UsageError(`--format must be text, latex or json, got '${opts.format}'`);
       const { result } = loadChecked(file);
+      if (result.model.losses.length === 0) throw new UsageError(`no loss in ${file}: nothing to differentiate`);
       const names = opts.loss ? [opts.loss] : result.model.losses.map((l) => l.name);
       if (opts.loss && !result.model.losses.some((l) => l.name === opts.loss)) {
         throw new UsageError(`no loss '${opts.loss}' in ${file} (losses: ${result.model.losses.map((l) => l.name).join(', ') || 'none'})`);
@@ -137,16 +140,23 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
     .command('probe')
     .description('evaluate a loss and its gradient with respect to the logits (symbolic, float64) at given points')
     .argument('<file>', '.loss file')
-    .requiredOption('--loss <name>', 'the loss')
+    .option('--loss <name>', "the loss (default: the file's only loss)")
     .requiredOption('--points <file>', 'JSON file: [{"logits": [...], "y": [...]}, ...]')
     .option('--param <name=value>', 'override a param (repeatable)', collect, [])
-    .action((file: string, opts: { loss: string; points: string; param: string[] }) => {
+    .action((file: string, opts: { loss?: string; points: string; param: string[] }) => {
       const { result } = loadChecked(file);
       const model = result.model;
-      const loss = model.losses.find((l) => l.name === opts.loss);
-      if (!loss) throw new UsageError(`no loss '${opts.loss}' in ${file}`);
+      const all = model.losses.map((l) => l.name);
+      if (!opts.loss && all.length !== 1) throw new UsageError(all.length ? `${file} has ${all.length} losses (${all.join(', ')}): name one with --loss` : `no loss in ${file}`);
+      const lossName = opts.loss ?? all[0];
+      const loss = model.losses.find((l) => l.name === lossName);
+      if (!loss) throw new UsageError(`no loss '${lossName}' in ${file} (losses: ${all.join(', ') || 'none'})`);
       const params = parseParams(opts.param);
-      for (const k of Object.keys(params)) if (!model.params.some((p) => p.name === k)) throw new UsageError(`no param '${k}' in ${file}`);
+      for (const [k, v] of Object.entries(params)) {
+        const p = model.params.find((q) => q.name === k);
+        if (!p) throw new UsageError(`no param '${k}' in ${file} (params: ${model.params.map((q) => q.name).join(', ') || 'none'})`);
+        if (p.bounds && (v < p.bounds.lo || v > p.bounds.hi)) throw new UsageError(`--param ${k}=${v} is outside the range the file declares for it, [${p.bounds.lo}, ${p.bounds.hi}]`);
+      }
       let points: unknown;
       try {
         points = JSON.parse(readSource(opts.points));
@@ -155,7 +165,7 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
         throw new UsageError(`${opts.points}: invalid JSON (${(e as Error).message})`);
       }
       if (!Array.isArray(points)) throw new UsageError(`${opts.points}: expected an array of {logits, y}`);
-      const grad = differentiate(model, opts.loss, 'logits');
+      const grad = differentiate(model, lossName, 'logits');
       const out = points.map((pt, i) => {
         const q = pt as { logits?: unknown; y?: unknown };
         const ok = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => typeof x === 'number');
