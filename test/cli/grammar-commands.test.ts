@@ -94,6 +94,15 @@ test('probe: value and symbolic gradient at given points, with --param', async (
   assert.match(two.err, /has 2 losses \(taylor2, taylor6\): name one with --loss/);
 });
 
+test('derive --wrt p of a loss written through the logits says why it is 0', async () => {
+  const r = await run(['derive', ex('cross-entropy.loss'), '--wrt', 'p']);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /d ce \/ d p = 0/);
+  assert.match(r.err, /ce does not depend on p as a free vector .*--wrt logits/);
+  const f = await run(['derive', ex('focal.loss'), '--wrt', 'p']);
+  assert.equal(f.err, '');
+});
+
 test('check and derive on a file without a loss say so', async () => {
   const empty = tmp('empty.loss', '# nothing here yet\n');
   const c = await run(['check', empty]);

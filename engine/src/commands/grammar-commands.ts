@@ -133,6 +133,13 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
           const lhs = opts.format === 'latex' ? `\\frac{\\partial \\mathrm{${r.loss.replace(/_/g, '\\_')}}}{\\partial ${d.wrt === 'logits' ? 'z_k' : 'p_k'}}` : `d ${r.loss} / d ${d.wrt}`;
           io.out(`${lhs} = ${opts.format === 'latex' ? d.latex : d.text}\n`);
         }
+        // With respect to p the logits are held fixed: a loss written through the logits
+        // (log_softmax(logits), ...) has 0 there, which is true but reads like a wrong derivative.
+        const dp = r.derivatives.find((x) => x.wrt === 'p');
+        const dz = r.derivatives.find((x) => x.wrt === 'logits');
+        if (wrts.includes('p') && dp?.text === '0' && dz && dz.text !== '0') {
+          io.err(`note: ${r.loss} does not depend on p as a free vector (it is written through the logits), so d/dp is 0 with the logits held fixed; its gradient is d/d logits (--wrt logits)\n`);
+        }
       }
     });
 
