@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { createRun, openRun, resolveRunDir as resolveStoredRunDir, runsDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
+import { createRun, openRun, readSummary, resolveRunDir as resolveStoredRunDir, runsDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
@@ -208,7 +208,14 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
   }
   // Searches not reached (cancelled early) still get their state objects reported.
   for (let i = searches.length; i < state.searches.length; i++) searches.push(new Search(cfg, state.searches[i], { evaluate, concurrency, save: () => undefined, emit: () => undefined }));
-  const summary = writeResults(run, state, searches, status, pe?.backend() ?? (opts.evaluate ? 'injected' : null), error, pe?.compute() ?? null);
+  // A resumed run with nothing left to train keeps what its earlier trainings ran on.
+  const prior = opts.resume ? (readSummary(run.dir) as Partial<EvolveSummary> | null) : null;
+  const summary = writeResults(
+    run, state, searches, status,
+    pe?.backend() ?? prior?.backend ?? (opts.evaluate ? 'injected' : null),
+    error,
+    pe?.compute() ?? prior?.compute ?? null,
+  );
   emit({ type: status === 'done' ? 'run-end' : status === 'cancelled' ? 'run-cancelled' : 'run-failed', status, ...(error ? { error } : {}) });
   run.close();
   return { dir: run.dir, id: run.id, summary, state };

@@ -324,3 +324,12 @@ test('transfer ladder: the top-k and CE at each step (another model) under each 
   assert.deepEqual(resumed.summary.transfer!.rows, t.rows);
   assert.ok(calls.length - before < ladder.length, 'the finished ladder trainings are not repeated');
 });
+
+test('resuming a finished search with nothing left to train keeps the summary\'s compute record', async () => {
+  const root = tmp();
+  const first = await runEvolve({ root, config: resolveConfig({ ...SMALL, steps: 3, finalSeeds: 0 }), evaluate: fakeEvaluate() });
+  assert.equal(first.summary.backend, 'injected');
+  const again = await runEvolve({ root, resume: first.dir });
+  assert.equal(again.summary.status, 'done');
+  assert.equal(again.summary.backend, 'injected', 'not rewritten to null');
+});
