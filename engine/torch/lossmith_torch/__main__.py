@@ -75,7 +75,12 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     real_stdout = sys.stdout
     emit = Emitter(real_stdout)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
+    def on_term(*_):
+        # Our own temporary files (the loss modules) go first; then out, without waiting for the training.
+        from . import losses
+        losses.cleanup()
+        os._exit(143)
+    signal.signal(signal.SIGTERM, on_term)
     if argv in (['-h'], ['--help']):
         real_stdout.write(USAGE.strip('\n') + '\n')
         return 0
@@ -133,6 +138,8 @@ def watch_parent(interval: float = 0.5) -> None:
         while True:
             time.sleep(interval)
             if os.getppid() != parent:
+                from . import losses
+                losses.cleanup()
                 os._exit(1)
 
     threading.Thread(target=loop, name='lossmith-parent-watch', daemon=True).start()

@@ -34,8 +34,14 @@ def _tempdir() -> str:
     if _dir is None or not os.path.isdir(_dir):
         _dir = tempfile.mkdtemp(prefix='lossmith-torch-')
         import atexit
-        atexit.register(shutil.rmtree, _dir, True)
+        atexit.register(cleanup)
     return _dir
+
+
+def cleanup() -> None:
+    """Removes the folder of the loss modules (at exit, on SIGTERM, when the parent is gone)."""
+    if _dir is not None:
+        shutil.rmtree(_dir, True)
 
 
 def load_module(source: str, what: str):

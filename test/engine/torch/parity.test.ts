@@ -6,7 +6,7 @@
  * same experiment across engines; the settings are long enough for the seed-to-seed spread to
  * be well under the tolerance (the table is printed with LOSSMITH_PARITY_REPORT=1).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -18,6 +18,12 @@ import { findTorchPython, skipUnless } from '../../export/python';
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const PY = findTorchPython();
 const TOL_PP = 1.5;
+const made: string[] = [];
+process.env.LOSSMITH_DATA_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-parity-data-'));
+made.push(process.env.LOSSMITH_DATA_CACHE);
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 function quietIo(): Io & { stderr: string } {
   const io = { stderr: '', out: () => undefined, err: (s: string) => void (io.stderr += s) };
@@ -42,6 +48,7 @@ async function compare(engineArgs: string[], model: string, runs: string): Promi
 for (const model of ['mlp', 'convnet']) {
   test(`parity: ${model}, CE and focal, 3 seeds: tfjs (wasm) and torch mean test accuracies within ${TOL_PP} pp`, { skip: skipUnless(PY, 'a Python with torch') }, async () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-parity-'));
+    made.push(runs);
     const tfjs = await compare(['--engine', 'tfjs', '--backend', 'wasm'], model, path.join(runs, 'tfjs'));
     const torch = await compare(['--engine', 'torch', '--python', PY!, '--device', 'cpu'], model, path.join(runs, 'torch'));
     assert.equal(torch.backend?.name, 'torch');

@@ -6,7 +6,7 @@
  * with the cancel), and every bad input as one line before a run folder exists.
  * Locally without torch these are skipped with a message; with CI=true they fail instead.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -43,7 +43,17 @@ function fakeIo(onOut?: (s: string) => void): Io & { stdout: string; stderr: str
   return io;
 }
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-torch-'));
+const made: string[] = [];
+const tmp = (): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-torch-'));
+  made.push(d);
+  return d;
+};
+// The data files handed to the runner go to a folder of this test file (workers inherit it), removed at the end.
+process.env.LOSSMITH_DATA_CACHE = tmp();
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 function task(over: Partial<TrainTask['train']> = {}, lossName = 'focal', file = 'focal.loss'): TrainTask {
   return {

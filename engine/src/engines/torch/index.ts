@@ -210,7 +210,7 @@ export const engine: ComputeEngine = {
   prepare,
   status,
   shutdown() {
-    for (const r of runners.values()) r.kill();
+    for (const r of runners.values()) r.close();
     runners.clear();
   },
 };

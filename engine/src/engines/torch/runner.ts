@@ -82,14 +82,35 @@ export class RunnerProcess {
     });
   }
 
-  /** Kills the runner's whole process group. */
+  /** Asks an idle runner to end (it cleans up after itself), a busy one is killed. */
+  close(): void {
+    if (this.exited) return;
+    if (this.pending) return this.kill();
+    try {
+      this.proc.kill('SIGTERM');
+    } catch {
+      this.kill();
+    }
+  }
+
+  /**
+   * Ends the runner's whole process group now: SIGTERM (the runner removes its temporary files
+   * and exits at once, mid-step), then SIGKILL for anything still there after a second.
+   */
   kill(): void {
     if (this.exited || this.proc.pid === undefined) return;
-    try {
-      process.kill(-this.proc.pid, 'SIGKILL');
-    } catch {
-      this.proc.kill('SIGKILL');
-    }
+    const pid = this.proc.pid;
+    const signal = (sig: NodeJS.Signals): void => {
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        if (!this.exited) this.proc.kill(sig);
+      }
+    };
+    signal('SIGTERM');
+    setTimeout(() => {
+      if (!this.exited) signal('SIGKILL');
+    }, 1000).unref();
   }
 
   private onLine(line: string): void {
