@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { CompareEvent, CompareSummary } from '../../protocol/run-events';
-import { chooseLrs, compareWithBaseline, formatCompareTable, loadCompareRun, runCompare, SOURCES_FILE } from '../../engine/src/run/compare';
+import { chooseLrs, compareWithBaseline, formatCompareTable, gridEdge, loadCompareRun, runCompare, SOURCES_FILE } from '../../engine/src/run/compare';
 import { ConfigError, loadSchema, resolveCompareConfig, validateSchema, type RawCompareConfig } from '../../engine/src/run/run-config';
 import { readEvents, readSummary } from '../../store/run-store';
 import { WorkerPool } from '../../engine/src/run/worker-pool';
@@ -310,4 +310,11 @@ test('lr tuning end to end: each loss tests at its chosen rate (the same accurac
   } finally {
     await pool.close();
   }
+});
+
+test('lr tuning: rates chosen on the grid\'s edge are flagged (the best may lie beyond)', () => {
+  const ch = (lr: number) => ({ loss: 'x', augmentation: 'none', lr, valAcc: [], finished: [] });
+  assert.equal(gridEdge([1e-3, 3e-3, 1e-2], [ch(3e-3), ch(3e-3)]), '');
+  assert.match(gridEdge([1e-3, 3e-3, 1e-2], [ch(1e-2), ch(1e-2), ch(3e-3)]), /2 of 3 at the largest rate \(0\.01\).*widen the grid/);
+  assert.match(gridEdge([1e-3, 3e-3, 1e-2], [ch(1e-3)]), /1 of 1 at the smallest \(0\.001\)/);
 });

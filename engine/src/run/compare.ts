@@ -549,6 +549,20 @@ export function excludedText(r: CompareResultJson): string {
   return excludedWords(r.excluded, r.seeds.filter((x) => x.status !== 'cancelled').length);
 }
 
+/**
+ * A warning when chosen rates sit on the grid's edge: the best rate may lie beyond it, and
+ * a loss that would win further out is not given its chance ('' when none does).
+ */
+export function gridEdge(grid: readonly number[], choices: readonly LrChoiceJson[]): string {
+  const lo = Math.min(...grid);
+  const hi = Math.max(...grid);
+  const chosen = choices.filter((c) => !c.note);
+  const atHi = chosen.filter((c) => c.lr === hi).length;
+  const atLo = chosen.filter((c) => c.lr === lo).length;
+  const parts = [...(atHi ? [`${atHi} of ${chosen.length} at the largest rate (${hi})`] : []), ...(atLo ? [`${atLo} of ${chosen.length} at the smallest (${lo})`] : [])];
+  return parts.length ? `warning: chosen rates on the grid's edge: ${parts.join(', ')}; the best rate may lie beyond it: widen the grid (--tune-lr)` : '';
+}
+
 /** The readable results table. */
 export function formatCompareTable(s: CompareSummary): string {
   const lines: string[] = [];
@@ -570,6 +584,8 @@ export function formatCompareTable(s: CompareSummary): string {
       const cells = t.grid.map((g, i) => pad(`${ch.valAcc[i] === null ? '—' : pct(ch.valAcc[i])}${g === ch.lr && ch.valAcc[i] !== null ? ' *' : ''}`, 14)).join('');
       lines.push(`  ${pad(ch.loss, w)}${pad(ch.augmentation, 16)}${cells}${ch.note ? `  ${ch.note}` : ''}`);
     }
+    const edge = gridEdge(t.grid, t.choices);
+    if (edge) lines.push(`  ${edge}`);
   }
   for (const aug of s.augmentations) {
     lines.push('', `augmentation: ${aug}`);
