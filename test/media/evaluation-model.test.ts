@@ -1,7 +1,7 @@
 /** The evaluation panel's view model on the recorded events of a real compare run (no DOM). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { curves, emptyModel, lossOrder, metadata, progress, reduce, table, tableCsv, tableLegend, verdictSummary, type EvalModel, type TableRow } from '../../media/src/evaluation/model';
+import { curves, emptyModel, isTuning, lossOrder, lrHeader, lrLegend, lrTable, metadata, progress, progressDetail, reduce, table, tableCsv, tableHeader, tableLegend, TABLE_HEADER, verdictSummary, type EvalModel, type TableRow } from '../../media/src/evaluation/model';
 import { excludedText, parseExcluded, verdictCounts, verdictLegend, verdictPhrase, verdictReason, VERDICT_ALPHA, VERDICT_MIN_PAIRS } from '../../media/src/shared/verdict';
 import { excludedText as engineExcludedText, formatCompareTable } from '../../engine/src/run/compare';
 import { MIN_PAIRS, verdictOf } from '../../engine/src/run/stats';
@@ -11,9 +11,10 @@ import { parseFromRunWebview, parseRunPanelState, parseToRunWebview } from '../.
 import { fixtureEvents, fixtureSummary, MEDIA_FIXTURES } from './evaluation-harness';
 import type { WireEvent } from '../../media/src/shared/validate';
 import { computeShort } from '../../media/src/shared/compute';
+import { progressOf } from '../../client/src/runs/run-files';
 
 const events = fixtureEvents('compare-finished') as { type: string; [k: string]: unknown }[];
-const CSV_HEADER = 'loss,augmentation,test_acc_mean,test_acc_std,n,diff_vs_baseline,ci95_lo,ci95_hi,p_paired_t,p_holm,verdict,p_wilcoxon,ms_per_training,excluded_nan,excluded_failed,excluded_early_stopped,per_seed';
+const CSV_HEADER = 'loss,augmentation,lr,test_acc_mean,test_acc_std,n,diff_vs_baseline,ci95_lo,ci95_hi,p_paired_t,p_holm,verdict,p_wilcoxon,ms_per_training,excluded_nan,excluded_failed,excluded_early_stopped,per_seed';
 
 test('reduces a finished run: grid, curves, final table', () => {
   const m = emptyModel('r');
@@ -53,9 +54,17 @@ test('reduces a finished run: grid, curves, final table', () => {
   assert.equal(csv.length, 5);
   assert.equal(csv[0], CSV_HEADER);
   const focalCsv = csv.find((l) => l.startsWith('focal,none,'))!.split(',');
-  // p_holm, verdict and the excluded counts are empty; p_paired_t is there.
-  assert.equal(focalCsv[8], String(result.vsBaseline.pValue));
-  assert.deepEqual([focalCsv[9], focalCsv[10], focalCsv[13], focalCsv[14], focalCsv[15]], ['', '', '', '', '']);
+  // lr, p_holm, verdict and the excluded counts are empty; p_paired_t is there.
+  assert.equal(focalCsv[9], String(result.vsBaseline.pValue));
+  assert.deepEqual([focalCsv[2], focalCsv[10], focalCsv[11], focalCsv[14], focalCsv[15], focalCsv[16]], ['', '', '', '', '', '']);
+  // Recorded before learning-rate tuning: no tuning, no lr column, the same status words and metadata lines as before.
+  assert.equal(m.tuning, null);
+  assert.deepEqual(tableHeader(m), TABLE_HEADER);
+  assert.deepEqual(lrTable(m), []);
+  assert.equal(lrLegend(m), '');
+  assert.equal(progressDetail(m), '12 of 12 trainings');
+  assert.deepEqual(metadata(m).map(([k]) => k), ['Run', 'Status', 'Engine', 'Dataset', 'Model', 'Augmentations', 'Seeds × epochs', 'Trainings', 'Started', 'Wall time']);
+  assert.ok(rows.every((r) => r.raw.lr === null && r.cells.lr === '—'));
   // The engine and device line: the recorded wasm backend (one thread in each of two workers, once).
   assert.equal(metadata(m).find(([k]) => k === 'Engine')![1], 'tfjs · wasm (cpu, 1 thread)');
 });
@@ -286,4 +295,125 @@ test('verdicts: mid-run, the provisional rows count only completed trainings and
   assert.equal(wild.raw.mean, final.raw.mean);
   assert.match(tableLegend(m), /come when the run ends/);
   assert.equal(verdictSummary(m), null);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Learning-rate tuning (compare --tune-lr): a real run recorded with it (test/media/fixtures/
+// compare-tuned: ce and focal, grid 0.001, 0.01 on tuning seeds 10001, 10002, both chose 0.01).
+
+const TUNED_RUN = 'compare-tuned';
+const tEvents = fixtureEvents(TUNED_RUN, MEDIA_FIXTURES) as WireEvent[];
+const tSummary = fixtureSummary(TUNED_RUN, MEDIA_FIXTURES) as CompareSummary;
+const tunedModel = (evs: readonly WireEvent[] = tEvents): EvalModel => {
+  const m = emptyModel('t');
+  for (const e of evs) reduce(m, e);
+  return m;
+};
+
+test('tuning: the learning-rate table (a column per grid rate, the chosen one marked in words), as the summary and the CLI say', () => {
+  const m = tunedModel();
+  assert.equal(m.status, 'done');
+  assert.deepEqual([m.tuning?.grid, m.tuning?.seeds, m.tuning?.jobs, m.tuning?.ended.size], [[0.001, 0.01], [10001, 10002], 8, 8]);
+  assert.equal(isTuning(m), false);
+  assert.deepEqual(lrHeader(m), ['Loss', 'Augmentation', 'lr 0.001', 'lr 0.01', 'Chosen rate']);
+  const rows = lrTable(m);
+  assert.deepEqual(rows.map((r) => [r.loss, r.augmentation, r.baseline, r.provisional, r.chosen]), [['ce', 'none', true, false, '0.01'], ['focal', 'none', false, false, '0.01']]);
+  assert.deepEqual(rows.map((r) => r.cells.map((c) => c.text)), [['66.97%', '80.83%, chosen'], ['67.87%', '78.98%, chosen']]);
+  assert.deepEqual(rows.map((r) => r.cells.map((c) => c.chosen)), [[false, true], [false, true]]);
+  assert.equal(rows[0].cells[1].title, 'lr 0.01: mean best validation accuracy 80.83% over 2 tuning seeds (the rate chosen)');
+  // The numbers are the summary's choices, and the CLI's table marks the same cells.
+  for (const ch of tSummary.tuning!.choices) {
+    const r = rows.find((x) => x.loss === ch.loss && x.augmentation === ch.augmentation)!;
+    ch.valAcc.forEach((v, i) => assert.ok(r.cells[i].text.startsWith(pct(v)), `${ch.loss} ${i}`));
+  }
+  const cli = formatCompareTable(tSummary);
+  assert.match(cli, /ce\s+none\s+66\.97%\s+80\.83% \*/);
+  assert.match(cli, /focal @0\.01/);
+  assert.match(lrLegend(m), /^Mean best validation accuracy over the tuning seeds 10001, 10002 \(never the test seeds\).*in bold, marked "chosen"/);
+  for (const r of rows) for (const c of [...r.cells.map((x) => x.text), r.chosen]) assert.ok(!/undefined|NaN|null/.test(c), c);
+});
+
+test('tuning: each result row has its rate (a Learning rate column, the CSV lr, "focal @0.01" in the Runs view) and the metadata says how it was tuned', () => {
+  const m = tunedModel();
+  const header = tableHeader(m);
+  assert.deepEqual(header.slice(0, 4), ['Loss', 'Augmentation', 'Learning rate', 'Test accuracy (mean)']);
+  assert.equal(header.length, TABLE_HEADER.length + 1);
+  const rows = table(m);
+  assert.deepEqual(rows.map((r) => [r.loss, r.cells.lr, r.verdict]), [['ce', '0.01', null], ['focal', '0.01', 'no-difference']]);
+  for (const r of rows) assert.equal(r.raw.lr, tSummary.results.find((x) => x.loss === r.loss)!.lr);
+  const csv = tableCsv(m).trim().split('\r\n');
+  assert.equal(csv[0], CSV_HEADER);
+  assert.ok(csv[2].startsWith('focal,none,0.01,'), csv[2]);
+  assert.deepEqual(verdictSummary(m)?.lines, ['focal @0.01: no difference (-1.28 pp, p_adj = 0.21)']);
+  const meta = new Map(metadata(m));
+  assert.equal(meta.get('Learning-rate tuning'), '0.001, 0.01 on tuning seeds 10001, 10002 · 8 of 8 tuning trainings');
+  assert.equal(meta.get('Trainings'), '6 of 6');
+  assert.equal(progressDetail(m), '6 of 6 trainings');
+});
+
+test('tuning: progress counts the tuning trainings ("tuning learning rates: 3 of 8"), then the test trainings; provisional means while it runs', () => {
+  const at = (type: string, k: number): number => tEvents.map((e, i) => [e.type, i] as const).filter(([t]) => t === type)[k - 1][1] + 1;
+  // Before any tuning training ended: 0, and the table's frame with no number yet.
+  const start = tunedModel(tEvents.slice(0, at('compare-start', 1)));
+  assert.equal(isTuning(start), true);
+  assert.equal(progressDetail(start), 'tuning learning rates: 0 of 8 trainings');
+  assert.equal(progress(start), 0);
+  assert.deepEqual(lrTable(start).map((r) => [r.loss, r.provisional, r.cells.map((c) => c.text)]), [['ce', true, ['—', '—']], ['focal', true, ['—', '—']]]);
+  // Three of the eight tuning trainings: 3 trainings of 8 + 6, each of 2 epochs.
+  const three = tunedModel(tEvents.slice(0, at('tune-end', 3)));
+  assert.equal(three.status, 'running');
+  assert.equal(progressDetail(three), 'tuning learning rates: 3 of 8 trainings');
+  assert.ok(Math.abs(progress(three) - 3 / 14) < 1e-12, String(progress(three)));
+  const rows = lrTable(three);
+  assert.ok(rows.every((r) => r.provisional && r.chosen === '—' && r.cells.every((c) => !c.chosen)));
+  // ce ran at both rates on the first seed, focal at 0.001 only.
+  const first = (loss: string, lr: number): number => tEvents.find((e) => e.type === 'tune-end' && e.loss === loss && e.lr === lr)!.bestValAcc as number;
+  assert.deepEqual(rows.map((r) => r.cells.map((c) => c.text)), [[`${pct(first('ce', 0.001))} (1 of 2 seeds)`, `${pct(first('ce', 0.01))} (1 of 2 seeds)`], [`${pct(first('focal', 0.001))} (1 of 2 seeds)`, '—']]);
+  assert.match(lrLegend(three), /chosen when every tuning training has finished/);
+  // Every tuning training over, the rates chosen: the test trainings count from 8 of 14.
+  const chosen = tunedModel(tEvents.slice(0, at('lr-chosen', 2)));
+  assert.equal(isTuning(chosen), false);
+  assert.equal(progressDetail(chosen), '0 of 6 trainings');
+  assert.ok(Math.abs(progress(chosen) - 8 / 14) < 1e-12);
+  assert.ok(lrTable(chosen).every((r) => !r.provisional));
+  // The first test training: a provisional result row at the chosen rate.
+  const one = tunedModel(tEvents.slice(0, at('seed-end', 1)));
+  assert.deepEqual(table(one).map((r) => [r.loss, r.provisional, r.cells.lr]), [['ce', true, '0.01']]);
+  // Progress never goes back, and tuning moves it.
+  const m = emptyModel('p');
+  let last = 0;
+  const seen: number[] = [];
+  for (const e of tEvents) {
+    reduce(m, e);
+    const p = progress(m);
+    assert.ok(p >= last - 1e-12, `${e.type}: ${p} < ${last}`);
+    last = p;
+    if (e.type === 'tune-end') seen.push(p);
+  }
+  assert.equal(new Set(seen).size, 8);
+  // The client's Runs view says the same.
+  assert.equal(progressOf('compare', tEvents.slice(0, at('tune-end', 3))).detail, 'tuning learning rates: 3 of 8 trainings');
+});
+
+test('tuning: a resumed tuning training replaces its cancelled attempt; malformed tune-end and lr-chosen events are skipped', () => {
+  const i = tEvents.findIndex((e) => e.type === 'tune-end');
+  const firstTune = tEvents[i];
+  const cancelled = { ...firstTune, status: 'cancelled', bestValAcc: null };
+  const resumed = [...tEvents.slice(0, i), cancelled, { type: 'run-cancelled', reason: 'SIGTERM', wallMs: 1, finished: 0 }, { type: 'run-resume', pid: 1, host: 'h', time: 't' }, ...tEvents.slice(i)];
+  const mid = tunedModel(resumed.slice(0, i + 1));
+  assert.equal(progressDetail(mid), 'tuning learning rates: 0 of 8 trainings');
+  const a = tunedModel(resumed);
+  const b = tunedModel();
+  assert.deepEqual(lrTable(a), lrTable(b));
+  assert.equal(progress(tunedModel(resumed.slice(0, i + 4))), progress(tunedModel(tEvents.slice(0, i + 1))));
+  const bad = tunedModel([
+    ...tEvents.slice(0, 2),
+    { type: 'tune-end', loss: 'ce', augmentation: 'none', lr: -1, seed: 1, status: 'completed', bestValAcc: 0.5 },
+    { type: 'tune-end', loss: 5, augmentation: 'none', lr: 0.01, seed: 1 },
+    { type: 'lr-chosen', loss: 'ce', augmentation: 'none', lr: 'fast', valAcc: [1], finished: [1] },
+    { type: 'lr-chosen', loss: 'ce', augmentation: 'none', lr: 0.01, valAcc: ['x', 0.8], finished: [-1, 2] },
+  ]);
+  assert.equal(bad.tuning?.ended.size, 0);
+  assert.deepEqual(bad.tuning?.choices, [{ loss: 'ce', augmentation: 'none', lr: 0.01, valAcc: [null, 0.8], finished: [0, 2], note: null }]);
+  assert.deepEqual(lrTable(bad)[0].cells.map((c) => c.text), ['—', '80.00%, chosen']);
 });

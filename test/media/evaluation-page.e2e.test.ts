@@ -5,7 +5,7 @@
  * none and cutout, 3 seeds x 3 epochs): curves, the final table with the paired test, metadata,
  * exports, state across a reload, CSP in force and no console errors; and a run recorded with
  * Holm-adjusted p-values and verdicts (test/media/fixtures/compare-verdicts) in the dark, light
- * and high-contrast themes.
+ * and high-contrast themes; and one with learning-rate tuning (test/media/fixtures/compare-tuned).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,6 +56,9 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
       const text = (await focal.textContent()) ?? '';
       assert.match(text, /pp/);
       assert.match(text, /\[[^\]]+pp, [^\]]+pp\]/, 'a confidence interval');
+      // Recorded before learning-rate tuning: no learning-rate section, no lr column.
+      assert.equal(await page.isHidden('#lr-section'), true);
+      assert.equal(await page.locator('#results thead th', { hasText: 'Learning rate' }).count(), 0);
       const meta = (await page.textContent('#meta')) ?? '';
       assert.match(meta, /Enginetfjs · wasm \(cpu, 1 thread\)/);
       assert.match(meta, /mnist \(300 training examples\)/);
@@ -82,7 +85,7 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
       const saves = (await posted(page)).filter((m) => m.type === 'save');
       assert.deepEqual(saves.map((s) => s.format), ['csv', 'png', 'svg']);
       const csv = String(saves[0].data);
-      assert.match(csv.split('\r\n')[0], /^loss,augmentation,test_acc_mean,.*,p_paired_t,p_holm,verdict,.*,excluded_nan,excluded_failed,excluded_early_stopped,per_seed$/);
+      assert.match(csv.split('\r\n')[0], /^loss,augmentation,lr,test_acc_mean,.*,p_paired_t,p_holm,verdict,.*,excluded_nan,excluded_failed,excluded_early_stopped,per_seed$/);
       assert.equal(csv.trim().split('\r\n').length, 5);
       assert.match(String(saves[1].data), /^data:image\/png;base64,/);
       assert.match(String(saves[2].data), /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -133,6 +136,41 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
         await page.screenshot({ path: path.join(shots, `evaluation-verdicts-${theme}.png`), fullPage: true });
         await page.close();
       }
+    });
+
+    await t.test('learning-rate tuning: progress while tuning, the rate table with the chosen rate in bold and in words, each row\u2019s rate', async () => {
+      const tEvents = fixtureEvents('compare-tuned', MEDIA_FIXTURES);
+      const { page, errors, violations } = await openPanel(ctx, `${base}/evaluation.html`, 'dark');
+      const third = tEvents.map((e, i) => [e.type, i] as const).filter(([ty]) => ty === 'tune-end')[2][1] + 1;
+      await send(page, { type: 'events', runId: 'compare-tuned', from: 0, events: tEvents.slice(0, third) });
+      await page.waitForSelector('#lr-section:not([hidden]) #lr-table[data-final="false"] tbody tr');
+      assert.equal(await page.textContent('#status'), 'Running: tuning learning rates: 3 of 8 trainings finished (21%)');
+      assert.ok(Math.abs((await page.evaluate(() => (document.getElementById('progress') as HTMLProgressElement).value)) - 3 / 14) < 1e-6);
+      assert.equal(await page.locator('#lr-table strong').count(), 0);
+      assert.match((await page.textContent('#lr-legend')) ?? '', /chosen when every tuning training has finished/);
+      await send(page, { type: 'events', runId: 'compare-tuned', from: third, events: tEvents.slice(third) });
+      await page.waitForSelector('#results[data-final="true"]');
+      await page.waitForSelector('#lr-table[data-final="true"]');
+      assert.deepEqual(await page.locator('#lr-table thead th').allTextContents(), ['Loss', 'Augmentation', 'lr 0.001', 'lr 0.01', 'Chosen rate']);
+      const lrRow = (loss: string) => page.locator('#lr-table tbody tr', { has: page.locator(`th:text-is("${loss}")`) });
+      assert.deepEqual(await lrRow('ce').locator('td').allTextContents(), ['none', '66.97%', '80.83%, chosen', '0.01']);
+      assert.equal(await lrRow('focal').locator('td strong').textContent(), '78.98%, chosen');
+      assert.equal(await lrRow('focal').locator('td strong').evaluate((e) => Number(getComputedStyle(e).fontWeight) >= 600), true);
+      assert.match((await lrRow('focal').locator('td', { has: page.locator('strong') }).getAttribute('title')) ?? '', /^lr 0\.01: mean best validation accuracy 78\.98% over 2 tuning seeds \(the rate chosen\)$/);
+      const headers = await page.locator('#results thead th').allTextContents();
+      assert.deepEqual(headers.slice(0, 3), ['Loss', 'Augmentation', 'Learning rate']);
+      const focal = page.locator('#results tbody tr', { has: page.locator('th:text-is("focal")') });
+      assert.equal(await focal.locator('td').nth(1).textContent(), '0.01');
+      assert.equal(await focal.locator('.verdict').textContent(), 'no difference');
+      assert.match((await page.textContent('#meta')) ?? '', /Learning-rate tuning0\.001, 0\.01 on tuning seeds 10001, 10002 · 8 of 8 tuning trainings/);
+      await page.click('#export-csv');
+      const csv = String((await posted(page)).filter((m) => m.type === 'save')[0].data).split('\r\n');
+      assert.match(csv[0], /^loss,augmentation,lr,test_acc_mean,/);
+      assert.match(csv[2], /^focal,none,0\.01,/);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
+      await page.screenshot({ path: path.join(shots, 'evaluation-tuned-dark.png'), fullPage: true });
+      await page.close();
     });
 
     await t.test('malformed messages and events are ignored', async () => {

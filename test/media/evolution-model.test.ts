@@ -1,13 +1,14 @@
 /** The evolution panel's view model on the recorded events of a real evolution run (no DOM). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySummary, emptyEvoModel, evoMetadata, evoProgress, exprSize, finalLegend, finalTable, finalVerdicts, fitnessSeries, reduceEvo, rejections, scatter, topK } from '../../media/src/evolution/model';
-import { pValue } from '../../media/src/shared/format';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, exprSize, finalLegend, finalTable, finalVerdicts, fitnessSeries, reduceEvo, rejections, scatter, topK, transferLegend, transferProgress, transferTable } from '../../media/src/evolution/model';
+import { pp, pValue } from '../../media/src/shared/format';
+import { progressOf } from '../../client/src/runs/run-files';
 import { finalVerdictPhrase, verdictLegend } from '../../media/src/shared/verdict';
 import { finalVerdictText } from '../../engine/src/commands/evolve-commands';
 import { holmAdjust, verdictOf } from '../../engine/src/run/stats';
 import type { EvolveSummary } from '../../protocol/evolve-events';
-import { fixtureEvents, fixtureSummary } from './evaluation-harness';
+import { fixtureEvents, fixtureSummary, MEDIA_FIXTURES } from './evaluation-harness';
 
 type Ev = { type: string; [k: string]: unknown };
 
@@ -135,4 +136,110 @@ test('final re-training: p (Holm), the verdict in words and the seeds left out; 
   const bad = emptyEvoModel('bad');
   applySummary(bad, { final: [{ id: 'x', loss: 'sum(p)', augment: 'none', seeds: [1, 2, 3], test: { meanDiff: 0.1, pValue: 0.2, ci95: null, n: 3, pAdjusted: 'low', verdict: 'great' }, excluded: -1 }] });
   assert.deepEqual(finalTable(bad).map((r) => [r.verdict, r.cells.pAdjusted, r.cells.excluded, r.title]), [[null, '—', 'none', '']]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The transfer ladder (evolve --transfer): a real run recorded with it (test/media/fixtures/
+// evolve-transfer: the top 2 and CE re-trained at the steps surrogate and convnet, learning rates
+// tuned on 0.001, 0.01, 3 fresh seeds), checked against the summary and the CLI's words.
+
+const LADDER = 'evolve-transfer';
+const lEvents = fixtureEvents(LADDER, MEDIA_FIXTURES) as Ev[];
+const lSummary = fixtureSummary(LADDER, MEDIA_FIXTURES) as EvolveSummary;
+const ladderModel = (evs: readonly Ev[] = lEvents, summary: unknown = lSummary): ReturnType<typeof emptyEvoModel> => {
+  const m = emptyEvoModel('l');
+  for (const e of evs) reduceEvo(m, e);
+  applySummary(m, summary);
+  return m;
+};
+
+test('transfer ladder: a row per loss, a verdict per step with the difference, p (Holm), the tuned rates and the seeds left out', () => {
+  const m = ladderModel();
+  assert.equal(m.status, 'done');
+  const rows = lSummary.transfer!.rows;
+  assert.deepEqual(m.transfer?.steps, ['surrogate', 'convnet']);
+  assert.equal(m.transfer?.rows.length, rows.length);
+  const tt = transferTable(m)!;
+  // One augmentation: a column per step, named by the step.
+  assert.deepEqual(tt.columns.map((c) => c.header), ['surrogate', 'convnet']);
+  const ids = [...new Set(rows.map((r) => r.id))];
+  assert.deepEqual(tt.rows.map((r) => r.id), ids);
+  assert.equal(tt.rows.length, 2);
+  assert.deepEqual(tt.rows.map((r) => r.label), ids.map((id) => `#${id} (rank ${rows.find((r) => r.id === id)!.rank})`));
+  for (const r of rows) {
+    const row = tt.rows.find((x) => x.id === r.id)!;
+    assert.equal(row.loss, r.loss);
+    const cell = row.cells[tt.columns.findIndex((c) => c.step === r.step && c.augment === r.augment)]!;
+    assert.equal(cell.verdict, r.test?.verdict ?? 'inconclusive');
+    // The CLI's words (engine/src/commands/evolve-commands.ts) in the tooltip.
+    assert.equal(cell.title, `#${r.id} at ${r.stepLabel}: ${finalVerdictText(r)}`);
+    assert.equal(cell.diff, r.test ? `${pp(r.test.meanDiff)}${r.test.pAdjusted == null ? '' : `, p (Holm) ${pValue(r.test.pAdjusted)}`}` : 'no seed where both finished');
+    assert.equal(cell.lr, `lr ${r.lr}, CE ${r.ceLr}`);
+    assert.equal(cell.excluded, r.excluded ? `${r.excluded} of ${r.seeds.length} seeds left out` : '');
+    for (const t of [cell.title, cell.diff, cell.lr]) assert.ok(!/undefined|NaN|null/.test(t), t);
+  }
+  // Holm over the rows of the ladder: the engine's adjustment, and its verdicts.
+  const adjusted = holmAdjust(rows.map((r) => r.test?.pValue ?? null));
+  rows.forEach((r, i) => {
+    if (r.test) {
+      assert.equal(r.test.pAdjusted, adjusted[i]);
+      assert.equal(r.test.verdict, verdictOf(r.test.n ?? 0, r.test.meanDiff, adjusted[i]));
+    }
+  });
+  const legend = transferLegend(m);
+  assert.ok(legend.endsWith(verdictLegend(rows.length, 'the transfer ladder')), legend);
+  assert.match(legend, /^Each step re-trains the best losses of each search and CE on 3 fresh seeds under every augmentation searched, each at its own learning rate tuned at that step/);
+  assert.match(legend, new RegExp(`over all ${rows.length} comparisons of the transfer ladder\\.`));
+});
+
+test('transfer ladder: its trainings counted while they run (tuning ones apart, a repeated one once); the Runs view says it', () => {
+  const tIdx = lEvents.map((e, i) => [e.type, i] as const).filter(([t]) => t === 'transfer-evaluated').map(([, i]) => i);
+  const cut = tIdx[6] + 1;
+  const mid = ladderModel(lEvents.slice(0, cut), null);
+  assert.equal(mid.status, 'running');
+  assert.equal(mid.transfer, null);
+  assert.equal(transferTable(mid), null);
+  const seven = lEvents.slice(0, cut).filter((e) => e.type === 'transfer-evaluated');
+  const tuning = seven.filter((e) => e.tune === true).length;
+  assert.ok(tuning > 0 && tuning < 7);
+  assert.equal(transferProgress(mid), `transfer ladder: 7 trainings finished (${tuning} learning-rate tuning), step 1`);
+  // A resumed run may repeat an evaluation it had not checkpointed: counted once.
+  const again = ladderModel([...lEvents.slice(0, cut), lEvents[tIdx[6]]], null);
+  assert.equal(again.transferDone.size, 7);
+  // The step of the last training; its label only comes with the summary.
+  const late = ladderModel(lEvents.slice(0, tIdx[tIdx.length - 1] + 1), null);
+  assert.match(transferProgress(late) ?? '', /, step 2$/);
+  assert.match(progressOf('evolve', lEvents.slice(0, cut)).detail, new RegExp(`; transfer ladder: 7 trainings finished \\(${tuning} learning-rate tuning\\), step 1$`));
+  assert.doesNotMatch(progressOf('evolve', lEvents, lSummary).detail, /transfer/);
+});
+
+test('transfer ladder: none in runs without it; malformed rows are dropped, a row with no test is inconclusive', () => {
+  const old = emptyEvoModel('old');
+  for (const e of fixtureEvents('evolve-finished') as Ev[]) reduceEvo(old, e);
+  applySummary(old, fixtureSummary('evolve-finished'));
+  assert.deepEqual([old.transfer, transferTable(old), transferLegend(old), transferProgress(old), old.transferDone.size], [null, null, '', null, 0]);
+  const base = lSummary.transfer!.rows[0];
+  const bad = emptyEvoModel('bad');
+  applySummary(bad, {
+    transfer: {
+      steps: ['surrogate', 7],
+      rows: [
+        { ...base, step: 'x' },
+        { ...base, id: -1 },
+        { ...base, step: 1, stepLabel: 5, lr: 'fast', ceLr: -1, test: null, excluded: 3, seeds: [1, 2, 3] },
+        { ...base, test: { meanDiff: 0.01, pValue: 0.2, ci95: null, n: 3, pAdjusted: 'low', verdict: 'great' } },
+      ],
+    },
+  });
+  assert.deepEqual(bad.transfer?.steps, ['surrogate', 'step 2']);
+  const tt = transferTable(bad)!;
+  assert.deepEqual(tt.columns.map((c) => c.header), ['surrogate', 'step 2']);
+  assert.equal(tt.rows.length, 1);
+  const [first, second] = tt.rows[0].cells;
+  assert.deepEqual([first?.verdict, first?.diff, first?.lr], [null, '+1.00 pp', `lr ${base.lr}, CE ${base.ceLr}`]);
+  assert.equal(second?.lr, '');
+  assert.deepEqual([second?.verdict, second?.diff, second?.excluded], ['inconclusive', 'no seed where both finished', '3 of 3 seeds left out']);
+  assert.equal(second?.title, `#${base.id} at step 2: inconclusive: no seed where both finished (3 seeds left out: a training did not finish)`);
+  for (const e of [{ type: 'transfer-evaluated', key: 5, step: 0 }, { type: 'transfer-evaluated', key: 'k', step: -1 }] as Ev[]) reduceEvo(bad, e);
+  assert.equal(bad.transferDone.size, 0);
 });

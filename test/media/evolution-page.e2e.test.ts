@@ -4,7 +4,9 @@
  * captured mid-run (test/fixtures/runs/evolve-midrun: first search of two, 8 generations) and
  * finished (evolve-finished: both searches, cross-augmentation table, re-training against CE;
  * recorded before verdicts, and with the verdicts the engine now adds to its final rows).
- * The losses of the top-k are described (LaTeX, curve) by the client's own code.
+ * The losses of the top-k are described (LaTeX, curve) by the client's own code. A run with a
+ * transfer ladder (test/media/fixtures/evolve-transfer): its trainings counted while they run,
+ * then its table of verdicts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,7 @@ import { chromium } from 'playwright-core';
 import { describeLoss } from '../../client/src/runs/describe-loss';
 import { EVOLUTION_BODY } from '../../media/src/evolution/body';
 import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, ensurePackaged, requireFile, ROOT, staticServer, tempDir, waitFor } from '../e2e/helpers';
-import { fixtureEvents, fixtureSummary, openPanel, panelPage, posted, send, STUB } from './evaluation-harness';
+import { fixtureEvents, fixtureSummary, MEDIA_FIXTURES, openPanel, panelPage, posted, send, STUB } from './evaluation-harness';
 import type { EvolveSummary } from '../../protocol/evolve-events';
 
 test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => {
@@ -118,6 +120,49 @@ test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => 
       assert.match((await page.textContent('#final-legend')) ?? '', /^p \(Holm\): .*over all 6 comparisons/);
       assert.deepEqual(errors, []);
       assert.deepEqual(violations, []);
+      await page.close();
+    });
+
+    await t.test('transfer ladder: its trainings counted while they run, then a verdict per loss and step with the difference, p (Holm), the rates and the legend', async () => {
+      const lEvents = fixtureEvents('evolve-transfer', MEDIA_FIXTURES);
+      const lSummary = fixtureSummary('evolve-transfer', MEDIA_FIXTURES) as EvolveSummary;
+      const { page, errors, violations } = await openPanel(ctx, `${base}/evolution.html`, 'dark', { width: 1280, height: 1300 });
+      const cut = lEvents.map((e, i) => [e.type, i] as const).filter(([ty]) => ty === 'transfer-evaluated')[6][1] + 1;
+      await send(page, { type: 'runState', runId: 'evolve-transfer', status: 'running', summary: null });
+      await send(page, { type: 'events', runId: 'evolve-transfer', from: 0, events: lEvents.slice(0, cut) });
+      await page.waitForSelector('#transfer-section:not([hidden]) #transfer-status:not([hidden])');
+      assert.match((await page.textContent('#status')) ?? '', /^Running: transfer ladder: 7 trainings finished \(\d learning-rate tuning\), step 1$/);
+      assert.match((await page.textContent('#transfer-status')) ?? '', /^Transfer ladder: 7 trainings finished .*; the verdicts come when the run ends\.$/);
+      // No total is announced: an indeterminate progress bar.
+      assert.equal(await page.getAttribute('#progress', 'value'), null);
+      assert.equal(await page.isHidden('#transfer'), true);
+      await send(page, { type: 'runState', runId: 'evolve-transfer', status: 'done', summary: lSummary });
+      await send(page, { type: 'events', runId: 'evolve-transfer', from: cut, events: lEvents.slice(cut) });
+      // The summary may render before the last events (run-end): wait for both.
+      await page.waitForSelector('#app[data-status="done"] #transfer-section:not([hidden]) #transfer tbody tr');
+      assert.equal(await page.textContent('#status'), 'Finished');
+      assert.equal(await page.isHidden('#transfer-status'), true);
+      assert.deepEqual(await page.locator('#transfer thead th').allTextContents(), ['Candidate', 'Loss', 'surrogate', 'convnet']);
+      assert.equal(await page.locator('#transfer tbody tr').count(), 2);
+      const rows = lSummary.transfer!.rows;
+      const first = rows[0];
+      const row = page.locator('#transfer tbody tr', { has: page.locator(`th:text-is("#${first.id} (rank ${first.rank})")`) });
+      // td 0 is the loss; a column per step after it (one augmentation).
+      const cell = row.locator('td').nth(1 + first.step);
+      assert.equal(await cell.locator('.verdict').textContent(), { better: 'better', worse: 'worse', 'no-difference': 'no difference', inconclusive: 'inconclusive' }[first.test?.verdict ?? 'inconclusive']);
+      assert.match((await cell.getAttribute('title')) ?? '', new RegExp(`^#${first.id} at ${first.stepLabel}: `));
+      const text = (await cell.textContent()) ?? '';
+      assert.match(text, / pp/);
+      assert.ok(text.includes(`lr ${first.lr}, CE ${first.ceLr}`), text);
+      assert.equal(await page.locator('#transfer td .verdict').count(), rows.length);
+      assert.doesNotMatch((await page.textContent('#transfer')) ?? '', /undefined|NaN|null/);
+      assert.match((await page.textContent('#transfer-legend')) ?? '', new RegExp(`over all ${rows.length} comparisons of the transfer ladder\\.`));
+      // The losses are described (KaTeX) like the others.
+      await answer(page);
+      await page.waitForSelector('#transfer tbody tr .katex');
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
+      await page.screenshot({ path: path.join(shots, 'evolution-transfer-dark.png'), fullPage: true });
       await page.close();
     });
   } finally {

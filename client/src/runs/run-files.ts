@@ -7,9 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { listRuns, readEvents, readSummary, runsDir, type RunInfo } from '../../../store/run-store';
 import type { WireEvent } from '../../../media/src/shared/validate';
-import { emptyModel, progress, reduce, verdictSummary } from '../../../media/src/evaluation/model';
+import { emptyModel, progress, progressDetail, reduce, verdictSummary } from '../../../media/src/evaluation/model';
 import type { VerdictSummary } from '../../../media/src/shared/verdict';
-import { applySummary, emptyEvoModel, evoProgress, finalVerdicts, reduceEvo } from '../../../media/src/evolution/model';
+import { applySummary, emptyEvoModel, evoProgress, finalVerdicts, reduceEvo, transferProgress } from '../../../media/src/evolution/model';
 import { computeLine, computeShort, type ComputeInfo } from '../../../media/src/shared/compute';
 import { isRunId } from '../../../media/src/shared/validate';
 import { compareLabel } from './cli-args';
@@ -84,10 +84,12 @@ export class ProgressTracker {
 
   get(): RunProgress {
     if (this.kind === 'evolve') {
-      return { progress: evoProgress(this.evo), detail: `${this.evaluated} evaluated${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}`, ...computeProgress(this.evo.compute, this.evo.backend), verdicts: finalVerdicts(this.evo) };
+      // While the transfer ladder runs, its trainings (the search is over).
+      const ladder = this.evo.status === 'running' ? transferProgress(this.evo) : null;
+      return { progress: evoProgress(this.evo), detail: `${this.evaluated} evaluated${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}${ladder ? `; ${ladder}` : ''}`, ...computeProgress(this.evo.compute, this.evo.backend), verdicts: finalVerdicts(this.evo) };
     }
     const m = this.cmp;
-    return { progress: progress(m), detail: `${m.finished} of ${m.jobs || '?'} trainings`, ...computeProgress(m.backends), verdicts: verdictSummary(m) };
+    return { progress: progress(m), detail: progressDetail(m), ...computeProgress(m.backends), verdicts: verdictSummary(m) };
   }
 }
 

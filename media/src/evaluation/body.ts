@@ -29,6 +29,11 @@ export const EVALUATION_BODY = `<main id="app" aria-busy="true">
       <figure><div id="chart-acc" class="chart" role="img" aria-label="Accuracy per epoch"></div><figcaption id="cap-acc">Validation accuracy per epoch</figcaption></figure>
     </div>
   </section>
+  <section aria-labelledby="lr-heading" id="lr-section" hidden>
+    <h2 id="lr-heading">Learning rate</h2>
+    <table id="lr-table"></table>
+    <p class="hint" id="lr-legend"></p>
+  </section>
   <section aria-labelledby="table-heading">
     <h2 id="table-heading">Test accuracy</h2>
     <table id="results"></table>

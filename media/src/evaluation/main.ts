@@ -8,7 +8,7 @@ import { chartSvg, type SvgSeries } from '../shared/format';
 import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, verdictCell, withAlpha, type Cell } from '../shared/page';
 import { parseToRunWebview } from '../shared/run-messages';
 import { RunPage } from '../shared/run-page';
-import { curves, emptyModel, metadata, METRIC_LABEL, progress, reduce, table, TABLE_HEADER, tableCsv, tableLegend, type EvalModel, type Metric } from './model';
+import { curves, emptyModel, lrHeader, lrLegend, lrTable, metadata, METRIC_LABEL, progress, progressDetail, reduce, table, tableCsv, tableHeader, tableLegend, type EvalModel, type Metric } from './model';
 
 const els = {
   app: $('app'),
@@ -23,6 +23,9 @@ const els = {
   chartAcc: $('chart-acc'),
   capAcc: $('cap-acc'),
   results: $<HTMLTableElement>('results'),
+  lrSection: $('lr-section'),
+  lrTable: $<HTMLTableElement>('lr-table'),
+  lrLegend: $('lr-legend'),
   legend: $('table-legend'),
   csv: $<HTMLButtonElement>('export-csv'),
   png: $<HTMLButtonElement>('export-png'),
@@ -60,7 +63,7 @@ function render(): void {
   const status = runState === 'interrupted' && model.status === 'running' ? 'interrupted' : model.status;
   const p = progress(model);
   const pctText = `${Math.round(p * 100)}%`;
-  const text = status === 'running' ? `Running: ${model.finished} of ${model.jobs || '?'} trainings finished (${pctText})` : model.message ?? STATUS_TEXT[status] ?? status;
+  const text = status === 'running' ? `Running: ${progressDetail(model)} finished (${pctText})` : model.message ?? STATUS_TEXT[status] ?? status;
   setStatus(els.status, text, status === 'failed' ? 'error' : status === 'running' || status === 'waiting' ? 'running' : 'done');
   els.app.dataset.status = status;
   els.progress.value = p;
@@ -80,6 +83,7 @@ function render(): void {
   els.seeds.checked = v.seeds;
 
   drawCharts(aug, v.acc, v.seeds);
+  renderLrTable();
   renderTable();
   const hasTable = els.results.querySelectorAll('tbody tr').length > 0;
   els.csv.disabled = !hasTable;
@@ -90,9 +94,11 @@ function render(): void {
 function renderTable(): void {
   const rows = table(model);
   const provisional = rows.length > 0 && rows[0].provisional;
+  const tuned = !!model.tuning;
   const cells: Cell[][] = rows.map((r) => [
     { text: r.loss, className: r.baseline ? 'baseline' : '' },
     r.augmentation,
+    ...(tuned ? [{ text: r.cells.lr, className: 'num' }] : []),
     { text: r.cells.mean, className: 'num' },
     { text: r.cells.std, className: 'num' },
     { text: r.cells.n, className: 'num' },
@@ -106,10 +112,28 @@ function renderTable(): void {
     { text: r.cells.excluded, className: 'nowrap' },
   ]);
   const caption = provisional ? 'Test accuracy of the finished trainings so far (provisional: the paired tests come when the run ends)' : `Test accuracy over ${model.seeds.length} seed(s), per augmentation`;
-  fillTable(els.results, caption, TABLE_HEADER, cells);
+  fillTable(els.results, caption, tableHeader(model), cells);
   els.results.dataset.final = provisional || rows.length === 0 ? 'false' : 'true';
   els.legend.textContent = tableLegend(model);
   els.legend.hidden = !els.legend.textContent;
+}
+
+/** Learning-rate tuning: the mean validation accuracy per grid rate, the chosen one in bold and in words. */
+function renderLrTable(): void {
+  const rows = lrTable(model);
+  els.lrSection.hidden = !model.tuning;
+  if (!model.tuning) return;
+  const provisional = rows.some((r) => r.provisional);
+  const cells: Cell[][] = rows.map((r) => [
+    { text: r.loss, className: r.baseline ? 'baseline' : '' },
+    r.augmentation,
+    ...r.cells.map((c): Cell => ({ text: c.text, title: c.title, className: 'num', node: c.chosen ? el('strong', { text: c.text }) : undefined })),
+    { text: r.chosen, className: r.note ? '' : 'num' },
+  ]);
+  const caption = provisional ? 'Learning-rate tuning so far: mean best validation accuracy per rate (the rates are chosen when tuning ends)' : 'Mean best validation accuracy per learning rate on the tuning seeds, and the rate each loss was tested at';
+  fillTable(els.lrTable, caption, lrHeader(model), cells);
+  els.lrTable.dataset.final = provisional ? 'false' : 'true';
+  els.lrLegend.textContent = lrLegend(model);
 }
 
 function lossColor(i: number): string {

@@ -4,7 +4,7 @@
  * the run's metadata. Every field is checked where it is read: a malformed event is skipped, a
  * missing number is null, never NaN.
  */
-import type { PairedTestJson } from '../../../protocol/run-events';
+import type { LrChoiceJson, PairedTestJson } from '../../../protocol/run-events';
 import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type WireEvent } from '../shared/validate';
 import { duration, pct, pp, pValue, toCsv } from '../shared/format';
 import { addCompute, computeLine, parseCompute, type ComputeInfo } from '../shared/compute';
@@ -45,6 +45,35 @@ export interface ResultRow extends Pick<PairedTestJson, 'n' | 'meanDiff' | 'ci95
   excluded: Excluded | null;
   /** Its trainings that ended (every status but cancelled): the "of 5 seeds" of the exclusions. */
   ended: number;
+  /** The learning rate its trainings used (the tuned one under tuning; null in runs recorded before it was written). */
+  lr: number | null;
+}
+
+/** One loss and augmentation's choice of learning rate (an `lr-chosen` event), as in the protocol; `note` null when there is none. */
+export interface LrChoice extends Omit<LrChoiceJson, 'note'> {
+  note: string | null;
+}
+
+/** One tuning training that ended (a `tune-end` event). */
+export interface TuneEnd {
+  loss: string;
+  augmentation: string;
+  lr: number;
+  seed: number;
+  status: string;
+  bestValAcc: number | null;
+}
+
+/** Learning-rate tuning (`compare --tune-lr`): the grid, the tuning seeds, its trainings and the choices. */
+export interface Tuning {
+  grid: number[];
+  seeds: number[];
+  /** Tuning trainings planned (compare-start's tuneJobs). */
+  jobs: number;
+  /** The latest tune-end of each tuning training (loss, augmentation, lr, seed). */
+  ended: Map<string, TuneEnd>;
+  /** One per loss x augmentation once tuning is over (lr-chosen events). */
+  choices: LrChoice[];
 }
 
 export interface EvalModel {
@@ -65,6 +94,8 @@ export interface EvalModel {
   backends: ComputeInfo[];
   trainings: Map<string, Training>;
   finished: number;
+  /** Learning-rate tuning; null in runs without it (and runs recorded before it existed). */
+  tuning: Tuning | null;
   results: ResultRow[];
   wallMs: number | null;
   message: string | null;
@@ -89,6 +120,7 @@ export function emptyModel(runId: string): EvalModel {
     backends: [],
     trainings: new Map(),
     finished: 0,
+    tuning: null,
     results: [],
     wallMs: null,
     message: null,
@@ -140,7 +172,22 @@ function resultRow(e: WireEvent): ResultRow | undefined {
     verdict: e.baseline === true ? null : parseVerdict(vs.verdict),
     excluded,
     ended,
+    lr: isFiniteNum(e.lr) && e.lr > 0 ? e.lr : null,
   };
+}
+
+const isRate = (x: unknown): x is number => isFiniteNum(x) && x > 0;
+
+function tuning(m: EvalModel): Tuning {
+  m.tuning ??= { grid: [], seeds: [], jobs: 0, ended: new Map(), choices: [] };
+  return m.tuning;
+}
+
+function lrChoice(e: WireEvent): LrChoice | undefined {
+  if (!isStr(e.loss, 500) || !isStr(e.augmentation, 500) || !isRate(e.lr)) return undefined;
+  const valAcc = Array.isArray(e.valAcc) ? e.valAcc.slice(0, 1000).map(numOrNull) : [];
+  const finished = Array.isArray(e.finished) ? e.finished.slice(0, 1000).map((n) => (isInt(n, 0, 1e6) ? n : 0)) : [];
+  return { loss: e.loss, augmentation: e.augmentation, lr: e.lr, valAcc, finished, note: isStr(e.note, 2000) ? e.note : null };
 }
 
 /** Apply one event (in file order). Unknown or malformed events only count. */
@@ -177,6 +224,31 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       if (Array.isArray(c.augmentations)) m.augmentations = c.augmentations.filter((a): a is string => isStr(a, 500));
       if (Array.isArray(c.seeds)) m.seeds = c.seeds.filter(isFiniteNum);
       if (isInt(c.epochs, 0, 1e6)) m.epochs = c.epochs;
+      const tl = isObj(c.tuneLr) ? c.tuneLr : null;
+      if (tl || isInt(e.tuneJobs, 1, 1e7)) {
+        const t = tuning(m);
+        if (tl && Array.isArray(tl.grid)) t.grid = tl.grid.slice(0, 1000).filter(isRate);
+        if (tl && Array.isArray(tl.seeds)) t.seeds = tl.seeds.slice(0, 10_000).filter(isFiniteNum);
+        t.jobs = isInt(e.tuneJobs, 0, 1e7) ? e.tuneJobs : t.grid.length * t.seeds.length * Math.max(1, m.augmentations.length) * (m.losses.length + 1);
+      }
+      return;
+    }
+    case 'tune-end': {
+      if (!isStr(e.loss, 500) || !isStr(e.augmentation, 500) || !isRate(e.lr) || !isFiniteNum(e.seed)) return;
+      const t = tuning(m);
+      // A tune-end without the run's grid (never written so): its rate joins the grid.
+      if (!t.grid.includes(e.lr)) t.grid.push(e.lr);
+      // A resumed run trains the unfinished ones again: the latest word on each counts.
+      t.ended.set(`${e.loss}\u0000${e.augmentation}\u0000${e.lr}\u0000${e.seed}`, { loss: e.loss, augmentation: e.augmentation, lr: e.lr, seed: e.seed, status: strOr(e.status, 'completed', 40), bestValAcc: numOrNull(e.bestValAcc) });
+      return;
+    }
+    case 'lr-chosen': {
+      const c = lrChoice(e);
+      if (!c) return;
+      const t = tuning(m);
+      const i = t.choices.findIndex((q) => q.loss === c.loss && q.augmentation === c.augmentation);
+      if (i >= 0) t.choices[i] = c;
+      else t.choices.push(c);
       return;
     }
     case 'backend':
@@ -238,13 +310,35 @@ export function reduce(m: EvalModel, e: WireEvent): void {
   }
 }
 
-/** Progress in [0, 1]: finished trainings plus the epochs of running ones, over the grid. */
+/** Tuning trainings that ended (every status but cancelled). */
+export function tuneDone(m: EvalModel): number {
+  let n = 0;
+  for (const t of m.tuning?.ended.values() ?? []) if (t.status !== 'cancelled') n++;
+  return n;
+}
+
+/** Whether the run is still tuning learning rates: tuning planned, no rate chosen and no test training begun. */
+export function isTuning(m: EvalModel): boolean {
+  return !!m.tuning && m.tuning.jobs > 0 && m.tuning.choices.length === 0 && m.trainings.size === 0;
+}
+
+/**
+ * Progress in [0, 1]: finished trainings plus the epochs of running ones, over the grid; the
+ * tuning trainings before them count as whole trainings (their epochs are not reported).
+ */
 export function progress(m: EvalModel): number {
   if (m.status === 'done') return 1;
-  if (!m.jobs || !m.epochs) return 0;
-  let epochs = 0;
+  const tuneJobs = m.tuning?.jobs ?? 0;
+  if (!(m.jobs + tuneJobs) || !m.epochs) return 0;
+  let epochs = Math.min(tuneDone(m), tuneJobs) * m.epochs;
   for (const t of m.trainings.values()) epochs += t.status !== null && t.status !== 'cancelled' ? m.epochs : Math.min(m.epochs, t.epochs.length);
-  return Math.max(0, Math.min(1, epochs / (m.jobs * m.epochs)));
+  return Math.max(0, Math.min(1, epochs / ((m.jobs + tuneJobs) * m.epochs)));
+}
+
+/** What is done, in words: "tuning learning rates: 3 of 8 trainings" while tuning, else "2 of 6 trainings". */
+export function progressDetail(m: EvalModel): string {
+  if (isTuning(m)) return `tuning learning rates: ${tuneDone(m)} of ${m.tuning!.jobs} trainings`;
+  return `${m.finished} of ${m.jobs || '?'} trainings`;
 }
 
 /** All losses in display order: the baseline first. */
@@ -320,13 +414,18 @@ export interface TableRow {
   augmentation: string;
   baseline: boolean;
   provisional: boolean;
-  cells: { mean: string; std: string; n: string; diff: string; ci: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string };
+  cells: { lr: string; mean: string; std: string; n: string; diff: string; ci: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string };
   /** The run's verdict on the comparison with the baseline (null: the baseline, a provisional row, a run recorded before verdicts). */
   verdict: Verdict | null;
   /** Why (the verdict cell's tooltip; '' for the baseline and provisional rows). */
   verdictTitle: string;
   note: string | null;
   raw: ResultRow;
+}
+
+/** The rate chosen for a loss and augmentation (null before the choice or without tuning). */
+function chosenLr(m: EvalModel, loss: string, augmentation: string): number | null {
+  return m.tuning?.choices.find((c) => c.loss === loss && c.augmentation === augmentation)?.lr ?? null;
 }
 
 function provisionalRows(m: EvalModel): ResultRow[] {
@@ -358,6 +457,7 @@ function provisionalRows(m: EvalModel): ResultRow[] {
         verdict: null,
         excluded: { nan: count('nan'), failed: count('failed'), earlyStopped: count('early-stopped') },
         ended: ended.length,
+        lr: chosenLr(m, loss, aug),
       });
     }
   }
@@ -386,6 +486,7 @@ export function table(m: EvalModel): TableRow[] {
       note: r.note,
       raw: r,
       cells: {
+        lr: r.lr === null ? '—' : String(r.lr),
         mean: pct(r.mean),
         std: r.std === null ? '—' : `${(r.std * 100).toFixed(2)} pp`,
         n: provisional ? `${r.n} of ${seedsTotal}` : String(r.baseline ? r.perSeed.filter((v) => v !== null).length : r.n),
@@ -404,6 +505,15 @@ export function table(m: EvalModel): TableRow[] {
 }
 
 export const TABLE_HEADER = ['Loss', 'Augmentation', 'Test accuracy (mean)', 'S.d.', 'Seeds', 'Difference to baseline', '95% CI', 'p (paired t)', 'p (Holm)', 'Verdict', 'p (Wilcoxon)', 'Time per training', 'Left out'];
+/** Where a run with tuning shows each row's learning rate: after the augmentation. */
+const LR_COLUMN = 2;
+
+/** The final table's header: with a "Learning rate" column when the run tuned its rates. */
+export function tableHeader(m: EvalModel): string[] {
+  const h = [...TABLE_HEADER];
+  if (m.tuning) h.splice(LR_COLUMN, 0, 'Learning rate');
+  return h;
+}
 
 /** The line under the table: Holm's adjustment and the verdict rule (as under the CLI's table), or why there is none. */
 export function tableLegend(m: EvalModel): string {
@@ -415,11 +525,96 @@ export function tableLegend(m: EvalModel): string {
   return verdictLegend(tested.length);
 }
 
-/** The table as CSV, with raw numbers (fractions) rather than formatted text; the verdict as in summary.json. */
+export interface LrCell {
+  /** "80.83%", "66.97% (1 of 2 seeds)", '—' where no tuning training completed. */
+  text: string;
+  /** The rate the loss's test trainings use. */
+  chosen: boolean;
+  /** The cell in a sentence (its tooltip). */
+  title: string;
+}
+
+export interface LrRow {
+  loss: string;
+  augmentation: string;
+  baseline: boolean;
+  /** No rate chosen yet: the means of the tuning trainings finished so far. */
+  provisional: boolean;
+  /** One per grid rate (the order of `lrHeader`). */
+  cells: LrCell[];
+  /** "0.01"; '—' before the choice; with the note when no grid point completed. */
+  chosen: string;
+  note: string | null;
+}
+
+/** The learning-rate table's header: a column per grid rate. */
+export function lrHeader(m: EvalModel): string[] {
+  return ['Loss', 'Augmentation', ...(m.tuning?.grid ?? []).map((g) => `lr ${g}`), 'Chosen rate'];
+}
+
+/**
+ * The learning-rate table of a run with tuning (empty without): per loss x augmentation the mean
+ * best validation accuracy at each grid rate, from the lr-chosen events, or while tuning runs
+ * from the tuning trainings finished so far (completed ones only, as the engine chooses).
+ */
+export function lrTable(m: EvalModel): LrRow[] {
+  const t = m.tuning;
+  if (!t) return [];
+  const nSeeds = t.seeds.length;
+  const rows: LrRow[] = [];
+  for (const aug of m.augmentations) {
+    for (const loss of lossOrder(m)) {
+      const choice = t.choices.find((c) => c.loss === loss && c.augmentation === aug);
+      const ended = [...t.ended.values()].filter((x) => x.loss === loss && x.augmentation === aug);
+      if (!choice && !ended.length && !isTuning(m)) continue;
+      const cells = t.grid.map((lr, i): LrCell => {
+        let mean: number | null;
+        let n: number;
+        if (choice) {
+          mean = choice.valAcc[i] ?? null;
+          n = choice.finished[i] ?? 0;
+        } else {
+          const vals = ended.filter((x) => x.lr === lr && x.status === 'completed' && x.bestValAcc !== null).map((x) => x.bestValAcc as number);
+          n = vals.length;
+          mean = n ? vals.reduce((a, v) => a + v, 0) / n : null;
+        }
+        const chosen = !!choice && choice.lr === lr && mean !== null;
+        const of = nSeeds && n < nSeeds ? ` (${n} of ${nSeeds} seeds)` : '';
+        return {
+          text: mean === null ? '—' : `${pct(mean)}${of}${chosen ? ', chosen' : ''}`,
+          chosen,
+          title: mean === null ? `lr ${lr}: no tuning training completed${choice ? '' : ' yet'}` : `lr ${lr}: mean best validation accuracy ${pct(mean)} over ${n} tuning seed${n === 1 ? '' : 's'}${chosen ? ' (the rate chosen)' : ''}`,
+        };
+      });
+      rows.push({
+        loss,
+        augmentation: aug,
+        baseline: loss === m.baseline,
+        provisional: !choice,
+        cells,
+        chosen: choice ? `${choice.lr}${choice.note ? ` (${choice.note})` : ''}` : '—',
+        note: choice?.note ?? null,
+      });
+    }
+  }
+  return rows;
+}
+
+/** The line under the learning-rate table. */
+export function lrLegend(m: EvalModel): string {
+  const t = m.tuning;
+  if (!t) return '';
+  const how = `Mean best validation accuracy over the tuning seeds ${t.seeds.join(', ')} (never the test seeds), on the validation split; diverged, failed and early-stopped tuning trainings are left out.`;
+  if (lrTable(m).some((r) => r.provisional)) return `${how} The rates are chosen when every tuning training has finished.`;
+  return `${how} Each loss's test trainings use the rate with the best mean (in bold, marked "chosen").`;
+}
+
+/** The table as CSV, with raw numbers (fractions) rather than formatted text; the verdict as in summary.json; `lr` empty in runs recorded before it was written. */
 export function tableCsv(m: EvalModel): string {
   const rows = table(m).map((r) => [
     r.loss,
     r.augmentation,
+    r.raw.lr,
     r.raw.mean,
     r.raw.std,
     r.raw.n,
@@ -436,12 +631,13 @@ export function tableCsv(m: EvalModel): string {
     r.raw.excluded?.earlyStopped ?? null,
     r.raw.perSeed.map((v) => (v === null ? '' : String(v))).join(' '),
   ]);
-  return toCsv(['loss', 'augmentation', 'test_acc_mean', 'test_acc_std', 'n', 'diff_vs_baseline', 'ci95_lo', 'ci95_hi', 'p_paired_t', 'p_holm', 'verdict', 'p_wilcoxon', 'ms_per_training', 'excluded_nan', 'excluded_failed', 'excluded_early_stopped', 'per_seed'], rows);
+  return toCsv(['loss', 'augmentation', 'lr', 'test_acc_mean', 'test_acc_std', 'n', 'diff_vs_baseline', 'ci95_lo', 'ci95_hi', 'p_paired_t', 'p_holm', 'verdict', 'p_wilcoxon', 'ms_per_training', 'excluded_nan', 'excluded_failed', 'excluded_early_stopped', 'per_seed'], rows);
 }
 
 /**
- * The verdicts of a finished run's comparisons ('focal: better (+1.20 pp, p_adj = 0.010)', '· cutout'
- * after the loss when the run has several augmentations, the exclusions after a ';'), or null
+ * The verdicts of a finished run's comparisons ('focal: better (+1.20 pp, p_adj = 0.010)', '@0.01'
+ * after the loss when its rate was tuned, '· cutout' when the run has several augmentations, the
+ * exclusions after a ';'), or null
  * before its results or in a run recorded before verdicts.
  */
 export function verdictSummary(m: EvalModel): VerdictSummary | null {
@@ -450,7 +646,8 @@ export function verdictSummary(m: EvalModel): VerdictSummary | null {
   const augs = new Set(m.results.map((r) => r.augmentation));
   const lines: string[] = [];
   for (const r of inTableOrder(m, m.results)) {
-    const name = `${r.loss}${augs.size > 1 ? ` · ${r.augmentation}` : ''}`;
+    // "focal @0.01": the tuned rate, as the CLI writes it.
+    const name = `${r.loss}${m.tuning && r.lr !== null ? ` @${r.lr}` : ''}${augs.size > 1 ? ` · ${r.augmentation}` : ''}`;
     const left = excludedText(r.excluded, r.ended);
     if (r.baseline) {
       if (left) lines.push(`${name} (baseline): ${left}`);
@@ -459,7 +656,11 @@ export function verdictSummary(m: EvalModel): VerdictSummary | null {
   return { short: verdictCounts(tested.map((r) => r.verdict)), lines };
 }
 
-/** Metadata lines (label, value) for the header. */
+function tuningLine(t: Tuning, done: number): string {
+  return `${t.grid.map(String).join(', ') || '—'} on tuning seeds ${t.seeds.join(', ') || '—'} · ${done} of ${t.jobs || '?'} tuning trainings`;
+}
+
+/** Metadata lines (label, value) for the header (a line on learning-rate tuning when the run has it). */
 export function metadata(m: EvalModel): [string, string][] {
   return [
     ['Run', m.runId],
@@ -469,6 +670,7 @@ export function metadata(m: EvalModel): [string, string][] {
     ['Model', m.model || '—'],
     ['Augmentations', m.augmentations.join(', ') || '—'],
     ['Seeds × epochs', m.seeds.length ? `${m.seeds.length} × ${m.epochs}` : '—'],
+    ...(m.tuning ? [['Learning-rate tuning', tuningLine(m.tuning, tuneDone(m))] as [string, string]] : []),
     ['Trainings', `${m.finished} of ${m.jobs || '?'}`],
     ['Started', m.created ? m.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—'],
     ['Wall time', duration(m.wallMs)],

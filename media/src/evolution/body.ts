@@ -37,6 +37,12 @@ export const EVOLUTION_BODY = `<main id="app" aria-busy="true">
     <table id="final"></table>
     <p class="hint" id="final-legend"></p>
   </section>
+  <section aria-labelledby="transfer-heading" id="transfer-section" hidden>
+    <h2 id="transfer-heading">Transfer ladder</h2>
+    <p class="hint" id="transfer-status" hidden></p>
+    <table id="transfer"></table>
+    <p class="hint" id="transfer-legend"></p>
+  </section>
   <section aria-labelledby="cross-heading" id="cross-section" hidden>
     <h2 id="cross-heading">Across augmentations</h2>
     <table id="cross"></table>

@@ -6,10 +6,10 @@
 import katex from 'katex';
 import uPlot from 'uplot';
 import { chartSvg, pct, pp } from '../shared/format';
-import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, verdictCell, withAlpha, type Cell } from '../shared/page';
+import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, verdictBadge, verdictCell, withAlpha, type Cell } from '../shared/page';
 import { parseToRunWebview, type LossDescription } from '../shared/run-messages';
 import { RunPage } from '../shared/run-page';
-import { applySummary, emptyEvoModel, evoMetadata, evoProgress, finalLegend, finalTable, FINAL_HEADER, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, type EvoModel, type ScatterAxis } from './model';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, finalLegend, finalTable, FINAL_HEADER, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, transferLegend, transferProgress, transferTable, type EvoModel, type ScatterAxis } from './model';
 
 const TOP_K = 10;
 const els = {
@@ -27,6 +27,10 @@ const els = {
   final: $<HTMLTableElement>('final'),
   finalSection: $('final-section'),
   finalLegend: $('final-legend'),
+  transfer: $<HTMLTableElement>('transfer'),
+  transferSection: $('transfer-section'),
+  transferStatus: $('transfer-status'),
+  transferLegend: $('transfer-legend'),
   cross: $<HTMLTableElement>('cross'),
   crossSection: $('cross-section'),
   rejections: $<HTMLTableElement>('rejections'),
@@ -59,14 +63,19 @@ function currentSearch(): number {
 function render(): void {
   const status = runState === 'interrupted' && model.status === 'running' ? 'interrupted' : model.status;
   const p = evoProgress(model);
+  const ladder = transferProgress(model);
   els.title.textContent = `Evolution ${model.runId}`;
   const text =
     status === 'running'
-      ? `Running: ${Math.round(p * 100)}% of the planned children evaluated`
+      ? ladder
+        ? `Running: ${ladder}`
+        : `Running: ${Math.round(p * 100)}% of the planned children evaluated`
       : model.message ?? ({ waiting: 'Waiting for the run to start…', done: 'Finished', interrupted: 'Interrupted (its process is gone): resume it from the Runs view' } as Record<string, string>)[status] ?? status;
   setStatus(els.status, text, status === 'failed' ? 'error' : status === 'running' ? 'running' : 'done');
   els.app.dataset.status = status;
-  els.progress.value = p;
+  // The ladder's trainings have no announced total: an indeterminate bar while they run.
+  if (status === 'running' && ladder) els.progress.removeAttribute('value');
+  else els.progress.value = p;
   els.progress.hidden = status !== 'running' && status !== 'waiting';
   els.meta.replaceChildren(...evoMetadata(model).map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: k === 'Status' ? status : v }))));
 
@@ -82,6 +91,7 @@ function render(): void {
   drawCharts(si, view().axis);
   renderTop();
   renderFinal();
+  renderTransfer(status === 'running' ? ladder : null);
   renderCross();
   renderRejections();
   els.csv.disabled = topK(model, 1).length === 0;
@@ -229,7 +239,7 @@ function fileFor(augment: string, id: number): string | undefined {
 
 function renderTop(): void {
   const top = topK(model, TOP_K, currentSearch());
-  const wanted = [...top.map((t) => t.loss), ...model.final.map((f) => f.loss), ...(model.crossTable?.rows.map((r) => r.loss) ?? [])];
+  const wanted = [...top.map((t) => t.loss), ...model.final.map((f) => f.loss), ...(model.transfer?.rows.map((r) => r.loss) ?? []), ...(model.crossTable?.rows.map((r) => r.loss) ?? [])];
   const missing = [...new Set(wanted)].filter((x) => x && !asked.has(x));
   if (missing.length) {
     missing.forEach((x) => asked.add(x));
@@ -282,6 +292,32 @@ function renderFinal(): void {
     ]),
   );
   els.finalLegend.textContent = finalLegend(model);
+}
+
+/** The transfer ladder: a row per loss, a verdict per step and augmentation with the difference, p (Holm), the tuned rates and the seeds left out. */
+function renderTransfer(live: string | null): void {
+  const tt = transferTable(model);
+  els.transferSection.hidden = !tt && !live;
+  els.transferStatus.hidden = !live;
+  els.transferStatus.textContent = live ? `${live[0].toUpperCase()}${live.slice(1)}; the verdicts come when the run ends.` : '';
+  els.transfer.hidden = !tt;
+  els.transferLegend.textContent = transferLegend(model);
+  if (!tt) return;
+  fillTable(
+    els.transfer,
+    'Test accuracy difference to cross-entropy at each step of the transfer ladder, on fresh seeds (paired t-test)',
+    ['Candidate', 'Loss', ...tt.columns.map((c) => c.header)],
+    tt.rows.map((r) => [
+      r.label,
+      { text: '', node: mathNode(r.loss) },
+      ...r.cells.map((c): Cell => {
+        if (!c) return { text: '—', title: 'not trained at this step' };
+        const lines = [c.diff, c.lr, c.excluded].filter(Boolean).map((line) => el('span', { className: 'cell-line', text: line }));
+        const box = el('div', { className: 'transfer-cell' }, c.verdict ? verdictBadge(c.verdict) : el('span', { text: '—' }), ...lines);
+        return { text: '', title: c.title, node: box };
+      }),
+    ]),
+  );
 }
 
 function renderCross(): void {

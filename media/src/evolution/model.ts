@@ -69,6 +69,10 @@ export interface EvoModel {
   evaluations: number;
   crossTable: { augments: string[]; rows: { loss: string; from: string; rank: number; fitness: Record<string, number | null> }[] } | null;
   final: FinalResult[];
+  /** The transfer ladder (summary.json `transfer`; null without --transfer, or before the run's end). */
+  transfer: TransferLadder | null;
+  /** Transfer trainings finished so far (transfer-evaluated events, by key: a resumed run may repeat one). */
+  transferDone: Map<string, { step: number; tune: boolean }>;
   /** The summary's backend name ('wasm', 'torch'; older runs have only this). */
   backend: string | null;
   /** What the evaluations ran on in full (`backend` events, the summary's `compute`). */
@@ -98,6 +102,36 @@ export interface FinalResult {
   excluded: number | null;
 }
 
+/** One loss at one step of the transfer ladder under one augmentation, against CE there (a TransferRow). */
+export interface TransferResult {
+  step: number;
+  stepLabel: string;
+  augment: string;
+  /** The search it comes from, its rank there and its candidate id. */
+  from: number;
+  rank: number;
+  id: number;
+  loss: string;
+  /** The tuned learning rates (null without tuning). */
+  lr: number | null;
+  ceLr: number | null;
+  seeds: number;
+  /** Seed pairs of the test (where both trainings completed). */
+  n: number;
+  meanDiff: number | null;
+  ci95: [number, number] | null;
+  pValue: number | null;
+  pAdjusted: number | null;
+  verdict: Verdict | null;
+  /** Seeds left out because a training did not finish. */
+  excluded: number;
+}
+
+export interface TransferLadder {
+  steps: string[];
+  rows: TransferResult[];
+}
+
 export function emptyEvoModel(runId: string): EvoModel {
   return {
     runId,
@@ -119,6 +153,8 @@ export function emptyEvoModel(runId: string): EvoModel {
     evaluations: 0,
     crossTable: null,
     final: [],
+    transfer: null,
+    transferDone: new Map(),
     backend: null,
     compute: [],
     message: null,
@@ -272,6 +308,10 @@ export function reduceEvo(m: EvoModel, e: WireEvent): void {
       m.crossTable = { augments, rows };
       return;
     }
+    case 'transfer-evaluated':
+      if (!isStr(e.key, 500) || !isInt(e.step, 0, 1e4)) return;
+      m.transferDone.set(e.key, { step: e.step, tune: e.tune === true });
+      return;
     case 'run-end':
       m.status = 'done';
       return;
@@ -292,6 +332,40 @@ export function applySummary(m: EvoModel, s: unknown): void {
   if (isStr(s.backend, 100)) m.backend = s.backend;
   addCompute(m.compute, parseCompute(s.compute));
   if (Array.isArray(s.final)) m.final = s.final.filter(isObj).slice(0, 10_000).map(finalResult);
+  if (isObj(s.transfer) && Array.isArray(s.transfer.rows)) {
+    const steps = Array.isArray(s.transfer.steps) ? s.transfer.steps.slice(0, 1000).map((x, i) => strOr(x, `step ${i + 1}`, 500)) : [];
+    const rows = s.transfer.rows.filter(isObj).slice(0, 100_000).map((r) => transferResult(r, steps)).filter((r): r is TransferResult => r !== null);
+    m.transfer = { steps, rows };
+  }
+}
+
+const rate = (x: unknown): number | null => (isFiniteNum(x) && x > 0 ? x : null);
+
+function transferResult(r: Obj, steps: readonly string[]): TransferResult | null {
+  if (!isInt(r.step, 0, 1e4) || !isInt(r.id, 0, 1e9) || !isStr(r.augment, 200)) return null;
+  const test = isObj(r.test) ? r.test : null;
+  const t = test ?? {};
+  const ci = Array.isArray(t.ci95) && t.ci95.length === 2 && t.ci95.every(isFiniteNum) ? ([t.ci95[0], t.ci95[1]] as [number, number]) : null;
+  return {
+    step: r.step,
+    stepLabel: strOr(r.stepLabel, steps[r.step] ?? `step ${r.step + 1}`, 500),
+    augment: r.augment,
+    from: isInt(r.from, 0, 1e4) ? r.from : 0,
+    rank: isInt(r.rank, 0, 1e6) ? r.rank : 0,
+    id: r.id,
+    loss: strOr(r.loss, '', 5000),
+    lr: rate(r.lr),
+    ceLr: rate(r.ceLr),
+    seeds: Array.isArray(r.seeds) ? r.seeds.length : 0,
+    n: isInt(t.n, 0, 1e6) ? t.n : 0,
+    meanDiff: numOrNull(t.meanDiff),
+    ci95: ci,
+    pValue: numOrNull(t.pValue),
+    pAdjusted: numOrNull(t.pAdjusted),
+    // No test (no seed where both finished) is inconclusive, as the CLI says.
+    verdict: parseVerdict(t.verdict) ?? (test ? null : 'inconclusive'),
+    excluded: isInt(r.excluded, 0, 1e6) ? r.excluded : 0,
+  };
 }
 
 function finalResult(f: Obj): FinalResult {
@@ -365,6 +439,107 @@ export function finalVerdicts(m: EvoModel): VerdictSummary | null {
   if (!m.final.some((f) => f.verdict !== null)) return null;
   const several = new Set(m.final.map((f) => f.augment)).size > 1;
   return { short: verdictCounts(m.final.map((f) => f.verdict)), lines: m.final.map((f) => finalLine(f, several)) };
+}
+
+export interface TransferColumn {
+  step: number;
+  stepLabel: string;
+  augment: string;
+  /** "surrogate", or "surrogate · cutout" when the ladder has several augmentations. */
+  header: string;
+}
+
+export interface TransferCell {
+  raw: TransferResult;
+  verdict: Verdict | null;
+  /** The cell in words, as the CLI writes it ("worse than CE, -0.52 pp, p_adj = 0.030"): its tooltip. */
+  title: string;
+  /** "-0.52 pp, p (Holm) 0.030" */
+  diff: string;
+  /** "lr 0.01, CE 0.001" ('' without tuning). */
+  lr: string;
+  /** "1 of 3 seeds left out" ('' when none). */
+  excluded: string;
+}
+
+export interface TransferLossRow {
+  from: number;
+  rank: number;
+  id: number;
+  loss: string;
+  /** "#12 (rank 1 under none)". */
+  label: string;
+  /** Aligned with the columns; null where the ladder has no row (a step not reached). */
+  cells: (TransferCell | null)[];
+}
+
+/** The transfer ladder as a table: a row per loss, a column per step and augmentation (null without a ladder). */
+export function transferTable(m: EvoModel): { columns: TransferColumn[]; rows: TransferLossRow[] } | null {
+  const t = m.transfer;
+  if (!t || !t.rows.length) return null;
+  const order = [...m.searches.map((s) => s.augment), ...m.augments];
+  const augments = [...new Set(t.rows.map((r) => r.augment))].sort((a, b) => rank(order, a) - rank(order, b));
+  const steps = [...new Set(t.rows.map((r) => r.step))].sort((a, b) => a - b);
+  const columns: TransferColumn[] = steps.flatMap((step) =>
+    augments.map((augment) => {
+      const stepLabel = t.steps[step] ?? t.rows.find((r) => r.step === step)?.stepLabel ?? `step ${step + 1}`;
+      return { step, stepLabel, augment, header: augments.length > 1 ? `${stepLabel} · ${augment}` : stepLabel };
+    }),
+  );
+  const several = new Set(t.rows.map((r) => r.from)).size > 1;
+  const losses = new Map<string, TransferLossRow>();
+  for (const r of [...t.rows].sort((a, b) => a.from - b.from || a.rank - b.rank || a.id - b.id)) {
+    const k = `${r.from}:${r.id}`;
+    if (losses.has(k)) continue;
+    const under = m.searches.find((s) => s.index === r.from)?.augment ?? m.augments[r.from];
+    const where = [r.rank ? `rank ${r.rank}` : '', several && under ? `under ${under}` : ''].filter(Boolean).join(' ');
+    losses.set(k, { from: r.from, rank: r.rank, id: r.id, loss: r.loss, label: `#${r.id}${where ? ` (${where})` : ''}`, cells: [] });
+  }
+  for (const row of losses.values()) {
+    row.cells = columns.map((c) => {
+      const r = t.rows.find((x) => x.from === row.from && x.id === row.id && x.step === c.step && x.augment === c.augment);
+      if (!r) return null;
+      const pa = r.pAdjusted === null ? '' : `, p (Holm) ${pValue(r.pAdjusted)}`;
+      return {
+        raw: r,
+        verdict: r.verdict,
+        title: `#${r.id} at ${c.header}: ${finalVerdictPhrase(r, r.excluded)}`,
+        diff: r.meanDiff === null ? 'no seed where both finished' : `${pp(r.meanDiff)}${pa}`,
+        lr: r.lr === null ? '' : `lr ${r.lr}, CE ${r.ceLr ?? '—'}`,
+        excluded: r.excluded ? `${r.excluded} of ${r.seeds} seeds left out` : '',
+      };
+    });
+  }
+  return { columns, rows: [...losses.values()] };
+}
+
+const rank = (order: readonly string[], x: string): number => {
+  const i = order.indexOf(x);
+  return i < 0 ? order.length : i;
+};
+
+/** The lines under the ladder: what each step does, Holm's adjustment over every row of the ladder and the verdict rule. */
+export function transferLegend(m: EvoModel): string {
+  const rows = m.transfer?.rows ?? [];
+  if (!rows.length) return '';
+  const seeds = Math.max(...rows.map((r) => r.seeds));
+  const tuned = rows.some((r) => r.lr !== null);
+  const how =
+    `Each step re-trains the best losses of each search and CE on ${seeds} fresh seed${seeds === 1 ? '' : 's'} under every augmentation searched` +
+    `${tuned ? ', each at its own learning rate tuned at that step (lr: the loss\u2019s, CE: cross-entropy\u2019s)' : ''}; ` +
+    'the difference is the mean paired difference of test accuracy to CE over the seeds where both finished. ';
+  if (!rows.some((r) => r.verdict !== null || r.pAdjusted !== null)) return how + NO_VERDICTS_LEGEND;
+  return how + verdictLegend(rows.length, 'the transfer ladder');
+}
+
+/** "transfer ladder: 14 trainings finished (8 learning-rate tuning), step 2" while its trainings come in; null before. */
+export function transferProgress(m: EvoModel): string | null {
+  if (!m.transferDone.size) return null;
+  const all = [...m.transferDone.values()];
+  const tuning = all.filter((x) => x.tune).length;
+  const step = Math.max(...all.map((x) => x.step));
+  const label = m.transfer?.steps[step];
+  return `transfer ladder: ${all.length} training${all.length === 1 ? '' : 's'} finished${tuning ? ` (${tuning} learning-rate tuning)` : ''}, step ${step + 1}${label ? ` (${label})` : ''}`;
 }
 
 /** Children evaluated over children planned, over all searches. */

@@ -105,9 +105,14 @@ export function fillTable(table: HTMLTableElement, caption: string, header: stri
   table.replaceChildren(cap, thead, tbody);
 }
 
-/** A table cell with the verdict's word in a badge (coloured by the theme, run-panel.css), or its text ('—') when there is none. */
+/** The verdict's word in a badge (coloured by the theme, run-panel.css; the word carries the meaning). */
+export function verdictBadge(verdict: Verdict): HTMLElement {
+  return el('span', { className: `verdict verdict-${verdict}`, text: VERDICT_WORDS[verdict] });
+}
+
+/** A table cell with the verdict's word in a badge, or its text ('—') when there is none. */
 export function verdictCell(verdict: Verdict | null, text: string, title: string): Cell {
-  return verdict ? { text, title, node: el('span', { className: `verdict verdict-${verdict}`, text: VERDICT_WORDS[verdict] }) } : { text, title };
+  return verdict ? { text, title, node: verdictBadge(verdict) } : { text, title };
 }
 
 /** The chart's canvas as a PNG data URL, on the theme's background. */

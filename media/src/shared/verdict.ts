@@ -91,10 +91,10 @@ export function finalVerdictPhrase(f: VerdictFacts, excluded: number): string {
 /** The legend of a run recorded before Holm's adjustment and the verdicts. */
 export const NO_VERDICTS_LEGEND = 'This run was recorded before Holm-adjusted p-values and verdicts: its p-values are not adjusted for multiple comparisons.';
 
-/** The one-line legend of Holm's adjustment and the verdict rule, as under the CLI's table. */
-export function verdictLegend(comparisons: number): string {
+/** The one-line legend of Holm's adjustment and the verdict rule, as under the CLI's table; `scope`: what Holm's adjustment runs over ('this run', 'the transfer ladder'). */
+export function verdictLegend(comparisons: number, scope = 'this run'): string {
   return (
-    `p (Holm): the paired t-test's p adjusted with Holm's method over all ${comparisons} comparison${comparisons === 1 ? '' : 's'} of this run. ` +
+    `p (Holm): the paired t-test's p adjusted with Holm's method over all ${comparisons} comparison${comparisons === 1 ? '' : 's'} of ${scope}. ` +
     `Verdict: better/worse when p (Holm) < ${VERDICT_ALPHA}, no difference when none was detected, inconclusive under ${VERDICT_MIN_PAIRS} seed pairs. ` +
     'Only completed trainings count: diverged (NaN), failed and early-stopped ones are left out of the means and the pairs.'
   );
