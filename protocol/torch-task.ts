@@ -11,7 +11,7 @@
  * The Python side mirrors these types in lossmith_torch/task.py; a test round-trips a task.
  */
 
-import type { EpochRecord, ModelKind, ModelSpec, TrainSpec } from './train-spec';
+import type { EpochRecord, ModelKind, ModelSpec, TrainOutcome, TrainSpec } from './train-spec';
 
 export const TORCH_TASK_VERSION = 1;
 
@@ -101,19 +101,9 @@ export interface TorchInfo {
 /** One finished epoch, as every engine reports it. */
 export type TorchEpochJson = EpochRecord;
 
-export interface TorchResultJson {
-  status: 'completed' | 'nan' | 'early-stopped' | 'cancelled';
-  history: TorchEpochJson[];
-  bestValAcc: number | null;
-  bestEpoch: number;
-  testAcc: number | null;
-  testWeights: 'best' | 'final';
-  steps: number;
-  wallMs: number;
+export interface TorchResultJson extends TrainOutcome {
   /** Training images per second over the whole training (augmentation and steps, not validation). */
   imagesPerSec: number;
-  dataset: { name: string; train: number; val: number; test: number; classes: number };
-  reason?: string;
 }
 
 /** Error codes: each comes with a one-line message naming the cause and the fix. */

@@ -80,3 +80,22 @@ export interface EpochRecord {
   lr: number;
   ms: number;
 }
+
+/** How one training ended, as every engine reports it. */
+export interface TrainOutcome {
+  status: 'completed' | 'nan' | 'early-stopped' | 'cancelled';
+  /** Finished epochs only. */
+  history: EpochRecord[];
+  /** null when no epoch finished. */
+  bestValAcc: number | null;
+  bestEpoch: number;
+  /** Test accuracy of the weights `testWeights` names; null when cancelled or nothing was worth testing. */
+  testAcc: number | null;
+  testWeights: 'best' | 'final';
+  steps: number;
+  wallMs: number;
+  /** Dataset name and sizes the training saw. */
+  dataset: { name: string; train: number; val: number; test: number; classes: number };
+  /** Why it did not complete, in words. */
+  reason?: string;
+}

@@ -7,7 +7,7 @@
  * The run side imports this module and `engines.ts`, never an engine's folder.
  */
 import type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson, TrainingStatus } from '../../../protocol/run-events';
-import type { EpochRecord, TrainSpec } from '../../../protocol/train-spec';
+import type { EpochRecord, TrainOutcome, TrainSpec } from '../../../protocol/train-spec';
 
 export type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson } from '../../../protocol/run-events';
 
@@ -55,25 +55,13 @@ export type { EpochRecord } from '../../../protocol/train-spec';
 
 export type TrainStatus = Exclude<TrainingStatus, 'failed'>;
 
-export interface TrainTaskResult {
-  status: TrainStatus;
-  history: EpochRecord[];
-  /** null when no epoch finished. */
-  bestValAcc: number | null;
-  bestEpoch: number;
-  testAcc: number | null;
-  testWeights: 'best' | 'final';
-  steps: number;
-  wallMs: number;
+export interface TrainTaskResult extends TrainOutcome {
   /** What it ran on (tfjs backend, or the torch runner's environment). */
   backend: BackendJson;
-  /** Dataset name and sizes the worker trained on. */
-  dataset: { name: string; train: number; val: number; test: number; classes: number };
   /** Which process ran it. */
   pid: number;
   /** Training images per second (torch engine). */
   imagesPerSec?: number;
-  reason?: string;
 }
 
 /** A progress message: for train tasks, one per finished epoch. */
