@@ -13,7 +13,7 @@ import * as path from 'path';
 import { createRun, openRun, readSummary, resolveRunDir as resolveStoredRunDir, runsDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
-import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState } from './search';
+import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState, type PhaseJob } from './search';
 import { LOSS_NAME } from './genome';
 import { transferPhase, transferRows, type TransferState } from './transfer';
 import { REJECT_REASONS } from './reject';
@@ -24,32 +24,13 @@ import type { BackendJson } from '../compute/types';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 
-export interface CrossJob {
-  key: string;
-  /** Index of the search the loss comes from; -1 for CE. */
-  from: number;
-  rank: number;
-  loss: string;
-  text: string;
-  augment: string;
-  /** The rate tuned in its own search (surrogate.tuneLr); it is not tuned again per augmentation. */
-  lr?: number;
-  outcome?: EvalOutcome;
-}
+/** A top loss under another augmentation (its lr is the one tuned in its own search, not tuned again). */
+export type CrossJob = PhaseJob;
 
-/** A re-training of a top loss (or CE, from = -1 / id = -1) with another seed. */
-export interface FinalJob {
-  key: string;
-  from: number;
-  rank: number;
+/** A re-training of a top loss (or CE, id = -1) with another seed. */
+export interface FinalJob extends PhaseJob {
   id: number;
-  loss: string;
-  text: string;
-  augment: string;
   seed: number;
-  /** Its tuned learning rate (surrogate.tuneLr), when there is one. */
-  lr?: number;
-  outcome?: EvalOutcome;
 }
 
 export interface RunState {

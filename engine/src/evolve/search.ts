@@ -67,6 +67,21 @@ export interface EvalOutcome {
 
 export type Evaluate = (job: EvalJob) => Promise<EvalOutcome>;
 
+/** A training of a chosen loss after the search (cross table, final re-training, transfer ladder), kept in the checkpoint. */
+export interface PhaseJob {
+  key: string;
+  /** Index of the search the loss comes from (-1 for CE in the cross table). */
+  from: number;
+  /** 1-based rank in its search; 0 for CE. */
+  rank: number;
+  loss: string;
+  text: string;
+  augment: string;
+  /** Its tuned learning rate (surrogate.tuneLr), when there is one. */
+  lr?: number;
+  outcome?: EvalOutcome;
+}
+
 /**
  * The outcome of a grid of trainings: the completed one with the best fitness (the first on a
  * tie), with its rate, the fitness at every rate and the grid's total time; the first failure

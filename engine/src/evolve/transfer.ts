@@ -14,25 +14,16 @@ import type { TransferRow } from '../../../protocol/evolve-events';
 import { holmAdjust, pairedComparison, verdictOf } from '../run/stats';
 import type { EvolveConfig, TransferStep } from './config';
 import { LOSS_NAME } from './genome';
-import { CancelledError, CE_SOURCE, pool, type CandidateRecord, type EvalOutcome, type Evaluate, type Search } from './search';
+import { CancelledError, CE_SOURCE, pool, type CandidateRecord, type Evaluate, type PhaseJob, type Search } from './search';
 
-export interface TransferJob {
-  key: string;
+/** One training of the ladder (CE: each search's own CE, id -1). */
+export interface TransferJob extends PhaseJob {
   step: number;
-  /** Index of the search the loss comes from (CE: each search's own CE). */
-  from: number;
-  /** 1-based rank in its search; 0 for CE. */
-  rank: number;
   /** Candidate id; -1 for CE. */
   id: number;
-  loss: string;
-  text: string;
-  augment: string;
   seed: number;
   /** A tuning job: trains at `lr` on the tuning seed; its fitness picks the rate. */
   tune?: boolean;
-  lr?: number;
-  outcome?: EvalOutcome;
 }
 
 export interface TransferState {

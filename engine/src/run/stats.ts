@@ -385,4 +385,4 @@ export function holmAdjust(ps: readonly (number | null)[]): (number | null)[] {
   return out;
 }
 
-export { verdictOf, VERDICT_MIN_PAIRS as MIN_PAIRS, type Verdict } from '../../../protocol/verdict';
+export { verdictOf, type Verdict } from '../../../protocol/verdict';

@@ -19,8 +19,6 @@ import { writeLmds } from './lmds';
 import { deviceProblem, probePython, requestedPython, resolveDevice } from './python';
 import { describeTorch, RunnerError, RunnerProcess } from './runner';
 
-export { probePython, deviceProblem, requestedPython, resolveDevice, runnerDir } from './python';
-
 const runners = new Map<string, RunnerProcess>();
 const dataFiles = new Map<string, string>();
 

@@ -78,11 +78,6 @@ export function probePython(python?: string): ProbeResult {
   return out;
 }
 
-/** Forget cached probes (tests). */
-export function clearProbes(): void {
-  probes.clear();
-}
-
 /** One line when `device` cannot be used with this probe, else undefined. */
 export function deviceProblem(p: TorchProbe, device: string): string | undefined {
   if (device === 'cpu' || device === 'auto') return undefined;
