@@ -161,6 +161,21 @@ export interface EvolveBackendEvent extends Base {
   backend: BackendJson;
 }
 
+/** The transfer ladder begins (or resumes): its steps and how many trainings it plans in all (tuning included). */
+export interface TransferStartEvent extends Base {
+  type: 'transfer-start';
+  steps: string[];
+  /** Trainings of the whole ladder: per step, (top-k of each search + CE) x augmentations x (grid rates + seeds). */
+  total: number;
+}
+
+/** The ladder's rows so far, after each of its steps (the summary's `transfer` at the end). */
+export interface TransferRowsEvent extends Base {
+  type: 'transfer-rows';
+  steps: string[];
+  rows: TransferRow[];
+}
+
 export interface OtherEvolveEvent extends Base {
   type: 'search-stalled' | 'seed-invalid' | 'run-end' | 'run-cancelled' | 'run-failed' | 'run-extended' | 'final-evaluated' | 'transfer-evaluated';
   [k: string]: unknown;
@@ -180,6 +195,8 @@ export type EvolveEvent =
   | CrossEvaluatedEvent
   | CrossTableEvent
   | EvolveBackendEvent
+  | TransferStartEvent
+  | TransferRowsEvent
   | OtherEvolveEvent;
 
 export interface EvolveBest {
@@ -244,6 +261,9 @@ export interface FinalComparison {
   meanDiff: number;
   pValue: number | null;
   ci95: [number, number] | null;
+  /** Cohen's d_z (meanDiff over the differences' sample standard deviation) and its exact 95% interval; absent in older runs. */
+  dz?: number | null;
+  dzCi95?: [number, number] | null;
   n?: number;
   pAdjusted?: number | null;
   verdict?: Verdict;

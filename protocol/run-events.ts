@@ -235,6 +235,13 @@ export interface PairedTestJson {
   /** Exact Wilcoxon signed-rank p-value on the same pairs (distribution-free, coarse for few seeds). */
   wilcoxonP: number | null;
   /**
+   * Standardized effect size, Cohen's d_z: meanDiff over the sample standard deviation of the
+   * per-seed differences, with its exact 95% interval (non-central t inverted); null when n < 2
+   * or the differences do not vary. Absent in older runs.
+   */
+  dz?: number | null;
+  dzCi95?: [number, number] | null;
+  /**
    * pValue adjusted with Holm's method over every loss x augmentation comparison of the run
    * (absent in older runs).
    */

@@ -14,7 +14,7 @@ import { computeShort } from '../../media/src/shared/compute';
 import { progressOf } from '../../client/src/runs/run-files';
 
 const events = fixtureEvents('compare-finished') as { type: string; [k: string]: unknown }[];
-const CSV_HEADER = 'loss,augmentation,lr,test_acc_mean,test_acc_std,n,diff_vs_baseline,ci95_lo,ci95_hi,p_paired_t,p_holm,verdict,p_wilcoxon,ms_per_training,excluded_nan,excluded_failed,excluded_early_stopped,per_seed';
+const CSV_HEADER = 'loss,augmentation,lr,test_acc_mean,test_acc_std,n,diff_vs_baseline,ci95_lo,ci95_hi,dz,dz_ci95_lo,dz_ci95_hi,p_paired_t,p_holm,verdict,p_wilcoxon,ms_per_training,excluded_nan,excluded_failed,excluded_early_stopped,per_seed';
 
 test('reduces a finished run: grid, curves, final table', () => {
   const m = emptyModel('r');
@@ -54,9 +54,9 @@ test('reduces a finished run: grid, curves, final table', () => {
   assert.equal(csv.length, 5);
   assert.equal(csv[0], CSV_HEADER);
   const focalCsv = csv.find((l) => l.startsWith('focal,none,'))!.split(',');
-  // lr, p_holm, verdict and the excluded counts are empty; p_paired_t is there.
-  assert.equal(focalCsv[9], String(result.vsBaseline.pValue));
-  assert.deepEqual([focalCsv[2], focalCsv[10], focalCsv[11], focalCsv[14], focalCsv[15], focalCsv[16]], ['', '', '', '', '', '']);
+  // lr, d_z, p_holm, verdict and the excluded counts are empty (recorded before them); p_paired_t is there.
+  assert.equal(focalCsv[12], String(result.vsBaseline.pValue));
+  assert.deepEqual([focalCsv[2], focalCsv[9], focalCsv[10], focalCsv[11], focalCsv[13], focalCsv[14], focalCsv[17], focalCsv[18], focalCsv[19]], ['', '', '', '', '', '', '', '', '']);
   // Recorded before learning-rate tuning: no tuning, no lr column, the same status words and metadata lines as before.
   assert.equal(m.tuning, null);
   assert.deepEqual(tableHeader(m), TABLE_HEADER);

@@ -107,7 +107,7 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
         await send(page, { type: 'events', runId: 'compare-verdicts', from: 0, events: vEvents });
         await page.waitForSelector('#results[data-final="true"]');
         const headers = await page.locator('#results thead th').allTextContents();
-        assert.deepEqual(headers.slice(7, 10), ['p (paired t)', 'p (Holm)', 'Verdict']);
+        assert.deepEqual(headers.slice(7, 11), ['d_z [95% CI]', 'p (paired t)', 'p (Holm)', 'Verdict']);
         assert.equal(headers[headers.length - 1], 'Left out');
         const row = (loss: string) => page.locator('#results tbody tr', { has: page.locator(`th:text-is("${loss}")`) });
         assert.equal(await row('mae').locator('.verdict').textContent(), 'worse');

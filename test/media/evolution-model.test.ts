@@ -1,7 +1,7 @@
 /** The evolution panel's view model on the recorded events of a real evolution run (no DOM). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySummary, emptyEvoModel, evoMetadata, evoProgress, exprSize, finalLegend, finalTable, finalVerdicts, fitnessSeries, reduceEvo, rejections, scatter, topK, transferLegend, transferProgress, transferTable } from '../../media/src/evolution/model';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, exprSize, finalLegend, finalTable, finalVerdicts, fitnessSeries, reduceEvo, rejections, scatter, topK, transferFraction, transferLegend, transferProgress, transferTable } from '../../media/src/evolution/model';
 import { pp, pValue } from '../../media/src/shared/format';
 import { progressOf } from '../../client/src/runs/run-files';
 import { finalVerdictPhrase, verdictLegend } from '../../media/src/shared/verdict';
@@ -211,6 +211,17 @@ test('transfer ladder: its trainings counted while they run (tuning ones apart, 
   assert.match(transferProgress(late) ?? '', /, step 2$/);
   assert.match(progressOf('evolve', lEvents.slice(0, cut)).detail, new RegExp(`; transfer ladder: 7 trainings finished \\(${tuning} learning-rate tuning\\), step 1$`));
   assert.doesNotMatch(progressOf('evolve', lEvents, lSummary).detail, /transfer/);
+  // Runs that announce the ladder (transfer-start: its steps and planned trainings) say "of N" and the step's label,
+  // and show each finished step's rows (transfer-rows) before the summary.
+  const total = new Set(lEvents.filter((e) => e.type === 'transfer-evaluated').map((e) => e.key)).size;
+  const announce = { type: 'transfer-start', steps: ['surrogate', 'convnet'], total };
+  const planned = ladderModel([...lEvents.slice(0, tIdx[0]), announce, ...lEvents.slice(tIdx[0], cut)], null);
+  assert.equal(transferProgress(planned), `transfer ladder: 7 of ${total} trainings finished (${tuning} learning-rate tuning), step 1 of 2 (surrogate)`);
+  assert.equal(transferFraction(planned), 7 / total);
+  const firstStep = lSummary.transfer!.rows.filter((r) => r.step === 0);
+  const stepped = ladderModel([...lEvents.slice(0, cut), { type: 'transfer-rows', steps: ['surrogate', 'convnet'], rows: firstStep }], null);
+  assert.deepEqual(transferTable(stepped)?.columns.map((c) => c.step), transferTable(ladderModel())?.columns.filter((c) => c.step === 0).map((c) => c.step));
+  assert.equal(transferFraction(mid), null);
 });
 
 test('transfer ladder: none in runs without it; malformed rows are dropped, a row with no test is inconclusive', () => {

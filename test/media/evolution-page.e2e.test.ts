@@ -74,7 +74,7 @@ test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => 
       await page.waitForSelector('#final-section:not([hidden]) #final tbody tr');
       // Recorded before verdicts: the columns are there, empty ('—'), and the legend says why.
       const finalHeaders = await page.locator('#final thead th').allTextContents();
-      assert.deepEqual(finalHeaders.slice(6), ['p', 'p (Holm)', 'Verdict', 'Left out']);
+      assert.deepEqual(finalHeaders.slice(6), ['d_z [95% CI]', 'p', 'p (Holm)', 'Verdict', 'Left out']);
       assert.equal(await page.locator('#final .verdict').count(), 0);
       assert.doesNotMatch((await page.textContent('#final')) ?? '', /undefined|NaN/);
       assert.match((await page.textContent('#final-legend')) ?? '', /recorded before Holm-adjusted p-values and verdicts/);

@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  erfc,
   holmAdjust,
-  incompleteBeta,
-  logGamma,
   meanStd,
+  noncentralTCdf,
   pairedComparison,
   studentTCdf,
   studentTQuantile,
@@ -17,7 +15,8 @@ import {
 /*
  * Reference values: SciPy 1.17.1 (scipy.stats.ttest_rel with .confidence_interval(0.95),
  * scipy.stats.t.ppf / t.sf, scipy.stats.wilcoxon, scipy.special.erfc), computed independently
- * in Python, plus two published textbook examples:
+ * in Python, plus two published textbook examples. The t distribution is jstat's: its p-values and
+ * quantiles agree with SciPy to about 3e-8 relative (5e-8 asserted), far below any reported digit.
  *  - Student's sleep data (Cushny & Peebles; R's `sleep`): paired t = -4.0621, df = 9,
  *    p = 0.002833, 95% CI (-2.4598858, -0.7001142)  [R: t.test(extra ~ group, paired = TRUE)];
  *  - Darwin's Zea mays differences (Fisher 1935), SciPy's wilcoxon docs: W = 24, exact p = 0.041259765625.
@@ -43,36 +42,19 @@ test('Student t: quantiles and tails against SciPy', () => {
     [1000, 1.9623390808264083, 0.012578567801090807, 2.758672412325172e-274],
   ];
   for (const [df, q, p25, p50] of ref) {
-    close(studentTQuantile(0.975, df), q, 1e-12, `t.ppf(0.975, ${df})`);
-    close(studentTTwoSided(2.5, df), p25, 1e-10, `tail(2.5, ${df})`);
-    close(studentTTwoSided(-2.5, df), p25, 1e-10, `tail(-2.5, ${df})`);
-    close(studentTTwoSided(50, df), p50, 1e-9, `tail(50, ${df})`);
+    close(studentTQuantile(0.975, df), q, 5e-8, `t.ppf(0.975, ${df})`);
+    close(studentTTwoSided(2.5, df), p25, 5e-8, `tail(2.5, ${df})`);
+    close(studentTTwoSided(-2.5, df), p25, 5e-8, `tail(-2.5, ${df})`);
+    close(studentTTwoSided(50, df), p50, 5e-8, `tail(50, ${df})`);
   }
-  close(studentTTwoSided(1e-3, 4), 0.99925000015625, 1e-12, 'tail(1e-3, 4)');
-  close(studentTTwoSided(0.3, 7), 0.7728900504021342, 1e-12, 'tail(0.3, 7)');
-  close(studentTQuantile(0.995, 3), 5.840909309733355, 1e-12, 't.ppf(0.995, 3)');
-  close(studentTQuantile(0.025, 6), -2.4469118511449794, 1e-12, 't.ppf(0.025, 6)');
+  close(studentTTwoSided(1e-3, 4), 0.99925000015625, 5e-8, 'tail(1e-3, 4)');
+  close(studentTTwoSided(0.3, 7), 0.7728900504021342, 5e-8, 'tail(0.3, 7)');
+  close(studentTQuantile(0.995, 3), 5.840909309733355, 5e-8, 't.ppf(0.995, 3)');
+  close(studentTQuantile(0.025, 6), -2.4469118511449794, 5e-8, 't.ppf(0.025, 6)');
   assert.equal(studentTQuantile(0.5, 4), 0);
-  close(studentTCdf(-2.5, 9), 0.033861827682985735 / 2, 1e-10, 'cdf');
+  close(studentTCdf(-2.5, 9), 0.033861827682985735 / 2, 5e-8, 'cdf');
   assert.equal(studentTTwoSided(Infinity, 3), 0);
   assert.equal(studentTTwoSided(0, 3), 1);
-});
-
-test('special functions: log-gamma, incomplete beta, erfc', () => {
-  close(logGamma(0.5), Math.log(Math.sqrt(Math.PI)), 1e-14, 'lgamma(1/2)');
-  close(logGamma(10), Math.log(362880), 1e-14, 'lgamma(10)');
-  assert.ok(Math.abs(logGamma(1)) < 1e-14 && Math.abs(logGamma(2)) < 1e-14);
-  // I_x(a, 1) = x^a and I_x(1, b) = 1 - (1-x)^b.
-  close(incompleteBeta(0.3, 2.5, 1), Math.pow(0.3, 2.5), 1e-13, 'I(a,1)');
-  close(incompleteBeta(0.8, 1, 3.5), 1 - Math.pow(0.2, 3.5), 1e-13, 'I(1,b)');
-  // scipy.special.erfc
-  close(erfc(0.1), 0.8875370839817152, 1e-13, 'erfc(0.1)');
-  close(erfc(0.5), 0.4795001221869535, 1e-13, 'erfc(0.5)');
-  close(erfc(1.9), 0.007209570764742531, 1e-12, 'erfc(1.9)');
-  close(erfc(2), 0.004677734981047266, 1e-12, 'erfc(2)');
-  close(erfc(2.1), 0.0029794666563329845, 1e-12, 'erfc(2.1)');
-  close(erfc(3), 2.2090496998585445e-5, 1e-12, 'erfc(3)');
-  close(erfc(6), 2.1519736712498913e-17, 1e-12, 'erfc(6)');
 });
 
 test('meanStd: sample standard deviation (n - 1)', () => {
@@ -99,9 +81,9 @@ test("paired t-test: Student's sleep data (published values)", () => {
   close(r.ci95![0], -2.4598858, 1e-7, 'ci lo (R)');
   close(r.ci95![1], -0.7001142, 1e-7, 'ci hi (R)');
   close(r.t!, -4.062127683382037, 1e-10, 't');
-  close(r.pValue!, 0.002832890197384273, 1e-10, 'p');
-  close(r.ci95![0], -2.459885763276983, 1e-10, 'ci lo');
-  close(r.ci95![1], -0.7001142367230175, 1e-10, 'ci hi');
+  close(r.pValue!, 0.002832890197384273, 5e-8, 'p');
+  close(r.ci95![0], -2.459885763276983, 5e-8, 'ci lo');
+  close(r.ci95![1], -0.7001142367230175, 5e-8, 'ci hi');
   assert.equal(r.note, null);
   // Wilcoxon: one zero difference dropped, the 9 others all negative (with ties): exact p = 2 / 2^9.
   assert.equal(r.wilcoxon.zeros, 1);
@@ -117,9 +99,9 @@ test('paired t-test against scipy.stats.ttest_rel', () => {
   close(r.meanDiff, 0.006800000000000006, 1e-12, 'mean');
   close(r.stdDiff!, 0.003420526275297417, 1e-10, 'sd');
   close(r.t!, 4.445299063132171, 1e-10, 't');
-  close(r.pValue!, 0.011287627197703223, 1e-10, 'p');
-  close(r.ci95![0], 0.002552855669053186, 1e-10, 'ci lo');
-  close(r.ci95![1], 0.011047144330946826, 1e-10, 'ci hi');
+  close(r.pValue!, 0.011287627197703223, 5e-8, 'p');
+  close(r.ci95![0], 0.002552855669053186, 5e-8, 'ci lo');
+  close(r.ci95![1], 0.011047144330946826, 5e-8, 'ci hi');
   close(r.wilcoxon.pValue, 0.0625, 1e-15, 'wilcoxon p'); // scipy.stats.wilcoxon(..., method='exact')
   assert.equal(r.wilcoxon.statistic, 0);
   close(r.a.mean, 0.9124, 1e-12, 'mean a');
@@ -129,9 +111,9 @@ test('paired t-test against scipy.stats.ttest_rel', () => {
   r = pairedComparison([1, 2], [0, 0.5]);
   assert.equal(r.df, 1);
   close(r.t!, 5, 1e-12, 't');
-  close(r.pValue!, 0.1256659163780024, 1e-10, 'p');
-  close(r.ci95![0], -1.9265511840436735, 1e-10, 'ci lo');
-  close(r.ci95![1], 4.4265511840436735, 1e-10, 'ci hi');
+  close(r.pValue!, 0.1256659163780024, 5e-8, 'p');
+  close(r.ci95![0], -1.9265511840436735, 5e-8, 'ci lo');
+  close(r.ci95![1], 4.4265511840436735, 5e-8, 'ci hi');
   close(r.wilcoxon.pValue, 0.5, 1e-15, 'wilcoxon p');
 
   // Thirty seeds (numpy default_rng(7), rounded to 4 decimals).
@@ -144,9 +126,34 @@ test('paired t-test against scipy.stats.ttest_rel', () => {
   close(r.meanDiff, 0.0029466666666666825, 1e-9, 'mean');
   close(r.stdDiff!, 0.009075990810671994, 1e-9, 'sd');
   close(r.t!, 1.7782695426312352, 1e-9, 't');
-  close(r.pValue!, 0.08584706962666715, 1e-9, 'p');
-  close(r.ci95![0], -0.0004423639991983624, 1e-8, 'ci lo');
-  close(r.ci95![1], 0.006335697332531727, 1e-9, 'ci hi');
+  close(r.pValue!, 0.08584706962666715, 5e-8, 'p');
+  close(r.ci95![0], -0.0004423639991983624, 1e-6, 'ci lo (near 0: the error is relative to the interval width)');
+  close(r.ci95![1], 0.006335697332531727, 5e-8, 'ci hi');
+});
+
+test('non-central t and the effect size d_z with its exact interval, against SciPy', () => {
+  // scipy.stats.nct.cdf(x, df, nc); jstat's own non-central t is wrong past nc ~ 25 (3e-27 for the second).
+  const ref: [number, number, number, number][] = [
+    [2.5, 4, 1.0, 0.8481123997552868], [30, 4, 28, 0.4805727261699736], [40, 29, 38, 0.6145202900171728],
+    [-20, 4, -18, 0.4811333932988808], [-3, 1, -1, 0.2698974013894366], [8, 9, 12, 0.02713216547173664],
+  ];
+  for (const [x, df, nc, p] of ref) assert.ok(Math.abs(noncentralTCdf(x, df, nc) - p) < 1e-8, `nct.cdf(${x}, ${df}, ${nc})`);
+  // d_z = mean / sd of the differences; interval: brentq on nct.cdf(t, n-1, delta) = 0.975 / 0.025, over sqrt(n).
+  let r = pairedComparison([0.912, 0.905, 0.921, 0.909, 0.915], [0.903, 0.899, 0.915, 0.907, 0.904]);
+  close(r.dz!, 1.9879981770959327, 1e-12, 'dz');
+  close(r.dzCi95![0], 0.3755999317293367, 1e-6, 'dz lo');
+  close(r.dzCi95![1], 3.5486816311763802, 1e-6, 'dz hi');
+  r = pairedComparison([1, 2], [0, 0.5]);
+  close(r.dzCi95![0], -0.45228518252537725, 1e-6, 'dz lo (n = 2)');
+  close(r.dzCi95![1], 8.081492463344478, 1e-6, 'dz hi (n = 2)');
+  // A consistent gain: t = 184, far past where jstat's non-central t works.
+  r = pairedComparison([0.0131, 0.0129, 0.013, 0.0132, 0.0128], [0, 0, 0, 0, 0]);
+  close(r.dz!, 82.21921916437793, 1e-9, 'dz (large)');
+  close(r.dzCi95![0], 28.60357243901391, 1e-4, 'dz lo (large)');
+  close(r.dzCi95![1], 137.23623169410376, 1e-4, 'dz hi (large)');
+  // No spread, or one pair: no standardized effect.
+  assert.equal(pairedComparison([0.9], [0.8]).dz, null);
+  assert.equal(pairedComparison([0.9, 0.8], [0.8, 0.7]).dzCi95, null);
 });
 
 test('paired comparison edge cases: n = 1, identical differences, all zero, bad input', () => {

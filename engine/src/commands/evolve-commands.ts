@@ -191,8 +191,9 @@ export function finalVerdictText(r: Pick<FinalRow, 'test' | 'excluded'>): string
   if (!t) return `inconclusive: no seed where both finished${skipped}`;
   const pp = `${t.meanDiff >= 0 ? '+' : ''}${(100 * t.meanDiff).toFixed(2)} pp`;
   const p = t.pAdjusted != null ? `, p_adj = ${t.pAdjusted.toPrecision(2)}` : t.pValue != null ? `, p = ${t.pValue.toPrecision(2)}` : '';
+  const dz = t.dz != null && t.dzCi95 ? `, d_z = ${t.dz.toFixed(2)} [${t.dzCi95[0].toFixed(2)}, ${t.dzCi95[1].toFixed(2)}]` : '';
   const words = { better: 'better than CE', worse: 'worse than CE', 'no-difference': 'no difference from CE detected', inconclusive: 'inconclusive' }[t.verdict ?? 'inconclusive'];
-  return `${words}, ${pp}${p}${skipped}`;
+  return `${words}, ${pp}${dz}${p}${skipped}`;
 }
 
 export const register: Registrar = (program: Command, io: Io, setExit: (code: number) => void) => {

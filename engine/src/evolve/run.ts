@@ -14,11 +14,11 @@ import { createRun, openRun, readSummary, resolveRunDir as resolveStoredRunDir, 
 import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState, type PhaseJob } from './search';
-import { LOSS_NAME } from './genome';
+import { genomeFromSource, LOSS_NAME, printGenomeSimplified } from './genome';
 import { transferPhase, transferRows, type TransferState } from './transfer';
 import { REJECT_REASONS } from './reject';
 import { describeBackend } from '../compute/describe';
-import { holmAdjust, pairedComparison, verdictOf } from '../run/stats';
+import { comparisonJson, holmAdjust, pairedComparison, verdictOf } from '../run/stats';
 import type { EvolveEvent, EvolveSummary, CrossTable, FinalComparison, FinalRow } from '../../../protocol/evolve-events';
 import type { BackendJson } from '../compute/types';
 
@@ -316,8 +316,7 @@ export function finalRows(state: RunState): FinalRow[] {
       const cmp = (a: (number | null)[], b: (number | null)[]): FinalComparison | null => {
         const both = a.map((v, i) => [v, b[i]] as const).filter((x): x is readonly [number, number] => x[0] !== null && x[1] !== null);
         if (!both.length) return null;
-        const c = pairedComparison(both.map((x) => x[0]), both.map((x) => x[1]));
-        return { meanDiff: c.meanDiff, pValue: c.pValue, ci95: c.ci95, n: both.length };
+        return comparisonJson(pairedComparison(both.map((x) => x[0]), both.map((x) => x[1])));
       };
       const excluded = seeds.filter((_, i) => val[i] === null || cev[i] === null).length;
       rows.push({
@@ -371,6 +370,22 @@ export function crossTableMarkdown(t: CrossTable): string {
   };
   const lines = t.rows.map((r) => `| \`${r.loss}\` | ${r.from}${r.rank ? ` #${r.rank}` : ''} | ${t.augments.map((a) => cell(r.fitness[a] ?? null, a, r.from === 'CE')).join(' | ')} |`);
   return [head, ...lines].join('\n');
+}
+
+/**
+ * A top-k file's statements: the candidate's loss simplified (it evaluates equal in float64),
+ * with the loss as it was trained kept in a comment when the two are written differently.
+ */
+function readableBody(trained: string): string {
+  const body = trained.split('\n').filter((line) => !line.startsWith('#')).join('\n');
+  try {
+    const readable = printGenomeSimplified(genomeFromSource(trained, LOSS_NAME));
+    if (readable === body) return body;
+    const lossLine = body.split('\n').find((l) => l.startsWith(`loss ${LOSS_NAME} =`));
+    return readable.replace(`loss ${LOSS_NAME} =`, `# as trained: ${lossLine}\nloss ${LOSS_NAME} =`);
+  } catch {
+    return body;
+  }
 }
 
 function slug(s: string): string {
@@ -429,8 +444,7 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
         `lineage (newest first):`,
         ...lineage.map((l) => `  #${l.id} ${l.origin === 'child' ? `${l.mutation} (${l.detail}) of #${l.parent}${l.parent2 !== null ? ` x #${l.parent2}` : ''}` : l.origin}${l.flipped ? ', sign flipped' : ''}: fitness ${r4(l.fitness)}: ${l.loss}`),
       ];
-      const body = rec.text.split('\n').filter((line) => !line.startsWith('#')).join('\n');
-      fs.writeFileSync(path.join(run.dir, file), comments.map((c) => `# ${c}`).join('\n') + '\n' + body);
+      fs.writeFileSync(path.join(run.dir, file), comments.map((c) => `# ${c}`).join('\n') + '\n' + readableBody(rec.text));
       best.push({
         file, loss: rec.loss, fitness: rec.fitness!, id: rec.id, augment: st.augment, stage1: rec.s1?.fitness ?? null,
         ...(tunedLr(rec) ? { lr: tunedLr(rec) } : {}),

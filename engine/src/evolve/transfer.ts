@@ -11,7 +11,7 @@
  * re-training: a killed run resumes without repeating a finished training.
  */
 import type { TransferRow } from '../../../protocol/evolve-events';
-import { holmAdjust, pairedComparison, verdictOf } from '../run/stats';
+import { comparisonJson, holmAdjust, pairedComparison, verdictOf } from '../run/stats';
 import type { EvolveConfig, TransferStep } from './config';
 import { LOSS_NAME } from './genome';
 import { CancelledError, CE_SOURCE, pool, type CandidateRecord, type Evaluate, type PhaseJob, type Search } from './search';
@@ -88,6 +88,9 @@ export async function transferPhase(
       concurrency,
     );
   };
+  const labels = steps.map((st) => st.label);
+  const total = steps.length * losses.length * augments.length * ((grid?.length ?? 0) + cfg.finalSeeds);
+  emit({ type: 'transfer-start', steps: labels, total });
   for (const [k, st] of steps.entries()) {
     const seeds = transferSeeds(cfg, k);
     if (!ts.jobs.some((j) => j.step === k)) {
@@ -122,6 +125,10 @@ export async function transferPhase(
       save();
     }
     await run(ts.jobs.filter((j) => j.step === k && !j.tune));
+    const rows = transferRows(cfg, ts);
+    emit({ type: 'transfer-rows', steps: labels, rows });
+    const here = rows.filter((r) => r.step === k);
+    log(`transfer step ${k + 1}/${steps.length} (${st.label}) done, ${ts.jobs.filter((j) => j.outcome).length} of ${total} ladder trainings: ${['better', 'worse', 'no-difference', 'inconclusive'].map((v) => `${here.filter((r) => r.test?.verdict === v || (v === 'inconclusive' && !r.test)).length} ${v}`).join(', ')} vs CE`);
   }
 }
 
@@ -149,7 +156,7 @@ export function transferRows(cfg: EvolveConfig, ts: TransferState | null | undef
     rows.push({
       step: j0.step, stepLabel: steps[j0.step]?.label ?? String(j0.step), augment: j0.augment, from: j0.from, rank: j0.rank, id: j0.id, loss: j0.loss,
       lr: j0.lr ?? null, ceLr: ce[0]?.lr ?? null, seeds, testAcc: mineAcc, ceTestAcc: ceAcc,
-      test: c ? { meanDiff: c.meanDiff, pValue: c.pValue, ci95: c.ci95, n: both.length } : null,
+      test: c ? comparisonJson(c) : null,
       excluded: seeds.length - both.length,
     });
   }

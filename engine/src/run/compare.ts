@@ -173,6 +173,8 @@ export function compareWithBaseline(acc: (number | null)[], base: (number | null
     ci95: r.ci95,
     pValue: r.pValue,
     wilcoxonP: r.wilcoxon.pValue,
+    dz: r.dz,
+    dzCi95: r.dzCi95,
     note: r.note,
   };
 }
@@ -589,7 +591,7 @@ export function formatCompareTable(s: CompareSummary): string {
   }
   for (const aug of s.augmentations) {
     lines.push('', `augmentation: ${aug}`);
-    lines.push(`  ${pad(s.tuning ? 'loss @lr' : 'loss', w + (s.tuning ? 8 : 0))}${pad('test accuracy', 24)}${pad(`Δ vs ${s.baseline} [95% CI] (pp)`, 30)}${pad('p', 9)}${pad('p (Holm)', 10)}${pad('verdict', 15)}time/run`);
+    lines.push(`  ${pad(s.tuning ? 'loss @lr' : 'loss', w + (s.tuning ? 8 : 0))}${pad('test accuracy', 24)}${pad(`Δ vs ${s.baseline} [95% CI] (pp)`, 30)}${pad('d_z [95% CI]', 22)}${pad('p', 9)}${pad('p (Holm)', 10)}${pad('verdict', 15)}time/run`);
     for (const r of s.results.filter((x) => x.augmentation === aug)) {
       const ta = r.testAccuracy;
       const n = ta.perSeed.filter((v) => v !== null).length;
@@ -597,18 +599,20 @@ export function formatCompareTable(s: CompareSummary): string {
       const v = r.vsBaseline;
       const diff = r.baseline ? '(baseline)' : v.meanDiff === null ? '—' : `${pp(v.meanDiff)}${v.ci95 ? ` [${pp(v.ci95[0])}, ${pp(v.ci95[1])}]` : ''}`;
       const p = r.baseline ? '' : pFormat(v.pValue);
+      const dz = r.baseline || v.dz == null ? '' : `${v.dz.toFixed(2)}${v.dzCi95 ? ` [${v.dzCi95[0].toFixed(2)}, ${v.dzCi95[1].toFixed(2)}]` : ''}`;
       const pa = r.baseline ? '' : pFormat(v.pAdjusted ?? null);
       const verdict = r.baseline ? '' : (v.verdict ?? '');
       const t = r.meanWallMs === null ? '—' : `${(r.meanWallMs / 1000).toFixed(1)} s`;
       const flag = excludedText(r);
       const name = `${r.loss}${r.baseline ? ' (baseline)' : ''}${s.tuning && r.lr !== undefined ? ` @${r.lr}` : ''}`;
-      lines.push(`  ${pad(name, w + (s.tuning ? 8 : 0))}${pad(acc, 24)}${pad(diff, 30)}${pad(p, 9)}${pad(pa, 10)}${pad(verdict, 15)}${t}${flag ? `  ${flag}` : ''}`);
+      lines.push(`  ${pad(name, w + (s.tuning ? 8 : 0))}${pad(acc, 24)}${pad(diff, 30)}${pad(dz, 22)}${pad(p, 9)}${pad(pa, 10)}${pad(verdict, 15)}${t}${flag ? `  ${flag}` : ''}`);
     }
   }
   lines.push(
     '',
     `Test accuracy: mean ± sample std over seeds. Δ: mean paired difference to ${s.baseline} on the same seeds (identical data order, augmentation draws and initial weights),`,
-    `percentage points, t-based 95% CI; p: two-sided paired t-test (df = n-1); p (Holm): adjusted over all ${s.results.filter((r) => !r.baseline).length} comparisons of this run.`,
+    `percentage points, t-based 95% CI; d_z: standardized effect (mean difference / its std over seeds) with its exact 95% CI (non-central t);`,
+    `p: two-sided paired t-test (df = n-1); p (Holm): adjusted over all ${s.results.filter((r) => !r.baseline).length} comparisons of this run.`,
     `Verdict: better/worse when p (Holm) < 0.05, no-difference when none was detected, inconclusive under 3 seed pairs. Only completed trainings count:`,
     `diverged (NaN), failed and early-stopped ones are left out of the means and the pairs. Exact Wilcoxon signed-rank p-values are in summary.json.`,
   );

@@ -1,88 +1,30 @@
 /**
  * Statistics for comparing losses across seeds: mean and sample standard deviation, and a
  * paired comparison (the same seeds, hence the same initialisations and data orders, for both
- * losses) by a two-sided paired t-test with a t-based 95% confidence interval, plus an exact
- * Wilcoxon signed-rank test as a distribution-free second opinion.
+ * losses) by a two-sided paired t-test with a t-based 95% confidence interval, a standardized
+ * effect size (Cohen's d_z) with its exact 95% interval, an exact Wilcoxon signed-rank test as a
+ * distribution-free second opinion, and Holm's adjustment over a run's comparisons.
  *
- * The Student t distribution is computed here from the regularised incomplete beta function
- * (continued fraction, modified Lentz, to ~1e-15 relative; Lanczos log-gamma), not with jstat:
- * jstat's incomplete beta stops at a relative change of 3e-7, which puts its p-values off by
- * about 5e-8 relative (df 9, t 2: 0.07655282002 vs the exact 0.07655282377). Tests compare
- * against SciPy 1.17 to 1e-10.
+ * Distributions come from jstat: the Student t (p-values and quantiles, ~1e-8 relative of
+ * SciPy), the normal and the chi-square. jstat's own non-central t underflows once the
+ * non-centrality passes about 25 (its series starts at exp(-delta^2 / 2)); the d_z interval
+ * needs it far beyond that (a consistent gain over 5 seeds has t of 30 or more), so its
+ * distribution function is the one-dimensional integral over the chi distribution of jstat's
+ * normal distribution function (`noncentralTCdf`).
  */
+import { jStat } from 'jstat';
+import type { FinalComparison } from '../../../protocol/evolve-events';
 
-// ---------------------------------------------------------------- special functions
-
-const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-];
-
-/** log Gamma(x) for x > 0 (Lanczos, g = 7, n = 9; reflection below 0.5). */
-export function logGamma(x: number): number {
-  if (!(x > 0)) throw new Error(`logGamma: x must be > 0, got ${x}`);
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
-  const z = x - 1;
-  let a = LANCZOS[0];
-  const t = z + 7.5;
-  for (let i = 1; i < 9; i++) a += LANCZOS[i] / (z + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** Continued fraction of the incomplete beta function (Numerical Recipes' betacf, tight tolerance). */
-function betaContinuedFraction(a: number, b: number, x: number): number {
-  const TINY = 1e-300;
-  const qab = a + b;
-  const qap = a + 1;
-  const qam = a - 1;
-  let c = 1;
-  let d = 1 - (qab * x) / qap;
-  if (Math.abs(d) < TINY) d = TINY;
-  d = 1 / d;
-  let h = d;
-  for (let m = 1; m <= 100000; m++) {
-    const m2 = 2 * m;
-    let aa = (m * (b - m) * x) / ((qam + m2) * (a + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < TINY) d = TINY;
-    c = 1 + aa / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d;
-    h *= d * c;
-    aa = (-(a + m) * (qab + m) * x) / ((a + m2) * (qap + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < TINY) d = TINY;
-    c = 1 + aa / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d;
-    const del = d * c;
-    h *= del;
-    if (Math.abs(del - 1) < 1e-16) return h;
-  }
-  throw new Error(`incomplete beta: continued fraction did not converge (a=${a}, b=${b}, x=${x})`);
-}
-
-/**
- * Regularised incomplete beta I_x(a, b). `y` = 1 - x may be passed separately to avoid
- * cancellation when x is close to 1.
- */
-export function incompleteBeta(x: number, a: number, b: number, y = 1 - x): number {
-  if (!(a > 0 && b > 0)) throw new Error(`incompleteBeta: a and b must be > 0, got ${a}, ${b}`);
-  if (x <= 0) return 0;
-  if (y <= 0) return 1;
-  const lnFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(y);
-  if (x < (a + 1) / (a + b + 2)) return (Math.exp(lnFront) * betaContinuedFraction(a, b, x)) / a;
-  return 1 - (Math.exp(lnFront) * betaContinuedFraction(b, a, y)) / b;
-}
+// ---------------------------------------------------------------- distributions (jstat)
 
 /** Two-sided tail probability P(|T| >= |t|) of Student's t with df degrees of freedom. */
 export function studentTTwoSided(t: number, df: number): number {
   if (!(df > 0)) throw new Error(`studentT: df must be > 0, got ${df}`);
   if (Number.isNaN(t)) return NaN;
   if (!Number.isFinite(t)) return 0;
-  const t2 = t * t;
-  // P(|T| >= t) = I_{df/(df+t^2)}(df/2, 1/2)
-  return incompleteBeta(df / (df + t2), df / 2, 0.5, t2 / (df + t2));
+  if (t === 0) return 1;
+  // The lower tail at -|t|: no cancellation against 1 for small p-values.
+  return Math.min(1, 2 * jStat.studentt.cdf(-Math.abs(t), df));
 }
 
 /** Cumulative distribution P(T <= t) of Student's t. */
@@ -91,27 +33,77 @@ export function studentTCdf(t: number, df: number): number {
   return t < 0 ? tail : 1 - tail;
 }
 
-/** Quantile of Student's t: the t with P(T <= t) = p, 0 < p < 1 (bisection to machine precision). */
+/** Quantile of Student's t: the t with P(T <= t) = p, 0 < p < 1. */
 export function studentTQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1)) throw new Error(`studentTQuantile: p must be in (0, 1), got ${p}`);
   if (p === 0.5) return 0;
-  if (p < 0.5) return -studentTQuantile(1 - p, df);
-  // Find t > 0 with two-sided tail 2(1-p), using the tail directly for precision.
-  const target = 2 * (1 - p);
-  let lo = 0;
-  let hi = 1;
-  while (studentTTwoSided(hi, df) > target) {
-    lo = hi;
-    hi *= 2;
-    if (hi > 1e300) return Infinity;
+  return jStat.studentt.inv(p, df);
+}
+
+/** P(Z >= z) for a standard normal. */
+function normalUpperTail(z: number): number {
+  return jStat.normal.cdf(-z, 0, 1);
+}
+
+/**
+ * Distribution function P(T <= x) of the non-central t with df degrees of freedom and
+ * non-centrality delta: T = (Z + delta) / sqrt(V / df) with V chi-square(df), so
+ * P(T <= x) = E_W[Phi(x W / sqrt(df) - delta)] over the chi distribution of W = sqrt(V)
+ * (density 2w f_chi2(w^2), finite at 0 for every df >= 1). Composite Simpson over
+ * w in [0, sqrt(df) + 12], where the chi density has all but ~1e-30 of its mass; about 1e-10
+ * absolute (tests: SciPy's nct.cdf).
+ */
+export function noncentralTCdf(x: number, df: number, delta: number): number {
+  if (!(df > 0)) throw new Error(`noncentralT: df must be > 0, got ${df}`);
+  const { w, weight } = chiQuadrature(df);
+  let s = 0;
+  const scale = x / Math.sqrt(df);
+  for (let i = 0; i < w.length; i++) if (weight[i] !== 0) s += weight[i] * jStat.normal.cdf(scale * w[i] - delta, 0, 1);
+  return Math.min(1, Math.max(0, s));
+}
+
+const QUADRATURE_POINTS = 1200;
+const chiRules = new Map<number, { w: Float64Array; weight: Float64Array }>();
+
+/** Simpson nodes on [0, sqrt(df) + 12] and their weights times the chi density (cached per df). */
+function chiQuadrature(df: number): { w: Float64Array; weight: Float64Array } {
+  let rule = chiRules.get(df);
+  if (rule) return rule;
+  const n = QUADRATURE_POINTS;
+  const h = (Math.sqrt(df) + 12) / n;
+  const w = new Float64Array(n + 1);
+  const weight = new Float64Array(n + 1);
+  for (let i = 0; i <= n; i++) {
+    w[i] = i * h;
+    const dens = i === 0 ? (df === 1 ? Math.sqrt(2 / Math.PI) : 0) : 2 * w[i] * jStat.chisquare.pdf(w[i] * w[i], df);
+    weight[i] = ((i === 0 || i === n ? 1 : i % 2 ? 4 : 2) * h * dens) / 3;
   }
-  for (let i = 0; i < 200; i++) {
-    const mid = 0.5 * (lo + hi);
-    if (mid === lo || mid === hi) break;
-    if (studentTTwoSided(mid, df) > target) lo = mid;
-    else hi = mid;
-  }
-  return 0.5 * (lo + hi);
+  rule = { w, weight };
+  if (chiRules.size > 64) chiRules.clear();
+  chiRules.set(df, rule);
+  return rule;
+}
+
+/**
+ * Exact confidence interval of the non-centrality of a t statistic observed at t with df degrees
+ * of freedom (Steiger and Fouladi's inversion): the deltas at which t is the (1 + level) / 2 and
+ * (1 - level) / 2 quantile. P(T <= t; delta) decreases in delta, so each end is a bisection.
+ */
+export function noncentralityInterval(t: number, df: number, level = 0.95): [number, number] {
+  const solve = (target: number): number => {
+    // Bracket: P(T <= t; delta) - target changes sign between lo and hi.
+    let lo = t - 10;
+    let hi = t + 10;
+    while (noncentralTCdf(t, df, lo) < target) lo -= 2 * (hi - lo);
+    while (noncentralTCdf(t, df, hi) > target) hi += 2 * (hi - lo);
+    for (let i = 0; i < 60 && hi - lo > 1e-8 * Math.max(1, Math.abs(lo)); i++) {
+      const mid = 0.5 * (lo + hi);
+      if (noncentralTCdf(t, df, mid) > target) lo = mid;
+      else hi = mid;
+    }
+    return 0.5 * (lo + hi);
+  };
+  return [solve((1 + level) / 2), solve((1 - level) / 2)];
 }
 
 // ---------------------------------------------------------------- descriptive statistics
@@ -240,48 +232,6 @@ export function wilcoxonSignedRank(diffs: readonly number[], scale?: number): Wi
   return { test: 'Wilcoxon signed-rank', method, n, zeros, ties, wPlus, wMinus, statistic: Math.min(wPlus, wMinus), pValue };
 }
 
-/** P(Z >= z) for a standard normal. */
-function normalUpperTail(z: number): number {
-  return 0.5 * erfc(z / Math.SQRT2);
-}
-
-/**
- * Complementary error function: 1 - (Maclaurin series of erf) for x < 2, Laplace's continued
- * fraction (modified Lentz) for x >= 2; about 1e-13 relative or better.
- */
-export function erfc(x: number): number {
-  if (x < 0) return 2 - erfc(-x);
-  if (x < 2) {
-    // erf series: 2/sqrt(pi) * sum (-1)^k x^(2k+1) / (k! (2k+1))
-    let term = x;
-    let sum = x;
-    for (let k = 1; k < 200; k++) {
-      term *= (-x * x) / k;
-      const add = term / (2 * k + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // Continued fraction: erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...))))
-  const TINY = 1e-300;
-  let f = x;
-  let c = x;
-  let d = 0;
-  for (let k = 1; k < 10000; k++) {
-    const a = k / 2;
-    d = x + a * d;
-    if (Math.abs(d) < TINY) d = TINY;
-    c = x + a / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d;
-    const del = c * d;
-    f *= del;
-    if (Math.abs(del - 1) < 1e-16) break;
-  }
-  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
-}
-
 // ---------------------------------------------------------------- paired comparison
 
 export interface PairedComparison {
@@ -302,6 +252,13 @@ export interface PairedComparison {
   pValue: number | null;
   /** t-based 95% confidence interval of the mean difference; null when n = 1. */
   ci95: [number, number] | null;
+  /**
+   * Standardized effect size, Cohen's d_z = meanDiff / stdDiff (the mean difference in units of
+   * its seed-to-seed spread); null when n = 1 or the differences do not vary.
+   */
+  dz: number | null;
+  /** Exact 95% interval of d_z (non-central t inverted, divided by sqrt(n)); null with dz. */
+  dzCi95: [number, number] | null;
   /** Exact Wilcoxon signed-rank test on the same differences (secondary, distribution-free). */
   wilcoxon: WilcoxonResult;
   a: MeanStd;
@@ -335,7 +292,7 @@ export function pairedComparison(a: readonly number[], b: readonly number[]): Pa
   const base = { test: 'paired t-test' as const, n, meanDiff: ms.mean, wilcoxon, a: meanStd(a), b: meanStd(b) };
   if (n === 1) {
     return {
-      ...base, df: null, stdDiff: null, se: null, t: null, pValue: null, ci95: null,
+      ...base, df: null, stdDiff: null, se: null, t: null, pValue: null, ci95: null, dz: null, dzCi95: null,
       note: 'only one pair (n = 1): no variance estimate, so no t-test and no confidence interval',
     };
   }
@@ -345,12 +302,12 @@ export function pairedComparison(a: readonly number[], b: readonly number[]): Pa
     const mean = ms.mean;
     if (Math.abs(mean) <= tol) {
       return {
-        ...base, meanDiff: 0, df, stdDiff: 0, se: 0, t: 0, pValue: 1, ci95: [0, 0],
+        ...base, meanDiff: 0, df, stdDiff: 0, se: 0, t: 0, pValue: 1, ci95: [0, 0], dz: null, dzCi95: null,
         note: 'all differences are zero: the two are identical on every seed',
       };
     }
     return {
-      ...base, df, stdDiff: 0, se: 0, t: mean > 0 ? Infinity : -Infinity, pValue: 0, ci95: [mean, mean],
+      ...base, df, stdDiff: 0, se: 0, t: mean > 0 ? Infinity : -Infinity, pValue: 0, ci95: [mean, mean], dz: null, dzCi95: null,
       note:
         `all ${n} differences are identical (${mean}): zero variance makes the t-test degenerate (t infinite, p = 0 in the limit); ` +
         `identical gaps usually mean the seeds do not vary the runs, so quote the Wilcoxon p-value (${wilcoxon.pValue}) instead`,
@@ -360,10 +317,18 @@ export function pairedComparison(a: readonly number[], b: readonly number[]): Pa
   const se = std / Math.sqrt(n);
   const t = ms.mean / se;
   const q = studentTQuantile(0.975, df);
+  const rootN = Math.sqrt(n);
+  const [lo, hi] = noncentralityInterval(t, df);
   return {
     ...base, df, stdDiff: std, se, t, pValue: studentTTwoSided(t, df), ci95: [ms.mean - q * se, ms.mean + q * se],
+    dz: ms.mean / std, dzCi95: [lo / rootN, hi / rootN],
     note: null,
   };
+}
+
+/** The fields of a comparison that an evolve summary keeps (final re-training, transfer ladder). */
+export function comparisonJson(c: PairedComparison): FinalComparison {
+  return { meanDiff: c.meanDiff, pValue: c.pValue, ci95: c.ci95, dz: c.dz, dzCi95: c.dzCi95, n: c.n };
 }
 
 /**

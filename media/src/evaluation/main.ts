@@ -104,6 +104,7 @@ function renderTable(): void {
     { text: r.cells.n, className: 'num' },
     { text: r.cells.diff, className: 'num' },
     { text: r.cells.ci, className: 'num' },
+    { text: r.cells.dz, className: 'num' },
     { text: r.cells.p, className: 'num', title: r.note ?? '' },
     { text: r.cells.pAdjusted, className: 'num' },
     verdictCell(r.verdict, r.cells.verdict, r.verdictTitle),

@@ -8,7 +8,7 @@ import type { LrChoiceJson, PairedTestJson } from '../../../protocol/run-events'
 import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type WireEvent } from '../shared/validate';
 import { duration, pct, pp, pValue, toCsv } from '../shared/format';
 import { addCompute, computeLine, parseCompute, type ComputeInfo } from '../shared/compute';
-import { excludedText, parseExcluded, parseVerdict, verdictCounts, verdictLegend, verdictPhrase, verdictReason, NO_VERDICTS_LEGEND, VERDICT_WORDS, type Excluded, type Verdict, type VerdictSummary } from '../shared/verdict';
+import { dzText, excludedText, parseExcluded, parseInterval, parseVerdict, verdictCounts, verdictLegend, verdictPhrase, verdictReason, NO_VERDICTS_LEGEND, VERDICT_WORDS, type Excluded, type Verdict, type VerdictSummary } from '../shared/verdict';
 
 export type RunStatus = 'waiting' | 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 
@@ -31,6 +31,9 @@ export interface Training {
 
 /** One row of the final table: a result event flattened (its paired test's fields as in the protocol). */
 export interface ResultRow extends Pick<PairedTestJson, 'n' | 'meanDiff' | 'ci95' | 'pValue' | 'wilcoxonP' | 'note'> {
+  /** Cohen's d_z and its 95% interval (null in runs recorded before it, for the baseline, without spread). */
+  dz: number | null;
+  dzCi95: [number, number] | null;
   loss: string;
   augmentation: string;
   baseline: boolean;
@@ -147,7 +150,7 @@ function resultRow(e: WireEvent): ResultRow | undefined {
   if (!isStr(e.loss, 500) || !isStr(e.augmentation, 500)) return undefined;
   const acc = isObj(e.testAccuracy) ? e.testAccuracy : {};
   const vs = isObj(e.vsBaseline) ? e.vsBaseline : {};
-  const ci = Array.isArray(vs.ci95) && vs.ci95.length === 2 && vs.ci95.every(isFiniteNum) ? ([vs.ci95[0], vs.ci95[1]] as [number, number]) : null;
+  const ci = parseInterval(vs.ci95);
   const perSeed = Array.isArray(acc.perSeed) ? acc.perSeed.slice(0, 10_000).map(numOrNull) : [];
   const excluded = parseExcluded(e.excluded);
   const seeds = Array.isArray(e.seeds) ? e.seeds.slice(0, 10_000).filter(isObj) : [];
@@ -166,6 +169,8 @@ function resultRow(e: WireEvent): ResultRow | undefined {
     ci95: ci,
     pValue: numOrNull(vs.pValue),
     wilcoxonP: numOrNull(vs.wilcoxonP),
+    dz: numOrNull(vs.dz),
+    dzCi95: parseInterval(vs.dzCi95),
     note: isStr(vs.note, 2000) ? vs.note : null,
     meanWallMs: numOrNull(e.meanWallMs),
     pAdjusted: numOrNull(vs.pAdjusted),
@@ -414,7 +419,7 @@ export interface TableRow {
   augmentation: string;
   baseline: boolean;
   provisional: boolean;
-  cells: { lr: string; mean: string; std: string; n: string; diff: string; ci: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string };
+  cells: { lr: string; mean: string; std: string; n: string; diff: string; ci: string; dz: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string };
   /** The run's verdict on the comparison with the baseline (null: the baseline, a provisional row, a run recorded before verdicts). */
   verdict: Verdict | null;
   /** Why (the verdict cell's tooltip; '' for the baseline and provisional rows). */
@@ -451,6 +456,8 @@ function provisionalRows(m: EvalModel): ResultRow[] {
         ci95: null,
         pValue: null,
         wilcoxonP: null,
+        dz: null,
+        dzCi95: null,
         note: null,
         meanWallMs: null,
         pAdjusted: null,
@@ -492,6 +499,7 @@ export function table(m: EvalModel): TableRow[] {
         n: provisional ? `${r.n} of ${seedsTotal}` : String(r.baseline ? r.perSeed.filter((v) => v !== null).length : r.n),
         diff: r.baseline ? 'baseline' : pp(r.meanDiff),
         ci: r.ci95 && !r.baseline ? `[${pp(r.ci95[0])}, ${pp(r.ci95[1])}]` : '—',
+        dz: r.baseline ? '—' : dzText(r),
         p: r.baseline ? '—' : pValue(r.pValue),
         pAdjusted: r.baseline ? '—' : pValue(r.pAdjusted),
         verdict: tested && r.verdict ? VERDICT_WORDS[r.verdict] : '—',
@@ -504,7 +512,7 @@ export function table(m: EvalModel): TableRow[] {
   });
 }
 
-export const TABLE_HEADER = ['Loss', 'Augmentation', 'Test accuracy (mean)', 'S.d.', 'Seeds', 'Difference to baseline', '95% CI', 'p (paired t)', 'p (Holm)', 'Verdict', 'p (Wilcoxon)', 'Time per training', 'Left out'];
+export const TABLE_HEADER = ['Loss', 'Augmentation', 'Test accuracy (mean)', 'S.d.', 'Seeds', 'Difference to baseline', '95% CI', 'd_z [95% CI]', 'p (paired t)', 'p (Holm)', 'Verdict', 'p (Wilcoxon)', 'Time per training', 'Left out'];
 /** Where a run with tuning shows each row's learning rate: after the augmentation. */
 const LR_COLUMN = 2;
 
@@ -621,6 +629,9 @@ export function tableCsv(m: EvalModel): string {
     r.baseline ? null : r.raw.meanDiff,
     r.baseline ? null : r.raw.ci95?.[0] ?? null,
     r.baseline ? null : r.raw.ci95?.[1] ?? null,
+    r.baseline ? null : r.raw.dz,
+    r.baseline ? null : r.raw.dzCi95?.[0] ?? null,
+    r.baseline ? null : r.raw.dzCi95?.[1] ?? null,
     r.baseline ? null : r.raw.pValue,
     r.baseline ? null : r.raw.pAdjusted,
     r.verdict,
@@ -631,7 +642,7 @@ export function tableCsv(m: EvalModel): string {
     r.raw.excluded?.earlyStopped ?? null,
     r.raw.perSeed.map((v) => (v === null ? '' : String(v))).join(' '),
   ]);
-  return toCsv(['loss', 'augmentation', 'lr', 'test_acc_mean', 'test_acc_std', 'n', 'diff_vs_baseline', 'ci95_lo', 'ci95_hi', 'p_paired_t', 'p_holm', 'verdict', 'p_wilcoxon', 'ms_per_training', 'excluded_nan', 'excluded_failed', 'excluded_early_stopped', 'per_seed'], rows);
+  return toCsv(['loss', 'augmentation', 'lr', 'test_acc_mean', 'test_acc_std', 'n', 'diff_vs_baseline', 'ci95_lo', 'ci95_hi', 'dz', 'dz_ci95_lo', 'dz_ci95_hi', 'p_paired_t', 'p_holm', 'verdict', 'p_wilcoxon', 'ms_per_training', 'excluded_nan', 'excluded_failed', 'excluded_early_stopped', 'per_seed'], rows);
 }
 
 /**

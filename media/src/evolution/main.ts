@@ -9,7 +9,7 @@ import { chartSvg, pct, pp } from '../shared/format';
 import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, verdictBadge, verdictCell, withAlpha, type Cell } from '../shared/page';
 import { parseToRunWebview, type LossDescription } from '../shared/run-messages';
 import { RunPage } from '../shared/run-page';
-import { applySummary, emptyEvoModel, evoMetadata, evoProgress, finalLegend, finalTable, FINAL_HEADER, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, transferLegend, transferProgress, transferTable, type EvoModel, type ScatterAxis } from './model';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, finalLegend, finalTable, FINAL_HEADER, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, transferFraction, transferLegend, transferProgress, transferTable, type EvoModel, type ScatterAxis } from './model';
 
 const TOP_K = 10;
 const els = {
@@ -74,8 +74,10 @@ function render(): void {
   setStatus(els.status, text, status === 'failed' ? 'error' : status === 'running' ? 'running' : 'done');
   els.app.dataset.status = status;
   // The ladder's trainings have no announced total: an indeterminate bar while they run.
-  if (status === 'running' && ladder) els.progress.removeAttribute('value');
-  else els.progress.value = p;
+  // The ladder's share once it announced its trainings; indeterminate in runs recorded before it did.
+  const share = transferFraction(model);
+  if (status === 'running' && ladder && share === null) els.progress.removeAttribute('value');
+  else els.progress.value = status === 'running' && ladder ? share! : p;
   els.progress.hidden = status !== 'running' && status !== 'waiting';
   els.meta.replaceChildren(...evoMetadata(model).map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: k === 'Status' ? status : v }))));
 
@@ -285,6 +287,7 @@ function renderFinal(): void {
       { text: r.cells.seeds, className: 'num' },
       { text: r.cells.diff, className: 'num' },
       { text: r.cells.ci, className: 'num' },
+      { text: r.cells.dz, className: 'num' },
       { text: r.cells.p, className: 'num' },
       { text: r.cells.pAdjusted, className: 'num' },
       verdictCell(r.verdict, r.cells.verdict, r.title),

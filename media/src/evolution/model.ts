@@ -8,7 +8,7 @@
  * scatter but never in the top-k, whose ranks compare like with like.
  */
 import { isFiniteNum, isInt, isObj, isStr, numOrNull, strOr, type Obj, type WireEvent } from '../shared/validate';
-import { finalVerdictPhrase, parseVerdict, verdictCounts, verdictLegend, NO_VERDICTS_LEGEND, VERDICT_WORDS, type Verdict, type VerdictSummary } from '../shared/verdict';
+import { dzText, finalVerdictPhrase, parseInterval, parseVerdict, verdictCounts, verdictLegend, NO_VERDICTS_LEGEND, VERDICT_WORDS, type Verdict, type VerdictSummary } from '../shared/verdict';
 import { duration, num, pct, pp, pValue, toCsv } from '../shared/format';
 import { addCompute, computeLine, parseCompute, type ComputeInfo } from '../shared/compute';
 
@@ -73,6 +73,8 @@ export interface EvoModel {
   transfer: TransferLadder | null;
   /** Transfer trainings finished so far (transfer-evaluated events, by key: a resumed run may repeat one). */
   transferDone: Map<string, { step: number; tune: boolean }>;
+  /** The ladder's steps and planned trainings (transfer-start; null before it, and in runs recorded before the event). */
+  transferPlan: { steps: string[]; total: number } | null;
   /** The summary's backend name ('wasm', 'torch'; older runs have only this). */
   backend: string | null;
   /** What the evaluations ran on in full (`backend` events, the summary's `compute`). */
@@ -94,6 +96,9 @@ export interface FinalResult {
   n: number;
   meanDiff: number | null;
   ci95: [number, number] | null;
+  /** Cohen's d_z and its 95% interval (null in runs recorded before it, or without spread). */
+  dz: number | null;
+  dzCi95: [number, number] | null;
   pValue: number | null;
   /** Holm-adjusted p and the verdict (null in runs recorded before them). */
   pAdjusted: number | null;
@@ -120,6 +125,9 @@ export interface TransferResult {
   n: number;
   meanDiff: number | null;
   ci95: [number, number] | null;
+  /** Cohen's d_z and its 95% interval (null in runs recorded before it, or without spread). */
+  dz: number | null;
+  dzCi95: [number, number] | null;
   pValue: number | null;
   pAdjusted: number | null;
   verdict: Verdict | null;
@@ -155,6 +163,7 @@ export function emptyEvoModel(runId: string): EvoModel {
     final: [],
     transfer: null,
     transferDone: new Map(),
+    transferPlan: null,
     backend: null,
     compute: [],
     message: null,
@@ -308,6 +317,14 @@ export function reduceEvo(m: EvoModel, e: WireEvent): void {
       m.crossTable = { augments, rows };
       return;
     }
+    case 'transfer-start':
+      if (!Array.isArray(e.steps) || !isInt(e.total, 0, 1e9)) return;
+      m.transferPlan = { steps: e.steps.slice(0, 1000).map((x, i) => strOr(x, `step ${i + 1}`, 500)), total: e.total };
+      return;
+    case 'transfer-rows':
+      // The rows of the finished steps; the summary's replace them at the end.
+      m.transfer = parseTransfer(e) ?? m.transfer;
+      return;
     case 'transfer-evaluated':
       if (!isStr(e.key, 500) || !isInt(e.step, 0, 1e4)) return;
       m.transferDone.set(e.key, { step: e.step, tune: e.tune === true });
@@ -333,19 +350,25 @@ export function applySummary(m: EvoModel, s: unknown): void {
   addCompute(m.compute, parseCompute(s.compute));
   if (Array.isArray(s.final)) m.final = s.final.filter(isObj).slice(0, 10_000).map(finalResult);
   if (isObj(s.transfer) && Array.isArray(s.transfer.rows)) {
-    const steps = Array.isArray(s.transfer.steps) ? s.transfer.steps.slice(0, 1000).map((x, i) => strOr(x, `step ${i + 1}`, 500)) : [];
-    const rows = s.transfer.rows.filter(isObj).slice(0, 100_000).map((r) => transferResult(r, steps)).filter((r): r is TransferResult => r !== null);
-    m.transfer = { steps, rows };
+    m.transfer = parseTransfer(s.transfer);
   }
 }
 
 const rate = (x: unknown): number | null => (isFiniteNum(x) && x > 0 ? x : null);
 
+/** A ladder ({ steps, rows }: the summary's `transfer`, a transfer-rows event) validated; null when malformed. */
+function parseTransfer(t: Obj): TransferLadder | null {
+  if (!Array.isArray(t.rows)) return null;
+  const steps = Array.isArray(t.steps) ? t.steps.slice(0, 1000).map((x, i) => strOr(x, `step ${i + 1}`, 500)) : [];
+  const rows = t.rows.filter(isObj).slice(0, 100_000).map((r) => transferResult(r, steps)).filter((r): r is TransferResult => r !== null);
+  return { steps, rows };
+}
+
 function transferResult(r: Obj, steps: readonly string[]): TransferResult | null {
   if (!isInt(r.step, 0, 1e4) || !isInt(r.id, 0, 1e9) || !isStr(r.augment, 200)) return null;
   const test = isObj(r.test) ? r.test : null;
   const t = test ?? {};
-  const ci = Array.isArray(t.ci95) && t.ci95.length === 2 && t.ci95.every(isFiniteNum) ? ([t.ci95[0], t.ci95[1]] as [number, number]) : null;
+  const ci = parseInterval(t.ci95);
   return {
     step: r.step,
     stepLabel: strOr(r.stepLabel, steps[r.step] ?? `step ${r.step + 1}`, 500),
@@ -360,6 +383,8 @@ function transferResult(r: Obj, steps: readonly string[]): TransferResult | null
     n: isInt(t.n, 0, 1e6) ? t.n : 0,
     meanDiff: numOrNull(t.meanDiff),
     ci95: ci,
+    dz: numOrNull(t.dz),
+    dzCi95: parseInterval(t.dzCi95),
     pValue: numOrNull(t.pValue),
     pAdjusted: numOrNull(t.pAdjusted),
     // No test (no seed where both finished) is inconclusive, as the CLI says.
@@ -371,7 +396,7 @@ function transferResult(r: Obj, steps: readonly string[]): TransferResult | null
 function finalResult(f: Obj): FinalResult {
   const test = isObj(f.test) ? f.test : null;
   const t = test ?? {};
-  const ci = Array.isArray(t.ci95) && t.ci95.length === 2 && t.ci95.every(isFiniteNum) ? ([t.ci95[0], t.ci95[1]] as [number, number]) : null;
+  const ci = parseInterval(t.ci95);
   const seeds = Array.isArray(f.seeds) ? f.seeds.length : 0;
   // Runs with verdicts give the pairs (n) and say how many seeds were left out (absent when none).
   const recent = isInt(t.n, 0, 1e6) || t.verdict !== undefined || f.excluded !== undefined;
@@ -385,6 +410,8 @@ function finalResult(f: Obj): FinalResult {
     n: isInt(t.n, 0, 1e6) ? t.n : test ? seeds : 0,
     meanDiff: numOrNull(t.meanDiff),
     ci95: ci,
+    dz: numOrNull(t.dz),
+    dzCi95: parseInterval(t.dzCi95),
     pValue: numOrNull(t.pValue),
     pAdjusted: numOrNull(t.pAdjusted),
     // No test at all (no seed where both finished) is inconclusive, as the CLI says.
@@ -403,10 +430,10 @@ export interface FinalTableRow {
   verdict: Verdict | null;
   /** The row in words (the verdict cell's tooltip): "#28 re-trained: worse than CE, …". */
   title: string;
-  cells: { seeds: string; diff: string; ci: string; p: string; pAdjusted: string; verdict: string; excluded: string };
+  cells: { seeds: string; diff: string; ci: string; dz: string; p: string; pAdjusted: string; verdict: string; excluded: string };
 }
 
-export const FINAL_HEADER = ['Loss', 'Search', 'Candidate', 'Seeds', 'Difference', '95% CI', 'p', 'p (Holm)', 'Verdict', 'Left out'];
+export const FINAL_HEADER = ['Loss', 'Search', 'Candidate', 'Seeds', 'Difference', '95% CI', 'd_z [95% CI]', 'p', 'p (Holm)', 'Verdict', 'Left out'];
 
 /** The final re-training table: test accuracy against CE per re-trained loss ('—' where a run recorded before verdicts has none). */
 export function finalTable(m: EvoModel): FinalTableRow[] {
@@ -419,6 +446,7 @@ export function finalTable(m: EvoModel): FinalTableRow[] {
       seeds: f.excluded === null ? String(f.seeds) : `${f.n} of ${f.seeds}`,
       diff: pp(f.meanDiff),
       ci: f.ci95 ? `[${pp(f.ci95[0])}, ${pp(f.ci95[1])}]` : '—',
+      dz: dzText(f),
       p: pValue(f.pValue),
       pAdjusted: pValue(f.pAdjusted),
       verdict: f.verdict ? VERDICT_WORDS[f.verdict] : '—',
@@ -532,14 +560,26 @@ export function transferLegend(m: EvoModel): string {
   return how + verdictLegend(rows.length, 'the transfer ladder');
 }
 
-/** "transfer ladder: 14 trainings finished (8 learning-rate tuning), step 2" while its trainings come in; null before. */
+/**
+ * "transfer ladder: 14 of 96 trainings finished (8 learning-rate tuning), step 2 of 3 (resnet9)" while its
+ * trainings come in (without "of N" in runs recorded before transfer-start); null before.
+ */
 export function transferProgress(m: EvoModel): string | null {
-  if (!m.transferDone.size) return null;
+  if (!m.transferDone.size && !m.transferPlan) return null;
   const all = [...m.transferDone.values()];
   const tuning = all.filter((x) => x.tune).length;
-  const step = Math.max(...all.map((x) => x.step));
-  const label = m.transfer?.steps[step];
-  return `transfer ladder: ${all.length} training${all.length === 1 ? '' : 's'} finished${tuning ? ` (${tuning} learning-rate tuning)` : ''}, step ${step + 1}${label ? ` (${label})` : ''}`;
+  const step = all.length ? Math.max(...all.map((x) => x.step)) : 0;
+  const steps = m.transferPlan?.steps ?? m.transfer?.steps ?? [];
+  const label = steps[step];
+  const of = m.transferPlan ? ` of ${m.transferPlan.total}` : '';
+  const count = m.transferPlan ? m.transferPlan.total : all.length;
+  return `transfer ladder: ${all.length}${of} training${count === 1 ? '' : 's'} finished${tuning ? ` (${tuning} learning-rate tuning)` : ''}, step ${step + 1}${steps.length ? ` of ${steps.length}` : ''}${label ? ` (${label})` : ''}`;
+}
+
+/** The ladder's share done (0 to 1), null without a plan (before transfer-start, or a run recorded before it). */
+export function transferFraction(m: EvoModel): number | null {
+  if (!m.transferPlan || !m.transferPlan.total) return null;
+  return Math.min(1, m.transferDone.size / m.transferPlan.total);
 }
 
 /** Children evaluated over children planned, over all searches. */

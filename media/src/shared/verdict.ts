@@ -7,7 +7,7 @@
 import type { CompareResultJson } from '../../../protocol/run-events';
 import { VERDICT_ALPHA, VERDICT_MIN_PAIRS, VERDICTS, type Verdict } from '../../../protocol/verdict';
 import { pp, pValue } from './format';
-import { isInt, isObj } from './validate';
+import { isFiniteNum, isInt, isObj } from './validate';
 
 export type Excluded = NonNullable<CompareResultJson['excluded']>;
 export { excludedText, VERDICT_ALPHA, VERDICT_MIN_PAIRS, VERDICTS, type Verdict } from '../../../protocol/verdict';
@@ -30,6 +30,20 @@ export interface VerdictFacts {
   n: number;
   meanDiff: number | null;
   pAdjusted: number | null;
+  /** Cohen's d_z and its exact 95% interval (absent or null in runs recorded before it, and without spread). */
+  dz?: number | null;
+  dzCi95?: [number, number] | null;
+}
+
+/** A [lo, hi] pair of finite numbers from the wire, else null. */
+export function parseInterval(x: unknown): [number, number] | null {
+  return Array.isArray(x) && x.length === 2 && x.every(isFiniteNum) ? [x[0], x[1]] : null;
+}
+
+/** "1.99 [0.38, 3.55]": d_z with its interval, '—' without one. */
+export function dzText(f: Pick<VerdictFacts, 'dz' | 'dzCi95'>): string {
+  if (f.dz == null) return '—';
+  return `${f.dz.toFixed(2)}${f.dzCi95 ? ` [${f.dzCi95[0].toFixed(2)}, ${f.dzCi95[1].toFixed(2)}]` : ''}`;
 }
 
 /** Why the verdict is what it is (the verdict cell's tooltip). */
@@ -85,7 +99,8 @@ export function finalVerdictPhrase(f: VerdictFacts, excluded: number): string {
   const skipped = excluded ? ` (${excluded} seed${excluded === 1 ? '' : 's'} left out: a training did not finish)` : '';
   if (f.meanDiff === null) return `inconclusive: no seed where both finished${skipped}`;
   const words: Record<Verdict, string> = { better: 'better than CE', worse: 'worse than CE', 'no-difference': 'no difference from CE detected', inconclusive: 'inconclusive' };
-  return `${words[f.verdict]}, ${pp(f.meanDiff)}${f.pAdjusted !== null ? `, ${pIs('p_adj', f.pAdjusted)}` : ''}${skipped}`;
+  const dz = f.dz != null && f.dzCi95 ? `, d_z = ${dzText(f)}` : '';
+  return `${words[f.verdict]}, ${pp(f.meanDiff)}${dz}${f.pAdjusted !== null ? `, ${pIs('p_adj', f.pAdjusted)}` : ''}${skipped}`;
 }
 
 /** The legend of a run recorded before Holm's adjustment and the verdicts. */

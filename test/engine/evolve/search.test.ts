@@ -290,10 +290,20 @@ test('transfer ladder: the top-k and CE at each step (another model) under each 
     return { ...o, fitness: f, testAcc: f - 0.01 };
   };
   const input = { ...SMALL, steps: 6, topK: 2, finalSeeds: 3, augments: ['none', 'cutout'], surrogate: { ...SMALL.surrogate, tuneLr: grid }, transfer: [{ label: 'surrogate' }, { label: 'resnet9', model: { kind: 'resnet9' as const } }] };
-  const full = await runEvolve({ root: tmp(), config: resolveConfig(input), evaluate });
+  const events: { type: string; [k: string]: unknown }[] = [];
+  const full = await runEvolve({ root: tmp(), config: resolveConfig(input), evaluate, onEvent: (e) => events.push(e as never) });
   assert.equal(full.summary.status, 'done');
   const t = full.summary.transfer!;
   assert.deepEqual(t.steps, ['surrogate', 'resnet9']);
+  // Progress: the ladder announces its trainings (2 steps x (2 searches x (top 2 + CE)) x 2 augmentations x (2 rates + 3 seeds)),
+  // and its rows after each step (the first step's alone, then all of them, as in the summary).
+  const start = events.filter((e) => e.type === 'transfer-start');
+  assert.deepEqual(start.map((e) => [e.steps, e.total]), [[['surrogate', 'resnet9'], 2 * 6 * 2 * 5]]);
+  assert.equal(events.filter((e) => e.type === 'transfer-evaluated').length, 2 * 6 * 2 * 5);
+  const rowsEvents = events.filter((e) => e.type === 'transfer-rows').map((e) => e.rows as typeof t.rows);
+  assert.equal(rowsEvents.length, 2);
+  assert.ok(rowsEvents[0].length === 8 && rowsEvents[0].every((r) => r.step === 0));
+  assert.deepEqual(rowsEvents[1], t.rows);
   // 2 searches x top 2 x 2 steps x 2 augmentations
   assert.equal(t.rows.length, 16);
   const ladder = calls.filter((c) => c.key.startsWith('t'));
