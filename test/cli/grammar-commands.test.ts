@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { main } from '../../engine/src/cli';
+import { tmpDir } from '../helpers/tmp';
 
 const root = path.join(__dirname, '..', '..', '..');
 const ex = (f: string): string => path.join(root, 'examples', f);
@@ -17,7 +17,7 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 function tmp(name: string, text: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-cli-'));
+  const dir = tmpDir('lossmith-cli-');
   const f = path.join(dir, name);
   fs.writeFileSync(f, text);
   return f;

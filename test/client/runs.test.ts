@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { compareArgs, compareLabel, configArgs, evolveArgs, parseChoices, resumeArgs, DEFAULT_COMPARE, EVOLVE_SIZE_CHOICES } from '../../client/src/runs/cli-args';
 import { DEFAULT_SURROGATE } from '../../engine/src/evolve/config';
@@ -13,6 +12,7 @@ import { bestLossFile, findRunDir, progressOf, ProgressTracker, runEvents, runLa
 import { alive, RunProcess } from '../../client/src/runs/run-process';
 import { describeLoss, lossFileText } from '../../client/src/runs/describe-loss';
 import { toStart } from '../../client/src/runs/queue';
+import { tmpDir } from '../helpers/tmp';
 
 const FIX = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'runs');
 
@@ -76,7 +76,7 @@ test('LineBuffer keeps a torn line until its newline; parseEventLines skips junk
 });
 
 test('EventTail follows appends, including a line written in two parts', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-tail-'));
+  const dir = tmpDir('lossmith-tail-');
   const file = path.join(dir, 'events.jsonl');
   const got: { from: number; types: string[] }[] = [];
   const tail = new EventTail(file, (ev, from) => got.push({ from, types: ev.map((e) => e.type) }), 20);
@@ -143,7 +143,7 @@ setInterval(() => ev({ type: 'epoch' }), 50);
 `;
 
 test('RunProcess: finds its run by pid, stop cancels it and kills the process tree', { timeout: 30_000 }, async () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-proc-'));
+  const ws = tmpDir('lossmith-proc-');
   const cli = path.join(ws, 'fake-cli.js');
   fs.writeFileSync(cli, FAKE_CLI);
   let started: Record<string, unknown> | undefined;
@@ -177,7 +177,7 @@ test('RunProcess: finds its run by pid, stop cancels it and kills the process tr
 });
 
 test('RunProcess: a failing engine reports its stderr', { timeout: 30_000 }, async () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-proc-'));
+  const ws = tmpDir('lossmith-proc-');
   const cli = path.join(ws, 'fake-cli.js');
   fs.writeFileSync(cli, FAKE_CLI);
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
@@ -196,7 +196,7 @@ test('queue: queued runs start oldest first while fewer than the cap are active'
 });
 
 test('RunProcess: a resumed run is found in its existing folder by its run-resume event', { timeout: 30_000 }, async () => {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-proc-'));
+  const ws = tmpDir('lossmith-proc-');
   const cli = path.join(ws, 'fake-cli.js');
   fs.writeFileSync(cli, `(function () {${FAKE_CLI}})();`);
   const dir = path.join(ws, '.lossmith', 'runs', 'r1');

@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { main, type Io } from '../../engine/src/cli';
 import { setPoolForTests } from '../../engine/src/commands/run-commands';
 import { setNpmForTests } from '../../engine/src/commands/backend-commands';
 import { WorkerPool } from '../../engine/src/run/worker-pool';
 import type { CompareSummary } from '../../protocol/run-events';
+import { tmpDir } from '../helpers/tmp';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const EXAMPLES = path.join(ROOT, 'examples');
@@ -20,7 +20,7 @@ function fakeIo(): Io & { stdout: string; stderr: string } {
 }
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-cli-'));
+  return tmpDir('lossmith-cli-');
 }
 
 test('compare: readable progress and table; --json: events then the summary', async () => {
@@ -82,6 +82,17 @@ test('compare and run: bad input is a usage error (exit 2) naming the problem', 
   assert.equal(await main(['run', cfg], io4), 2);
   assert.match(io4.stderr, /\$\.seeds/);
   assert.match(io4.stderr, /\$\.optimiser: unknown property \(did you mean 'optimizer'\?\)/);
+  assert.match(io4.stderr, new RegExp(`${cfg.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\$\\.seeds`), 'a run file names itself');
+  // Flags and arguments are named as the user wrote them, not as config paths.
+  const io5 = fakeIo();
+  assert.equal(await main(['compare', path.join(EXAMPLES, 'focal.loss'), '--aug', 'none,cutot', '--runs-dir', dir], io5), 2);
+  assert.equal(io5.stderr.trim(), "lossmith: --aug cutot: unknown augmentation 'cutot' in 'cutot' (known: none, flipcrop, cutout, mixup, cutmix, randaugment)");
+  const io6 = fakeIo();
+  assert.equal(await main(['compare', path.join(EXAMPLES, 'focal.loss'), '--baseline', `${path.join(EXAMPLES, 'focal.loss')}#q`, '--runs-dir', dir], io6), 2);
+  assert.match(io6.stderr, /^lossmith: --baseline: .*focal\.loss has no loss 'q'/);
+  assert.doesNotMatch(io.stderr + io5.stderr + io6.stderr, /\$\./);
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f !== 'broken.loss' && f !== 'bad.json'), [], 'no run folder was made');
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('run CONFIG.json: relative paths from the config folder', async () => {

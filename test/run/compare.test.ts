@@ -1,18 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { CompareEvent, CompareSummary } from '../../protocol/run-events';
 import { chooseLrs, compareWithBaseline, formatCompareTable, gridEdge, loadCompareRun, runCompare, SOURCES_FILE } from '../../engine/src/run/compare';
 import { ConfigError, loadSchema, resolveCompareConfig, validateSchema, type RawCompareConfig } from '../../engine/src/run/run-config';
 import { readEvents, readSummary } from '../../store/run-store';
 import { WorkerPool } from '../../engine/src/run/worker-pool';
+import { tmpDir } from '../helpers/tmp';
 
 const EXAMPLES = path.join(__dirname, '..', '..', '..', 'examples');
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-eval-'));
+  return tmpDir('lossmith-eval-');
 }
 
 function tiny(extra: Partial<RawCompareConfig> = {}): RawCompareConfig {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { CompletionRequest, SignatureHelpRequest, type CompletionItem, type CompletionList, type MarkupContent } from 'vscode-languageserver-protocol/node';
 import { CALLABLE_NAMES } from '../../grammar/src/index';
 import { startServer, type TestClient } from './helpers';
+import { tmpDir } from '../helpers/tmp';
 
 async function complete(c: TestClient, textWithCursor: string): Promise<CompletionItem[]> {
   const { uri, position } = await c.openDoc(textWithCursor);
@@ -37,7 +38,7 @@ test('at the start of a statement: keywords and catalogue snippets, no names', a
 });
 
 test('catalogue snippets come from examples/*.loss when the folder exists', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-examples-'));
+  const dir = tmpDir('lossmith-examples-');
   fs.writeFileSync(path.join(dir, 'focal.loss'), '# Focal, from the examples folder\nparam gamma = 2 in [0, 5]\nlet pt = sum(y * p)\nloss focal = -(1 - pt)^gamma * log(pt)\n');
   fs.writeFileSync(path.join(dir, 'my-loss.loss'), '# Mine: $ and } are escaped\nparam a = 0.5\nparam b = 1e-3 in [0, 1]\nloss mine = -sum(y * log(p)) * a + b\n');
   const c = await startServer({ examplesDir: dir });

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as child from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import {
   createRun,
@@ -16,9 +15,10 @@ import {
   runsDir,
   writeJsonAtomic,
 } from '../../store/run-store';
+import { tmpDir } from '../helpers/tmp';
 
 function tmpRoot(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-runs-'));
+  return tmpDir('lossmith-runs-');
 }
 
 test('createRun: folder, config, run-start event, sortable ids', () => {

@@ -218,13 +218,37 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
   }
 }
 
-function wrapConfigErrors<T>(f: () => T): T {
+/**
+ * A config error as a usage error; `words` puts the config's JSON paths ("$.losses[0]: ...") in
+ * the words the user wrote them in (the flag or argument), `file` names a run file they come from.
+ */
+function wrapConfigErrors<T>(f: () => T, words?: (jsonPath: string) => string, file?: string): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(e.message);
-    throw e;
+    if (!(e instanceof ConfigError)) throw e;
+    let msg = e.message;
+    if (words) msg = msg.replace(/\$(?:\.[A-Za-z_]\w*|\[\d+\])*/g, (m) => words(m));
+    else if (file) msg = msg.replace(/(^|\n\s*)(\$[.[])/g, `$1${file}: $2`);
+    throw new UsageError(msg);
   }
+}
+
+/** "$.losses[1]" -> "policy.loss#focal" (the argument), "$.augmentations[0]" -> "--aug cutot", "$.sam.loss" -> "--sam-loss", "$.maxTrain" -> "--max-train". */
+export function flagWords(files: readonly string[], o: Pick<CompareCliOptions, 'aug'>): (jsonPath: string) => string {
+  const augs = o.aug.split(',').map((s) => s.trim()).filter(Boolean);
+  const special: Record<string, string> = { '$.augmentations': '--aug', '$.sam.loss': '--sam-loss', '$.sam.rho': '--sam', '$.sam.adaptive': '--asam', '$.tuneLr': '--tune-lr', '$.losses': 'FILE arguments' };
+  return (jp) => {
+    let m = /^\$\.losses\[(\d+)\](.*)$/.exec(jp);
+    if (m) return `${files[Number(m[1])] ?? 'FILE'}${m[2] ? ` (${m[2].replace(/^\./, '')})` : ''}`;
+    m = /^\$\.augmentations\[(\d+)\]$/.exec(jp);
+    if (m) return `--aug ${augs[Number(m[1])] ?? ''}`.trimEnd();
+    m = /^\$\.tuneLr(?:\.grid)?\[(\d+)\]$/.exec(jp);
+    if (m) return '--tune-lr';
+    if (special[jp]) return special[jp];
+    m = /^\$\.([A-Za-z_]\w*)/.exec(jp);
+    return m ? `--${m[1].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : jp;
+  };
 }
 
 export const register: Registrar = (program: Command, io: Io, setExit) => {
@@ -278,7 +302,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
         return;
       }
       if (files.length === 0) throw new UsageError('compare needs at least one FILE.loss or FILE.loss#LOSS (or --resume RUN)');
-      const resolved = wrapConfigErrors(() => resolveCompareConfig(toRaw(files, o), process.cwd()));
+      const resolved = wrapConfigErrors(() => resolveCompareConfig(toRaw(files, o), process.cwd()), flagWords(files, o));
       setExit(await runFromCli(resolved, io, !!o.json));
     });
 
@@ -289,7 +313,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .option('--json', 'print events as JSON lines and the summary last')
     .option('--workers <n>', 'override the config: worker processes', num('--workers', true, 0))
     .action(async (file: string, o: { json?: boolean; workers?: number }) => {
-      const resolved = wrapConfigErrors(() => loadRunConfig(file));
+      const resolved = wrapConfigErrors(() => loadRunConfig(file), undefined, file);
       if (o.workers !== undefined) resolved.workers = o.workers;
       setExit(await runFromCli(resolved, io, !!o.json));
     });

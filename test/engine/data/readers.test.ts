@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { encodeIdx, loadDataset, loadDatasetSync, parseIdx, readIdxFile, parseCifarBatch, FASHION_MNIST_DEBIAN_DIR } from '../../../engine/src/data';
+import { tmpDir } from '../../helpers/tmp';
 
 function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-data-'));
+  return tmpDir('lossmith-data-');
 }
 
 /** Writes a tiny IDX dataset: nTrain/nTest images of h x w, pixel value = (index*7 + k) % 256. */

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { resolveConfig, type EvolveConfigInput } from '../../../engine/src/evolve/config';
 import { CHECKPOINT_FILE, readCheckpoint, runEvolve, type RunState } from '../../../engine/src/evolve/run';
@@ -11,8 +10,9 @@ import { fakeEvaluate, hash } from './fake-fitness';
 import { bestOfGrid, type EvalJob, type EvalOutcome } from '../../../engine/src/evolve/search';
 import { holmAdjust } from '../../../engine/src/run/stats';
 import { trainTask } from '../../../engine/src/evolve/fitness';
+import { tmpDir } from '../../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-evolve-'));
+const tmp = (): string => tmpDir('lossmith-evolve-');
 
 const SMALL: EvolveConfigInput = {
   population: 6,

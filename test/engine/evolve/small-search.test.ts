@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { resolveConfig } from '../../../engine/src/evolve/config';
 import { runEvolve } from '../../../engine/src/evolve/run';
 import { main } from '../../../engine/src/cli';
 import { readSummary } from '../../../store/run-store';
+import { tmpDir } from '../../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-evolve-real-'));
+const tmp = (): string => tmpDir('lossmith-evolve-real-');
 
 test('a small real search: population 8, 30 children, tiny MLP on 300 MNIST images, two workers', async () => {
   const cfg = resolveConfig({

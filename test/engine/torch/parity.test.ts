@@ -9,17 +9,17 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { main, type Io } from '../../../engine/src/cli';
 import type { CompareSummary } from '../../../protocol/run-events';
 import { findTorchPython, skipUnless } from '../../export/python';
+import { tmpDir } from '../../helpers/tmp';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const PY = findTorchPython();
 const TOL_PP = 1.5;
 const made: string[] = [];
-process.env.LOSSMITH_DATA_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-parity-data-'));
+process.env.LOSSMITH_DATA_CACHE = tmpDir('lossmith-parity-data-');
 made.push(process.env.LOSSMITH_DATA_CACHE);
 after(() => {
   for (const d of made) fs.rmSync(d, { recursive: true, force: true });
@@ -47,7 +47,7 @@ async function compare(engineArgs: string[], model: string, runs: string): Promi
 
 for (const model of ['mlp', 'convnet']) {
   test(`parity: ${model}, CE and focal, 3 seeds: tfjs (wasm) and torch mean test accuracies within ${TOL_PP} pp`, { skip: skipUnless(PY, 'a Python with torch') }, async () => {
-    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-parity-'));
+    const runs = tmpDir('lossmith-parity-');
     made.push(runs);
     const tfjs = await compare(['--engine', 'tfjs', '--backend', 'wasm'], model, path.join(runs, 'tfjs'));
     const torch = await compare(['--engine', 'torch', '--python', PY!, '--device', 'cpu'], model, path.join(runs, 'torch'));

@@ -24,6 +24,7 @@ import { Rng } from '../../../engine/src/rng';
 import type { CompareConfigJson, CompareSummary } from '../../../protocol/run-events';
 import type { TorchMessage } from '../../../protocol/torch-task';
 import { findTorchPython, skipUnless } from '../../export/python';
+import { tmpDir } from '../../helpers/tmp';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const EXAMPLES = path.join(ROOT, 'examples');
@@ -45,7 +46,7 @@ function fakeIo(onOut?: (s: string) => void): Io & { stdout: string; stderr: str
 
 const made: string[] = [];
 const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-torch-'));
+  const d = tmpDir('lossmith-torch-');
   made.push(d);
   return d;
 };
