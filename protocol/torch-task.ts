@@ -120,7 +120,8 @@ export type TorchErrorCode =
 
 export type TorchMessage =
   | { type: 'info'; info: TorchInfo }
-  | { type: 'step'; step: number; epoch: number; trainLoss: number; lr: number }
+  /** Every `stepEvery` steps: the step index (0-based), its epoch, and the steps of the whole training. */
+  | { type: 'step'; step: number; epoch: number; trainLoss: number; lr: number; steps?: number }
   | { type: 'epoch'; epoch: TorchEpochJson }
   | { type: 'result'; result: TorchResultJson }
   | { type: 'error'; code: TorchErrorCode; message: string; detail?: string };

@@ -119,6 +119,28 @@ test('run CONFIG.json: relative paths from the config folder', async () => {
   }
 });
 
+test('on a terminal: live bars for the run and each training (epoch, step, ETA); in a pipe: plain lines, no escape codes', { skip: process.platform !== 'linux' }, async () => {
+  const dir = tmp();
+  const bin = path.join(ROOT, 'bin', 'lossmith.js');
+  const args = ['compare', path.join(EXAMPLES, 'focal.loss'), ...TINY, '--steps-per-epoch', '40', '--workers', '1', '--runs-dir', path.join(dir, 'runs')];
+  const quote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+  const run = (file: string, argv: string[]): Promise<string> =>
+    new Promise((resolve, reject) => execFile(file, argv, { cwd: dir, maxBuffer: 64 << 20, timeout: 240_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
+  // util-linux's script(1) gives the CLI a pseudo-terminal and copies what it draws.
+  const tty = await run('script', ['-qec', [process.execPath, bin, ...args].map(quote).join(' '), '/dev/null']);
+  assert.match(tty, /\x1b\[/, 'cursor movement on a terminal');
+  assert.match(tty, /focal · none · seed \d ░*█*|focal · none · seed \d █+/, 'a bar per training');
+  assert.match(tty, /epoch 1\/1 · step \d+\/40 · ETA /);
+  assert.match(tty, /\d\/4 trainings · \d+s elapsed · ETA /, 'the run\'s bar');
+  assert.match(tty, /\[4\/4\] \w+ · none · seed \d: /, 'finished lines printed above the bars');
+  assert.match(tty, /Compare run .* done/);
+  const piped = await run(process.execPath, [bin, ...args]);
+  assert.doesNotMatch(piped, /\x1b\[|ETA|█/);
+  assert.match(piped, /^\[1\/4\] /m);
+  const json = await run(process.execPath, [bin, ...args, '--json']);
+  assert.ok(json.trim().split('\n').every((l) => l.startsWith('{')), 'nothing but JSON lines with --json');
+});
+
 test('bin/lossmith.js compare --json in a child process, on a worker process', async () => {
   const dir = tmp();
   const out = await new Promise<string>((resolve, reject) => {

@@ -9,8 +9,9 @@
 import { Command, Option } from 'commander';
 import type { CompareEvent, ModelKind } from '../../../protocol/run-events';
 import { ENGINE_MODELS } from '../compute/engines';
-import { UsageError, type Io, type Registrar } from './io';
-import { excludedText, formatCompareTable, formatSeedEnd, loadCompareRun, runCompare } from '../run/compare';
+import { stdio, UsageError, type Io, type Registrar } from './io';
+import { liveDisplay } from './live-progress';
+import { excludedText, formatCompareTable, formatSeedEnd, loadCompareRun, runCompare, type LiveStep } from '../run/compare';
 import { ConfigError, loadRunConfig, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run/run-config';
 import type { WorkerPool } from '../run/worker-pool';
 
@@ -152,6 +153,7 @@ export function addEngineOptions(cmd: Command): Command {
 export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolean, resumeDir?: string): Promise<number> {
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
+    live?.stop();
     if (!json) io.err(`\nlossmith: ${sig}: cancelling the run (finished trainings are kept)...\n`);
     ac.abort();
   };
@@ -160,6 +162,9 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
   const outer = signalOverride;
   const fwd = (): void => ac.abort();
   outer?.addEventListener('abort', fwd, { once: true });
+  // On a terminal: live bars (the run, each running training) with the finished lines above them.
+  const live = !json && io === stdio && process.stdout.isTTY ? liveDisplay(process.stdout) : null;
+  const out = (line: string): void => (live ? live.log(line) : io.out(line));
   let done = 0;
   let total = 0;
   let tuned = 0;
@@ -173,37 +178,45 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
       case 'compare-start':
         total = e.jobs;
         tuneTotal = e.tuneJobs ?? 0;
-        if (e.config.tuneLr) io.out(`learning-rate tuning: ${e.config.tuneLr.grid.join(', ')} on seeds ${e.config.tuneLr.seeds.join(', ')} (${tuneTotal} trainings, validation split) before the ${e.jobs} test trainings\n`);
-        if (resolved.engineNote) io.out(`${resolved.engineNote}\n`);
-        io.out(
+        live?.plan(total + tuneTotal);
+        if (e.config.tuneLr) out(`learning-rate tuning: ${e.config.tuneLr.grid.join(', ')} on seeds ${e.config.tuneLr.seeds.join(', ')} (${tuneTotal} trainings, validation split) before the ${e.jobs} test trainings\n`);
+        if (resolved.engineNote) out(`${resolved.engineNote}\n`);
+        out(
           `lossmith compare: ${e.config.losses.length + 1} losses × ${e.config.augmentations.length} augmentation${e.config.augmentations.length === 1 ? '' : 's'} × ${e.config.seeds.length} seed${e.config.seeds.length === 1 ? '' : 's'} = ${e.jobs} trainings on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n  run folder ${e.dir}\n`,
         );
         break;
       case 'compare-resume':
         total = e.jobs;
         done = e.kept;
-        io.out(`lossmith compare: resuming ${resumeDir}: ${e.kept} of ${e.jobs} trainings finished before and are kept; training ${e.jobs - e.kept} on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n`);
+        live?.plan(total, e.kept);
+        out(`lossmith compare: resuming ${resumeDir}: ${e.kept} of ${e.jobs} trainings finished before and are kept; training ${e.jobs - e.kept} on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n`);
         break;
       case 'backend':
-        io.out(`  ${e.backend.engine === 'torch' ? 'engine' : 'backend'}: ${e.backend.name} — ${e.backend.detail}\n${e.backend.warnings.map((w) => `  warning: ${w}\n`).join('')}`);
+        out(`  ${e.backend.engine === 'torch' ? 'engine' : 'backend'}: ${e.backend.name} — ${e.backend.detail}\n${e.backend.warnings.map((w) => `  warning: ${w}\n`).join('')}`);
         break;
       case 'tune-end':
         tuned++;
-        io.out(`[tune ${tuned}/${tuneTotal || '?'}] ${e.loss} · ${e.augmentation} · lr ${e.lr} · seed ${e.seed}: ${e.status === 'completed' ? `best val ${e.bestValAcc === null ? '—' : `${(100 * e.bestValAcc).toFixed(2)}%`}` : `${e.status}${e.reason ? ` — ${e.reason}` : ''}`}\n`);
+        {
+          const line = `[tune ${tuned}/${tuneTotal || '?'}] ${e.loss} · ${e.augmentation} · lr ${e.lr} · seed ${e.seed}: ${e.status === 'completed' ? `best val ${e.bestValAcc === null ? '—' : `${(100 * e.bestValAcc).toFixed(2)}%`}` : `${e.status}${e.reason ? ` — ${e.reason}` : ''}`}\n`;
+          if (live) live.ended({ loss: e.loss, augmentation: e.augmentation, seed: e.seed, tune: { lr: e.lr } }, line);
+          else io.out(line);
+        }
         break;
       case 'lr-chosen':
-        io.out(`lr for ${e.loss} · ${e.augmentation}: ${e.lr}${e.note ? ` (${e.note})` : ''}\n`);
+        out(`lr for ${e.loss} · ${e.augmentation}: ${e.lr}${e.note ? ` (${e.note})` : ''}\n`);
         break;
       case 'seed-end':
         if (e.status !== 'cancelled') done++;
-        io.out(formatSeedEnd(e, done, total) + '\n');
+        if (live) live.ended(e, formatSeedEnd(e, done, total), e.status === 'cancelled');
+        else io.out(formatSeedEnd(e, done, total) + '\n');
         break;
       default:
         break;
     }
   };
   try {
-    const r = await runCompare({ resolved, pool: poolOverride, signal: ac.signal, onEvent, ...(resumeDir ? { resumeDir } : {}) });
+    const r = await runCompare({ resolved, pool: poolOverride, signal: ac.signal, onEvent, ...(live ? { onStep: (st: LiveStep) => live.step(st) } : {}), ...(resumeDir ? { resumeDir } : {}) });
+    live?.stop();
     if (json) io.out(JSON.stringify(r.summary) + '\n');
     else io.out('\n' + formatCompareTable(r.summary) + `\n\nsummary: ${r.dir}/summary.json\n`);
     if (r.summary.status !== 'done') return r.summary.status === 'cancelled' ? 130 : 1;
@@ -212,6 +225,7 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
     for (const x of empty) io.err(`lossmith compare: ${x.loss} · ${x.augmentation}: no training finished (${excludedText(x) || 'none ran'}); nothing to compare\n`);
     return empty.length ? 1 : 0;
   } finally {
+    live?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     outer?.removeEventListener('abort', fwd);

@@ -64,8 +64,19 @@ export interface TrainTaskResult extends TrainOutcome {
   imagesPerSec?: number;
 }
 
-/** A progress message: for train tasks, one per finished epoch. */
-export type Progress = { kind: 'epoch'; epoch: EpochRecord } | { kind: 'backend'; backend: BackendJson; pid: number } | { kind: 'custom'; data: unknown };
+/**
+ * A progress message: for train tasks, one per finished epoch, and `step` now and then while
+ * one runs (at most a few per second: live displays, never written to a run folder); `step` is
+ * the number of steps done of `steps` planned, `epoch` the one running (1-based).
+ */
+export type Progress =
+  | { kind: 'epoch'; epoch: EpochRecord }
+  | { kind: 'step'; step: number; steps: number; epoch: number; epochs: number }
+  | { kind: 'backend'; backend: BackendJson; pid: number }
+  | { kind: 'custom'; data: unknown };
+
+/** How often at most a training reports its steps (ms). */
+export const STEP_PROGRESS_MS = 250;
 
 export interface TaskContext {
   signal: AbortSignal;

@@ -61,10 +61,24 @@ export interface CompareRunOptions {
   signal?: AbortSignal;
   /** Every event, as appended to events.jsonl (run-start included). */
   onEvent?: (e: CompareEvent) => void;
+  /** Live step progress of running trainings (a few per second each; never written to the run folder). */
+  onStep?: (s: LiveStep) => void;
   /** Retries after a worker crash (default 1). */
   crashRetries?: number;
   /** Continue this run folder (its configuration from `loadCompareRun`) instead of creating a new run. */
   resumeDir?: string;
+}
+
+/** Where a running training is: steps done of its planned steps, the epoch running. `tune`: a learning-rate tuning training at `lr`. */
+export interface LiveStep {
+  loss: string;
+  augmentation: string;
+  seed: number;
+  tune?: { lr: number };
+  step: number;
+  steps: number;
+  epoch: number;
+  epochs: number;
 }
 
 /** The exact loss sources of a compare run, by label (SAM_KEY for the perturbation loss). */
@@ -412,6 +426,8 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
               backends.push(p.backend);
               emit({ type: 'backend', backend: p.backend, pid: p.pid });
             }
+          } else if (p.kind === 'step') {
+            opts.onStep?.({ loss: j.loss, augmentation: j.augmentation, seed: j.seed, step: p.step, steps: p.steps, epoch: p.epoch, epochs: p.epochs });
           } else if (p.kind === 'epoch') {
             const h = p.epoch;
             emit({
@@ -463,6 +479,8 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
           if (p.kind === 'backend' && !backends.some((b) => b.name === p.backend.name && b.detail === p.backend.detail)) {
             backends.push(p.backend);
             emit({ type: 'backend', backend: p.backend, pid: p.pid });
+          } else if (p.kind === 'step') {
+            opts.onStep?.({ loss: t.loss, augmentation: t.augmentation, seed: t.seed, tune: { lr: t.lr }, step: p.step, steps: p.steps, epoch: p.epoch, epochs: p.epochs });
           }
         },
       });

@@ -523,7 +523,8 @@ class Trainer:
             if on_step is not None:
                 on_step(rec.step, rec.loss)
             if step_every and (rec.step + 1) % step_every == 0:
-                self.emit({'type': 'step', 'step': rec.step, 'epoch': rec.epoch, 'trainLoss': rec.loss, 'lr': rec.lr})
+                self.emit({'type': 'step', 'step': rec.step, 'epoch': rec.epoch, 'trainLoss': rec.loss, 'lr': rec.lr,
+                           'steps': self.total})
             return None
 
         try:

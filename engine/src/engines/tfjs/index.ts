@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { parseAugment } from '../../augment';
-import type { ComputeEngine, EngineStatus, TaskContext, TrainTask, TrainTaskResult } from '../../compute/types';
+import { STEP_PROGRESS_MS, type ComputeEngine, type EngineStatus, type TaskContext, type TrainTask, type TrainTaskResult } from '../../compute/types';
 import { ENGINE_MODELS } from '../../../../protocol/run-events';
 import { cachedDataset } from '../../data';
 import { initBackend, listBackends, type BackendInfo, type BackendName } from './backend';
@@ -57,6 +57,7 @@ async function runTrain(task: TrainTask, ctx: TaskContext): Promise<TrainTaskRes
   const ds = cachedDataset(task.dataset);
   const aug = parseAugment(task.augment);
   const t = task.train;
+  let lastStep = -Infinity;
   const r = await train({
     model: t.model,
     dataset: ds,
@@ -75,6 +76,12 @@ async function runTrain(task: TrainTask, ctx: TaskContext): Promise<TrainTaskRes
     earlyStop: t.earlyStop,
     testWith: t.testWith,
     signal: ctx.signal,
+    onStep: (s, total) => {
+      const now = performance.now();
+      if (now - lastStep < STEP_PROGRESS_MS) return;
+      lastStep = now;
+      ctx.progress({ kind: 'step', step: s.step + 1, steps: total, epoch: s.epoch, epochs: t.epochs });
+    },
     onEpoch: (s) =>
       ctx.progress({ kind: 'epoch', epoch: { epoch: s.epoch, trainLoss: s.trainLoss, trainAcc: s.trainAcc, valAcc: s.valAcc ?? NaN, lr: s.lr, ms: s.ms } }),
   });

@@ -54,7 +54,8 @@ export interface TrainOptions extends Omit<TrainSpec, 'sam'> {
   maxTrain?: number;
   sam?: SamOptions;
   signal?: AbortSignal;
-  onStep?: (s: StepInfo) => void;
+  /** After each step, with the steps of the whole training. */
+  onStep?: (s: StepInfo, totalSteps: number) => void;
   onEpoch?: (s: StepInfo) => void;
   /** Skip the final test evaluation. */
   skipTest?: boolean;
@@ -279,7 +280,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         lossSum += lossV * batch.n;
         correctSum += correct;
         seen += batch.n;
-        opts.onStep?.({ epoch, step, trainLoss: lossV, trainAcc: correct / batch.n, valAcc: lastVal, lr, ms: performance.now() - ts });
+        opts.onStep?.({ epoch, step, trainLoss: lossV, trainAcc: correct / batch.n, valAcc: lastVal, lr, ms: performance.now() - ts }, totalSteps);
       }
       const valAcc = evaluate(model, ds.val, opts.maxVal, opts.evalBatchSize);
       lastVal = valAcc;

@@ -13,7 +13,7 @@ import * as os from 'os';
 import { exportSource, type ExportResult } from '../../../../grammar/src/export/index';
 import { TORCH_TASK_VERSION, type TorchDataJson, type TorchLossJson, type TorchTask } from '../../../../protocol/torch-task';
 import { ENGINE_MODELS } from '../../../../protocol/run-events';
-import type { BackendJson, ComputeEngine, EngineReadiness, EngineRequest, EngineStatus, TaskContext, TorchOptionsJson, TrainTask, TrainTaskResult } from '../../compute/types';
+import { STEP_PROGRESS_MS, type BackendJson, type ComputeEngine, type EngineReadiness, type EngineRequest, type EngineStatus, type TaskContext, type TorchOptionsJson, type TrainTask, type TrainTaskResult } from '../../compute/types';
 import { cachedDataset, datasetKey, imageFolderRoot } from '../../data';
 import { writeLmds } from './lmds';
 import { deviceProblem, probePython, requestedPython, resolveDevice } from './python';
@@ -110,6 +110,9 @@ export function torchTask(task: TrainTask, device: string, opts: TorchOptionsJso
     precision: opts.precision,
     ...(device === 'cpu' ? { threads: cpuThreads() } : {}),
     ...(opts.compile !== undefined ? { compile: opts.compile } : {}),
+    // Live step progress: about 25 reports an epoch (10 steps apart when the epoch is one pass);
+    // the runner reads losses a step late anyway, so reporting adds no device sync.
+    stepEvery: t.stepsPerEpoch ? Math.max(1, Math.floor(t.stepsPerEpoch / 25)) : 10,
     ...(opts.channelsLast !== undefined ? { channelsLast: opts.channelsLast } : {}),
   };
 }
@@ -120,6 +123,7 @@ async function trainTorch(task: TrainTask, ctx: TaskContext): Promise<TrainTaskR
   const tt = torchTask(task, device, opts);
   const runner = runnerFor(opts.python);
   let backend: BackendJson | undefined;
+  let lastStep = -Infinity;
   try {
     const r = await runner.run(
       tt,
@@ -130,6 +134,9 @@ async function trainTorch(task: TrainTask, ctx: TaskContext): Promise<TrainTaskR
           ctx.progress({ kind: 'backend', backend, pid: i.pid });
         } else if (m.type === 'epoch') {
           ctx.progress({ kind: 'epoch', epoch: { ...m.epoch, valAcc: m.epoch.valAcc ?? NaN } });
+        } else if (m.type === 'step' && m.steps && performance.now() - lastStep >= STEP_PROGRESS_MS) {
+          lastStep = performance.now();
+          ctx.progress({ kind: 'step', step: m.step + 1, steps: m.steps, epoch: m.epoch, epochs: task.train.epochs });
         }
       },
       ctx.signal,
