@@ -40,6 +40,17 @@ function render() {
     }
     lines.push('');
   }
+  const esc = (s) => String(s ?? '').replace(/\|/g, '\\|');
+  lines.push(
+    '## Stable rewrites',
+    '',
+    'What the tfjs lowering and every export compute in place of a numerically fragile form (`grammar/src/stable.ts`, one table for all of them; see [export.md](export.md#numerics-stable-forms)). Each replacement equals what it replaces wherever that is defined; the editor shows, differentiates and evaluates the loss as written.',
+    '',
+    '| id | rewrite | why | applies when |',
+    '|---|---|---|---|',
+    ...g.STABLE_REWRITES.map((r) => `| \`${r.id}\` | \`${esc(r.title)}\` | ${esc(r.why)} | ${esc(r.when)} |`),
+    '',
+  );
   return lines.join('\n');
 }
 

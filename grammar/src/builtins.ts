@@ -175,6 +175,30 @@ export function softmaxF(u: Float64Array): Float64Array {
   return out;
 }
 
+/**
+ * log(1 - softmax(z)_k) per class, float64, finite where softmax(z)_k rounds to 1: log1p(-p_k) where
+ * p_k <= 1/2, and at the one class that can be above 1/2 (the largest logit) the log of the
+ * other classes' total relative to it, lo - log1p(exp(lo)) with lo = logsumexp_{j≠k}(z_j - z_k).
+ */
+export function log1mSoftmaxF(z: Float64Array): Float64Array {
+  const l = logsumexpF(z);
+  const out = new Float64Array(z.length);
+  for (let k = 0; k < z.length; k++) {
+    const lp = z[k] - l;
+    if (lp <= -Math.LN2) {
+      out[k] = Math.log1p(-Math.exp(lp));
+      continue;
+    }
+    let m = -Infinity;
+    for (let j = 0; j < z.length; j++) if (j !== k) m = Math.max(m, z[j] - z[k]);
+    let s = 0;
+    for (let j = 0; j < z.length; j++) if (j !== k) s += Math.exp(z[j] - z[k] - m);
+    const lo = m === -Infinity ? -Infinity : m + Math.log(s);
+    out[k] = lo - Math.log1p(Math.exp(lo));
+  }
+  return out;
+}
+
 function logsumexpF(u: Float64Array): number {
   let m = -Infinity;
   for (const t of u) m = Math.max(m, t);
@@ -481,6 +505,23 @@ const LIST = [
       return z.map((t) => t - l);
     },
     derivative: { vjp: (a, adj) => [sub(adj, mul(call('softmax', a[0]), call('sum', adj)))] },
+    range: () => I.iv(-Infinity, 0, true, true),
+  }),
+  vector({
+    id: 'log1m_softmax', name: 'log1m_softmax', shape: 'map', callable: true, category: 'probability', args: [v('z')],
+    doc: {
+      summary: 'Log of one minus the softmax, computed stably from logits: prefer log1m_softmax(logits) to log(1 - p), which is -Infinity where p rounds to 1 (in float32 once a logit leads the rest by about 17).',
+      formula: 'log1m_softmax(z)_k = log(1 - softmax(z)_k) = logsumexp_{j≠k}(z_j) - logsumexp(z)',
+    },
+    latex: (a) => `\\log\\left(1 - \\operatorname{softmax}\\left(${a[0]}\\right)_k\\right)`,
+    fn: log1mSoftmaxF,
+    derivative: {
+      // d log(1 - p_k)/dz_i = -odds_k (δ_ki - p_i) with odds = p / (1 - p) = exp(log_softmax(z) - self).
+      vjp: (a, adj, self) => {
+        const w = mul(adj, call('exp', sub(call('log_softmax', a[0]), self)));
+        return [sub(mul(call('softmax', a[0]), call('sum', w)), w)];
+      },
+    },
     range: () => I.iv(-Infinity, 0, true, true),
   }),
 

@@ -12,6 +12,7 @@ import type { Interval } from './interval';
 import { parse, type ParseResult } from './parser';
 import { analyze, freeNames, hasMissing, walk, type Model } from './semantics';
 import { LineIndex } from './text';
+import { refineWithStability, STABILITY_CODES } from './stability';
 import { integrityCheck } from './view1d';
 
 export type Severity = 'error' | 'warning' | 'info' | 'hint';
@@ -44,6 +45,7 @@ export const ISSUE_CODES = [
   'loss-rises',
   'no-target-dependence',
   'no-prediction-dependence',
+  ...STABILITY_CODES,
 ] as const;
 
 export type IssueCode = (typeof ISSUE_CODES)[number];
@@ -208,6 +210,8 @@ function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
     if (opts.integrity === false) continue;
     out.push(...lossIntegrity(model, loss));
   }
+  // Exact constant facts, infinite gradients and float32 hazards (stability.ts).
+  refineWithStability(model, intervals, out);
   return out;
 }
 

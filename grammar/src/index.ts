@@ -7,6 +7,7 @@ export { analyze, exprType, nameTypes, walk, freeNames, suggest, editDistance, c
 export * from './evaluate';
 export { differentiate, type Wrt } from './derivative';
 export { simplify, exprKey, exprSize } from './simplify';
+export { STABLE_REWRITES, stabilize, stableContext, stableForm, stableRewrite, stableRewriteAt, type AppliedRewrite, type StableContext, type StableResult, type StableRewrite, type StabilizeOptions } from './stable';
 export { printExpr, printParenthesized, printStatement, formatProgram } from './printer';
 export { toLatex, latexName } from './latex';
 export { curve, integrityCheck, judgeCurve, viewPoint, clearIntegrityCache, integrityCacheStats, type Curve, type IntegrityResult } from './view1d';

@@ -1,8 +1,12 @@
 /**
- * Algebraic simplifier for derivative output: constant folding, identities, collecting like
- * terms and like factors, cancelling, common factors, linearity of sums over classes
- * (sum(y) = sum(p) = 1 because both are distributions), and re-use of `let` names.
- * Every rewrite holds for all real inputs where both sides are defined; the smaller form wins.
+ * Algebraic simplifier for derivative output and evolved losses: constant folding (through
+ * every elementwise builtin's float64 implementation, protected operators included, wherever
+ * the value is finite: `log10(-1)` folds, `log(0)` stays written for the checker to report),
+ * identities, collecting like terms and like factors (`p - -1` is `p + 1`, `y - y` cancels),
+ * common factors, linearity of sums over classes (sum(y) = sum(p) = 1 because both are
+ * distributions), and re-use of `let` names. Every rewrite holds for all real inputs where
+ * both sides are defined; the smaller form wins. A property test checks that the result
+ * evaluates equal to the input (float64) over random search expressions.
  */
 import type { Expr } from './ast';
 import { add, call, div, mul, neg, num, pow, ref, sub } from './build';
@@ -63,7 +67,24 @@ const MAX_EXPAND = 8;
 
 export function simplify(e: Expr, ctx: SimplifyContext): Expr {
   const s = new Simplifier(ctx);
-  return s.expr(e);
+  const out = s.expr(e);
+  // A coefficient that overflowed (1e200 * 1e200) has no text that reads back: keep the input.
+  return finiteNumbers(out) ? out : e;
+}
+
+function finiteNumbers(e: Expr): boolean {
+  switch (e.kind) {
+    case 'Number':
+      return Number.isFinite(e.value);
+    case 'Unary':
+      return finiteNumbers(e.operand);
+    case 'Binary':
+      return finiteNumbers(e.left) && finiteNumbers(e.right);
+    case 'Call':
+      return e.args.every(finiteNumbers);
+    default:
+      return true;
+  }
 }
 
 class Simplifier {
@@ -106,8 +127,11 @@ class Simplifier {
             return this.mulP(l, r);
           case '/':
             return this.mulP(l, this.invP(r));
-          case '^':
-            return this.powP(l, this.fromPoly(r));
+          case '^': {
+            // A constant exponent as one number (`x^-1` is 1/x, not x to the power of `-(1)`).
+            const k = polyConstant(r);
+            return this.powP(l, k !== undefined ? num(k) : this.fromPoly(r));
+          }
         }
         break;
       }
@@ -177,7 +201,8 @@ class Simplifier {
   }
 
   invP(p: Poly): Poly {
-    if (p.length === 0) return [{ coef: Infinity, factors: [] }];
+    // 1/0 stays written (a coefficient of Infinity would print as a name); the checker reports it.
+    if (p.length === 0) return [{ coef: 1, factors: [this.factor(num(0), num(-1))] }];
     if (p.length === 1) {
       const t = p[0];
       return [{ coef: 1 / t.coef, factors: t.factors.map((f) => ({ ...f, exp: this.negExp(f.exp) })) }];
@@ -194,7 +219,7 @@ class Simplifier {
       const k = exp.value;
       if (k === 0) return [{ coef: 1, factors: [] }];
       if (k === 1) return base;
-      if (base.length === 0) return k > 0 ? [] : [{ coef: Math.pow(0, k), factors: [] }];
+      if (base.length === 0) return k > 0 ? [] : [{ coef: 1, factors: [this.factor(num(0), exp)] }];
       if (base.length === 1) {
         const t = base[0];
         if (t.factors.length === 0) {
@@ -220,10 +245,15 @@ class Simplifier {
   private callP(name: string, args: Expr[]): Poly {
     const b = resolveCall(name, args.length);
     if (!b) return this.single(call(name, ...args));
-    // Constant folding when the result is exact enough to print well.
-    if (args.every((a) => a.kind === 'Number') && b.shape === 'elementwise') {
-      const v = b.fn(...args.map((a) => (a as { value: number }).value));
-      if (Number.isInteger(v) && Math.abs(v) < 1e15) return v === 0 ? [] : [{ coef: v, factors: [] }];
+    // Constant folding through the builtin's own float64 implementation, whenever the result
+    // is finite (the protected operators always fold where finite: they are total). A constant
+    // call that is not finite (log(0), sqrt(-1)) stays written: the checker reports it.
+    if (b.shape === 'elementwise') {
+      const consts = args.map(constantOf);
+      if (consts.every((v): v is number => v !== undefined)) {
+        const v = b.fn(...consts);
+        if (Number.isFinite(v)) return v === 0 ? [] : [{ coef: v, factors: [] }];
+      }
     }
     switch (name) {
       case 'sum':
@@ -260,7 +290,8 @@ class Simplifier {
     for (const t of p) {
       const scalars: Factor[] = [];
       const vectors: Factor[] = [];
-      for (const f of t.factors) (this.typeOf(f.base) === 'vector' ? vectors : scalars).push(f);
+      // A factor is a vector when its base or its exponent is (2^y is a vector).
+      for (const f of t.factors) (this.typeOf(f.base) === 'vector' || this.typeOf(f.exp) === 'vector' ? vectors : scalars).push(f);
       const outer: Term = { coef: t.coef, factors: scalars };
       if (vectors.length === 0) {
         out = this.addP(out, [this.mulTerm(outer, { coef: 1, factors: [this.factor(ref('C'))] })]);
@@ -366,6 +397,19 @@ function compareFactors(x: Factor, y: Factor): number {
   const r = rank(x) - rank(y);
   if (r !== 0) return r;
   return x.key < y.key ? -1 : x.key > y.key ? 1 : 0;
+}
+
+/** The value of a constant expression as the simplifier writes it (`2`, `-(2)`), if it is one. */
+export function constantOf(x: Expr): number | undefined {
+  if (x.kind === 'Number') return x.value;
+  if (x.kind === 'Unary' && x.operand.kind === 'Number') return -x.operand.value;
+  return undefined;
+}
+
+/** The value of a constant poly (no factors), if it is one. */
+function polyConstant(p: Poly): number | undefined {
+  if (p.length === 0) return 0;
+  return p.length === 1 && p[0].factors.length === 0 ? p[0].coef : undefined;
 }
 
 function isDistribution(e: Expr): boolean {

@@ -30,12 +30,16 @@ test('cross-entropy: log_softmax as written, no p, no helpers, per-sample result
 
 test('log(p) and log(sum(y * p)) through lets are emitted from log_softmax', () => {
   const r = exportSource(read('focal.loss'), 'focal', { target: 'pytorch' });
+  // The header lists the stable rewrites applied (grammar/src/stable.ts).
+  assert.match(r.code, /# Computed in stable forms .*\n#   1 - sum\(w \* p\) → sum\(\(1 - w\) \* p\)\n/);
+  assert.match(r.code, /#   let pt = sum\(y \* p\)\n#   loss focal = -\(1 - pt\)\^gamma \* log\(pt\)/);
   assert.match(r.code, /log_p = F\.log_softmax\(logits, dim=-1\)/);
   assert.match(r.code, /torch\.logsumexp\(torch\.log\(y\) \+ log_p, dim=-1, keepdim=True\)/);
   assert.match(r.code, /def focal\(logits, target, \*, gamma=2\.0\):/);
   assert.match(r.code, /#   gamma = 2\.0  in \[0, 5\]/);
   const b = exportSource('loss l = -sum(y * log(p))', 'l', { target: 'jax' });
-  assert.match(b.code, /loss = -jnp\.sum\(y \* log_p, axis=-1, keepdims=True\)/);
+  // Used once: inline (log_p is shared where the stable forms use it several times, as in focal).
+  assert.match(b.code, /loss = -jnp\.sum\(y \* jax\.nn\.log_softmax\(logits, axis=-1\), axis=-1, keepdims=True\)/);
   assert.doesNotMatch(b.code, /^\s+p = /m);
 });
 

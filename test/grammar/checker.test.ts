@@ -36,6 +36,11 @@ const CASES: [IssueCode, string, string?][] = [
   ['loss-rises', 'loss ⟦a⟧ = sum(y * p)'],
   ['no-target-dependence', 'loss ⟦a⟧ = -sum(log(p))'],
   ['no-prediction-dependence', 'loss ⟦a⟧ = sum(y * y)'],
+  ['non-finite-everywhere', 'let pt = sum(y * p)\nloss a = -⟦log(0 * pt)⟧ + pt'],
+  ['unbounded-gradient', 'loss a = sum(⟦abs(y - p)^0.5⟧)'],
+  ['float32-overflow', 'loss a = -sum(y * ⟦exp(logits)⟧)'],
+  ['float32-underflow', 'loss a = sum(y / ⟦exp(-logits^2)⟧)'],
+  ['float32-cancellation', 'loss a = sum(y / ⟦(1 - p)⟧)'],
 ];
 
 function strip(marked: string): { text: string; start: number; end: number } {

@@ -68,6 +68,7 @@ export const BUILTIN_LOSSES: Record<BuiltinId, string> = {
   logsumexp: `logsumexp(1.3 * logits) - sum(y * logits)`,
   softmax: `sum(${W} * softmax(2 * logits))`,
   log_softmax: `-sum(y * log_softmax(logits^2 / 3))`,
+  log1m_softmax: `-sum(${W} * log1m_softmax(2 * logits))`,
   stop_gradient: `sum(stop_gradient(p) * logits)`,
 };
 

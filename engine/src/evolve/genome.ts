@@ -15,7 +15,9 @@ import {
   checkText,
   exprSize,
   freeNames,
+  inputSpec,
   printExpr,
+  simplify,
   type Expr,
   type Model,
 } from '../../../grammar/src/index';
@@ -89,10 +91,35 @@ export function printGenome(g: Genome, comments: string[] = []): string {
   return lines.join('\n') + '\n';
 }
 
-/** The one-line DSL form (params inlined as `name=value` prefix when present). */
+/**
+ * The loss expression as people read it: simplified by the grammar's simplifier (constants
+ * folded through the builtins, `p - -1` as `p + 1`, like terms collected, `y - y` cancelled).
+ * It evaluates equal to `lossExpr(g)` in float64 wherever that is finite; the search, the
+ * trainings and the checkpoints keep the genome as written (`printGenome`), so simplifying
+ * never changes what is trained or mutated. The raw form if the simplifier fails.
+ */
+export function displayExpr(g: Genome): Expr {
+  const raw = lossExpr(g);
+  const params = new Set(g.params.map((p) => p.name));
+  try {
+    return simplify(raw, { nameType: (n) => inputSpec(n)?.type ?? (params.has(n) ? 'scalar' : undefined) });
+  } catch {
+    return raw;
+  }
+}
+
+/** The genome as a `.loss` file to read: `printGenome` with the loss simplified (`displayExpr`). */
+export function printGenomeSimplified(g: Genome, comments: string[] = []): string {
+  const raw = printGenome(g, comments).split('\n');
+  const i = raw.findIndex((l) => l.startsWith(`loss ${LOSS_NAME} = `));
+  raw[i] = `loss ${LOSS_NAME} = ${printExpr(displayExpr(g))}`;
+  return raw.join('\n');
+}
+
+/** The one-line DSL form, simplified (params inlined as `name=value` prefix when present). */
 export function genomeText(g: Genome): string {
   const ps = g.params.map((p) => `${p.name}=${formatValue(p.value)}`).join(', ');
-  return (ps ? `[${ps}] ` : '') + printExpr(lossExpr(g));
+  return (ps ? `[${ps}] ` : '') + printExpr(displayExpr(g));
 }
 
 function canonKey(e: Expr): string {

@@ -37,7 +37,7 @@ export const helper1 = (h: string): Template => (a, cx) => `${cx.use(h)}(${cx.te
 
 /**
  * Builtins every target exports as a call of a helper it emits on use (Bessel J and the
- * scaled I1 forms, the tempered functions); each target supplies the helpers' code.
+ * scaled I1 forms, the tempered functions, log1m_softmax); each target supplies the helpers' code.
  */
 export const HELPER_CALL_TEMPLATES = {
   i1x: helper1('bessel_i1x'),
@@ -48,7 +48,8 @@ export const HELPER_CALL_TEMPLATES = {
   log_t: (a, cx) => `${cx.use('log_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
   exp_t: (a, cx) => `${cx.use('exp_t')}(${cx.tensor(a[0])}, ${arg(a[1])})`,
   tempered_softmax: (a, cx) => `${cx.use('tempered_softmax')}(${arg(a[0])}, ${arg(a[1])})`,
-} satisfies Record<'i1x' | 'i1ex' | 'j0' | 'j1' | 'j1x' | 'log_t' | 'exp_t' | 'tempered_softmax', Template>;
+  log1m_softmax: (a, cx) => `${cx.use('log1m_softmax')}(${arg(a[0])})`,
+} satisfies Record<'i1x' | 'i1ex' | 'j0' | 'j1' | 'j1x' | 'log_t' | 'exp_t' | 'tempered_softmax' | 'log1m_softmax', Template>;
 
 /**
  * A Python literal for a finite number: integers as integers (`2`, so `x ** 2` reads naturally),
@@ -89,3 +90,6 @@ export function indent(s: string, n = 4): string {
     .map((l) => (l ? pad + l : l))
     .join('\n');
 }
+
+/** -ln 2: log1m_softmax switches from log1p(-p) to the others' logsumexp above p = 1/2. */
+export const MINUS_LN2 = pyNumber(-Math.LN2);

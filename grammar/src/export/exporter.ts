@@ -11,16 +11,19 @@
  *  - params become keyword-only arguments with the file's defaults;
  *  - reductions run over the last axis with keepdim, so per-sample scalars ([..., 1])
  *    broadcast against vectors ([..., C]); the result is squeezed to the batch shape [...];
- *  - numerics: `log(p)` is emitted as log_softmax(logits), and `log(sum(y * p))` (directly or
- *    through lets) as logsumexp(log(y) + log_softmax(logits)) — equal in exact arithmetic, finite
- *    where p underflows (the tfjs lowering does the same);
+ *  - numerics: the loss is exported in its stable form (`stabilize`, stable.ts: `log(p)` as
+ *    log_softmax(logits), `1 - pt` as the other classes' total, ...), the same rewrites the tfjs
+ *    lowering compiles; the header lists the ones applied. `log_softmax(logits)`, when the loss
+ *    uses it more than once, is computed once as `log_p`;
  *  - helper functions (Bessel J0/J1 and quotients, tempered functions, ...) are emitted only when used.
  */
 import type { Expr, LetStmt, ParamStmt, Statement } from '../ast';
 import { resolveCall, type BuiltinId } from '../builtins';
 import { checkText } from '../checker';
 import { printStatement } from '../printer';
-import { builtinIdOf, children, type Model } from '../semantics';
+import { letsNeeded } from '../evaluate';
+import { builtinIdOf, children, walk, type Model } from '../semantics';
+import { stabilize } from '../stable';
 import { indent, PYTHON_BUILTINS, PYTHON_KEYWORDS, pyFloat, pyNumber } from './common';
 import { JAX } from './jax';
 import { KERAS } from './keras';
@@ -79,14 +82,17 @@ function idOf(e: Expr): BuiltinId {
 const argsOf = children;
 
 /** Export `lossName` of a checked model. Throws ExportError for an unknown loss or name. */
-export function exportLoss(model: Model, lossName: string, opts: ExportOptions): ExportResult {
+export function exportLoss(written: Model, lossName: string, opts: ExportOptions): ExportResult {
   const spec = TARGETS[opts.target];
   if (!spec) throw new ExportError(`unknown target '${opts.target}' (targets: ${EXPORT_TARGETS.join(', ')})`);
-  const loss = model.losses.find((l) => l.name === lossName);
-  if (!loss) {
-    const names = model.losses.map((l) => l.name);
+  const writtenLoss = written.losses.find((l) => l.name === lossName);
+  if (!writtenLoss) {
+    const names = written.losses.map((l) => l.name);
     throw new ExportError(`no loss named '${lossName}'${names.length ? ` (this file has: ${names.join(', ')})` : ' (this file defines no loss)'}`);
   }
+  const stable = stabilize(written);
+  const model = stable.model;
+  const loss = model.losses[written.losses.indexOf(writtenLoss)];
   const first = (s: ParamStmt | LetStmt): boolean => model.symbols.get(s.name)?.stmt === s && !INPUTS.has(s.name);
   const params = new Map<string, ParamStmt>();
   for (const p of model.params) if (first(p)) params.set(p.name, p);
@@ -134,28 +140,22 @@ export function exportLoss(model: Model, lossName: string, opts: ExportOptions):
     },
   };
 
-  const resolveLet = (e: Expr): Expr => {
-    let cur = e;
-    for (let i = 0; i < 100 && cur.kind === 'Name' && lets.has(cur.name); i++) cur = lets.get(cur.name)!.expr;
-    return cur;
-  };
-  const isInput = (e: Expr, name: string): boolean => {
-    const r = resolveLet(e);
-    return r.kind === 'Name' && r.name === name && !lets.has(name) && !params.has(name);
-  };
-  /** `sum(y * p)` or `sum(p * y)`, through lets. */
-  const isTrueClassProb = (e: Expr): boolean => {
-    const r = resolveLet(e);
-    if (r.kind !== 'Call' || r.callee !== 'sum' || r.args.length !== 1) return false;
-    const m = resolveLet(r.args[0]);
-    if (m.kind !== 'Binary' || m.op !== '*') return false;
-    return (isInput(m.left, 'y') && isInput(m.right, 'p')) || (isInput(m.left, 'p') && isInput(m.right, 'y'));
-  };
-
   const input = (n: 'y' | 'p' | 'C' | 'log_p'): Code => {
     usedInputs.add(n);
     return { code: n, kind: n === 'C' ? 'const' : 'vector', prec: PREC.atom };
   };
+
+  // log_softmax(logits) used more than once (the stable forms repeat it) becomes the local log_p.
+  const isLogSoftmaxOfLogits = (n: Expr): boolean =>
+    n.kind === 'Call' && n.callee === 'log_softmax' && n.args.length === 1 && n.args[0].kind === 'Name' && n.args[0].name === 'logits';
+  let logSoftmaxUses = 0;
+  for (const e of [loss.expr, ...[...letsNeeded(model, loss.expr)].map((n) => lets.get(n)?.expr)]) {
+    if (!e) continue;
+    walk(e, (n) => {
+      if (isLogSoftmaxOfLogits(n)) logSoftmaxUses++;
+    });
+  }
+  const shareLogP = logSoftmaxUses > 1;
 
   const visiting = new Set<string>();
   const emitLet = (name: string): Kind => {
@@ -201,14 +201,7 @@ export function exportLoss(model: Model, lossName: string, opts: ExportOptions):
       default: {
         const id = idOf(e);
         const args = argsOf(e);
-        if (id === 'log') {
-          if (isInput(args[0], 'p')) return input('log_p');
-          if (isTrueClassProb(args[0])) {
-            const y = input('y');
-            const lp = input('log_p');
-            return { code: spec.logsumexp(`${spec.log(y.code)} + ${lp.code}`), kind: 'scalar', prec: PREC.atom };
-          }
-        }
+        if (shareLogP && isLogSoftmaxOfLogits(e)) return input('log_p');
         const vals = args.map(emit);
         const b = resolveCall(e.kind === 'Call' ? e.callee : '', args.length);
         const shape = e.kind === 'Call' && b ? b.shape : 'elementwise';
@@ -255,11 +248,14 @@ export function exportLoss(model: Model, lossName: string, opts: ExportOptions):
 
   const statementText = (s: Statement): string =>
     opts.source ? opts.source.slice(s.range.start, s.range.end).replace(/\s*\n\s*/g, ' ') : printStatement(s);
+  // The header quotes the loss as written, with the lets it uses as written.
+  const writtenLets = letsNeeded(written, writtenLoss.expr);
   const dslLines: string[] = [
     ...usedParamList.map(statementText),
-    ...[...lets.values()].filter((l) => letCode.has(l.name)).map(statementText),
-    statementText(loss),
+    ...written.lets.filter((l) => writtenLets.has(l.name) && written.symbols.get(l.name)?.stmt === l).map(statementText),
+    statementText(writtenLoss),
   ];
+  const stableTitles = [...new Set(stable.applied.filter((a) => a.statement === lossName || writtenLets.has(a.statement)).map((a) => a.rewrite.title))];
 
   const header: string[] = [
     `# Generated by Lossmith from ${opts.file ?? '<source>'}: loss \`${lossName}\` for ${spec.label}.`,
@@ -274,6 +270,10 @@ export function exportLoss(model: Model, lossName: string, opts: ExportOptions):
       const range = p.bounds ? `  in [${p.bounds.lo}, ${p.bounds.hi}]` : '  (no range given)';
       header.push(`#   ${p.python} = ${pyFloat(p.value)}${range}${p.python !== p.name ? `  (DSL name: ${p.name})` : ''}`);
     }
+  }
+  if (stableTitles.length) {
+    header.push('#', '# Computed in stable forms (equal to the DSL, finite in float32; Lossmith docs/export.md):');
+    for (const t of stableTitles) header.push(`#   ${t}`);
   }
   header.push(
     '#',

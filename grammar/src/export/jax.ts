@@ -6,7 +6,7 @@
  */
 import { EPS } from '../builtins';
 import { besselHelpers } from './bessel';
-import { arg, HELPER_CALL_TEMPLATES, helper1, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
+import { arg, HELPER_CALL_TEMPLATES, helper1, MINUS_LN2, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
 import { PREC, type Helper, type TargetSpec, type Template, type TemplateTable } from './types';
 
 const E = pyNumber(EPS);
@@ -165,6 +165,19 @@ def _tempered_softmax_jvp(t, primals, tangents):
 };
 
 export const JAX_HELPERS: Record<string, Helper> = {
+  log1m_softmax: {
+    code: `def log1m_softmax(z):
+    """log(1 - softmax(z)) over the last axis, finite where softmax(z) rounds to 1: log1p(-p) where
+    p <= 1/2; at the largest logit (the only class that can be above 1/2), lo - softplus(lo) with
+    lo = logsumexp of the other logits minus the largest, the log of their total relative to it."""
+    log_p = jax.nn.log_softmax(z, axis=-1)
+    low = jnp.log1p(-jnp.exp(jnp.minimum(log_p, ${MINUS_LN2})))
+    top = jax.nn.one_hot(jnp.argmax(z, axis=-1), z.shape[-1], dtype=bool)
+    s = z - jnp.max(z, axis=-1, keepdims=True)
+    lo = jax.scipy.special.logsumexp(jnp.where(top, -float('inf'), s), axis=-1, keepdims=True)
+    return jnp.where(log_p <= ${MINUS_LN2}, low, lo - jax.nn.softplus(lo))
+`,
+  },
   _step: {
     code: `def _step(x):
     """Heaviside step: 1 where x >= 0, else 0 (zero gradient)."""
@@ -212,8 +225,6 @@ export const JAX: TargetSpec = {
   classes: 'logits.shape[-1]',
   softmax: (z) => `jax.nn.softmax(${z}, axis=-1)`,
   logSoftmax: (z) => `jax.nn.log_softmax(${z}, axis=-1)`,
-  logsumexp: (v) => `jax.scipy.special.logsumexp(${v}, axis=-1, keepdims=True)`,
-  log: (x) => `jnp.log(${x})`,
   finish: (e) =>
     e.kind === 'const' ? `jnp.broadcast_to(jnp.asarray(${e.code}, dtype=logits.dtype), logits.shape[:-1])` : `jnp.squeeze(${e.code}, axis=-1)`,
   reserved: ['jax', 'jnp', 'functools', 'logits', 'target', 'y', 'p', 'C', 'log_p'],

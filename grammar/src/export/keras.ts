@@ -7,7 +7,7 @@
  */
 import { EPS } from '../builtins';
 import { besselHelpers } from './bessel';
-import { arg, HELPER_CALL_TEMPLATES, helper1, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
+import { arg, HELPER_CALL_TEMPLATES, helper1, MINUS_LN2, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
 import { PREC, type Helper, type TargetSpec, type Template, type TemplateTable } from './types';
 
 const E = pyNumber(EPS);
@@ -161,6 +161,19 @@ const TEMPERED: Record<string, Helper> = {
 };
 
 export const KERAS_HELPERS: Record<string, Helper> = {
+  log1m_softmax: {
+    code: `def log1m_softmax(z):
+    """log(1 - softmax(z)) over the last axis, finite where softmax(z) rounds to 1: log1p(-p) where
+    p <= 1/2; at the largest logit (the only class that can be above 1/2), lo - softplus(lo) with
+    lo = logsumexp of the other logits minus the largest, the log of their total relative to it."""
+    log_p = tf.nn.log_softmax(z, axis=-1)
+    low = tf.math.log1p(-tf.math.exp(tf.math.minimum(log_p, ${MINUS_LN2})))
+    top = tf.cast(tf.one_hot(tf.argmax(z, axis=-1), tf.shape(z)[-1]), tf.bool)
+    s = z - tf.reduce_max(z, axis=-1, keepdims=True)
+    lo = tf.reduce_logsumexp(tf.where(top, tf.zeros_like(s) - float('inf'), s), axis=-1, keepdims=True)
+    return tf.where(log_p <= ${MINUS_LN2}, low, lo - tf.math.softplus(lo))
+`,
+  },
   _step: {
     code: `def _step(x):
     """Heaviside step: 1 where x >= 0, else 0 (zero gradient)."""
@@ -211,8 +224,6 @@ export const KERAS: TargetSpec = {
   classes: 'tf.cast(tf.shape(logits)[-1], logits.dtype)',
   softmax: (z) => `tf.nn.softmax(${z}, axis=-1)`,
   logSoftmax: (z) => `tf.nn.log_softmax(${z}, axis=-1)`,
-  logsumexp: (v) => `tf.reduce_logsumexp(${v}, axis=-1, keepdims=True)`,
-  log: (x) => `tf.math.log(${x})`,
   finish: (e) =>
     e.kind === 'const' ? `tf.broadcast_to(tf.cast(${e.code}, logits.dtype), tf.shape(logits)[:-1])` : `tf.squeeze(${e.code}, axis=-1)`,
   reserved: ['tf', 'logits', 'target', 'y', 'p', 'C', 'log_p'],

@@ -6,7 +6,7 @@
  */
 import { EPS } from '../builtins';
 import { besselHelpers } from './bessel';
-import { arg, HELPER_CALL_TEMPLATES, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
+import { arg, HELPER_CALL_TEMPLATES, MINUS_LN2, OPERATOR_TEMPLATES, operand, pyNumber } from './common';
 import { PREC, type Code, type Helper, type TargetSpec, type Template, type TemplateContext, type TemplateTable } from './types';
 
 const E = pyNumber(EPS);
@@ -172,6 +172,19 @@ const TEMPERED: Record<string, Helper> = {
 };
 
 export const PYTORCH_HELPERS: Record<string, Helper> = {
+  log1m_softmax: {
+    code: `def log1m_softmax(z):
+    """log(1 - softmax(z)) over the last axis, finite where softmax(z) rounds to 1: log1p(-p) where
+    p <= 1/2; at the largest logit (the only class that can be above 1/2), lo - softplus(lo) with
+    lo = logsumexp of the other logits minus the largest, the log of their total relative to it."""
+    log_p = F.log_softmax(z, dim=-1)
+    low = torch.log1p(-torch.exp(torch.clamp(log_p, max=${MINUS_LN2})))
+    top = F.one_hot(torch.argmax(z, dim=-1), z.shape[-1]).bool()
+    s = z - torch.amax(z, dim=-1, keepdim=True)
+    lo = torch.logsumexp(torch.where(top, torch.full_like(s, -float('inf')), s), dim=-1, keepdim=True)
+    return torch.where(log_p <= ${MINUS_LN2}, low, lo - F.softplus(lo))
+`,
+  },
   _step: {
     code: `def _step(x):
     """Heaviside step: 1 where x >= 0, else 0 (zero gradient)."""
@@ -218,8 +231,6 @@ export const PYTORCH: TargetSpec = {
   classes: 'logits.shape[-1]',
   softmax: (z) => `F.softmax(${z}, dim=-1)`,
   logSoftmax: (z) => `F.log_softmax(${z}, dim=-1)`,
-  logsumexp: (v) => `torch.logsumexp(${v}, dim=-1, keepdim=True)`,
-  log: (x) => `torch.log(${x})`,
   finish: (e) => {
     if (e.kind === 'const') return `torch.as_tensor(${e.code}, dtype=logits.dtype, device=logits.device).expand(logits.shape[:-1])`;
     return `${operand(e, PREC.atom)}.squeeze(-1)`;

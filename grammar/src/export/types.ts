@@ -74,10 +74,6 @@ export interface TargetSpec {
   classes: string;
   softmax(z: string): string;
   logSoftmax(z: string): string;
-  /** log Σ_k exp(v_k) over the class axis, keepdim. */
-  logsumexp(v: string): string;
-  /** elementwise natural log */
-  log(x: string): string;
   /** Turn the final per-sample value ([..., 1] scalar or const) into shape [...]. */
   finish(e: Code): string;
   /** Names the emitted module itself defines or imports (never used for user identifiers). */

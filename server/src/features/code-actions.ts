@@ -1,9 +1,14 @@
 /**
  * Quick fixes keyed on the checker's issue codes. Each action carries the diagnostic it fixes.
  * Only diagnostics the current analysis still has (same code and range) are fixed.
+ *
+ * Besides, a `refactor.rewrite` action at the cursor writes out the stable form of the innermost
+ * expression the stable rewriter (grammar/src/stable.ts) rewrites, for its rows that read well as
+ * an edit (`quickFix`): `log(p)` → `log_softmax(logits)`, `1 - pt` → `sum((1 - y) * p)`, ...
+ * The engines and exporters apply these rewrites anyway; the action puts them in the source.
  */
-import { CodeAction, CodeActionKind, TextEdit, type CodeActionParams, type Diagnostic } from 'vscode-languageserver';
-import { walk, type Diagnostic as GDiagnostic, type Expr } from '../../../grammar/src/index';
+import { CodeAction, CodeActionKind, TextEdit, type CodeActionParams, type Diagnostic, type Range as LspRange } from 'vscode-languageserver';
+import { printExpr, stableContext, stableRewriteAt, walk, type Diagnostic as GDiagnostic, type Expr, type Range } from '../../../grammar/src/index';
 import type { Analysis } from '../documents';
 import { toOffsetRange, toRange, lineOf } from '../convert';
 
@@ -11,15 +16,18 @@ export const GUARD_EPS = '1e-7';
 
 export function codeActions(a: Analysis, params: CodeActionParams, serverDiagnostics: GDiagnostic[]): CodeAction[] {
   const only = params.context.only;
-  if (only && !only.some((k) => CodeActionKind.QuickFix.startsWith(k) || k === CodeActionKind.QuickFix)) return [];
+  const wants = (kind: string): boolean => !only || only.some((k) => kind.startsWith(k));
   const out: CodeAction[] = [];
-  for (const d of params.context.diagnostics) {
-    if (typeof d.code !== 'string') continue;
-    const r = toOffsetRange(a.index, d.range);
-    const g = serverDiagnostics.find((x) => x.code === d.code && x.range.start === r.start && x.range.end === r.end);
-    if (!g) continue;
-    out.push(...fixesFor(a, g, d));
+  if (wants(CodeActionKind.QuickFix)) {
+    for (const d of params.context.diagnostics) {
+      if (typeof d.code !== 'string') continue;
+      const r = toOffsetRange(a.index, d.range);
+      const g = serverDiagnostics.find((x) => x.code === d.code && x.range.start === r.start && x.range.end === r.end);
+      if (!g) continue;
+      out.push(...fixesFor(a, g, d));
+    }
   }
+  if (wants(CodeActionKind.RefactorRewrite)) out.push(...stableRewriteActions(a, params.range));
   return out;
 }
 
@@ -61,6 +69,30 @@ function fixesFor(a: Analysis, g: GDiagnostic, d: Diagnostic): CodeAction[] {
       }
       break;
     }
+    case 'unbounded-gradient': {
+      // Keep the argument away from the point where the slope is infinite (not for the
+      // "everywhere" errors: an identically-zero argument needs rethinking, not a guard).
+      if (g.severity === 'error') break;
+      const node = nodeAt(a, g.range);
+      if (node?.kind === 'Binary' && node.op === '^') {
+        const base = `max(${unwrap(src(node.left.range))}, ${GUARD_EPS})`;
+        out.push(action(a, `Guard: ${base}^${src(node.right.range)}`, d, [replace(node.left.range, base)], true));
+      } else if (node?.kind === 'Call' && node.callee === 'sqrt_abs' && node.args.length === 1) {
+        const x = src(node.args[0].range);
+        out.push(action(a, `Guard: sqrt(max(abs(${x}), ${GUARD_EPS}))`, d, [replace(node.range, `sqrt(max(abs(${x}), ${GUARD_EPS}))`)], true));
+      } else if (node?.kind === 'Call' && node.args.length >= 1) {
+        const x = src(node.args[0].range);
+        const rest = node.args.slice(1).map((k) => `, ${src(k.range)}`).join('');
+        out.push(action(a, `Guard: ${node.callee}(max(${x}, ${GUARD_EPS})${rest})`, d, [replace(node.args[0].range, `max(${x}, ${GUARD_EPS})`)], true));
+      }
+      break;
+    }
+    case 'float32-cancellation': {
+      // A difference that cancels to 0 in float32, kept away from it where 0 is fatal.
+      const x = unwrap(src(g.range));
+      out.push(action(a, `Guard: max(${x}, ${GUARD_EPS})`, d, [replace(g.range, `max(${x}, ${GUARD_EPS})`)]));
+      break;
+    }
     case 'unused-binding': {
       const st = g.data?.statement as { start: number; end: number } | undefined;
       if (!st || typeof st.start !== 'number') break;
@@ -92,6 +124,65 @@ function fixesFor(a: Analysis, g: GDiagnostic, d: Diagnostic): CodeAction[] {
     }
   }
   return out;
+}
+
+/** The expression node whose range is exactly `r`. */
+function nodeAt(a: Analysis, r: Range): Expr | undefined {
+  let found: Expr | undefined;
+  for (const s of a.program.statements) {
+    if (s.kind === 'Param' || s.range.end < r.start || s.range.start > r.end) continue;
+    walk(s.expr, (e) => {
+      if (!found && e.range.start === r.start && e.range.end === r.end) found = e;
+    });
+  }
+  return found;
+}
+
+/** `(x)` as `x` when the parentheses wrap all of it (a node's range includes its parentheses). */
+function unwrap(text: string): string {
+  const t = text.trim();
+  if (!t.startsWith('(') || !t.endsWith(')')) return t;
+  let depth = 0;
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === '(') depth++;
+    else if (t[i] === ')') depth--;
+    if (depth === 0 && i < t.length - 1) return t;
+  }
+  return t.slice(1, -1).trim();
+}
+
+/**
+ * The stable form of the innermost expression around the cursor that a quick-fix row of
+ * STABLE_REWRITES rewrites, as a `refactor.rewrite` action.
+ */
+function stableRewriteActions(a: Analysis, range: LspRange): CodeAction[] {
+  const r = toOffsetRange(a.index, range);
+  const stmt = a.statementAt(r.start);
+  if (!stmt || stmt.kind === 'Param' || r.end > stmt.range.end) return [];
+  // The nodes containing the selection, outermost first.
+  const chain: Expr[] = [];
+  walk(stmt.expr, (e) => {
+    if (e.range.start <= r.start && r.end <= e.range.end && e.range.end > e.range.start) chain.push(e);
+  });
+  const cx = stableContext(a.model);
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const node = chain[i];
+    const hit = stableRewriteAt(node, cx);
+    if (!hit || !hit.rewrite.quickFix) continue;
+    let text = printExpr(hit.replacement);
+    // An operator in place of a node inside another operator keeps its grouping in parentheses
+    // (a node's range includes its own); a whole expression or a call argument needs none.
+    const parent = chain[i - 1];
+    if (parent && parent.kind !== 'Call' && (hit.replacement.kind === 'Binary' || hit.replacement.kind === 'Unary')) text = `(${text})`;
+    return [
+      {
+        title: `Rewrite stably: ${hit.rewrite.title}`,
+        kind: CodeActionKind.RefactorRewrite,
+        edit: { changes: { [a.uri]: [TextEdit.replace(toRange(a.index, node.range), text)] } },
+      },
+    ];
+  }
+  return [];
 }
 
 /** The call node whose range is exactly `r`. */

@@ -24,7 +24,8 @@ test('uses both y and the prediction', () => {
 });
 
 test('integrity check on the two-class grid: each failure has its reason', () => {
-  assert.equal(rejectedFor(g('loss l = sum(y * log(p - p))')), 'integrity-non-finite');
+  // (log(p - p), -Infinity everywhere, is now the checker's error non-finite-everywhere.)
+  assert.equal(rejectedFor(g('loss l = sum(y * log(p - 0.5))')), 'integrity-non-finite');
   assert.equal(rejectedFor(g('loss l = sum(y * p * 0)')), 'integrity-flat');
   assert.equal(rejectedFor(g('loss l = sum(y * square(p - 0.5))')), 'integrity-extremum');
   assert.equal(rejectedFor(g('loss l = sum(y * sin(20 * p))')), 'integrity-oscillating');

@@ -8,10 +8,11 @@
  * - params are constants (defaults from the file, overridable); C = K; p = softmax(logits);
  *   each `let` the loss uses is computed once per call (memoised), others not at all.
  * - No eval / new Function: the AST is walked on every call (it is tiny next to a network).
- * - Numerics: `log(p)` is lowered as log_softmax(logits), and `log(sum(y * p))` (directly or
- *   through lets) as logsumexp(log(y) + log_softmax(logits)): equal in exact arithmetic, and
- *   finite where float32 p underflows to 0 (logit gaps beyond ~87). Constant subexpressions are
- *   folded in float64 with the grammar's own numeric functions.
+ * - Numerics: the loss is compiled in its stable form (`stabilize` in grammar/src/stable.ts, the
+ *   rewrites the exporters share: `log(p)` as log_softmax(logits), `1 - pt` as the other classes'
+ *   total, ...), equal in exact arithmetic and finite where float32 p underflows or rounds to 1;
+ *   softmax(logits) and log_softmax(logits) are computed once per call. Constant subexpressions
+ *   are folded in float64 with the grammar's own numeric functions.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -19,6 +20,7 @@ import {
   builtinIdOf,
   checkText,
   children,
+  stabilize,
   type BuiltinId,
   type Diagnostic,
   type Expr,
@@ -87,30 +89,11 @@ function validate(e: Expr, plan: Plan, seen: Set<string>): void {
   }
 }
 
-/** Resolves a Name through lets (not params or inputs) to the expression it stands for. */
-function resolveLet(e: Expr, plan: Plan): Expr {
-  let cur = e;
-  for (let i = 0; i < 100 && cur.kind === 'Name' && plan.lets.has(cur.name); i++) cur = plan.lets.get(cur.name)!.expr;
-  return cur;
-}
-
-const isInput = (e: Expr, plan: Plan, name: string): boolean => {
-  const r = resolveLet(e, plan);
-  return r.kind === 'Name' && r.name === name && !plan.lets.has(name) && !plan.params.has(name);
-};
-
-/** `sum(y * p)` or `sum(p * y)`, through lets. */
-function isTrueClassProb(e: Expr, plan: Plan): boolean {
-  const r = resolveLet(e, plan);
-  if (r.kind !== 'Call' || r.callee !== 'sum' || r.args.length !== 1) return false;
-  const m = resolveLet(r.args[0], plan);
-  if (m.kind !== 'Binary' || m.op !== '*') return false;
-  return (isInput(m.left, plan, 'y') && isInput(m.right, plan, 'p')) || (isInput(m.left, plan, 'p') && isInput(m.right, plan, 'y'));
-}
-
 function logp(env: Env): tf.Tensor {
   return (env.logp ??= tf.logSoftmax(env.logits));
 }
+
+const ofLogits = (e: Expr): boolean => e.kind === 'Name' && e.name === 'logits';
 
 function lower(e: Expr, env: Env, plan: Plan): TVal {
   switch (e.kind) {
@@ -142,10 +125,8 @@ function lower(e: Expr, env: Env, plan: Plan): TVal {
     default: {
       const id = idOf(e);
       const args = argsOf(e);
-      if (id === 'log' && args.length === 1) {
-        if (isInput(args[0], plan, 'p')) return logp(env);
-        if (isTrueClassProb(args[0], plan)) return tf.logSumExp(tf.add(tf.log(env.y), logp(env)), 1, true);
-      }
+      if (id === 'log_softmax' && ofLogits(args[0])) return logp(env);
+      if (id === 'softmax' && ofLogits(args[0])) return (env.p ??= tf.softmax(env.logits));
       const vals = args.map((a) => lower(a, env, plan));
       const b = builtinById(id);
       if (b.shape === 'elementwise' && vals.every((v) => typeof v === 'number')) {
@@ -161,15 +142,15 @@ function lower(e: Expr, env: Env, plan: Plan): TVal {
  * param defaults (unknown names throw). Throws CompileError for an unknown loss, a name that
  * does not resolve, or a builtin without a lowering.
  */
-export function compileLoss(model: Model, lossName: string, params: Record<string, number> = {}): LossFn {
-  const loss = model.losses.find((l) => l.name === lossName);
-  if (!loss) {
-    const names = model.losses.map((l) => l.name);
+export function compileLoss(written: Model, lossName: string, params: Record<string, number> = {}): LossFn {
+  const writtenLoss = written.losses.find((l) => l.name === lossName);
+  if (!writtenLoss) {
+    const names = written.losses.map((l) => l.name);
     throw new CompileError(`no loss named '${lossName}'${names.length ? ` (this file has: ${names.join(', ')})` : ' (this file defines no loss)'}`);
   }
-  const first = (s: ParamStmt | LetStmt): boolean => model.symbols.get(s.name)?.stmt === s && !INPUTS.has(s.name);
+  const first = (m: Model, s: ParamStmt | LetStmt): boolean => m.symbols.get(s.name)?.stmt === s && !INPUTS.has(s.name);
   const plan: Plan = { params: new Map(), lets: new Map() };
-  for (const p of model.params) if (first(p)) plan.params.set(p.name, p.value);
+  for (const p of written.params) if (first(written, p)) plan.params.set(p.name, p.value);
   for (const [name, v] of Object.entries(params)) {
     if (!plan.params.has(name)) {
       throw new CompileError(`unknown param '${name}'${plan.params.size ? ` (params: ${[...plan.params.keys()].join(', ')})` : ' (this file has no params)'}`);
@@ -177,7 +158,10 @@ export function compileLoss(model: Model, lossName: string, params: Record<strin
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new CompileError(`param '${name}' must be a finite number, got ${v}`);
     plan.params.set(name, v);
   }
-  for (const l of model.lets) if (first(l)) plan.lets.set(l.name, l);
+  // The stable form, its side conditions checked with the param values this loss runs with.
+  const model = stabilize(written, Object.keys(params).length ? { params: Object.fromEntries(plan.params) } : {}).model;
+  const loss = model.losses[written.losses.indexOf(writtenLoss)];
+  for (const l of model.lets) if (first(model, l)) plan.lets.set(l.name, l);
   validate(loss.expr, plan, new Set());
 
   return (y, logits) =>

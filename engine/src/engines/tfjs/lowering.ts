@@ -58,12 +58,12 @@ function zeroGrad(f: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.Tensor {
   return customUnary((x) => ({ value: f(x), gradFunc: (dy) => tf.zerosLike(dy) }));
 }
 
-/** |x| with gradient sign(x) (0 at 0, as the grammar's rule; tfjs's Abs gives -1 at 0). */
+/** |x| with gradient sign(x) (0 at 0, as the grammar's rule; tfjs's Abs gives -1 at 0; S.signOf, not wasm's Sign). */
 const abs = customUnary((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x]);
-  return { value: tf.abs(x), gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.mul(dy, tf.sign(xs)) };
+  return { value: tf.abs(x), gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.mul(dy, S.signOf(xs)) };
 });
-const sign = zeroGrad((x) => tf.sign(x));
+const sign = zeroGrad((x) => S.signOf(x));
 const step = zeroGrad((x) => tf.cast(tf.greaterEqual(x, 0), 'float32'));
 const stopGradient = zeroGrad((x) => tf.clone(x));
 
@@ -118,7 +118,7 @@ const i1exOp = customUnary((x: tf.Tensor, save: tf.GradSaveFunc) => {
     value: i1exParts(x)[0],
     gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => {
       const [v, d] = i1exParts(xs);
-      return tf.mul(dy, tf.sub(d, tf.mul(tf.sign(xs), v)));
+      return tf.mul(dy, tf.sub(d, tf.mul(S.signOf(xs), v)));
     },
   };
 });
@@ -153,6 +153,32 @@ const j1xOp = customUnary((x: tf.Tensor, save: tf.GradSaveFunc) => {
     gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.mul(dy, j1xParts(xs)[1]),
   };
 });
+
+// ---------------------------------------------------------------- log1m_softmax
+
+/**
+ * log(1 - softmax(z)) per class, finite where softmax(z) rounds to 1: log1p(-p) where p <= 1/2;
+ * at the largest logit (the only class that can be above 1/2) lo - softplus(lo), with lo the
+ * logsumexp of the other logits minus the largest (the log of their total relative to it). Both
+ * branches are finite everywhere: the first on log p clamped to -ln 2, the second over K - 1 finite
+ * entries (one-hot of argmax, so ties never mask two), so no NaN reaches a gradient. tfjs
+ * differentiates the composition.
+ */
+function log1mSoftmax(z: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const s = tf.sub(z, tf.max(z, -1, true));
+    const logp = tf.logSoftmax(s);
+    const low = tf.log1p(tf.neg(tf.exp(tf.minimum(logp, -Math.LN2))));
+    const others = tf.where(tf.cast(argmaxMask(s), 'bool'), tf.fill(s.shape, -Infinity), s);
+    const lo = tf.logSumExp(others, -1, true);
+    const high = tf.broadcastTo(tf.sub(lo, tf.softplus(lo)), s.shape);
+    return tf.where(tf.cast(atMostHalf(logp), 'bool'), low, high);
+  });
+}
+
+/** Masks as float32 with a zero gradient (tfjs has no gradient for comparisons and argMax). */
+const atMostHalf = zeroGrad((logp) => tf.cast(tf.lessEqual(logp, -Math.LN2), 'float32'));
+const argmaxMask = zeroGrad((x) => tf.cast(tf.oneHot(tf.argMax(x, -1), x.shape[x.shape.length - 1]), 'float32'));
 
 // ---------------------------------------------------------------- reductions and maps
 
@@ -238,5 +264,6 @@ export const TF: { [K in BuiltinId]: Lower } = {
   logsumexp: reduce((x) => tf.logSumExp(x, 1, keep), (v) => v),
   softmax: reduce((x) => tf.softmax(x), () => 1),
   log_softmax: reduce((x) => tf.logSoftmax(x), () => 0),
+  log1m_softmax: reduce(log1mSoftmax, () => -Infinity),
   stop_gradient: ([x]) => (isNum(x) ? x : stopGradient(x)),
 };

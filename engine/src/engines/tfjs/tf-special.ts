@@ -23,6 +23,15 @@ import { CODY_ERF, SPECIAL_TABLES } from '../../../../grammar/src/special';
 
 type Table = { readonly c: readonly number[]; readonly n32: number };
 
+/**
+ * sign(x): -1, 0 or 1 from two comparisons. The wasm backend's Sign kernel returns 0 for
+ * |x| <= 1e-7 (1e-8 and 1e-7 give 0, 2e-7 gives 1), which zeroed the gradient of abs, ln and
+ * log10 at tiny arguments (the seed system's ln(p) once p < 1e-7); the cpu kernel is right.
+ */
+export function signOf(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(tf.cast(tf.greater(x, 0), 'float32'), tf.cast(tf.less(x, 0), 'float32')));
+}
+
 /** Σ_{k<n32} c_k T_k(s) by Clenshaw's recurrence (float32-stable), s any shape. */
 function cheb(table: Table, s: tf.Tensor): tf.Tensor {
   const c = table.c;
@@ -276,7 +285,7 @@ const i0eOp = customUnary((x: tf.Tensor, save: tf.GradSaveFunc) => {
   return {
     value: y,
     // i0e'(x) = i1e(x) − sign(x)·i0e(x)  (0 at the kink x = 0)
-    gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) => tf.mul(dy, tf.sub(rawI1e(xs), tf.mul(tf.sign(xs), ys))),
+    gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) => tf.mul(dy, tf.sub(rawI1e(xs), tf.mul(signOf(xs), ys))),
   };
 });
 
@@ -287,7 +296,7 @@ const i1eOp = customUnary((x: tf.Tensor, save: tf.GradSaveFunc) => {
     value: y,
     // i1e'(x) = i0e(x) − sign(x)·i1e(x) − i1e(x)/x  (1/2 at 0)
     gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) =>
-      tf.mul(dy, tf.sub(tf.sub(rawI0e(xs), tf.mul(tf.sign(xs), ys)), rawI1eOverX(xs))),
+      tf.mul(dy, tf.sub(tf.sub(rawI0e(xs), tf.mul(signOf(xs), ys)), rawI1eOverX(xs))),
   };
 });
 
