@@ -201,6 +201,9 @@ test('verdicts: p (Holm), the verdict in words and the trainings left out, per r
   assert.deepEqual(rows.map((r) => r.cells.excluded), ['none', 'none', 'none', '2 of 5 seeds diverged', '5 of 5 seeds diverged']);
   assert.match(by('mae').verdictTitle, /^worse than ce \(-14\.90 pp\): p \(Holm\) 0\.0074 < 0\.05$/);
   assert.match(by('wilder').verdictTitle, /inconclusive: 0 seed pairs, the verdict needs 3/);
+  // No seed pairs: no test, said in words (not a Wilcoxon p of 1); a tested row keeps its p-values.
+  assert.deepEqual([by('wilder').cells.p, by('wilder').cells.wilcoxon, by('wilder').cells.pAdjusted], ['no test (0 seed pairs)', '—', '—']);
+  assert.match(by('mae').cells.wilcoxon, /^[<0-9]/);
   assert.match(by('focal').verdictTitle, /no difference from ce detected.*not a proof of equality/);
   for (const r of rows) for (const c of Object.values(r.cells)) assert.ok(c && !/undefined|NaN|null/.test(c), `${r.loss}: ${c}`);
   // The words and the rule are the engine's: its exclusion text, its verdict, its legend.

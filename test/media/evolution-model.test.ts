@@ -1,7 +1,7 @@
 /** The evolution panel's view model on the recorded events of a real evolution run (no DOM). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySummary, emptyEvoModel, evoMetadata, evoProgress, exprSize, finalLegend, finalTable, finalVerdicts, fitnessSeries, reduceEvo, rejections, scatter, topK, transferFraction, transferLegend, transferProgress, transferTable } from '../../media/src/evolution/model';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, evoProgressText, exprSize, finalLegend, finalTable, finalVerdicts, fitnessSeries, reduceEvo, rejections, scatter, topK, transferFraction, transferLegend, transferProgress, transferTable } from '../../media/src/evolution/model';
 import { pp, pValue } from '../../media/src/shared/format';
 import { progressOf } from '../../client/src/runs/run-files';
 import { finalVerdictPhrase, verdictLegend } from '../../media/src/shared/verdict';
@@ -36,6 +36,14 @@ test('mid-run: fitness per step, scatter, rejections, top-k by full-stage fitnes
   const rej = rejections(m);
   assert.equal(rej.reduce((a, r) => a + r.count, 0), events.filter((e) => e.type === 'candidate-rejected').length);
   assert.ok(Math.abs(rej.reduce((a, r) => a + r.share, 0) - 1) < 1e-9);
+  // The status line counts what the notification counts: candidates evaluated (the initial population's too), then children.
+  const trained = new Set(events.filter((e) => e.type === 'candidate-evaluated').map((e) => e.id)).size;
+  const children = m.searches[0].generations.at(-1)!.evaluated;
+  const planned = m.steps * m.augments.length; // one search per augmentation
+  assert.equal(evoProgressText(m), `${trained} candidates evaluated · ${children} of ${planned} children (${Math.round((100 * children) / planned)}%)`);
+  const early = emptyEvoModel('early');
+  for (const e of events.slice(0, events.findIndex((e) => e.type === 'generation'))) reduceEvo(early, e);
+  assert.match(evoProgressText(early), /^\d+ candidates? evaluated · initial population$/);
 });
 
 test('finished: two searches, cross table, final re-training from the summary', () => {

@@ -41,7 +41,7 @@ test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => 
       await send(page, { type: 'runState', runId: 'evolve-midrun', status: 'running', summary: null });
       await page.waitForSelector('#chart-fitness[data-ready="true"] canvas');
       await page.waitForSelector('#chart-scatter[data-ready="true"] canvas');
-      assert.match((await page.textContent('#status')) ?? '', /Running: \d+% of the planned children/);
+      assert.match((await page.textContent('#status')) ?? '', /^Running: \d+ candidates evaluated · \d+ of \d+ children \(\d+%\)$/);
       assert.ok(Number(await page.getAttribute('#top', 'data-rows')) >= 3);
       assert.ok(await waitFor('describe requests', async () => (await answer(page)) > 0));
       await page.waitForSelector('#top tbody tr .katex');

@@ -9,7 +9,7 @@ import { listRuns, readEvents, readSummary, runsDir, type RunInfo } from '../../
 import type { WireEvent } from '../../../media/src/shared/validate';
 import { emptyModel, progress, progressDetail, reduce, verdictSummary } from '../../../media/src/evaluation/model';
 import type { VerdictSummary } from '../../../media/src/shared/verdict';
-import { applySummary, emptyEvoModel, evoProgress, finalVerdicts, reduceEvo, transferProgress } from '../../../media/src/evolution/model';
+import { applySummary, emptyEvoModel, evoProgress, evoProgressText, finalVerdicts, reduceEvo, transferProgress } from '../../../media/src/evolution/model';
 import { computeLine, computeShort, type ComputeInfo } from '../../../media/src/shared/compute';
 import { isRunId } from '../../../media/src/shared/validate';
 import { compareLabel } from './cli-args';
@@ -62,7 +62,6 @@ function computeProgress(list: readonly ComputeInfo[], fallback: string | null =
 export class ProgressTracker {
   private readonly evo = emptyEvoModel('x');
   private readonly cmp = emptyModel('x');
-  private evaluated = 0;
   private best = -1;
 
   constructor(readonly kind: string) {}
@@ -76,7 +75,6 @@ export class ProgressTracker {
     for (const e of events) {
       if (this.kind === 'evolve') {
         reduceEvo(this.evo, e);
-        if (e.type === 'candidate-evaluated' && e.stage === 1) this.evaluated++;
         if (e.type === 'candidate-evaluated' && e.stage === 2 && typeof e.fitness === 'number' && e.fitness > this.best) this.best = e.fitness;
       } else reduce(this.cmp, e);
     }
@@ -86,7 +84,7 @@ export class ProgressTracker {
     if (this.kind === 'evolve') {
       // While the transfer ladder runs, its trainings (the search is over).
       const ladder = this.evo.status === 'running' ? transferProgress(this.evo) : null;
-      return { progress: evoProgress(this.evo), detail: `${this.evaluated} evaluated${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}${ladder ? `; ${ladder}` : ''}`, ...computeProgress(this.evo.compute, this.evo.backend), verdicts: finalVerdicts(this.evo) };
+      return { progress: evoProgress(this.evo), detail: `${evoProgressText(this.evo)}${this.best >= 0 ? `, best ${(this.best * 100).toFixed(2)}%` : ''}${ladder ? `; ${ladder}` : ''}`, ...computeProgress(this.evo.compute, this.evo.backend), verdicts: finalVerdicts(this.evo) };
     }
     const m = this.cmp;
     return { progress: progress(m), detail: progressDetail(m), ...computeProgress(m.backends), verdicts: verdictSummary(m) };

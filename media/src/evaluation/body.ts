@@ -31,12 +31,12 @@ export const EVALUATION_BODY = `<main id="app" aria-busy="true">
   </section>
   <section aria-labelledby="lr-heading" id="lr-section" hidden>
     <h2 id="lr-heading">Learning rate</h2>
-    <table id="lr-table"></table>
+    <div class="table-scroll"><table id="lr-table"></table></div>
     <p class="hint" id="lr-legend"></p>
   </section>
   <section aria-labelledby="table-heading">
     <h2 id="table-heading">Test accuracy</h2>
-    <table id="results"></table>
+    <div class="table-scroll"><table id="results"></table></div>
     <p class="hint" id="table-legend" hidden></p>
     <p class="hint" id="table-hint">Difference to the baseline: mean over seeds of (loss − baseline) test accuracy on the same seeds; 95% confidence interval and p-value of a two-sided paired t-test, and the exact Wilcoxon signed-rank p-value.</p>
   </section>

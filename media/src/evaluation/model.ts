@@ -483,6 +483,9 @@ export function table(m: EvalModel): TableRow[] {
   return inTableOrder(m, provisional ? provisionalRows(m) : m.results).map((r) => {
     const seedsTotal = m.seeds.length || r.perSeed.length;
     const tested = !r.baseline && !provisional;
+    // Under two seed pairs there is no test: say so rather than print a Wilcoxon p of 1.
+    const untestable = tested && r.n < 2;
+    const noTest = `no test (${r.n} seed pair${r.n === 1 ? '' : 's'})`;
     return {
       loss: r.loss,
       augmentation: r.augmentation,
@@ -500,10 +503,10 @@ export function table(m: EvalModel): TableRow[] {
         diff: r.baseline ? 'baseline' : pp(r.meanDiff),
         ci: r.ci95 && !r.baseline ? `[${pp(r.ci95[0])}, ${pp(r.ci95[1])}]` : '—',
         dz: r.baseline ? '—' : dzText(r),
-        p: r.baseline ? '—' : pValue(r.pValue),
-        pAdjusted: r.baseline ? '—' : pValue(r.pAdjusted),
+        p: r.baseline ? '—' : untestable ? noTest : pValue(r.pValue),
+        pAdjusted: r.baseline ? '—' : untestable ? '—' : pValue(r.pAdjusted),
         verdict: tested && r.verdict ? VERDICT_WORDS[r.verdict] : '—',
-        wilcoxon: r.baseline ? '—' : pValue(r.wilcoxonP),
+        wilcoxon: r.baseline || untestable ? '—' : pValue(r.wilcoxonP),
         time: duration(r.meanWallMs),
         // '—': a run recorded before the exclusions were counted.
         excluded: r.excluded ? excludedText(r.excluded, r.ended) || 'none' : '—',
@@ -676,7 +679,7 @@ export function metadata(m: EvalModel): [string, string][] {
   return [
     ['Run', m.runId],
     ['Status', m.status],
-    ['Engine', m.backends.length ? m.backends.map(computeLine).join('; ') : 'not reported yet'],
+    ['Engine', m.backends.length ? m.backends.map(computeLine).join('; ') : m.status === 'running' || m.status === 'waiting' ? 'not reported yet' : '—'],
     ['Dataset', m.dataset ? `${m.dataset}${m.maxTrain ? ` (${m.maxTrain} training examples)` : ''}` : '—'],
     ['Model', m.model || '—'],
     ['Augmentations', m.augmentations.join(', ') || '—'],

@@ -30,25 +30,25 @@ export const EVOLUTION_BODY = `<main id="app" aria-busy="true">
   </section>
   <section aria-labelledby="top-heading">
     <h2 id="top-heading">Best losses</h2>
-    <table id="top"></table>
+    <div class="table-scroll"><table id="top"></table></div>
   </section>
   <section aria-labelledby="final-heading" id="final-section" hidden>
     <h2 id="final-heading">Re-trained against cross-entropy</h2>
-    <table id="final"></table>
+    <div class="table-scroll"><table id="final"></table></div>
     <p class="hint" id="final-legend"></p>
   </section>
   <section aria-labelledby="transfer-heading" id="transfer-section" hidden>
     <h2 id="transfer-heading">Transfer ladder</h2>
     <p class="hint" id="transfer-status" hidden></p>
-    <table id="transfer"></table>
+    <div class="table-scroll"><table id="transfer"></table></div>
     <p class="hint" id="transfer-legend"></p>
   </section>
   <section aria-labelledby="cross-heading" id="cross-section" hidden>
     <h2 id="cross-heading">Across augmentations</h2>
-    <table id="cross"></table>
+    <div class="table-scroll"><table id="cross"></table></div>
   </section>
   <section aria-labelledby="rej-heading">
     <h2 id="rej-heading">Rejected candidates</h2>
-    <table id="rejections"></table>
+    <div class="table-scroll"><table id="rejections"></table></div>
   </section>
 </main>`;

@@ -9,7 +9,7 @@ import { chartSvg, pct, pp } from '../shared/format';
 import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, verdictBadge, verdictCell, withAlpha, type Cell } from '../shared/page';
 import { parseToRunWebview, type LossDescription } from '../shared/run-messages';
 import { RunPage } from '../shared/run-page';
-import { applySummary, emptyEvoModel, evoMetadata, evoProgress, finalLegend, finalTable, FINAL_HEADER, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, transferFraction, transferLegend, transferProgress, transferTable, type EvoModel, type ScatterAxis } from './model';
+import { applySummary, emptyEvoModel, evoMetadata, evoProgress, evoProgressText, finalLegend, finalTable, FINAL_HEADER, fitnessSeries, reduceEvo, rejections, scatter, topCsv, topK, transferFraction, transferLegend, transferProgress, transferTable, type EvoModel, type ScatterAxis } from './model';
 
 const TOP_K = 10;
 const els = {
@@ -69,7 +69,7 @@ function render(): void {
     status === 'running'
       ? ladder
         ? `Running: ${ladder}`
-        : `Running: ${Math.round(p * 100)}% of the planned children evaluated`
+        : `Running: ${evoProgressText(model)}`
       : model.message ?? ({ waiting: 'Waiting for the run to start…', done: 'Finished', interrupted: 'Interrupted (its process is gone): resume it from the Runs view' } as Record<string, string>)[status] ?? status;
   setStatus(els.status, text, status === 'failed' ? 'error' : status === 'running' ? 'running' : 'done');
   els.app.dataset.status = status;

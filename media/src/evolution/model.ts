@@ -582,13 +582,38 @@ export function transferFraction(m: EvoModel): number | null {
   return Math.min(1, m.transferDone.size / m.transferPlan.total);
 }
 
+/** Children evaluated and planned, over all searches (the initial population is not children). */
+function childCounts(m: EvoModel): { done: number; planned: number } {
+  const planned = m.steps * Math.max(1, m.augments.length || m.searches.length);
+  const done = m.searches.reduce((a, s) => a + (s.generations.length ? s.generations[s.generations.length - 1].evaluated : 0), 0);
+  return { done, planned };
+}
+
 /** Children evaluated over children planned, over all searches. */
 export function evoProgress(m: EvoModel): number {
   if (m.status === 'done') return 1;
-  const planned = m.steps * Math.max(1, m.augments.length || m.searches.length);
+  const { done, planned } = childCounts(m);
   if (!planned) return 0;
-  const done = m.searches.reduce((a, s) => a + (s.generations.length ? s.generations[s.generations.length - 1].evaluated : 0), 0);
   return Math.max(0, Math.min(1, done / planned));
+}
+
+/** Candidates trained at least the quick stage (the initial population's included). */
+export function evaluatedCount(m: EvoModel): number {
+  let n = 0;
+  for (const c of m.candidates.values()) if (c.stage1 !== null || c.status === 'evaluated' || c.status === 'failed') n++;
+  return n;
+}
+
+/**
+ * "40 candidates evaluated · 12 of 1200 children (1%)", or "6 candidates evaluated · initial
+ * population" before the first child: the panel's status line and the notification say the same.
+ */
+export function evoProgressText(m: EvoModel): string {
+  const { done, planned } = childCounts(m);
+  const n = evaluatedCount(m);
+  const head = `${n} candidate${n === 1 ? '' : 's'} evaluated`;
+  if (!done && n && m.status === 'running') return `${head} · initial population`;
+  return planned ? `${head} · ${done} of ${planned} children (${Math.round((100 * Math.min(done, planned)) / planned)}%)` : head;
 }
 
 export interface FitnessSeries {
