@@ -34,8 +34,8 @@ export type { ModelKind } from './train-spec';
 
 /** Model kinds per engine (checked before a run starts; the client offers them per engine). */
 export const ENGINE_MODELS: Record<EngineName, readonly ModelKind[]> = {
-  tfjs: ['mlp', 'convnet', 'resnet9'],
-  torch: ['mlp', 'convnet', 'resnet9', 'wrn-16-4', 'wrn-28-10', 'resnet18', 'torchvision'],
+  tfjs: ['mlp', 'convnet', 'resnet9', 'lenet'],
+  torch: ['mlp', 'convnet', 'resnet9', 'lenet', 'wrn-16-4', 'wrn-28-10', 'resnet18', 'torchvision'],
 };
 
 /**

@@ -10,6 +10,7 @@ const SPECS: [ModelSpec, [number, number, number]][] = [
   [{ kind: 'convnet' }, [8, 8, 3]],
   [{ kind: 'convnet', width: 0.5 }, [9, 7, 1]],
   [{ kind: 'resnet9', width: 0.5 }, [8, 8, 3]],
+  [{ kind: 'lenet', width: 0.5 }, [9, 7, 3]],
 ];
 
 function input(n: number, shape: [number, number, number], seed: number): tf.Tensor4D {
@@ -41,7 +42,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-test('models: gradients on wasm match cpu (ConvNet, ResNet9)', async () => {
+test('models: gradients on wasm match cpu (ConvNet, ResNet9, LeNet)', async () => {
   await initBackend('wasm');
   for (const [spec, shape] of SPECS.slice(1)) {
     const run = async (backend: string) => {
@@ -77,7 +78,16 @@ test('models: same seed, same initial weights; different seed differs; width sca
   assert.ok(w2.numParams() > 3 * a.numParams());
   const mlp = createModel({ kind: 'mlp' }, [28, 28, 1], 10, 1);
   assert.equal(mlp.numParams(), 784 * 256 + 256 + 256 * 10 + 10);
-  for (const m of [a, b, c, w2, mlp]) m.dispose();
+  // LeNet: conv5x5-8, pool, conv5x5-16, pool (28 -> 14 -> 7), dense 128, dense; the torch
+  // engine's LeNet has the same count (engine/torch/tests/test_models.py).
+  const lenet = createModel({ kind: 'lenet' }, [28, 28, 1], 10, 1);
+  assert.equal(lenet.numParams(), 5 * 5 * 1 * 8 + 8 + 5 * 5 * 8 * 16 + 16 + 7 * 7 * 16 * 128 + 128 + 128 * 10 + 10);
+  assert.deepEqual(lenet.trainableVariables.map((v) => v.shape), [[5, 5, 1, 8], [8], [5, 5, 8, 16], [16], [784, 128], [128], [128, 10], [10]]);
+  // pooling floors odd sizes (9x7 -> 4x3 -> 2x1), as Keras' MaxPooling2D and torch's max_pool2d
+  const odd = createModel({ kind: 'lenet' }, [9, 7, 1], 10, 1);
+  assert.deepEqual(odd.trainableVariables[4].shape, [2 * 1 * 16, 128]);
+  assert.throws(() => createModel({ kind: 'lenet' }, [3, 8, 1], 10, 1), /at least 4x4/);
+  for (const m of [a, b, c, w2, mlp, lenet, odd]) m.dispose();
 });
 
 test('models: eval mode is deterministic, training mode updates BN statistics unless told not to', async () => {

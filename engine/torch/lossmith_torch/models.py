@@ -6,7 +6,10 @@ Surrogates, as engine/src/models (index.ts, layers.ts), scaled by `width`:
   dropout 0.1, dense;
 - resnet9 (NLFS ResNet9V2): stem conv8, two pre-activation blocks (BN-swish-conv/2,
   BN-swish-conv, BN-swish-conv) + conv1x1/2 shortcut to 16 and 32 filters, GAP, dropout 0.5,
-  dense.
+  dense;
+- lenet (LeNet-style, not a search surrogate): conv5x5-8-ReLU, maxpool 2, conv5x5-16-ReLU,
+  maxpool 2, flatten in NHWC order (as tfjs flattens, so a dense weight means the same in
+  both engines), dense 128-ReLU, dense.
 They keep the tfjs details that change what is computed: Glorot-uniform kernels with Keras'
 fans, zero biases, no bias on convolutions followed by BN, BN gamma 1 / beta 0 with Keras'
 epsilon 1e-3 and momentum (`bnMomentum`, default 0.99; torch momentum = 1 - it), and
@@ -212,6 +215,24 @@ class ResNet9(nn.Module):
         return self.logits(self.dropout(x.mean((2, 3))))
 
 
+class LeNet(nn.Module):
+    def __init__(self, h: int, w: int, cin: int, k: int, width: float):
+        super().__init__()
+        f1, f2, d = (_scaled(f, width) for f in (8, 16, 128))
+        if h < 4 or w < 4:
+            raise RunnerError('bad-task', "task.model: 'lenet' needs images of at least 4x4 pixels (got %dx%d)" % (h, w))
+        self.conv1 = ConvSame(cin, f1, 5)
+        self.conv2 = ConvSame(f1, f2, 5)
+        self.dense = nn.Linear((h // 4) * (w // 4) * f2, d)
+        self.logits = nn.Linear(d, k)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # 'valid': odd sizes floor, as tfjs
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.permute(0, 2, 3, 1).flatten(1)  # NHWC order, as tfjs
+        return self.logits(F.relu(self.dense(x)))
+
+
 # ---------------------------------------------------------------- research models
 
 class WideBasic(nn.Module):
@@ -370,6 +391,10 @@ def build_model(spec: ModelSpec, shape: Tuple[int, int, int], k: int, init_seed:
         net = MLP(h * w * c, hidden, k)
         _keras_init(net, g)
         return Built(net, net, False, drop)
+    if kind == 'lenet':
+        net = LeNet(h, w, c, k, width)
+        _keras_init(net, g)
+        return Built(net, net, True, drop)
     if kind in ('convnet', 'resnet9'):
         mom = spec.bnMomentum if spec.bnMomentum is not None else 0.99
         net = (ConvNet if kind == 'convnet' else ResNet9)(c, k, width, mom, drop)

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional
 from .errors import RunnerError
 
 TORCH_TASK_VERSION = 1
-MODEL_KINDS = ('mlp', 'convnet', 'resnet9', 'wrn-16-4', 'wrn-28-10', 'resnet18', 'torchvision')
+MODEL_KINDS = ('mlp', 'convnet', 'resnet9', 'lenet', 'wrn-16-4', 'wrn-28-10', 'resnet18', 'torchvision')
 DATA_KINDS = ('tensors', 'cifar', 'imagefolder')
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 DEVICE_RE = re.compile(r'^(auto|cpu|cuda|cuda:\d+|mps)$')

@@ -23,7 +23,7 @@ class ModelTest(unittest.TestCase):
     def test_shapes_and_sizes(self):
         x = torch.rand(2, 3, 32, 32)
         expect = {'wrn-16-4': 2748890, 'wrn-28-10': 36479194, 'resnet18': 11173962}
-        for kind in ('mlp', 'convnet', 'resnet9', 'wrn-16-4', 'wrn-28-10', 'resnet18'):
+        for kind in ('mlp', 'convnet', 'resnet9', 'lenet', 'wrn-16-4', 'wrn-28-10', 'resnet18'):
             b = build_model(ModelSpec(kind=kind), (32, 32, 3), 10, 1)
             self.assertEqual(tuple(b.net(x).shape), (2, 10), kind)
             if kind in expect:
@@ -31,6 +31,35 @@ class ModelTest(unittest.TestCase):
         # the convnet's parameter count equals the tfjs one (no bias before BN)
         b = build_model(ModelSpec(kind='convnet'), (28, 28, 1), 10, 1)
         self.assertEqual(nparams(b.net), 3 * 3 * 12 + 2 * 12 + 3 * 3 * 12 * 24 + 2 * 24 + 3 * 3 * 24 * 48 + 48 + 48 * 10 + 10)
+
+    def test_lenet_mirrors_tfjs(self):
+        # parameter count and shapes as tfjs' (test/engine/models.test.ts), in torch layout
+        b = build_model(ModelSpec(kind='lenet'), (28, 28, 1), 10, 1)
+        self.assertEqual(nparams(b.net), 5 * 5 * 1 * 8 + 8 + 5 * 5 * 8 * 16 + 16 + 7 * 7 * 16 * 128 + 128 + 128 * 10 + 10)
+        self.assertEqual([list(p.shape) for p in b.net.parameters()],
+                         [[8, 1, 5, 5], [8], [16, 8, 5, 5], [16], [128, 784], [128], [10, 128], [10]])
+        self.assertTrue(b.conv)
+        # pooling floors odd sizes (9x7 -> 4x3 -> 2x1); width scales filters and the dense layer
+        odd = build_model(ModelSpec(kind='lenet', width=0.5), (9, 7, 3), 4, 1).net
+        self.assertEqual(odd.dense.weight.shape[1], 2 * 1 * 8)
+        self.assertEqual(odd.conv1.weight.shape[0], 4)
+        self.assertEqual(tuple(odd(torch.rand(2, 3, 9, 7)).shape), (2, 4))
+        # flatten is NHWC, as tfjs: a pixel that reaches channel 3 at (0, 1) of the 2x2x16 map
+        # is dense input (0 * 2 + 1) * 16 + 3 = 19 (NCHW would make it 3 * 4 + 1 = 13)
+        net = build_model(ModelSpec(kind='lenet'), (8, 8, 1), 2, 1).net
+        with torch.no_grad():
+            for p in net.parameters():
+                p.zero_()
+            net.conv1.weight[0, 0, 2, 2] = 1.0  # centre taps: channel 0 -> 0 -> 3
+            net.conv2.weight[3, 0, 2, 2] = 1.0
+            net.dense.weight[0, 19] = 1.0
+            net.logits.weight[0, 0] = 1.0
+            x = torch.zeros(1, 1, 8, 8)
+            x[0, 0, 0, 4] = 1.0  # pools to (0, 2), then (0, 1)
+            self.assertEqual(net(x).tolist(), [[1.0, 0.0]])
+        with self.assertRaises(RunnerError) as cm:
+            build_model(ModelSpec(kind='lenet'), (3, 8, 1), 2, 1)
+        self.assertIn('at least 4x4', cm.exception.message)
 
     def test_init_is_seeded(self):
         a = build_model(ModelSpec(kind='resnet9'), (8, 8, 1), 4, 5).net.state_dict()

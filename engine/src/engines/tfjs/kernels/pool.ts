@@ -3,7 +3,7 @@
  * but breaks ties differently, and a composed BN-swish-maxpool gradient check disagreed with
  * `cpu` (rel. error 0.36) until this replacement was registered. This JS version on the wasm
  * heap matches `cpu` exactly, ties included (first maximum in row-major window order wins).
- * None of the current models uses max pooling, so its speed is not on any hot path.
+ * `lenet` (the README's main job) uses max pooling: this gradient is about 10% of its training step on wasm.
  */
 import * as tf from '@tensorflow/tfjs';
 import { alloc, heap, type TensorInfo, type WasmBackend } from './wasm-util';

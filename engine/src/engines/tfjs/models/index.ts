@@ -1,7 +1,8 @@
 /**
- * The surrogate networks: an MLP, the seed system's 3-conv ConvNet and ResNet9V2 (as in
- * NLFS fitness_functions.py), scaled by a width multiplier, initialised deterministically
- * from a seed (Glorot-uniform kernels, zero biases, BN gamma 1 / beta 0).
+ * The networks of the tfjs engine: an MLP, the seed system's 3-conv ConvNet and ResNet9V2
+ * surrogates (as in NLFS fitness_functions.py) and a LeNet-style CNN, scaled by a width
+ * multiplier, initialised deterministically from a seed (Glorot-uniform kernels, zero biases,
+ * BN gamma 1 / beta 0).
  *
  * Differences from the Keras originals, none of which changes the function computed:
  * convolutions followed directly by batch norm have no bias (BN cancels it exactly), and the
@@ -11,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../../compute/types';
 import { Rng } from '../../../rng';
 import {
-  ParamStore, batchNorm, conv2d, dense, dropout, globalAvgPool, relu, swish,
+  ParamStore, batchNorm, conv2d, dense, dropout, flatten, globalAvgPool, maxPool2, relu, swish,
   type ApplyOptions, type Ctx, type Layer,
 } from './layers';
 
@@ -76,6 +77,31 @@ function buildConvNet(p: ParamStore, spec: ModelSpec, shape: [number, number, nu
   );
 }
 
+/**
+ * A small classic CNN, LeNet-style: conv5x5-8-ReLU, maxpool 2, conv5x5-16-ReLU, maxpool 2,
+ * flatten, dense 128-ReLU, dense; 'same' convolutions with biases, 'valid' pooling (28 -> 14
+ * -> 7), no batch norm or dropout. Not a surrogate of the search literature: a model that
+ * reaches MNIST's usual accuracies (98%) in a few epochs on the CPU (README, "The main job").
+ */
+function buildLeNet(p: ParamStore, spec: ModelSpec, shape: [number, number, number], k: number): Layer {
+  const w = spec.width ?? 1;
+  const [f1, f2, d] = [8, 16, 128].map((f) => scaled(f, w));
+  const [h2, w2] = [Math.floor(shape[0] / 4), Math.floor(shape[1] / 4)];
+  if (h2 < 1 || w2 < 1) throw new Error(`model 'lenet' needs images of at least 4x4 pixels (got ${shape[0]}x${shape[1]})`);
+  return seq(
+    conv2d(p, 'conv1', 5, shape[2], f1),
+    relu,
+    maxPool2,
+    conv2d(p, 'conv2', 5, f1, f2),
+    relu,
+    maxPool2,
+    flatten,
+    dense(p, 'dense', h2 * w2 * f2, d),
+    relu,
+    dense(p, 'logits', d, k)
+  );
+}
+
 /** NLFS ResNet9V2 block: (BN-swish-conv/2, BN-swish-conv, BN-swish-conv) + conv1x1/2 shortcut. */
 function resBlock(p: ParamStore, name: string, cin: number, f: number, mom?: number): Layer {
   const main = seq(
@@ -113,6 +139,7 @@ export function createModel(
     case 'mlp': net = buildMlp(params, spec, inputShape, numClasses); break;
     case 'convnet': net = buildConvNet(params, spec, inputShape, numClasses); break;
     case 'resnet9': net = buildResNet9(params, spec, inputShape, numClasses); break;
+    case 'lenet': net = buildLeNet(params, spec, inputShape, numClasses); break;
     default: throw new Error(`model '${spec.kind}' is not available on the tfjs engine (use --engine torch)`);
   }
   return {

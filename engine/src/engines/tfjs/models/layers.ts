@@ -187,3 +187,9 @@ export function dropout(rate: number): Layer {
 }
 
 export const globalAvgPool: Layer = (x) => tf.mean(x, [1, 2]);
+
+/** 2x2 max pooling with stride 2, 'valid' padding (Keras' MaxPooling2D default: odd sizes floor). */
+export const maxPool2: Layer = (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid');
+
+/** [N,H,W,C] -> [N,H*W*C] in NHWC order (Keras' Flatten on channels-last). */
+export const flatten: Layer = (x) => tf.reshape(x, [x.shape[0], x.size / x.shape[0]]);
