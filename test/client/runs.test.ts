@@ -6,7 +6,7 @@ import * as path from 'path';
 import { compareArgs, compareLabel, configArgs, evolveArgs, parseChoices, resumeArgs, DEFAULT_COMPARE, EVOLVE_SIZE_CHOICES } from '../../client/src/runs/cli-args';
 import { DEFAULT_SURROGATE } from '../../engine/src/evolve/config';
 import { EventTail, LineBuffer, parseEventLines } from '../../client/src/runs/event-tail';
-import { findOnPath, locateEngine, locateNode, nodeVersionOk, type FsLike } from '../../client/src/runs/locate';
+import { findOnPath, HOST_RUNTIME, locateEngine, locateNode, nodeVersionOk, type EngineSearch, type FsLike, type Located, type NotFound } from '../../client/src/runs/locate';
 import { lossLines } from '../../client/src/runs/loss-lines';
 import { bestLossFile, findRunDir, progressOf, ProgressTracker, runEvents, runLabel } from '../../client/src/runs/run-files';
 import { alive, RunProcess } from '../../client/src/runs/run-process';
@@ -20,25 +20,39 @@ function fakeFs(files: Record<string, string>, links: Record<string, string> = {
   return { isFile: (p) => p in files, realpath: (p) => links[p] ?? p, readFile: (p) => files[p] };
 }
 
-test('locate: node from the setting, else PATH; errors name what to do', () => {
+test('locate: node from the setting, else VS Code\u2019s own runtime (run as Node); errors name the fix and the setting', () => {
   const f = fakeFs({ '/opt/node/bin/node': '', '/usr/bin/node': '' });
-  assert.deepEqual(locateNode('/opt/node/bin/node', '/usr/bin', 'linux', f), { path: '/opt/node/bin/node', from: 'lossmith.nodePath' });
-  assert.deepEqual(locateNode('', '/nope:/usr/bin', 'linux', f), { path: '/usr/bin/node', from: 'PATH' });
-  assert.match((locateNode('/missing', '/usr/bin', 'linux', f) as { error: string }).error, /lossmith.nodePath/);
-  assert.match((locateNode(undefined, '/nope', 'linux', f) as { error: string }).error, /not found on PATH/);
+  const host = { execPath: '/vscode/code', version: '20.18.1' };
+  assert.deepEqual(locateNode('/opt/node/bin/node', host, f), { path: '/opt/node/bin/node', from: 'lossmith.nodePath' });
+  // Not `node` on PATH: the runtime VS Code itself runs on, which every installation has.
+  assert.deepEqual(locateNode('', host, f), { path: '/vscode/code', from: HOST_RUNTIME, env: { ELECTRON_RUN_AS_NODE: '1' }, version: '20.18.1' });
+  assert.deepEqual(locateNode(undefined, host, f), locateNode('  ', host, f));
+  const bad = locateNode('/missing', host, f) as NotFound;
+  assert.equal(bad.setting, 'lossmith.nodePath');
+  assert.match(bad.error, /lossmith.nodePath is set to \/missing, which is not a file: .*clear it/);
   assert.equal(findOnPath('node', 'C:\\node', 'win32', fakeFs({ [path.join('C:\\node', 'node.exe')]: '' })), path.join('C:\\node', 'node.exe'));
   assert.ok(nodeVersionOk('20.11.1') && nodeVersionOk('v22.0.0') && !nodeVersionOk('18.19.0') && !nodeVersionOk('x'));
 });
 
-test('locate: the engine from the setting, the workspace, a lossmith checkout, or PATH', () => {
-  assert.equal((locateEngine('/e/bin/lossmith.js', [], '', 'linux', fakeFs({ '/e/bin/lossmith.js': '' })) as { path: string }).path, '/e/bin/lossmith.js');
-  assert.equal((locateEngine('', ['/ws'], '', 'linux', fakeFs({ '/ws/node_modules/lossmith/bin/lossmith.js': '' })) as { path: string }).path, '/ws/node_modules/lossmith/bin/lossmith.js');
-  assert.equal((locateEngine('', ['/src'], '', 'linux', fakeFs({ '/src/bin/lossmith.js': '', '/src/package.json': '{"name":"lossmith"}' })) as { path: string }).path, '/src/bin/lossmith.js');
-  // Another package's bin/lossmith.js is not ours.
-  assert.ok('error' in locateEngine('', ['/other'], '', 'linux', fakeFs({ '/other/bin/lossmith.js': '', '/other/package.json': '{"name":"x"}' })));
-  const viaPath = locateEngine('', [], '/usr/local/bin', 'linux', fakeFs({ '/usr/local/bin/lossmith': '' }, { '/usr/local/bin/lossmith': '/usr/local/lib/node_modules/lossmith/bin/lossmith.js' }));
+test('locate: the engine from the setting, the workspace, a lossmith checkout, the extension\u2019s bundle, or PATH', () => {
+  const find = (o: Partial<EngineSearch>, files: Record<string, string>, links: Record<string, string> = {}): Located | NotFound => locateEngine({ workspaceFolders: [], platform: 'linux', ...o }, fakeFs(files, links));
+  const bundled = '/ext/dist/engine/lossmith.js';
+  assert.equal((find({ setting: '/e/bin/lossmith.js', bundled }, { '/e/bin/lossmith.js': '', [bundled]: '' }) as Located).path, '/e/bin/lossmith.js');
+  assert.equal((find({ workspaceFolders: ['/ws'], bundled }, { '/ws/node_modules/lossmith/bin/lossmith.js': '', [bundled]: '' }) as Located).path, '/ws/node_modules/lossmith/bin/lossmith.js');
+  assert.equal((find({ workspaceFolders: ['/src'], bundled }, { '/src/bin/lossmith.js': '', '/src/package.json': '{"name":"lossmith"}', [bundled]: '' }) as Located).path, '/src/bin/lossmith.js');
+  // Another package's bin/lossmith.js is not ours; the bundle comes before PATH.
+  assert.deepEqual(find({ workspaceFolders: ['/other'], bundled, envPath: '/usr/local/bin' }, { '/other/bin/lossmith.js': '', '/other/package.json': '{"name":"x"}', [bundled]: '', '/usr/local/bin/lossmith': '' }), { path: bundled, from: 'the engine bundled with the extension' });
+  assert.ok('error' in find({ workspaceFolders: ['/other'] }, { '/other/bin/lossmith.js': '', '/other/package.json': '{"name":"x"}' }));
+  const viaPath = find({ envPath: '/usr/local/bin', bundled }, { '/usr/local/bin/lossmith': '' }, { '/usr/local/bin/lossmith': '/usr/local/lib/node_modules/lossmith/bin/lossmith.js' });
   assert.deepEqual(viaPath, { path: '/usr/local/lib/node_modules/lossmith/bin/lossmith.js', from: 'PATH' });
-  assert.match((locateEngine('', [], '', 'linux', fakeFs({})) as { error: string }).error, /npm install -g lossmith/);
+  const badSetting = find({ setting: '/nope.js', bundled }, { [bundled]: '' }) as NotFound;
+  assert.equal(badSetting.setting, 'lossmith.enginePath');
+  assert.match(badSetting.error, /lossmith.enginePath is set to \/nope.js, which is not a file/);
+  // Nothing found: the message names what exists (the .vsix, the CLI package from npm pack), not a registry package.
+  const none = find({ bundled }, {}) as NotFound;
+  assert.equal(none.setting, 'lossmith.enginePath');
+  assert.match(none.error, /no bundled engine \(\/ext\/dist\/engine\/lossmith.js\).*\.vsix.*lossmith.enginePath.*npm install -g \.\/lossmith-VERSION\.tgz/);
+  assert.doesNotMatch(none.error, /npm install -g lossmith\b/);
 });
 
 test('cli args: compare, evolve, resume and configs', () => {
@@ -102,7 +116,7 @@ test('run files: progress, labels and best loss of recorded runs', () => {
   assert.equal(runLabel(cmp, 'compare'), 'focal vs ce');
   const mid = progressOf('evolve', runEvents(path.join(FIX, 'evolve-midrun')));
   assert.ok(mid.progress > 0 && mid.progress < 1, String(mid.progress));
-  assert.match(mid.detail, /\d+ evaluated, best \d+\.\d+%/);
+  assert.match(mid.detail, /^\d+ candidates evaluated · \d+ of \d+ children \(\d+%\), best \d+\.\d+%/);
   assert.equal(path.basename(bestLossFile(path.join(FIX, 'evolve-finished')) ?? ''), 'best-none-1.loss');
   assert.equal(findRunDir([FIX], '../etc'), undefined);
 });

@@ -1,4 +1,7 @@
-/** The packaged .vsix ships only the bundles, media, grammar, configuration, snippets, icons and the catalogue. */
+/**
+ * The packaged .vsix ships only the bundles (the engine's with what it reads at run time), media,
+ * grammar, configuration, snippets, icons and the catalogue.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
@@ -42,6 +45,11 @@ test('lossmith.vsix contains only what the extension needs, and is small', { tim
     /^extension\/(LICENSE|license)(\.md|\.txt)?$/,
     /^extension\/changelog\.md$/,
     /^extension\/dist\/(extension|server)\.js$/,
+    /^extension\/dist\/engine\/(lossmith|worker-main)\.js$/,
+    /^extension\/dist\/engine\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
+    /^extension\/dist\/engine\/mnist\/(\d\.json|LICENSE)$/,
+    /^extension\/dist\/engine\/schemas\/lossrun\.schema\.json$/,
+    /^extension\/dist\/engine\/torch\/lossmith_torch\/\w+\.py$/,
     /^extension\/dist\/media\/preview\.(js|css)$/,
     /^extension\/dist\/media\/(evaluation|evolution)\.js$/,
     /^extension\/dist\/media\/runs\.css$/,
@@ -57,6 +65,11 @@ test('lossmith.vsix contains only what the extension needs, and is small', { tim
   const stray = entries.filter((e) => !allowed.some((re) => re.test(e.name)));
   assert.deepEqual(stray, [], 'unexpected files in the .vsix');
   const names = new Set(entries.map((e) => e.name));
+  // The engine stands alone: its bundle, the pool's worker entry, the wasm binaries, the ten
+  // digit files, the schema and the whole torch runner.
+  const engineFiles = ['lossmith.js', 'worker-main.js', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'schemas/lossrun.schema.json', ...Array.from({ length: 10 }, (_, d) => `mnist/${d}.json`)];
+  const runner = fs.readdirSync(path.join(ROOT, 'engine', 'torch', 'lossmith_torch')).filter((f) => f.endsWith('.py'));
+  for (const f of [...engineFiles, ...runner.map((r) => `torch/lossmith_torch/${r}`)]) assert.ok(names.has(`extension/dist/engine/${f}`), `dist/engine/${f} is missing`);
   for (const f of ['extension/dist/extension.js', 'extension/dist/server.js', 'extension/dist/media/preview.js', 'extension/dist/media/preview.css', 'extension/dist/media/katex/katex.min.css', 'extension/dist/media/katex/fonts/KaTeX_Main-Regular.woff2', 'extension/grammar/syntaxes/loss.tmLanguage.json', 'extension/icons/lossmith.png']) {
     assert.ok(names.has(f), `${f} is missing`);
   }
@@ -64,5 +77,6 @@ test('lossmith.vsix contains only what the extension needs, and is small', { tim
   for (const f of examples) assert.ok(names.has(`extension/examples/${f}`), f);
   const bytes = fs.statSync(VSIX).size;
   t.diagnostic(`lossmith.vsix: ${entries.length} entries, ${(bytes / 1024).toFixed(0)} KB`);
-  assert.ok(bytes < 2 * 1024 * 1024, `${bytes} bytes`);
+  // The engine with tfjs, its wasm binaries and the 10,000 digits is most of it; the goal is 15 MB.
+  assert.ok(bytes < 15 * 1024 * 1024, `${bytes} bytes`);
 });

@@ -65,7 +65,7 @@ export class ComputeProbe {
     if (!p) {
       const args = ['backend', '--json', ...(py.python ? ['--python', py.python] : [])];
       this.log.info(`finding the compute engines: ${programs.node} ${programs.cli} ${args.join(' ')} (Python from ${py.from})`);
-      p = runCliOnce(programs.node, programs.cli, args, { cwd }).then((r) => {
+      p = runCliOnce(programs.node, programs.cli, args, { cwd, ...(programs.env ? { env: { ...process.env, ...programs.env } } : {}) }).then((r) => {
         const parsed = parseEngineReport(r.stdout);
         if ('error' in parsed) {
           const why = r.stderr.trim().split('\n').pop() || parsed.error;

@@ -119,7 +119,17 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
   const m: RunManager = host.manager;
   const probe = new ComputeProbe(m, host.log);
 
+  /**
+   * The engine and the Node that runs it, found before any question is asked (when none can
+   * run, the manager says so with the fix): the folder of `uri`, else of the active editor.
+   */
+  const enginesFirst = async (uri?: vscode.Uri): Promise<boolean> => {
+    const at = uri ?? vscode.window.activeTextEditor?.document.uri;
+    return !!(await m.ensurePrograms(at?.scheme === 'file' ? folderOf(at) : folders()[0]));
+  };
+
   const evaluateLoss = async (uriArg?: unknown, lossArg?: unknown): Promise<ActiveRun | undefined> => {
+    if (!(await enginesFirst(uriArg instanceof vscode.Uri ? uriArg : undefined))) return undefined;
     const found = await resolveLossDocument(uriArg);
     if (!found) return undefined;
     const { doc, position } = found;
@@ -142,6 +152,7 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
       void vscode.window.showErrorMessage('Lossmith: open a folder first: runs are stored in its .lossmith/runs.');
       return undefined;
     }
+    if (!(await m.ensurePrograms(cwd))) return undefined;
     const configs = await vscode.workspace.findFiles('**/*.evolve.json', '**/node_modules/**', 50);
     type Item = vscode.QuickPickItem & { file?: vscode.Uri };
     const items: Item[] = [
@@ -176,6 +187,7 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
 
   const evaluateRunConfig = async (uriArg?: unknown): Promise<ActiveRun | undefined> => {
     let uri = uriArg instanceof vscode.Uri ? uriArg : undefined;
+    if (!(await enginesFirst(uri))) return undefined;
     const active = vscode.window.activeTextEditor?.document.uri;
     if (!uri && active && configArgs(active.fsPath)) uri = active;
     if (!uri) {
@@ -233,6 +245,7 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
     'lossmith.resumeRun': async (arg?: unknown) => {
       // An evolution can also be extended once done; a comparison resumes its unfinished trainings.
       const resumable = (x: RunItem): boolean => !isLive(x.status as ActiveRun['state']) && (x.kind === 'evolve' || (x.kind === 'compare' && x.status !== 'done'));
+      if (!(await enginesFirst())) return;
       const r = withDir(await runArg(host, arg, resumable, 'Resume which run?'));
       if (!r) return;
       const cwd = path.dirname(path.dirname(path.dirname(r.dir)));

@@ -1,5 +1,5 @@
 /**
- * The run manager: starts engine CLI processes with the system Node, follows their events, caps
+ * The run manager: starts engine CLI processes (locate.ts: which engine, run by which Node), follows their events, caps
  * how many run at once, shows progress (a cancellable notification per run and one status bar
  * item), stops runs (process tree), and re-attaches to runs still running after a window reload.
  *
@@ -10,13 +10,20 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { WireEvent } from '../../../media/src/shared/validate';
 import { EventTail } from './event-tail';
-import { locateEngine, locateNode, nodeVersion, nodeVersionOk } from './locate';
+import { HOST_RUNTIME, locateEngine, locateNode, nodeVersion, nodeVersionOk, type NotFound } from './locate';
 import { listRuns, ProgressTracker, runEvents, runLabel, runsDir } from './run-files';
 import type { VerdictSummary } from '../../../media/src/shared/verdict';
 import { toStart, type QueueState } from './queue';
 import { alive, killTree, RunProcess } from './run-process';
 
 export type RunState = QueueState;
+
+/** The engine CLI and the Node that runs it (with the variables that Node needs). */
+export interface Programs {
+  node: string;
+  cli: string;
+  env?: Record<string, string>;
+}
 
 export interface LaunchSpec {
   kind: 'compare' | 'evolve';
@@ -78,11 +85,14 @@ export class RunManager implements vscode.Disposable {
   private readonly status: vscode.StatusBarItem;
   private seq = 0;
   private nodeChecked: string | undefined;
+  private lastFound: string | undefined;
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
     /** Where the runs' stderr logs go (the extension's storage). */
     private readonly logDir: string,
+    /** The engine bundled in the extension (dist/engine/lossmith.js), used when nothing else is set or found. */
+    private readonly bundledEngine?: string,
   ) {
     this.status = vscode.window.createStatusBarItem('lossmith.runs', vscode.StatusBarAlignment.Left, 10);
     this.status.name = 'Lossmith Runs';
@@ -102,8 +112,8 @@ export class RunManager implements vscode.Disposable {
     return Math.max(1, Math.min(16, Math.round(Number.isFinite(n) ? n : 1)));
   }
 
-  /** The system Node and the engine CLI, or an error message for the user. */
-  async programs(cwd: string): Promise<{ node: string; cli: string } | { error: string }> {
+  /** The engine CLI and the Node that runs it, or what is wrong and which setting fixes it. */
+  async programs(cwd?: string): Promise<Programs | NotFound> {
     let r = await this.locate(cwd);
     // Right after a window reload the extension host may not have the user's settings yet
     // (seen in code-server): when nothing is set and nothing is found, look again shortly.
@@ -119,36 +129,54 @@ export class RunManager implements vscode.Disposable {
     return !!(conf.get<string>('nodePath') || conf.get<string>('enginePath'));
   }
 
-  private async locate(cwd: string): Promise<{ node: string; cli: string } | { error: string }> {
+  private async locate(cwd?: string): Promise<Programs | NotFound> {
     const conf = vscode.workspace.getConfiguration('lossmith');
-    const node = locateNode(conf.get<string>('nodePath'), process.env.PATH, process.platform);
+    const node = locateNode(conf.get<string>('nodePath'), { execPath: process.execPath, version: process.versions.node });
     if ('error' in node) return node;
     if (this.nodeChecked !== node.path) {
+      let v = node.version;
       try {
-        const v = await nodeVersion(node.path);
-        if (!nodeVersionOk(v)) return { error: `${node.path} is Node ${v}; the engine needs Node 20 or later. Set lossmith.nodePath to a newer Node.` };
-        this.log.info(`runs use Node ${v} at ${node.path} (from ${node.from})`);
-        this.nodeChecked = node.path;
+        v ??= await nodeVersion(node.path);
       } catch (e) {
-        return { error: (e as Error).message };
+        return { error: `${(e as Error).message} (from lossmith.nodePath): set it to a Node.js 20+ executable, or clear it to run the engine with ${HOST_RUNTIME}.`, setting: 'lossmith.nodePath' };
       }
+      if (!nodeVersionOk(v)) {
+        const fix = node.env ? 'set lossmith.nodePath to a Node.js 20+ executable' : `set lossmith.nodePath to a newer Node, or clear it to run the engine with ${HOST_RUNTIME}`;
+        return { error: `${node.path} is Node ${v}; the engine needs Node 20 or later: ${fix}.`, setting: 'lossmith.nodePath' };
+      }
+      this.log.info(`runs use Node ${v} at ${node.path} (${node.from === 'lossmith.nodePath' ? 'from lossmith.nodePath' : HOST_RUNTIME})`);
+      this.nodeChecked = node.path;
     }
-    const folders = [cwd, ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)];
-    const cli = locateEngine(conf.get<string>('enginePath'), folders, process.env.PATH, process.platform);
+    const folders = [...(cwd ? [cwd] : []), ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)];
+    const cli = locateEngine({ setting: conf.get<string>('enginePath'), workspaceFolders: folders, bundled: this.bundledEngine, envPath: process.env.PATH, platform: process.platform });
     if ('error' in cli) return cli;
-    return { node: node.path, cli: cli.path };
+    if (this.lastFound !== cli.path) {
+      this.log.info(`runs use the engine at ${cli.path} (${cli.from})`);
+      this.lastFound = cli.path;
+    }
+    return { node: node.path, cli: cli.path, ...(node.env ? { env: node.env } : {}) };
+  }
+
+  /**
+   * The programs, found before a run command asks anything: when none can run, says so (one line
+   * with the fix, and a button to the setting that fixes it) and returns undefined.
+   */
+  async ensurePrograms(cwd?: string): Promise<Programs | undefined> {
+    const programs = await this.programs(cwd);
+    if (!('error' in programs)) return programs;
+    this.log.error(programs.error);
+    const setting = programs.setting ?? 'lossmith';
+    void vscode.window.showErrorMessage(`Lossmith: ${programs.error}`, 'Open Settings', 'Show Output').then((c) => {
+      if (c === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', setting);
+      else if (c === 'Show Output') this.log.show();
+    });
+    return undefined;
   }
 
   /** Queue a run; it starts when fewer than lossmith.runs.maxConcurrent runs are running. */
   async launch(spec: LaunchSpec): Promise<ActiveRun | undefined> {
-    const programs = await this.programs(spec.cwd);
-    if ('error' in programs) {
-      this.log.error(programs.error);
-      void vscode.window.showErrorMessage(`Lossmith: ${programs.error}`, 'Open Settings').then((c) => {
-        if (c) void vscode.commands.executeCommand('workbench.action.openSettings', 'lossmith');
-      });
-      return undefined;
-    }
+    const programs = await this.ensurePrograms(spec.cwd);
+    if (!programs) return undefined;
     const run: ActiveRun = { key: `pending-${++this.seq}`, kind: spec.kind, label: spec.label, state: 'queued', progress: 0, detail: 'queued', backend: null, launched: true, spec };
     run.finished = new Promise<void>((r) => (run.resolveFinished = r));
     this.active.set(run.key, run);
@@ -158,16 +186,17 @@ export class RunManager implements vscode.Disposable {
     return run;
   }
 
-  private pump(programs: { node: string; cli: string }): void {
+  private pump(programs: Programs): void {
     const runs = this.runs();
     for (const i of toStart(runs.map((r) => r.state), this.maxConcurrent())) if (runs[i].spec) this.start(runs[i], programs);
   }
 
-  private start(run: ActiveRun, programs: { node: string; cli: string }): void {
+  private start(run: ActiveRun, programs: Programs): void {
     const spec = run.spec!;
     run.state = 'starting';
     run.detail = 'starting';
-    const env = Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v} `).join('');
+    const added = { ...programs.env, ...spec.env };
+    const env = Object.entries(added).map(([k, v]) => `${k}=${v} `).join('');
     this.log.info(`starting ${spec.kind} run: ${env}${programs.node} ${programs.cli} ${spec.args.join(' ')} (in ${spec.cwd})`);
     run.proc = new RunProcess({
       node: programs.node,
@@ -176,7 +205,7 @@ export class RunManager implements vscode.Disposable {
       cwd: spec.cwd,
       runsDir: runsDir(spec.cwd),
       resumeDir: spec.resumeDir,
-      ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}),
+      ...(Object.keys(added).length ? { env: { ...process.env, ...added } } : {}),
       logFile: path.join(this.logDir, `run-${Date.now()}-${this.seq}.log`),
       onStart: (e) => {
         const id = typeof e.id === 'string' ? e.id : undefined;
@@ -214,7 +243,7 @@ export class RunManager implements vscode.Disposable {
     this.programsCache = programs;
     run.pid = run.proc.pid;
   }
-  private programsCache: { node: string; cli: string } | undefined;
+  private programsCache: Programs | undefined;
 
   /** Tail events.jsonl of a run that has a folder. */
   private follow(run: ActiveRun): void {

@@ -7,10 +7,13 @@
 import { ENGINE_MODELS } from '../../../protocol/run-events';
 import type { ComputeEngine, EngineName, ModelKind } from './types';
 
-const MODULES: Record<EngineName, string> = {
-  tfjs: '../engines/tfjs',
-  torch: '../engines/torch',
+// Literal requires, so that the engine's bundle (dist/engine) includes both engines.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const MODULES: Record<EngineName, () => { engine: ComputeEngine }> = {
+  tfjs: () => require('../engines/tfjs') as { engine: ComputeEngine },
+  torch: () => require('../engines/torch') as { engine: ComputeEngine },
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export { ENGINE_MODELS } from '../../../protocol/run-events';
 
@@ -19,10 +22,9 @@ const loaded = new Map<EngineName, ComputeEngine>();
 export function loadEngine(name: EngineName): ComputeEngine {
   let e = loaded.get(name);
   if (!e) {
-    const file = MODULES[name];
-    if (!file) throw new Error(`unknown engine '${name}' (engines: ${Object.keys(MODULES).join(', ')})`);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    e = (require(file) as { engine: ComputeEngine }).engine;
+    const load = MODULES[name];
+    if (!load) throw new Error(`unknown engine '${name}' (engines: ${Object.keys(MODULES).join(', ')})`);
+    e = load().engine;
     loaded.set(name, e);
   }
   return e;

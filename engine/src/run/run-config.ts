@@ -121,9 +121,9 @@ let schemaCache: Schema | undefined;
 export function loadSchema(): Schema {
   if (schemaCache) return schemaCache;
   const candidates = [
+    path.join(__dirname, 'schemas', 'lossrun.schema.json'), // the bundle (dist/engine): next to the file
     path.join(__dirname, '..', '..', '..', '..', 'schemas', 'lossrun.schema.json'), // out/engine/src/run -> repo
     path.join(__dirname, '..', '..', '..', 'schemas', 'lossrun.schema.json'), // engine/src/run -> repo
-    path.join(__dirname, 'schemas', 'lossrun.schema.json'), // bundled next to the file
   ];
   for (const c of candidates) {
     if (fs.existsSync(c)) return (schemaCache = JSON.parse(fs.readFileSync(c, 'utf8')) as Schema);

@@ -43,7 +43,7 @@ export async function executeTask(task: Task, ctx: TaskContext): Promise<unknown
 }
 
 /** The forked child's message loop. */
-function workerMain(): void {
+export function workerMain(): void {
   const send = (m: FromWorker): void => {
     if (process.connected) process.send!(m);
   };

@@ -83,14 +83,17 @@ test('the runner alone: one task file in, JSON lines out (info, one line per epo
   assert.equal(t.data.kind, 'tensors');
   const r = runTaskFile(t, dir);
   assert.equal(r.code, 0, r.stderr);
-  const types = r.messages.map((m) => m.type);
+  // Step lines (live progress, every stepEvery steps, with the planned total) between the epochs.
+  const types = r.messages.map((m) => m.type).filter((x) => x !== 'step');
   assert.deepEqual(types, ['info', 'epoch', 'epoch', 'epoch', 'result']);
+  const steps = r.messages.filter((m): m is Extract<TorchMessage, { type: 'step' }> => m.type === 'step');
+  assert.ok(steps.length > 0 && steps.every((m) => m.steps === t.train.epochs * (t.train.stepsPerEpoch ?? 0) || (m.steps ?? 0) > m.step), JSON.stringify(steps.slice(0, 2)));
   const info = r.messages[0] as Extract<TorchMessage, { type: 'info' }>;
   assert.equal(info.info.engine, 'torch');
   assert.equal(info.info.device, 'cpu');
   assert.equal(info.info.precision, 'fp32');
   assert.match(info.info.torch, /^\d+\.\d+/);
-  const res = (r.messages[4] as Extract<TorchMessage, { type: 'result' }>).result;
+  const res = (r.messages.at(-1) as Extract<TorchMessage, { type: 'result' }>).result;
   assert.equal(res.status, 'completed');
   assert.deepEqual(res.dataset, { name: 'mnist', train: 300, val: 999, test: 2000, classes: 10 });
   assert.equal(res.history.length, 3);

@@ -53,12 +53,46 @@ interface NativeLoad {
 }
 const nativeLoads = new Map<string, NativeLoad>();
 
+/** Defined (true) by the engine's esbuild bundle (dist/engine), where tf is compiled in, not in a node_modules. */
+declare const LOSSMITH_BUNDLED: boolean | undefined;
+const BUNDLED = typeof LOSSMITH_BUNDLED !== 'undefined' && LOSSMITH_BUNDLED === true;
+
+type ModuleStatics = {
+  _resolveFilename: (req: string, ...rest: unknown[]) => string;
+  _cache: Record<string, unknown>;
+  new (id: string): { filename: string; loaded: boolean; exports: unknown };
+};
+
+/**
+ * In the bundle, what a native package asks of tfjs is our compiled-in instance: '@tensorflow/tfjs'
+ * and '-core' are `tf` itself (tfjs re-exports all of core), and the two modules tfjs-node
+ * requires only for their side effects (gradients and chained ops, registered by the bundled
+ * core already) are empty. Returns the id of a ready module in the require cache, else undefined.
+ */
+function bundledTfModule(Module: ModuleStatics, request: string): string | undefined {
+  let exports: unknown;
+  if (request === '@tensorflow/tfjs' || request === '@tensorflow/tfjs-core') exports = tf;
+  else if (request === '@tensorflow/tfjs-core/dist/register_all_gradients' || request === '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops') exports = {};
+  else return undefined;
+  const id = path.join(__dirname, 'bundled-tfjs', `${request}.js`);
+  if (!Module._cache[id]) {
+    const m = new Module(id);
+    m.filename = id;
+    m.loaded = true;
+    m.exports = exports;
+    Module._cache[id] = m;
+  }
+  return id;
+}
+
 /** Resolve '@tensorflow/tfjs*' (except the package being loaded) to our own copies. */
 function withTfAliases<T>(pkg: string, fn: () => T): T {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const Module = require('module') as { _resolveFilename: (req: string, ...rest: unknown[]) => string };
+  const Module = require('module') as ModuleStatics;
   const orig = Module._resolveFilename;
   Module._resolveFilename = function (request: string, ...rest: unknown[]): string {
+    const own = BUNDLED ? bundledTfModule(Module, request) : undefined;
+    if (own) return own;
     if (/^@tensorflow\/tfjs(-core|-layers|-converter|-data|-backend-cpu|-backend-webgl)?(\/.*)?$/.test(request) && !request.startsWith(pkg)) {
       try {
         return require.resolve(request);
@@ -135,16 +169,13 @@ function missingCudaLibs(): string[] {
   return wanted.filter((lib) => !ldcache.includes(lib) && !dirs.some((d) => fs.existsSync(path.join(d, lib))));
 }
 
-/** The folder holding the wasm binaries: the override, else the package's dist folder. */
+/** The folder holding the wasm binaries: the override, else beside the engine's bundle, else the package's dist folder. */
 export function wasmBinaryDir(opts: BackendOptions = {}): string | undefined {
   if (opts.wasmDir) return opts.wasmDir;
+  if (BUNDLED && fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm.wasm'))) return __dirname;
   try {
     return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   } catch {
-    // Bundled: look next to this file.
-    for (const d of [__dirname, path.join(__dirname, 'wasm'), path.join(__dirname, '..', 'wasm')]) {
-      if (fs.existsSync(path.join(d, 'tfjs-backend-wasm.wasm'))) return d;
-    }
     return undefined;
   }
 }

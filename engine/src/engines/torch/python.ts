@@ -13,9 +13,9 @@ import type { TorchProbe } from '../../../../protocol/torch-task';
 /** The folder holding the runner package (lossmith_torch), from the source or the compiled tree. */
 export function runnerDir(): string {
   const candidates = [
+    path.join(__dirname, 'torch'), // the bundle (dist/engine): next to the file
     path.join(__dirname, '..', '..', '..', 'torch'), // engine/src/engines/torch -> engine/torch
     path.join(__dirname, '..', '..', '..', '..', '..', 'engine', 'torch'), // out/engine/src/engines/torch -> engine/torch
-    path.join(__dirname, 'torch'), // bundled next to the file
   ];
   const found = candidates.find((d) => fs.existsSync(path.join(d, 'lossmith_torch', '__main__.py')));
   if (!found) throw new Error(`the torch runner (lossmith_torch) is missing from this installation (looked in ${candidates.join(', ')})`);
