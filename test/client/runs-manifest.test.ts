@@ -41,6 +41,8 @@ test('views, schemas, settings and activation', () => {
   assert.ok(container && fs.existsSync(path.join(root, container.icon)));
   assert.ok(ignore.includes(`!${container.icon}`));
   assert.equal(pkg.contributes.views['lossmith-runs'][0].id, 'lossmithRuns');
+  // The view's header reads "LOSSMITH: RUNS", not "LOSSMITH RUNS: RUNS".
+  assert.deepEqual([container.title, pkg.contributes.views['lossmith-runs'][0].name], ['Lossmith', 'Runs']);
   const jv = pkg.contributes.jsonValidation as { fileMatch: string; url: string }[];
   assert.deepEqual(jv.map((j) => j.fileMatch).sort(), ['*.evolve.json', '*.lossrun.json']);
   for (const j of jv) {
