@@ -46,6 +46,9 @@ export const ISSUE_CODES = [
   'no-target-dependence',
   'no-prediction-dependence',
   ...STABILITY_CODES,
+  // Limits (limits.ts): an expression nested too deep, and the count of problems left out.
+  'nested-too-deep',
+  'too-many-problems',
 ] as const;
 
 export type IssueCode = (typeof ISSUE_CODES)[number];
@@ -90,7 +93,8 @@ export function checkText(text: string, opts: CheckOptions = {}): CheckResult {
   }
   const diags: Diagnostic[] = syntaxDiagnostics(parsed);
   try {
-    diags.push(...semanticDiagnostics(model, opts));
+    // A loop, not push(...): a spread of 120,000 diagnostics overflows the stack.
+    for (const d of semanticDiagnostics(model, opts)) diags.push(d);
   } catch (e) {
     diags.push(internal(e));
   }
@@ -250,15 +254,16 @@ export function integrityDiagnostics(text: string, fast: CheckResult, loss: Loss
 /** Names a loss uses, through its lets. */
 export function transitiveNames(e: Expr, model: Model): Set<string> {
   const out = new Set<string>();
-  const visit = (x: Expr): void => {
+  // A work list, not recursion: a chain of 100,000 lets must not overflow the stack.
+  const todo: Expr[] = [e];
+  for (let x = todo.pop(); x; x = todo.pop()) {
     for (const n of freeNames(x)) {
       if (out.has(n)) continue;
       out.add(n);
       const s = model.symbols.get(n);
-      if (s && s.stmt && s.stmt.kind === 'Let') visit(s.stmt.expr);
+      if (s && s.stmt && s.stmt.kind === 'Let') todo.push(s.stmt.expr);
     }
-  };
-  visit(e);
+  }
   return out;
 }
 
@@ -266,8 +271,9 @@ export function transitiveNames(e: Expr, model: Model): Set<string> {
 export function lossHasErrors(e: Expr, model: Model): boolean {
   let bad = false;
   const seen = new Set<string>();
-  const visit = (x: Expr): void => {
-    if (bad) return;
+  // A work list, not recursion (long let chains).
+  const todo: Expr[] = [e];
+  for (let x = todo.pop(); x && !bad; x = todo.pop()) {
     if (hasMissing(x)) bad = true;
     walk(x, (n) => {
       if (n.kind === 'Call' && !resolveCall(n.callee, n.args.length)) bad = true;
@@ -281,13 +287,12 @@ export function lossHasErrors(e: Expr, model: Model): boolean {
         if (s.type === undefined || inputSpec(n)) bad = true;
         else if (!seen.has(n)) {
           seen.add(n);
-          visit(s.stmt.expr);
+          todo.push(s.stmt.expr);
         }
       }
       if (s && s.stmt && s.stmt.kind === 'Param' && !Number.isFinite(s.stmt.value)) bad = true;
     }
-  };
-  visit(e);
+  }
   if (model.types.get(e) === undefined) bad = true;
   return bad;
 }
@@ -339,24 +344,31 @@ class Intervals {
       }
       case 'Call': {
         const b = resolveCall(e.callee, e.args.length);
+        if (b && b.id === 'sum' && e.args.length === 1) return this.sumOf(e, b, visit);
         const args = e.args.map((a) => this.of(a, visit));
         if (!b) return I.REAL;
         visit?.(b, args, e);
-        if (b.id === 'sum') return this.sumOf(e.args[0], args[0]);
         return safeRange(b, args);
       }
     }
   }
 
   /** sum(y * X) and sum(p * X) are convex combinations of X; sum(y) = sum(p) = 1. */
-  private sumOf(arg: Expr, generic: Interval): Interval {
+  private sumOf(call: Extract<Expr, { kind: 'Call' }>, b: Builtin, visit?: (b: Builtin, args: Interval[], node: Expr) => void): Interval {
     const isDist = (x: Expr): boolean => x.kind === 'Name' && (x.name === 'y' || x.name === 'p');
-    if (isDist(arg)) return I.point(1);
-    if (arg.kind === 'Binary' && arg.op === '*') {
-      if (isDist(arg.left)) return this.of(arg.right);
-      if (isDist(arg.right)) return this.of(arg.left);
+    const arg = call.args[0];
+    if (arg.kind === 'Binary' && arg.op === '*' && (isDist(arg.left) || isDist(arg.right))) {
+      // Each side once: evaluating X again for the convex combination made sum(y * sum(y * ...))
+      // exponential in its depth (54 levels hung the checker).
+      const sides = [this.of(arg.left, visit), this.of(arg.right, visit)];
+      const times = builtinById(OPERATOR_IDS['*']);
+      visit?.(times, sides, arg);
+      visit?.(b, [safeRange(times, sides)], call);
+      return isDist(arg.left) ? sides[1] : sides[0];
     }
-    return sumRange(generic);
+    const generic = this.of(arg, visit);
+    visit?.(b, [generic], call);
+    return isDist(arg) ? I.point(1) : sumRange(generic);
   }
 
   domainWarnings(e: Expr, out: Diagnostic[], seen: Set<string>): void {
@@ -404,14 +416,25 @@ function applySuppressions(text: string, parsed: ParseResult, diags: Diagnostic[
     allowByLine.set(index.position(c.range.start).line, codes);
   }
   if (allowByLine.size === 0) return;
+  // The diagnostics by start, so each statement looks only at its own (a file with an allow
+  // comment on every line was quadratic).
+  const byStart = [...diags].sort((x, y) => x.range.start - y.range.start);
   for (const s of parsed.program.statements) {
     const first = index.position(s.range.start).line;
     const last = index.position(s.range.end).line;
     const allowed = new Set<string>();
     for (const l of [first - 1, first, last]) for (const c of allowByLine.get(l) ?? []) allowed.add(c);
     if (allowed.size === 0) continue;
-    for (const d of diags) {
-      if (d.range.start >= s.range.start && d.range.end <= Math.max(s.range.end, d.range.start) && allowed.has(d.code) && d.severity !== 'error') {
+    let lo = 0;
+    let hi = byStart.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byStart[mid].range.start < s.range.start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < byStart.length && byStart[k].range.start <= s.range.end; k++) {
+      const d = byStart[k];
+      if (d.range.end <= Math.max(s.range.end, d.range.start) && allowed.has(d.code) && d.severity !== 'error') {
         d.severity = 'info';
         d.message = `${d.message} (allowed here)`;
       }

@@ -4,6 +4,7 @@
  */
 import type { Expr, LetStmt, LossStmt, ParamStmt, Program, Range, Statement } from './ast';
 import { builtinById, CALLABLE_NAMES, INPUTS, OPERATOR_IDS, overloads, resolveCall, type Builtin, type BuiltinId, type Ty } from './builtins';
+import { MAX_INLINED_NESTING } from './limits';
 
 export type SymbolKind = 'input' | 'param' | 'let' | 'loss';
 
@@ -17,7 +18,7 @@ export interface SymbolInfo {
 }
 
 export interface TypeProblem {
-  code: 'unknown-name' | 'wrong-arity' | 'type-mismatch' | 'not-constant' | 'use-before-definition' | 'loss-reference';
+  code: 'unknown-name' | 'wrong-arity' | 'type-mismatch' | 'not-constant' | 'use-before-definition' | 'loss-reference' | 'nested-too-deep';
   message: string;
   range: Range;
   /** For unknown names: suggestions, best first. */
@@ -56,15 +57,21 @@ export function inputSymbol(name: string): SymbolInfo | undefined {
 export function editDistance(a: string, b: string): number {
   const m = a.length;
   const n = b.length;
-  const d: number[][] = Array.from({ length: m + 1 }, (_, i) => Array.from({ length: n + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  // Three rows of the matrix (the transposition looks two rows back), not m + 1 arrays.
+  let back = new Array<number>(n + 1).fill(0);
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  let cur = new Array<number>(n + 1).fill(0);
   for (let i = 1; i <= m; i++) {
+    cur[0] = i;
     for (let j = 1; j <= n; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, back[j - 2] + 1);
+      cur[j] = v;
     }
+    [back, prev, cur] = [prev, cur, back];
   }
-  return d[m][n];
+  return prev[n];
 }
 
 export function suggest(name: string, candidates: Iterable<string>): string[] {
@@ -72,6 +79,9 @@ export function suggest(name: string, candidates: Iterable<string>): string[] {
   const lower = name.toLowerCase();
   for (const c of candidates) {
     if (c === name) continue;
+    // The edit distance is at least the difference in length: skip the matrix when that is
+    // already too far (and the candidate does not start with the name).
+    if (Math.abs(c.length - name.length) > Math.max(1, Math.floor(Math.max(name.length, c.length) / 3)) && !(lower.length >= 2 && c.toLowerCase().startsWith(lower))) continue;
     const d = editDistance(lower, c.toLowerCase());
     const limit = Math.max(1, Math.floor(Math.max(name.length, c.length) / 3));
     if (d <= limit || (c.toLowerCase().startsWith(lower) && lower.length >= 2)) scored.push([c, d]);
@@ -92,22 +102,42 @@ export function analyze(program: Program): Model {
     types: new Map(),
     problems: [],
   };
-  const allNames = new Set<string>(program.statements.map((s) => s.name));
   const scope = new Map<string, SymbolInfo>();
   for (const s of INPUT_SYMBOLS) scope.set(s.name, s);
+  const cx: Context = { program, scope, suggestBudget: SUGGEST_BUDGET, inlined: new Map(), deepest: 0, poisoned: false };
 
   for (const stmt of program.statements) {
     let type: Ty | undefined;
+    let inlined = 0;
     if (stmt.kind === 'Param') {
       type = 'scalar';
       model.params.push(stmt);
     } else {
-      type = inferType(stmt.expr, model, scope, allNames, stmt.kind === 'Loss' ? stmt.name : undefined);
+      startStatement(cx);
+      type = inferType(stmt.expr, model, cx, 0);
+      inlined = cx.deepest;
+      if (cx.poisoned) {
+        // It uses a let refused below: no type, and no second error down the chain.
+        type = undefined;
+        inlined = POISONED;
+      } else if (cx.crossing) {
+        // Written out, the lets this expression uses nest too deep for the passes that follow
+        // lets by name (exporters, the tfjs lowering): refuse it here, once, where it crosses.
+        const at = cx.crossing;
+        model.problems.push({
+          code: 'nested-too-deep',
+          message: `nested too deep: with the lets it uses written out, this expression nests more than ${MAX_INLINED_NESTING} levels at '${at.name}'; shorten the chain of lets`,
+          range: at.range,
+        });
+        type = undefined;
+        inlined = POISONED;
+      }
       if (type) model.types.set(stmt.expr, type);
       if (stmt.kind === 'Let') model.lets.push(stmt);
       else model.losses.push(stmt);
     }
     const sym: SymbolInfo = { kind: stmt.kind === 'Param' ? 'param' : stmt.kind === 'Let' ? 'let' : 'loss', name: stmt.name, type, stmt, nameRange: stmt.nameRange };
+    if (stmt.kind === 'Let' && inlined !== 0) cx.inlined.set(sym, inlined);
     model.definitions.push(sym);
     if (!stmt.name) continue;
     if (!model.symbols.has(stmt.name)) model.symbols.set(stmt.name, sym);
@@ -117,33 +147,89 @@ export function analyze(program: Program): Model {
   return model;
 }
 
-function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNames: Set<string>, lossName?: string): Ty | undefined {
-  // Recursion without a closure per node (this runs on every node of every check).
+/** Did-you-mean comparisons per file (unknown names x names in scope): a huge broken file stays linear. */
+const SUGGEST_BUDGET = 200_000;
+/** The written-out depth of a let refused for nesting too deep (or using one that was). */
+const POISONED = -1;
+
+interface Context {
+  program: Program;
+  scope: Map<string, SymbolInfo>;
+  /** For names that do not resolve (computed on the first): the last start of each name's definitions, and the losses' names. */
+  names?: { lastStart: Map<string, number>; losses: Set<string> };
+  /** Did-you-mean comparisons left. */
+  suggestBudget: number;
+  /** How deep each let's expression nests with the lets it uses written out (POISONED: refused). */
+  inlined: Map<SymbolInfo, number>;
+  /** The deepest leaf of the current statement, lets written out. */
+  deepest: number;
+  /** The first name of the current statement past MAX_INLINED_NESTING. */
+  crossing?: { name: string; range: Range };
+  /** The current statement uses a refused let. */
+  poisoned: boolean;
+}
+
+function startStatement(cx: Context): void {
+  cx.deepest = 0;
+  cx.crossing = undefined;
+  cx.poisoned = false;
+}
+
+/** Where each name is defined last, and which names are losses (once per file, not a search per name). */
+function definedNames(cx: Context): NonNullable<Context['names']> {
+  if (!cx.names) {
+    const lastStart = new Map<string, number>();
+    const losses = new Set<string>();
+    for (const s of cx.program.statements) {
+      lastStart.set(s.name, Math.max(lastStart.get(s.name) ?? -1, s.range.start));
+      if (s.kind === 'Loss') losses.add(s.name);
+    }
+    cx.names = { lastStart, losses };
+  }
+  return cx.names;
+}
+
+/** `suggest`, while the file's budget of comparisons lasts (then no suggestions). */
+function suggestWithin(cx: Context, name: string, candidates: Iterable<string>, count: number): string[] {
+  if (cx.suggestBudget < count) return [];
+  cx.suggestBudget -= count;
+  return suggest(name, candidates);
+}
+
+function inferType(e: Expr, model: Model, cx: Context, depth: number): Ty | undefined {
+  // Recursion without a closure per node (this runs on every node of every check). The parser
+  // bounds the depth of one expression (limits.ts).
   let t: Ty | undefined;
   switch (e.kind) {
     case 'Number':
       t = 'scalar';
+      if (depth > cx.deepest) cx.deepest = depth;
       break;
     case 'Missing':
       t = undefined;
       break;
     case 'Name': {
-      const sym = scope.get(e.name);
+      const sym = cx.scope.get(e.name);
+      if (depth > cx.deepest) cx.deepest = depth;
       if (sym) {
         model.references.push({ range: e.range, symbol: sym });
         t = sym.type;
+        const inl = cx.inlined.get(sym) ?? 0;
+        if (inl === POISONED) cx.poisoned = true;
+        const d = depth + Math.max(0, inl);
+        if (d > cx.deepest) cx.deepest = d;
+        if (d > MAX_INLINED_NESTING && !cx.crossing) cx.crossing = { name: e.name, range: e.range };
       } else {
-        const later = model.program.statements.find((s) => s.name === e.name && s.range.start > e.range.start);
-        const loss = model.program.statements.find((s) => s.name === e.name && s.kind === 'Loss');
-        if (loss) {
+        const names = definedNames(cx);
+        const later = (names.lastStart.get(e.name) ?? -1) > e.range.start;
+        if (names.losses.has(e.name)) {
           model.problems.push({ code: 'loss-reference', message: `'${e.name}' is a loss; a loss cannot be used in an expression (define it with 'let' to reuse it)`, range: e.range });
-        } else if (later && allNames.has(e.name)) {
+        } else if (later) {
           model.problems.push({ code: 'use-before-definition', message: `'${e.name}' is used before it is defined (line order matters)`, range: e.range });
         } else if (overloads(e.name).length > 0) {
           model.problems.push({ code: 'type-mismatch', message: `'${e.name}' is a function: call it, e.g. ${e.name}(...)`, range: e.range });
         } else {
-          const candidates = new Set<string>([...scope.keys()]);
-          const suggestions = suggest(e.name, candidates);
+          const suggestions = suggestWithin(cx, e.name, cx.scope.keys(), cx.scope.size);
           model.problems.push({
             code: 'unknown-name',
             message: `unknown name '${e.name}'${suggestions.length ? `; did you mean '${suggestions[0]}'?` : ''}`,
@@ -156,24 +242,25 @@ function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNam
       break;
     }
     case 'Unary':
-      t = inferType(e.operand, model, scope, allNames, lossName);
+      t = inferType(e.operand, model, cx, depth + 1);
       break;
     case 'Binary': {
-      const a = inferType(e.left, model, scope, allNames, lossName);
-      const b = inferType(e.right, model, scope, allNames, lossName);
+      const a = inferType(e.left, model, cx, depth + 1);
+      const b = inferType(e.right, model, cx, depth + 1);
       t = a === undefined || b === undefined ? (a === 'vector' || b === 'vector' ? 'vector' : undefined) : a === 'vector' || b === 'vector' ? 'vector' : 'scalar';
       break;
     }
     case 'Call': {
       const argTypes: (Ty | undefined)[] = [];
-      for (const arg of e.args) argTypes.push(inferType(arg, model, scope, allNames, lossName));
+      for (const arg of e.args) argTypes.push(inferType(arg, model, cx, depth + 1));
+      if (e.args.length === 0 && depth + 1 > cx.deepest) cx.deepest = depth + 1;
       const cands = overloads(e.callee);
       if (cands.length === 0) {
-        const sym = scope.get(e.callee);
+        const sym = cx.scope.get(e.callee);
         if (sym) {
           model.problems.push({ code: 'type-mismatch', message: `'${e.callee}' is a ${sym.kind}, not a function`, range: e.calleeRange });
         } else {
-          const suggestions = suggest(e.callee, CALLABLE_NAMES);
+          const suggestions = suggestWithin(cx, e.callee, CALLABLE_NAMES, CALLABLE_NAMES.length);
           model.problems.push({
             code: 'unknown-name',
             message: `unknown function '${e.callee}'${suggestions.length ? `; did you mean '${suggestions[0]}'?` : ''}`,
@@ -207,7 +294,7 @@ function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNam
           if (at === 'vector') {
             model.problems.push({ code: 'type-mismatch', message: `${b.name} expects a scalar constant as '${spec.name}', got a vector`, range: arg.range });
             bad = true;
-          } else if (dependsOnInputs(arg, scope)) {
+          } else if (dependsOnInputs(arg, cx.scope)) {
             model.problems.push({ code: 'not-constant', message: `'${spec.name}' of ${b.name} must be a constant (numbers and params only)`, range: arg.range });
           }
         }
@@ -226,20 +313,25 @@ function inferType(e: Expr, model: Model, scope: Map<string, SymbolInfo>, allNam
 }
 
 /** Does the expression depend on y, p, logits (directly or through lets)? */
-function dependsOnInputs(e: Expr, scope: Map<string, SymbolInfo>, seen = new Set<string>()): boolean {
+function dependsOnInputs(e: Expr, scope: Map<string, SymbolInfo>): boolean {
+  const seen = new Set<string>();
   let dep = false;
-  walk(e, (n) => {
-    if (n.kind === 'Name') {
+  // A work list over the lets it uses, not recursion (long let chains).
+  const todo: Expr[] = [e];
+  for (let x = todo.pop(); x && !dep; x = todo.pop()) {
+    walk(x, (n) => {
+      if (n.kind !== 'Name') return;
       const s = scope.get(n.name);
       if (!s) return;
       if (s.kind === 'input' && s.name !== 'C') dep = true;
       if (s.kind === 'let' && s.stmt && s.stmt.kind === 'Let' && !seen.has(n.name)) {
         // A let that shadows an input names itself in its own expression: follow it once.
         seen.add(n.name);
-        if (inputSymbol(n.name) || dependsOnInputs(s.stmt.expr, scope, seen)) dep = true;
+        if (inputSymbol(n.name)) dep = true;
+        else todo.push(s.stmt.expr);
       }
-    }
-  });
+    });
+  }
   return dep;
 }
 

@@ -23,7 +23,7 @@ import {
   type SemanticTokensDelta,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Diagnostic as GDiagnostic } from '../../grammar/src/index';
+import { capDiagnostics, MAX_DIAGNOSTICS, type Diagnostic as GDiagnostic } from '../../grammar/src/index';
 import {
   AnalysisChangedNotification,
   DerivativeRequest,
@@ -54,6 +54,8 @@ export interface LossServerOptions {
   debounceMs?: number;
   /** Overrides initializationOptions.examplesDir. */
   examplesDir?: string;
+  /** Diagnostics sent per document (default MAX_DIAGNOSTICS), then one that counts the rest. */
+  maxDiagnostics?: number;
 }
 
 const derivativeType = new RequestType<DerivativeParams, DerivativeResult | null, void>(DerivativeRequest.method);
@@ -148,8 +150,9 @@ export class LossServer {
   private publish(a: Analysis, diagnostics: GDiagnostic[]): void {
     if (this.mode !== 'push') return;
     const related = this.caps.textDocument?.publishDiagnostics?.relatedInformation ?? false;
+    const sent = capDiagnostics(diagnostics, this.options.maxDiagnostics ?? MAX_DIAGNOSTICS);
     this.connection
-      .sendDiagnostics({ uri: a.uri, version: a.version, diagnostics: diagnostics.map((d) => toDiagnostic(a.index, a.uri, d, related)) })
+      .sendDiagnostics({ uri: a.uri, version: a.version, diagnostics: sent.map((d) => toDiagnostic(a.index, a.uri, d, related)) })
       .catch((e) => this.log(`publishDiagnostics failed: ${String(e)}`));
   }
 
@@ -348,7 +351,8 @@ export class LossServer {
         if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
         if (!d) throw new ResponseError(LSPErrorCodes.ServerCancelled, 'the document changed', { retriggerRequest: true } as never);
         const related = !!this.caps.textDocument?.diagnostic;
-        return { kind: 'full', resultId: String(a.version), items: d.map((x) => toDiagnostic(a.index, a.uri, x, related)) };
+        const sent = capDiagnostics(d, this.options.maxDiagnostics ?? MAX_DIAGNOSTICS);
+        return { kind: 'full', resultId: String(a.version), items: sent.map((x) => toDiagnostic(a.index, a.uri, x, related)) };
       }),
     );
   }

@@ -1,11 +1,14 @@
 /**
  * DSL core benchmark: parse + check + derive time for a generated 1000-line file, and the
  * per-candidate cost of the integrity check (1000-point grid), against an anchor measured in
- * the same run (the time to merely tokenize the same text).
+ * the same run (the time to merely tokenize the same text); then the check of big generated
+ * files (1,000, 100,000 and 1,000,000 lines; goal: 100,000 lines under 2 s) and a short fuzz
+ * run (`npm run fuzz` runs 100,000 inputs).
  */
 import { checkText, clearIntegrityCache, differentiate, integrityCheck, parse } from '../../grammar/src/index';
 import { clearStatementCache } from '../../grammar/src/parser';
-import { lossLexer } from '../../grammar/src/lexer';
+import { lossLexer, tokenize } from '../../grammar/src/lexer';
+import { fuzz } from '../helpers/fuzz-inputs';
 
 export function generatedFile(lines: number): string {
   const out: string[] = [];
@@ -79,8 +82,10 @@ export async function runGrammarBench(): Promise<void> {
   const integrity = time(cold(focal, 'f'), 21);
   const seed = checkText('loss s = sum(neg(y * ln(p * i0(p))))').model;
   const integritySeed = time(cold(seed, 's'), 21);
+  const scan = time(() => tokenize(text), 9);
   const rows: [string, number][] = [
     ['tokenize (anchor)', lex],
+    ['tokenize, hand-written scanner (the parser\'s)', scan],
     ['parse (cold)', parseMs],
     ['parse after a one-line edit (statements re-used)', parseWarm],
     ['check without integrity', checkNoIntegrity],
@@ -94,4 +99,40 @@ export async function runGrammarBench(): Promise<void> {
   console.log('what'.padEnd(44) + 'median ms'.padStart(12) + 'x anchor'.padStart(12));
   for (const [name, ms] of rows) console.log(name.padEnd(44) + ms.toFixed(3).padStart(12) + (ms / lex).toFixed(1).padStart(12));
   console.log(`parse + check (cold) + derive: ${(checkCold + deriveAll).toFixed(1)} ms; per loss: ${((checkCold + deriveAll) / losses).toFixed(2)} ms`);
+  bigFiles();
+  const fz = fuzz(5000, 20261123);
+  console.log(`fuzz: ${fz.inputs} inputs in ${(fz.ms / 1000).toFixed(1)} s (${(fz.inputs / (fz.ms / 1000)).toFixed(0)}/s), no internal error; \`npm run fuzz\` runs 100,000`);
+}
+
+/**
+ * The check of big generated files (params, lets, losses, comments), cold (no statement re-used),
+ * without the integrity check (what an editor shows at once, and `check --no-integrity`): wall
+ * time, and the process's CPU time (a fairer figure on a loaded machine; it includes GC threads).
+ */
+function bigFiles(): void {
+  console.log('\nbig files: check without integrity, cold');
+  console.log('lines'.padStart(10) + 'chars'.padStart(12) + 'wall ms'.padStart(10) + 'cpu ms'.padStart(10) + 'ms / 1k lines'.padStart(15) + 'diagnostics'.padStart(13));
+  let at100k = NaN;
+  for (const lines of [1000, 100_000, 1_000_000]) {
+    const text = generatedFile(lines);
+    const reps = lines >= 1_000_000 ? 1 : lines >= 100_000 ? 3 : 9;
+    const walls: number[] = [];
+    const cpus: number[] = [];
+    let diagnostics = 0;
+    for (let r = 0; r < reps; r++) {
+      clearStatementCache();
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const res = checkText(text, { integrity: false });
+      walls.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpus.push((c.user + c.system) / 1000);
+      diagnostics = res.diagnostics.length;
+      if (res.diagnostics.some((d) => /internal/.test(d.message))) throw new Error(`internal error on ${lines} lines`);
+    }
+    const wall = median(walls);
+    if (lines === 100_000) at100k = wall;
+    console.log(String(lines).padStart(10) + String(text.length).padStart(12) + wall.toFixed(0).padStart(10) + median(cpus).toFixed(0).padStart(10) + ((wall / lines) * 1000).toFixed(1).padStart(15) + String(diagnostics).padStart(13));
+  }
+  console.log(`goal: 100,000 lines under 2 s: ${at100k < 2000 ? 'met' : 'NOT met'} (${at100k.toFixed(0)} ms)`);
 }

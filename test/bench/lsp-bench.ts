@@ -88,4 +88,40 @@ export async function runLspBench(): Promise<void> {
   } finally {
     await c.dispose();
   }
+  await bigDocuments();
+}
+
+/**
+ * Big documents: the time from didOpen to the first publishDiagnostics (the fast part: all but
+ * the integrity check) and to the full one, and how many the server pushes (at most 1000 and one
+ * that counts the rest).
+ */
+async function bigDocuments(): Promise<void> {
+  const size = 5 * 1024 * 1024;
+  const line = 'loss a = sum(y * log(p)) + $\n';
+  let seed = 5;
+  const docs: [string, string][] = [
+    ['5 MB of broken lines (180,000 statements, each an error and a duplicate)', line.repeat(Math.ceil(size / line.length))],
+    ['5 MB of random bytes', Array.from({ length: size }, () => String.fromCharCode((seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 255)).join('')],
+    ['100,000 generated lines (params, lets, losses, comments)', generate(100_000)],
+  ];
+  console.log('\nBig documents: didOpen -> publishDiagnostics');
+  console.log('| document | chars | first publish ms | full publish ms | diagnostics pushed | problems in all |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [name, text] of docs) {
+    const c = await startServer({ debounceMs: 0 });
+    try {
+      const t0 = now();
+      const { uri } = await c.openDoc(text);
+      await c.waitFor(() => (c.published.get(uri) ?? []).length > 0, 'a first publish', 600000);
+      const first = now() - t0;
+      const d = await c.diagnostics(uri, 1, 600000);
+      const ms = now() - t0;
+      const more = d.find((x) => x.code === 'too-many-problems');
+      const all = more ? d.length - 1 + Number((more.data as { hidden: number }).hidden) : d.length;
+      console.log(`| ${name} | ${text.length} | ${first.toFixed(0)} | ${ms.toFixed(0)} | ${d.length} | ${all} |`);
+    } finally {
+      await c.dispose();
+    }
+  }
 }

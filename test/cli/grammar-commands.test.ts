@@ -122,3 +122,36 @@ test('the bin works as a real process', () => {
   assert.match(h.stdout, /check/);
   assert.match(h.stdout, /lsp --stdio/);
 });
+
+test('check: at most --max-problems diagnostics per file (default 1000), errors first, then one that counts the rest', async () => {
+  const f = tmp('many.loss', Array.from({ length: 1500 }, (_, i) => `loss l${i} = sum(y * p) + zz${i}`).join('\n'));
+  const r = await run(['check', '--no-integrity', f]);
+  assert.equal(r.code, 1);
+  const lines = r.out.trim().split('\n');
+  assert.equal(lines.length, 1001);
+  assert.ok(lines.slice(0, 1000).every((l) => / error: unknown name 'zz\d+' \[unknown-name\]$/.test(l)), lines[0]);
+  assert.match(lines[1000], /: error: \d+ more problems not shown \(500 errors(, \d+ warnings?)?\); only the first 1000 are reported \[too-many-problems\]$/);
+  // The count on stderr is the whole file's.
+  assert.match(r.err, /1500 errors/);
+
+  const json = await run(['check', '--no-integrity', '--json', '--max-problems', '10', f]);
+  const [file] = JSON.parse(json.out) as { diagnostics: { code: string; message: string }[] }[];
+  assert.equal(file.diagnostics.length, 11);
+  assert.equal(file.diagnostics[10].code, 'too-many-problems');
+  const all = await run(['check', '--no-integrity', '--max-problems', '0', f]);
+  assert.ok(all.out.trim().split('\n').length >= 1500);
+  const bad = await run(['check', '--max-problems', 'lots', f]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--max-problems expects a whole number/);
+});
+
+test('check: 5 MB of random bytes gives a few errors, quickly, not one per bad character', async () => {
+  let seed = 11;
+  const bytes = Buffer.alloc(5 * 1024 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 255;
+  const f = tmp('random.loss', bytes.toString('latin1'));
+  const r = await run(['check', f]);
+  assert.equal(r.code, 1);
+  const lines = r.out.trim().split('\n');
+  assert.ok(lines.length >= 1 && lines.length <= 1001, `${lines.length} lines`);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkText, ISSUE_CODES, LineIndex, type IssueCode } from '../../grammar/src/index';
+import { capDiagnostics, checkText, ISSUE_CODES, LineIndex, MAX_NESTING, type IssueCode } from '../../grammar/src/index';
 
 /**
  * One minimal input per issue code. `⟦…⟧` marks the exact range the diagnostic must cover
@@ -41,7 +41,12 @@ const CASES: [IssueCode, string, string?][] = [
   ['float32-overflow', 'loss a = -sum(y * ⟦exp(logits)⟧)'],
   ['float32-underflow', 'loss a = sum(y / ⟦exp(-logits^2)⟧)'],
   ['float32-cancellation', 'loss a = sum(y / ⟦(1 - p)⟧)'],
+  // The parenthesis that opens level MAX_NESTING + 1 (more in test/grammar/limits.test.ts).
+  ['nested-too-deep', `loss a = ${'('.repeat(MAX_NESTING)}⟦(⟧p${')'.repeat(MAX_NESTING + 1)}`],
 ];
+
+/** Codes the checker never gives itself: `capDiagnostics` (the CLI, the server) adds them. */
+const CAP_CODES: IssueCode[] = ['too-many-problems'];
 
 function strip(marked: string): { text: string; start: number; end: number } {
   const start = marked.indexOf('⟦');
@@ -50,7 +55,7 @@ function strip(marked: string): { text: string; start: number; end: number } {
 }
 
 test('every issue code has a case', () => {
-  const covered = new Set(CASES.map((c) => c[0]));
+  const covered = new Set([...CASES.map((c) => c[0]), ...CAP_CODES]);
   assert.deepEqual(ISSUE_CODES.filter((c) => !covered.has(c)), []);
 });
 
@@ -64,6 +69,15 @@ for (const [code, marked] of CASES) {
     assert.ok(exact, `${code} ranges ${JSON.stringify(hits.map((h) => text.slice(h.range.start, h.range.end)))} != ${JSON.stringify(text.slice(start, end))}`);
   });
 }
+
+test('too-many-problems: a count of the diagnostics left out, at the first one left out', () => {
+  const text = 'loss a = sum(y * p) + u1\nloss b = sum(y * p) + u2\nloss c = sum(y * p) + u3';
+  const all = checkText(text).diagnostics.filter((d) => d.code === 'unknown-name');
+  const capped = capDiagnostics(all, 1);
+  assert.deepEqual(capped.map((d) => d.code), ['unknown-name', 'too-many-problems']);
+  assert.equal(capped[1].message, '2 more problems not shown (2 errors); only the first 1 is reported');
+  assert.deepEqual(capped[1].range, all[1].range);
+});
 
 test('did-you-mean suggestions, including transpositions', () => {
   const r = checkText('loss a = -sum(y * lgo(p))');

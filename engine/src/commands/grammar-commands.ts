@@ -2,11 +2,13 @@
 import * as fs from 'fs';
 import type { Command } from 'commander';
 import {
+  capDiagnostics,
   checkText,
   differentiate,
   evalExpr,
   LineIndex,
   lossReport,
+  MAX_DIAGNOSTICS,
   sampleEnv,
   toVector,
   type CheckResult,
@@ -33,11 +35,12 @@ function readSource(file: string): string {
   }
 }
 
-export function diagnosticsJson(file: string, text: string, result: CheckResult): FileDiagnostics {
+/** The diagnostics of a file as JSON, at most `max` (then one `too-many-problems` that counts the rest). */
+export function diagnosticsJson(file: string, text: string, result: CheckResult, max = MAX_DIAGNOSTICS): FileDiagnostics {
   const index = new LineIndex(text);
   return {
     file,
-    diagnostics: result.diagnostics.map((d) => ({
+    diagnostics: capDiagnostics(result.diagnostics, max).map((d) => ({
       range: { start: index.position(d.range.start), end: index.position(d.range.end) },
       severity: d.severity,
       code: d.code,
@@ -58,7 +61,7 @@ export function loadChecked(file: string): { text: string; result: CheckResult }
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {
     const index = new LineIndex(text);
-    throw new UsageError(`${file} has errors:\n${errors.map((d) => formatDiagnostic(file, index, d)).join('\n')}`);
+    throw new UsageError(`${file} has errors:\n${capDiagnostics(errors).map((d) => formatDiagnostic(file, index, d)).join('\n')}`);
   }
   return { text, result };
 }
@@ -82,7 +85,11 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
     .argument('<files...>', '.loss files')
     .option('--json', 'print [{file, diagnostics:[{range, severity, code, message}]}]')
     .option('--no-integrity', 'skip the integrity check of the loss curves')
-    .action((files: string[], opts: { json?: boolean; integrity: boolean }) => {
+    .option('--max-problems <n>', `report at most n diagnostics per file, then how many more there are (0: all)`, String(MAX_DIAGNOSTICS))
+    .action((files: string[], opts: { json?: boolean; integrity: boolean; maxProblems: string }) => {
+      const max = Number(opts.maxProblems);
+      if (!Number.isInteger(max) || max < 0) throw new UsageError(`--max-problems expects a whole number of 0 or more, got '${opts.maxProblems}'`);
+      const cap = max === 0 ? Infinity : max;
       const all: FileDiagnostics[] = [];
       let errors = 0;
       let warnings = 0;
@@ -93,10 +100,12 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
         if (result.model.losses.length === 0 && !result.diagnostics.some((d) => d.severity === 'error')) io.err(`${file}: no loss in this file\n`);
         errors += result.diagnostics.filter((d) => d.severity === 'error').length;
         warnings += result.diagnostics.filter((d) => d.severity === 'warning').length;
-        if (opts.json) all.push(diagnosticsJson(file, text, result));
+        if (opts.json) all.push(diagnosticsJson(file, text, result, cap));
         else {
           const index = new LineIndex(text);
-          for (const d of result.diagnostics) io.out(formatDiagnostic(file, index, d) + '\n');
+          // One write per file: a million lines through io.out one by one is slow.
+          const lines = capDiagnostics(result.diagnostics, cap).map((d) => formatDiagnostic(file, index, d) + '\n');
+          if (lines.length) io.out(lines.join(''));
         }
       }
       if (opts.json) io.out(JSON.stringify(all, null, 2) + '\n');
