@@ -531,6 +531,16 @@ const LIST = [
     (a) => `\\operatorname{sg}\\left(${a[0]}\\right)`, (t) => t, () => null, (a) => a),
 ];
 
+/** A builtin's interval rule, REAL when it throws or gives NaN (no closure: this runs per node). */
+export function safeRange(b: Builtin, args: Interval[]): Interval {
+  try {
+    const r = b.range(args);
+    return Number.isNaN(r.lo) || Number.isNaN(r.hi) ? I.REAL : r;
+  } catch {
+    return I.REAL;
+  }
+}
+
 /** Bounds of Σ_k v_k over C >= 2 classes, elementwise bounds given. */
 export function sumRange(a: Interval): Interval {
   const lo = a.lo > 0 ? 2 * a.lo : a.lo === 0 ? 0 : -Infinity;

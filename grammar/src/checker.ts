@@ -6,7 +6,7 @@
  * line just before it turns that statement's diagnostics with those codes into infos.
  */
 import type { Expr, LossStmt, Range, Statement } from './ast';
-import { INPUTS, inputSpec, overloads, resolveCall, OPERATOR_IDS, builtinById, sumRange, type Builtin } from './builtins';
+import { INPUTS, inputSpec, overloads, resolveCall, OPERATOR_IDS, builtinById, safeRange, sumRange, type Builtin } from './builtins';
 import * as I from './interval';
 import type { Interval } from './interval';
 import { parse, type ParseResult } from './parser';
@@ -391,15 +391,6 @@ class Intervals {
   }
 }
 
-/** A builtin's interval rule, REAL when it throws or gives NaN (no closure: this runs per node). */
-function safeRange(b: Builtin, args: Interval[]): Interval {
-  try {
-    const r = b.range(args);
-    return Number.isNaN(r.lo) || Number.isNaN(r.hi) ? I.REAL : r;
-  } catch {
-    return I.REAL;
-  }
-}
 
 // ---------------------------------------------------------------- suppressions
 

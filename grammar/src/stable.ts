@@ -21,7 +21,7 @@
  */
 import type { Expr, LetStmt, LossStmt, Statement } from './ast';
 import { add, call, mul, neg, num, ref, sub } from './build';
-import { builtinById, INPUTS, OPERATOR_IDS, resolveCall, sumRange, type Builtin } from './builtins';
+import { builtinById, INPUTS, OPERATOR_IDS, resolveCall, safeRange, sumRange, type Builtin } from './builtins';
 import * as I from './interval';
 import type { Interval } from './interval';
 import { printExpr } from './printer';
@@ -368,15 +368,6 @@ export function stableRewrite(id: string): StableRewrite {
 
 const INPUT_NAMES = new Set(INPUTS.map((i) => i.name));
 
-/** A builtin's interval rule, REAL when it throws or gives NaN. */
-function safeRange(b: Builtin, args: Interval[]): Interval {
-  try {
-    const r = b.range(args);
-    return Number.isNaN(r.lo) || Number.isNaN(r.hi) ? I.REAL : r;
-  } catch {
-    return I.REAL;
-  }
-}
 
 class Context implements StableContext {
   private readonly stableLets = new Map<string, Expr>();
