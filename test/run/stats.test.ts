@@ -5,7 +5,6 @@ import {
   meanStd,
   noncentralTCdf,
   pairedComparison,
-  studentTCdf,
   studentTQuantile,
   studentTTwoSided,
   verdictOf,
@@ -52,7 +51,6 @@ test('Student t: quantiles and tails against SciPy', () => {
   close(studentTQuantile(0.995, 3), 5.840909309733355, 5e-8, 't.ppf(0.995, 3)');
   close(studentTQuantile(0.025, 6), -2.4469118511449794, 5e-8, 't.ppf(0.025, 6)');
   assert.equal(studentTQuantile(0.5, 4), 0);
-  close(studentTCdf(-2.5, 9), 0.033861827682985735 / 2, 5e-8, 'cdf');
   assert.equal(studentTTwoSided(Infinity, 3), 0);
   assert.equal(studentTTwoSided(0, 3), 1);
 });

@@ -27,12 +27,6 @@ export function studentTTwoSided(t: number, df: number): number {
   return Math.min(1, 2 * jStat.studentt.cdf(-Math.abs(t), df));
 }
 
-/** Cumulative distribution P(T <= t) of Student's t. */
-export function studentTCdf(t: number, df: number): number {
-  const tail = studentTTwoSided(t, df) / 2;
-  return t < 0 ? tail : 1 - tail;
-}
-
 /** Quantile of Student's t: the t with P(T <= t) = p, 0 < p < 1. */
 export function studentTQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1)) throw new Error(`studentTQuantile: p must be in (0, 1), got ${p}`);
