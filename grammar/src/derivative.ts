@@ -10,7 +10,7 @@ import type { Expr, LetStmt, LossStmt } from './ast';
 import { add, call, mul, num, ref, sub } from './build';
 import type { Ty } from './builtins';
 import { builtinOf, children as argsOf, exprType, nameTypes, type Model } from './semantics';
-import { exprKey, letReuseTable, reuseLetTable, simplify, type SimplifyContext } from './simplify';
+import { exprKey, letReuseTable, reuseLetTable, simplifyWithin, type SimplifyContext } from './simplify';
 import { letsNeeded } from './evaluate';
 
 export type Wrt = 'logits' | 'p';
@@ -36,13 +36,21 @@ export function differentiate(model: Model, lossName: string, wrt: Wrt, opts: De
   if (!memo) MEMO.set(model, (memo = new Map()));
   const key = `${loss.range.start}:${wrt}:${opts.simplify === false ? 'raw' : 'simplified'}`;
   const known = memo.get(key);
+  if (known instanceof DerivativeError) throw known;
   if (known) return known;
-  const d = derive(model, loss, wrt, opts);
-  memo.set(key, d);
-  return d;
+  try {
+    const d = derive(model, loss, wrt, opts);
+    memo.set(key, d);
+    return d;
+  } catch (e) {
+    // Remembered too: a derivative too large to show costs seconds to find so.
+    if (e instanceof DerivativeError) memo.set(key, e);
+    throw e;
+  }
 }
 
-const MEMO = new WeakMap<Model, Map<string, Expr>>();
+const MEMO = new WeakMap<Model, Map<string, Expr | DerivativeError>>();
+
 
 function derive(model: Model, loss: LossStmt, wrt: Wrt, opts: DerivativeOptions): Expr {
   // Only the lets this loss uses (directly or through other lets), in file order: the
@@ -130,7 +138,13 @@ function derive(model: Model, loss: LossStmt, wrt: Wrt, opts: DerivativeOptions)
   // loss's own, not the first), and the table costs what the loss costs, not the whole file.
   const table = letReuseTable(lets, ctx);
   for (let i = 0; i < 4; i++) {
-    out = reuseLetTable(simplify(out, ctx), table);
+    const simpler = simplifyWithin(out, ctx);
+    if (!simpler) {
+      throw new DerivativeError(
+        `the derivative of '${loss.name}' with respect to ${wrt} is too large to simplify and show (name repeated parts with let, or split the loss)`,
+      );
+    }
+    out = reuseLetTable(simpler, table);
     const k = exprKey(out);
     if (k === key) break;
     key = k;

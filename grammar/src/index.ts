@@ -12,7 +12,7 @@ export { printExpr, printParenthesized, printStatement, formatProgram } from './
 export { toLatex, latexName } from './latex';
 export { curve, integrityCheck, judgeCurve, viewPoint, clearIntegrityCache, integrityCacheStats, type Curve, type IntegrityResult } from './view1d';
 export { checkText, integrityDiagnostics, INTEGRITY_CODES, transitiveNames, ISSUE_CODES, type Diagnostic, type IssueCode, type Severity, type CheckResult } from './checker';
-export { capDiagnostics, MAX_DIAGNOSTICS, MAX_NESTING, MAX_INLINED_NESTING } from './limits';
+export { capDiagnostics, MAX_DIAGNOSTICS, MAX_NESTING, MAX_INLINED_NESTING, MAX_SIMPLIFY_WORK } from './limits';
 export * as build from './build';
 export { lossReport, derivativeText, type LossReport, type DerivativeText } from './report';
 export * from './export/index';

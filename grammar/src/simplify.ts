@@ -12,6 +12,7 @@ import type { Expr } from './ast';
 import { add, call, div, mul, neg, num, pow, ref, sub } from './build';
 import { resolveCall, type Ty } from './builtins';
 import { exprType } from './semantics';
+import { MAX_SIMPLIFY_WORK } from './limits';
 
 export interface SimplifyContext {
   nameType: (name: string) => Ty | undefined;
@@ -30,47 +31,83 @@ interface Term {
 
 type Poly = Term[];
 
-/** Structural key of an expression (canonical for simplifier output). */
+/** Structural key of an expression (canonical for simplifier output). Cached per node: keys of shared subtrees are built once. */
 export function exprKey(e: Expr): string {
+  if (e.kind === 'Number') return `#${e.value}`;
+  if (e.kind === 'Name') return e.name;
+  const known = KEYS.get(e);
+  if (known !== undefined) return known;
+  let k: string;
   switch (e.kind) {
-    case 'Number':
-      return `#${e.value}`;
-    case 'Name':
-      return e.name;
     case 'Unary':
-      return `-(${exprKey(e.operand)})`;
+      k = `-(${exprKey(e.operand)})`;
+      break;
     case 'Binary':
-      return `(${exprKey(e.left)}${e.op}${exprKey(e.right)})`;
+      k = `(${exprKey(e.left)}${e.op}${exprKey(e.right)})`;
+      break;
     case 'Call':
-      return `${e.callee}(${e.args.map(exprKey).join(',')})`;
-    case 'Missing':
-      return '?';
+      k = `${e.callee}(${e.args.map(exprKey).join(',')})`;
+      break;
+    default:
+      k = '?';
   }
+  KEYS.set(e, k);
+  keyChars += k.length;
+  return k;
 }
 
+const KEYS = new WeakMap<Expr, string>();
+/** Characters of the keys built so far, by exprKey and the simplifier's monomial keys. */
+let keyChars = 0;
+
+/** Nodes of `e` written out as a tree. Cached per node, like exprKey. */
 export function exprSize(e: Expr): number {
+  if (e.kind === 'Number' || e.kind === 'Name' || e.kind === 'Missing') return 1;
+  const known = SIZES.get(e);
+  if (known !== undefined) return known;
+  let n: number;
   switch (e.kind) {
-    case 'Number':
-    case 'Name':
-    case 'Missing':
-      return 1;
     case 'Unary':
-      return 1 + exprSize(e.operand);
+      n = 1 + exprSize(e.operand);
+      break;
     case 'Binary':
-      return 1 + exprSize(e.left) + exprSize(e.right);
+      n = 1 + exprSize(e.left) + exprSize(e.right);
+      break;
     case 'Call':
-      return 1 + e.args.reduce((s, a) => s + exprSize(a), 0);
+      n = 1 + e.args.reduce((s, a) => s + exprSize(a), 0);
+      break;
   }
+  SIZES.set(e, n);
+  return n;
 }
+
+const SIZES = new WeakMap<Expr, number>();
 
 const MAX_EXPAND = 8;
 
+/** `e` simplified; `e` itself where simplifying would cost more than MAX_SIMPLIFY_WORK. */
 export function simplify(e: Expr, ctx: SimplifyContext): Expr {
-  const s = new Simplifier(ctx);
-  const out = s.expr(e);
+  return simplifyWithin(e, ctx) ?? e;
+}
+
+/**
+ * `e` simplified, or undefined where that costs more than MAX_SIMPLIFY_WORK: characters of the
+ * structural keys built, which is what the simplifier's time follows (a derivative whose
+ * simplified form has 70,000 operations costs about 30 million and a second).
+ */
+export function simplifyWithin(e: Expr, ctx: SimplifyContext): Expr | undefined {
+  let out: Expr;
+  try {
+    out = new Simplifier(ctx).expr(e);
+  } catch (err) {
+    if (err instanceof OverBudget) return undefined;
+    throw err;
+  }
   // A coefficient that overflowed (1e200 * 1e200) has no text that reads back: keep the input.
   return finiteNumbers(out) ? out : e;
 }
+
+class OverBudget extends Error {}
 
 function finiteNumbers(e: Expr): boolean {
   switch (e.kind) {
@@ -88,7 +125,13 @@ function finiteNumbers(e: Expr): boolean {
 }
 
 class Simplifier {
+  private readonly start = keyChars;
   constructor(private readonly ctx: SimplifyContext) {}
+
+  /** Stops a simplification whose keys pass MAX_SIMPLIFY_WORK characters. */
+  private spend(): void {
+    if (keyChars - this.start > MAX_SIMPLIFY_WORK) throw new OverBudget();
+  }
 
   private typeOf(e: Expr): Ty | undefined {
     return exprType(e, this.ctx.nameType);
@@ -99,14 +142,27 @@ class Simplifier {
   }
 
   private factor(base: Expr, exp: Expr = num(1)): Factor {
-    return { base, exp, key: exprKey(base) };
+    const key = exprKey(base);
+    this.spend();
+    return { base, exp, key };
   }
 
   private single(base: Expr): Poly {
     return [{ coef: 1, factors: [this.factor(base)] }];
   }
 
+  /** poly() per node: a derivative is a DAG (each adjoint is shared by the arguments it flows to). */
+  private readonly polys = new Map<Expr, Poly>();
+
   poly(e: Expr): Poly {
+    const known = this.polys.get(e);
+    if (known) return known;
+    const out = this.polyOf(e);
+    this.polys.set(e, out);
+    return out;
+  }
+
+  private polyOf(e: Expr): Poly {
     switch (e.kind) {
       case 'Number':
         return e.value === 0 ? [] : [{ coef: e.value, factors: [] }];
@@ -147,7 +203,10 @@ class Simplifier {
   }
 
   private monoKey(t: Term): string {
-    return t.factors.map((f) => `${f.key}^${exprKey(f.exp)}`).join('*');
+    const k = t.factors.map((f) => `${f.key}^${exprKey(f.exp)}`).join('*');
+    keyChars += k.length;
+    this.spend();
+    return k;
   }
 
   addP(a: Poly, b: Poly): Poly {
