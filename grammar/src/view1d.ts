@@ -6,7 +6,6 @@
 import type { Expr, LossStmt } from './ast';
 import { differentiate } from './derivative';
 import { batchEnv, envPlan, evalBatch, type BatchValue, type EnvPlan } from './evaluate';
-import { exprKey } from './simplify';
 import type { Model } from './semantics';
 
 export interface CurveOptions {
@@ -165,10 +164,47 @@ export function integrityCacheStats(): { hits: number; misses: number } {
 const INTEGRITY_CACHE_SIZE = 4096;
 const INTEGRITY_CACHE = new Map<string, IntegrityResult>();
 
+/**
+ * The cache key: the loss and the lets it uses with their names replaced by their order of first
+ * use, and the params by their values. Losses equal up to names (`-log(pt1)` with `let pt1 = ...`
+ * and `-log(pt2)` with an equal `pt2`, as in a generated or evolved file) share one verdict.
+ */
 function integrityKey(e: Expr, plan: EnvPlan, params: Record<string, number> | undefined, points: number): string {
-  const parts = [String(points), exprKey(e)];
-  for (const l of plan.lets) parts.push(`${l.name}=${exprKey(l.expr)}`);
-  for (const p of plan.params) parts.push(`${p.name}:${params?.[p.name] ?? p.value}`);
+  const lets = new Map(plan.lets.map((l) => [l.name, l.expr]));
+  const values = new Map(plan.params.map((p) => [p.name, params?.[p.name] ?? p.value]));
+  const canon = new Map<string, string>();
+  const pending: Expr[] = [];
+  const nameKey = (n: string): string => {
+    let k = canon.get(n);
+    if (k === undefined) {
+      const letExpr = lets.get(n);
+      if (letExpr) {
+        k = `$${canon.size}`;
+        pending.push(letExpr);
+      } else k = values.has(n) ? `#${values.get(n)}` : n;
+      canon.set(n, k);
+    }
+    return k;
+  };
+  const key = (x: Expr): string => {
+    switch (x.kind) {
+      case 'Number':
+        return `#${x.value}`;
+      case 'Name':
+        return nameKey(x.name);
+      case 'Unary':
+        return `-(${key(x.operand)})`;
+      case 'Binary':
+        return `(${key(x.left)}${x.op}${key(x.right)})`;
+      case 'Call':
+        return `${x.callee}(${x.args.map(key).join(',')})`;
+      case 'Missing':
+        return '?';
+    }
+  };
+  const parts = [String(points), key(e)];
+  // Each let once, in order of first use (a work list: chains of lets can be long).
+  for (let i = 0; i < pending.length; i++) parts.push(key(pending[i]));
   return parts.join(';');
 }
 

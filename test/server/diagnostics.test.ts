@@ -94,7 +94,7 @@ test('the server integrity check gives exactly what checkText gives on the whole
 
 test('integrity results are cached by content: an edit re-checks only the loss it touches', () => {
   const runner = new IntegrityRunner();
-  const lines = Array.from({ length: 20 }, (_, i) => `param g${i} = 2.${i} in [0, 5]\nlet pt${i} = sum(y * p)\nloss focal${i} = -(1 - pt${i})^g${i} * log(pt${i})`);
+  const lines = Array.from({ length: 20 }, (_, i) => `param g${i} = 2.${i}3 in [0, 5]\nlet pt${i} = sum(y * p)\nloss focal${i} = -(1 - pt${i})^g${i} * log(pt${i})`);
   const text = lines.join('\n');
   const s0 = integrityCacheStats();
   runner.runSync(checkText(text, { integrity: false }), text);
@@ -105,6 +105,24 @@ test('integrity results are cached by content: an edit re-checks only the loss i
   const s2 = integrityCacheStats();
   assert.equal(s2.misses - s1.misses, 1);
   assert.equal(s2.hits - s1.hits, 19);
+});
+
+test('losses equal up to the names of their lets and params share one integrity verdict; a different value or let does not', () => {
+  const block = (i: number, g: number, let_ = 'sum(y * p)') => `param g${i} = ${g} in [0, 5]\nlet pt${i} = ${let_}\nloss focal${i} = -(1 - pt${i})^g${i} * log(pt${i})`;
+  const same = Array.from({ length: 30 }, (_, i) => block(i, 1.75)).join('\n');
+  const s0 = integrityCacheStats();
+  const r = checkText(same);
+  const s1 = integrityCacheStats();
+  assert.equal(s1.misses - s0.misses, 1);
+  assert.equal(s1.hits - s0.hits, 29);
+  const others = [block(0, 1.25), block(1, 1.75, 'sum(y * p)^2'), `let pt = sum(y * p)\nloss focal = -(1 - pt)^1.75 * log(pt)`].join('\n');
+  const r2 = checkText(others);
+  const s2 = integrityCacheStats();
+  // A param is its value: the last loss, written with the number, is the first file's loss.
+  assert.equal(s2.misses - s1.misses, 2);
+  assert.equal(s2.hits - s1.hits, 1);
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(r2.diagnostics.filter((d) => d.severity === 'error'), []);
 });
 
 test('the per-document memo: across random edits, the full diagnostics always equal checkText, and untouched losses are reused', async () => {
