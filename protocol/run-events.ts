@@ -106,6 +106,46 @@ export interface CompareConfigJson {
   /** The torch engine's settings (engine 'torch' only). */
   torch?: TorchOptionsJson;
   workers: number;
+  /** Trainings went to this Redis job queue (`--queue`), password masked: `redis://user:***@host:port/db`. */
+  queue?: string;
+}
+
+/** Where a training ran when it went through the job queue (`--queue`): the `lossmith worker` that finished it. */
+export interface WorkerRefJson {
+  /** The worker's id (host-pid-random), as it announced itself. */
+  id: string;
+  /** Its machine's host name. */
+  host: string;
+  /** Attempts it took: 1, or more after a worker died (stalled job given to another) or a training crashed. */
+  attempt: number;
+}
+
+/** A connected `lossmith worker`, as it announces itself in Redis (heartbeat key with a TTL). */
+export interface QueueWorkerJson {
+  id: string;
+  host: string;
+  pid: number;
+  engine: EngineName;
+  /** Trainings it runs at once. */
+  concurrency: number;
+  /** Its devices in words (`cpu`, `cuda:0 NVIDIA H100`, ...). */
+  devices: string[];
+  /** lossmith, node, bullmq (and torch) versions. */
+  versions: Record<string, string>;
+  /** Its engine in words (what it resolved at start). */
+  summary: string;
+  started: string;
+  /** Trainings running now and finished since it started. */
+  running: number;
+  done: number;
+}
+
+/** The job queue of a run and the workers connected when it started (or resumed). */
+export interface QueueWorkersEvent {
+  type: 'queue';
+  /** Masked URL. */
+  url: string;
+  workers: QueueWorkerJson[];
 }
 
 /** A resumed compare run: `kept` finished trainings are reused, `jobs - kept` are (re)trained. */
@@ -155,6 +195,8 @@ export interface TuneEndEvent {
   bestValAcc: number | null;
   wallMs: number;
   reason?: string;
+  /** The queue worker that ran it (runs with --queue). */
+  worker?: WorkerRefJson;
 }
 
 /** The learning rate chosen for one loss and augmentation, and the validation accuracy at each grid point. */
@@ -219,6 +261,8 @@ export interface SeedEndEvent extends TrainingKey {
   /** Why it did not complete (NaN loss at step s, the error, ...). */
   reason?: string;
   backend?: BackendJson['name'];
+  /** The queue worker that ran it (runs with --queue). */
+  worker?: WorkerRefJson;
 }
 
 export interface PairedTestJson {
@@ -263,6 +307,8 @@ export interface SeedResultJson {
   bestEpoch: number;
   wallMs: number;
   reason?: string;
+  /** The queue worker that ran it (runs with --queue). */
+  worker?: WorkerRefJson;
 }
 
 export interface CompareResultJson {
@@ -330,6 +376,7 @@ export type CompareEvent =
   | ResultEvent
   | TuneEndEvent
   | LrChosenEvent
+  | QueueWorkersEvent
   | RunEndEvent
   | RunCancelledEvent
   | RunFailedEvent;

@@ -6,31 +6,17 @@
  * need them, so `lossmith check` starts fast.
  */
 import { Command, CommanderError } from 'commander';
-import * as fs from 'fs';
-import * as path from 'path';
 import { register as registerBackendCommands } from './commands/backend-commands';
 import { register as registerEvolveCommands } from './commands/evolve-commands';
 import { register as registerExportCommands } from './commands/export-commands';
 import { registerGrammarCommands } from './commands/grammar-commands';
-import { stdio, UsageError, type Io, type Registrar } from './commands/io';
+import { packageVersion as version, stdio, UsageError, type Io, type Registrar } from './commands/io';
+import { register as registerQueueCommands } from './commands/queue-commands';
 import { register as registerRunCommands } from './commands/run-commands';
 
 export { stdio, UsageError, type Io, type Registrar } from './commands/io';
 
-const registrars: Registrar[] = [registerGrammarCommands, registerRunCommands, registerEvolveCommands, registerExportCommands, registerBackendCommands];
-
-/** The package's version (package.json next to the compiled or the source tree). */
-function version(): string {
-  for (const p of [path.join(__dirname, '..', '..', '..', 'package.json'), path.join(__dirname, '..', '..', 'package.json')]) {
-    try {
-      const j = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
-      if (j.name === 'lossmith' && j.version) return j.version;
-    } catch {
-      /* the next candidate */
-    }
-  }
-  return 'unknown';
-}
+const registrars: Registrar[] = [registerGrammarCommands, registerRunCommands, registerEvolveCommands, registerExportCommands, registerBackendCommands, registerQueueCommands];
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   let exitCode = 0;

@@ -12,6 +12,7 @@ const BENCHES: [string, string, string][] = [
   ['run', './run-bench', 'runRunBench'],
   ['evolve', './evolve-bench', 'runEvolveBench'],
   ['torch', './torch-bench', 'runTorchBench'],
+  ['queue', './queue-bench', 'runQueueBench'],
 ];
 
 async function main(): Promise<void> {

@@ -18,7 +18,9 @@ import { UsageError, type Io, type Registrar } from './io';
 import { resolveConfig, type EvolveConfigInput, type TransferStep } from '../evolve/config';
 import { modelProblem } from '../compute/engines';
 import { datasetSpecProblem } from '../data/load';
-import { resolveRunDir, runEvolve, type FinalRow } from '../evolve/run';
+import { readCheckpoint, resolveRunDir, runEvolve, type FinalRow } from '../evolve/run';
+import { addQueueOptions, openQueue, queueRun } from './queue-commands';
+import { queueTarget } from '../run/run-config';
 import { describeBackend } from '../compute/describe';
 import { imageFolderRoot } from '../data/load';
 import { DEFAULT_LR_GRID, resolveEngine } from '../run/run-config';
@@ -58,6 +60,8 @@ interface EvolveFlags {
   root?: string;
   runsDir?: string;
   json?: boolean;
+  queue?: string;
+  queuePasswordFile?: string;
 }
 
 function intFlag(v: string | undefined, name: string, min = 0): number | undefined {
@@ -197,8 +201,8 @@ export function finalVerdictText(r: Pick<FinalRow, 'test' | 'excluded'>): string
 }
 
 export const register: Registrar = (program: Command, io: Io, setExit: (code: number) => void) => {
-  addEngineOptions(program
-    .command('evolve'))
+  addQueueOptions(addEngineOptions(program
+    .command('evolve')))
     .description('Search for classification losses by regularized evolution over DSL expressions (see schemas/evolve.schema.json)')
     .option('--config <file>', 'JSON configuration (schemas/evolve.schema.json); flags override it')
     .option('--population <n>', 'population size P')
@@ -230,9 +234,13 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
     .action(async (f: EvolveFlags) => {
       const root = path.resolve(f.root ?? process.cwd());
       let config;
+      // The job queue (--queue, or the run's own on resume), parsed here and checked below before any run folder.
+      let queueUrl = f.queue;
+      let resumedEngine: 'tfjs' | 'torch' = 'tfjs';
       if (!f.resume) {
         try {
           config = resolveConfig(configFromFlags(f));
+          queueUrl ??= config.queue;
           const sur = config.surrogate;
           for (const st of config.transfer ?? []) {
             const problem = (st.model && modelProblem(sur.engine === 'torch' ? 'torch' : resolveEngine(sur, sur.model.kind, !!imageFolderRoot(sur.dataset, root)).engine, st.model.kind)) ||
@@ -240,7 +248,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
             if (problem) throw new UsageError(`--transfer ${st.label}: ${problem}`);
           }
           if (sur.engine === undefined || sur.engine === 'auto' || !(sur.engine === 'tfjs' || sur.torch)) {
-            const choice = resolveEngine(sur, sur.model.kind, !!imageFolderRoot(sur.dataset, root));
+            const choice = resolveEngine(sur, sur.model.kind, !!imageFolderRoot(sur.dataset, root), !!queueUrl);
             const { python: _p, device: _d, precision: _q, compile: _c, ...rest } = sur;
             config.surrogate = { ...rest, engine: choice.engine, ...(choice.torch ? { torch: choice.torch } : {}) };
             if (f.workers === undefined && !f.config && choice.defaultWorkers !== undefined) {
@@ -259,9 +267,31 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
       } else {
         // A run that is not there is bad input (one line), not a crash.
         try {
-          resolveRunDir(root, f.resume, f.runsDir ? path.resolve(f.runsDir) : undefined);
+          const prior = readCheckpoint(resolveRunDir(root, f.resume, f.runsDir ? path.resolve(f.runsDir) : undefined)).config;
+          queueUrl ??= prior.queue;
+          resumedEngine = prior.surrogate.engine === 'torch' ? 'torch' : 'tfjs';
         } catch (e) {
           throw new UsageError((e as Error).message);
+        }
+      }
+      let queued: ReturnType<typeof queueRun> | undefined;
+      if (queueUrl) {
+        let target;
+        try {
+          target = queueTarget(queueUrl, f.queuePasswordFile);
+        } catch (e) {
+          throw new UsageError((e as Error).message.replace('$.queue', '--queue'));
+        }
+        const q = await openQueue(target);
+        queued = queueRun(q.target, q.check, config ? (config.surrogate.engine === 'torch' ? 'torch' : 'tfjs') : resumedEngine);
+        if (!f.json) io.out(`${queued.line}\n`);
+        if (config) {
+          config.queue = q.target.url;
+          if (f.workers === undefined && !f.config) {
+            // Trainings in flight: the connected workers' slots (at least one), two children each.
+            config.workers = Math.max(1, queued.slots);
+            config.batch = config.workers <= 1 ? 1 : 2 * config.workers;
+          }
         }
       }
       const abort = new AbortController();
@@ -277,6 +307,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           steps: f.resume ? intFlag(f.steps, 'steps', 0) : undefined,
           finalSeeds: f.resume ? intFlag(f.finalSeeds, 'final-seeds', 0) : undefined,
           signal: abort.signal,
+          ...(queued ? { runner: queued.runner, queue: queued.queue } : {}),
           onEvent: f.json ? (e) => io.out(JSON.stringify(e) + '\n') : undefined,
           log: f.json ? undefined : (l) => io.out(l + '\n'),
         });

@@ -3,6 +3,8 @@
  * cli.ts imports the command modules and none of them imports cli.ts (no import circle).
  */
 import type { Command } from 'commander';
+import * as fs from 'fs';
+import * as path from 'path';
 
 export interface Io {
   out: (s: string) => void;
@@ -19,3 +21,16 @@ export type Registrar = (program: Command, io: Io, setExit: (code: number) => vo
 
 /** Bad command-line input: reported as `lossmith: message`, exit code 2. */
 export class UsageError extends Error {}
+
+/** The package's version (package.json above the compiled tree, the source tree or the bundle). */
+export function packageVersion(): string {
+  for (const p of [path.join(__dirname, '..', '..', '..', '..', 'package.json'), path.join(__dirname, '..', '..', '..', 'package.json'), path.join(__dirname, '..', '..', 'package.json')]) {
+    try {
+      const j = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (j.name === 'lossmith' && j.version) return j.version;
+    } catch {
+      /* the next candidate */
+    }
+  }
+  return 'unknown';
+}

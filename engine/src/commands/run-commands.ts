@@ -12,7 +12,8 @@ import { ENGINE_MODELS } from '../compute/engines';
 import { stdio, UsageError, type Io, type Registrar } from './io';
 import { liveDisplay } from './live-progress';
 import { excludedText, formatCompareTable, formatSeedEnd, loadCompareRun, runCompare, type LiveStep } from '../run/compare';
-import { ConfigError, loadRunConfig, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run/run-config';
+import { ConfigError, loadRunConfig, queueTarget, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run/run-config';
+import { addQueueOptions, openQueue, queueRun } from './queue-commands';
 import type { WorkerPool } from '../run/worker-pool';
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -78,10 +79,12 @@ interface CompareCliOptions {
   json?: boolean;
   runsDir?: string;
   resume?: string;
+  queue?: string;
+  queuePasswordFile?: string;
 }
 
 /** Options `compare --resume` accepts: the rest come from the run itself. */
-const RESUME_OPTIONS = new Set(['resume', 'workers', 'json', 'runsDir']);
+const RESUME_OPTIONS = new Set(['resume', 'workers', 'json', 'runsDir', 'queue', 'queuePasswordFile']);
 
 function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
   if (!MODEL_KINDS.includes(o.model as ModelKind)) throw new UsageError(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${o.model}'`);
@@ -116,6 +119,8 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.init ? { init: o.init } : {}),
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(o.runsDir ? { runsDir: o.runsDir } : {}),
+    ...(o.queue ? { queue: o.queue } : {}),
+    ...(o.queuePasswordFile ? { queuePasswordFile: o.queuePasswordFile } : {}),
   };
 }
 
@@ -151,6 +156,9 @@ export function addEngineOptions(cmd: Command): Command {
 
 /** Runs a resolved comparison with CLI output and signal handling; returns the exit code. */
 export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolean, resumeDir?: string): Promise<number> {
+  // The queue is checked (reachable, password) before runCompare makes the run folder.
+  const q = resolved.queue ? await openQueue(resolved.queue) : undefined;
+  const qr = q ? queueRun(q.target, q.check, resolved.config.engine ?? 'tfjs') : undefined;
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     live?.stop();
@@ -169,6 +177,8 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
   let total = 0;
   let tuned = 0;
   let tuneTotal = 0;
+  if (qr && !json) out(`${qr.line}\n`);
+  const where = (workers: number): string => (qr ? `the queue's workers (${resolved.config.queue})` : workers === 0 ? 'this process' : `${workers} worker${workers === 1 ? '' : 's'}`);
   const onEvent = (e: CompareEvent): void => {
     if (json) {
       io.out(JSON.stringify(e) + '\n');
@@ -182,14 +192,14 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
         if (e.config.tuneLr) out(`learning-rate tuning: ${e.config.tuneLr.grid.join(', ')} on seeds ${e.config.tuneLr.seeds.join(', ')} (${tuneTotal} trainings, validation split) before the ${e.jobs} test trainings\n`);
         if (resolved.engineNote) out(`${resolved.engineNote}\n`);
         out(
-          `lossmith compare: ${e.config.losses.length + 1} losses × ${e.config.augmentations.length} augmentation${e.config.augmentations.length === 1 ? '' : 's'} × ${e.config.seeds.length} seed${e.config.seeds.length === 1 ? '' : 's'} = ${e.jobs} trainings on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n  run folder ${e.dir}\n`,
+          `lossmith compare: ${e.config.losses.length + 1} losses × ${e.config.augmentations.length} augmentation${e.config.augmentations.length === 1 ? '' : 's'} × ${e.config.seeds.length} seed${e.config.seeds.length === 1 ? '' : 's'} = ${e.jobs} trainings on ${where(e.workers)}\n  run folder ${e.dir}\n`,
         );
         break;
       case 'compare-resume':
         total = e.jobs;
         done = e.kept;
         live?.plan(total, e.kept);
-        out(`lossmith compare: resuming ${resumeDir}: ${e.kept} of ${e.jobs} trainings finished before and are kept; training ${e.jobs - e.kept} on ${e.workers === 0 ? 'this process' : `${e.workers} worker${e.workers === 1 ? '' : 's'}`}\n`);
+        out(`lossmith compare: resuming ${resumeDir}: ${e.kept} of ${e.jobs} trainings finished before and are kept; training ${e.jobs - e.kept} on ${where(e.workers)}\n`);
         break;
       case 'backend':
         out(`  ${e.backend.engine === 'torch' ? 'engine' : 'backend'}: ${e.backend.name} — ${e.backend.detail}\n${e.backend.warnings.map((w) => `  warning: ${w}\n`).join('')}`);
@@ -215,7 +225,7 @@ export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolea
     }
   };
   try {
-    const r = await runCompare({ resolved, pool: poolOverride, signal: ac.signal, onEvent, ...(live ? { onStep: (st: LiveStep) => live.step(st) } : {}), ...(resumeDir ? { resumeDir } : {}) });
+    const r = await runCompare({ resolved, pool: poolOverride, signal: ac.signal, onEvent, ...(qr ? { runner: qr.runner, queue: qr.queue, workers: qr.slots } : {}), ...(live ? { onStep: (st: LiveStep) => live.step(st) } : {}), ...(resumeDir ? { resumeDir } : {}) });
     live?.stop();
     if (json) io.out(JSON.stringify(r.summary) + '\n');
     else io.out('\n' + formatCompareTable(r.summary) + `\n\nsummary: ${r.dir}/summary.json\n`);
@@ -266,8 +276,8 @@ export function flagWords(files: readonly string[], o: Pick<CompareCliOptions, '
 }
 
 export const register: Registrar = (program: Command, io: Io, setExit) => {
-  addEngineOptions(program
-    .command('compare'))
+  addQueueOptions(addEngineOptions(program
+    .command('compare')))
     .description('Train each loss and the cross-entropy baseline with the same seeds, data and augmentations; compare test accuracy (paired t-test over seeds).')
     .argument('[files...]', 'FILE.loss (every loss in it) or FILE.loss#LOSS')
     .option('--baseline <loss>', "baseline: 'ce' (built-in cross-entropy) or FILE#LOSS", 'ce')
@@ -303,7 +313,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .action(async (files: string[], o: CompareCliOptions, cmd: Command) => {
       if (o.resume) {
         const extra = [...(files.length ? ['FILE arguments'] : []), ...Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli' && !RESUME_OPTIONS.has(k)).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)];
-        if (extra.length) throw new UsageError(`--resume continues a run with its own configuration: ${extra.join(', ')} cannot be given (only --workers, --json, --runs-dir)`);
+        if (extra.length) throw new UsageError(`--resume continues a run with its own configuration: ${extra.join(', ')} cannot be given (only --workers, --json, --runs-dir, --queue, --queue-password-file)`);
         const { dir, ...resolved } = wrapConfigErrors(() => {
           try {
             return loadCompareRun(o.resume!, o.runsDir ?? '.lossmith/runs');
@@ -312,6 +322,12 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
           }
         });
         if (o.workers !== undefined) resolved.workers = o.workers;
+        // A run on the queue resumes on it (its URL recorded masked: the password comes from the environment or a file).
+        const url = o.queue ?? resolved.config.queue;
+        if (url) {
+          resolved.queue = wrapConfigErrors(() => queueTarget(url, o.queuePasswordFile), flagWords([], { aug: '' }));
+          resolved.config = { ...resolved.config, queue: resolved.queue.url };
+        }
         setExit(await runFromCli(resolved, io, !!o.json, dir));
         return;
       }
@@ -326,9 +342,15 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .argument('<config>', 'CONFIG.json')
     .option('--json', 'print events as JSON lines and the summary last')
     .option('--workers <n>', 'override the config: worker processes', num('--workers', true, 0))
-    .action(async (file: string, o: { json?: boolean; workers?: number }) => {
+    .option('--queue <url>', "override the config: train on this Redis job queue's workers (docs/queue.md)")
+    .option('--queue-password-file <file>', `the queue's password from this file (else the URL's, else $LOSSMITH_REDIS_PASSWORD)`)
+    .action(async (file: string, o: { json?: boolean; workers?: number; queue?: string; queuePasswordFile?: string }) => {
       const resolved = wrapConfigErrors(() => loadRunConfig(file), undefined, file);
       if (o.workers !== undefined) resolved.workers = o.workers;
+      if (o.queue) {
+        resolved.queue = wrapConfigErrors(() => queueTarget(o.queue!, o.queuePasswordFile), flagWords([], { aug: '' }));
+        resolved.config = { ...resolved.config, queue: resolved.queue.url };
+      }
       setExit(await runFromCli(resolved, io, !!o.json));
     });
 };

@@ -6,7 +6,7 @@
  *
  * The run side imports this module and `engines.ts`, never an engine's folder.
  */
-import type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson, TrainingStatus } from '../../../protocol/run-events';
+import type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson, TrainingStatus, WorkerRefJson } from '../../../protocol/run-events';
 import type { EpochRecord, TrainOutcome, TrainSpec } from '../../../protocol/train-spec';
 
 export type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson } from '../../../protocol/run-events';
@@ -62,6 +62,8 @@ export interface TrainTaskResult extends TrainOutcome {
   pid: number;
   /** Training images per second (torch engine). */
   imagesPerSec?: number;
+  /** The queue worker that ran it (tasks that went through a job queue; see queue/). */
+  worker?: WorkerRefJson;
 }
 
 /**

@@ -66,6 +66,8 @@ export interface EvolveConfig {
   /** Children proposed and evaluated together (default: 2 x workers; 1 with one worker). Part of the result: a run resumes with its own. */
   batch: number;
   workers: number;
+  /** The Redis job queue the trainings go to (`--queue`), password masked; absent: the local worker pool. */
+  queue?: string;
   seed: number;
   /** 'oldest' (regularized evolution) or 'worst-of-oldest' (the seed system: worst among the `oldestPool` oldest). */
   replace: 'oldest' | 'worst-of-oldest';
@@ -168,7 +170,7 @@ function stage(s: StageConfig, field: string): void {
 
 const KNOWN_KEYS = new Set([
   '$schema', 'population', 'sample', 'steps', 'initialCandidates', 'batch', 'workers', 'seed', 'replace', 'oldestPool', 'crossover', 'mutation',
-  'maxDepth', 'maxSize', 'initDepth', 'functionSet', 'seeds', 'maxAttempts', 'screen', 'surrogate', 'augments', 'crossTop', 'topK', 'finalSeeds', 'transfer',
+  'maxDepth', 'maxSize', 'initDepth', 'functionSet', 'seeds', 'maxAttempts', 'screen', 'surrogate', 'augments', 'crossTop', 'topK', 'finalSeeds', 'transfer', 'queue',
 ]);
 
 /** Defaults filled in and every field checked. Seeds must already be sources ({ name, source }). */
@@ -192,6 +194,7 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
     // Two children per worker: a child stopped after stage 1 would otherwise leave its worker idle.
     batch: int(input.batch ?? (workers <= 1 ? 1 : 2 * workers), 'batch', 1),
     workers,
+    ...(typeof input.queue === 'string' ? { queue: input.queue } : {}),
     seed: int(input.seed ?? 0, 'seed', 0),
     replace: input.replace ?? 'oldest',
     oldestPool: int(input.oldestPool ?? 1, 'oldestPool', 1),

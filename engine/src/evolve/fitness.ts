@@ -5,9 +5,11 @@
  * trainer's earlyStop). Every task carries the surrogate's seed, so an evaluation is
  * deterministic whichever worker runs it.
  */
+import { setMaxListeners } from 'events';
 import * as path from 'path';
 import { WorkerCrashError, WorkerPool, TaskCancelledError, type Progress, type TrainTask, type TrainTaskResult } from '../run/worker-pool';
 import type { BackendJson } from '../compute/types';
+import type { TaskRunner } from '../run/task-runner';
 import type { StageConfig, SurrogateConfig } from './config';
 import type { EvalJob, EvalOutcome, Evaluate } from './search';
 
@@ -61,7 +63,7 @@ export function outcomeOf(r: TrainTaskResult): EvalOutcome {
 
 export interface PoolEvaluator {
   evaluate: Evaluate;
-  pool: WorkerPool;
+  pool: TaskRunner;
   /** Backend name reported by the first finished evaluation. */
   backend(): string | null;
   /** What the first finished evaluation ran on (engine, device, versions, precision). */
@@ -70,15 +72,17 @@ export interface PoolEvaluator {
 }
 
 /**
- * Evaluations through a worker pool. A worker that dies mid-task (crash, OOM) is replaced and
+ * Evaluations through a worker pool (or `runner`: the job queue, closed with the evaluator). A worker that dies mid-task (crash, OOM) is replaced and
  * the task retried up to `retries` times; a task that throws (e.g. the loss does not compile)
  * is an 'error' outcome, not a crash of the search.
  */
 export function poolEvaluator(
   s: SurrogateConfig,
-  opts: { workers: number; cwd?: string; retries?: number; signal?: AbortSignal; /** Each distinct engine/device a worker reports, once. */ onCompute?: (b: BackendJson) => void },
+  opts: { workers: number; cwd?: string; retries?: number; signal?: AbortSignal; /** Each distinct engine/device a worker reports, once. */ onCompute?: (b: BackendJson) => void; runner?: TaskRunner },
 ): PoolEvaluator {
-  const pool = new WorkerPool({ size: opts.workers });
+  const pool: TaskRunner = opts.runner ?? new WorkerPool({ size: opts.workers });
+  // One listener per evaluation in flight (a queue's many workers: many at once).
+  if (opts.signal) setMaxListeners(0, opts.signal);
   let compute: BackendJson | null = null;
   const seen = new Set<string>();
   const onProgress = (p: Progress): void => {

@@ -13,6 +13,8 @@ import * as path from 'path';
 import { createRun, openRun, readSummary, resolveRunDir as resolveStoredRunDir, runsDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
+import type { RunnerFactory } from '../run/task-runner';
+import type { QueueWorkersEvent } from '../../../protocol/run-events';
 import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState, type PhaseJob } from './search';
 import { genomeFromSource, LOSS_NAME, printGenomeSimplified } from './genome';
 import { transferPhase, transferRows, type TransferState } from './transfer';
@@ -60,6 +62,10 @@ export interface EvolveRunOptions {
   finalSeeds?: number;
   /** Replaces the worker-pool surrogate (tests, benchmarks). */
   evaluate?: Evaluate;
+  /** Trains on this runner instead of a local worker pool (the job queue, `--queue`), made once the run's id is known. */
+  runner?: RunnerFactory;
+  /** The job queue and its connected workers, written as a `queue` event at the start. */
+  queue?: Omit<QueueWorkersEvent, 'type'>;
   /** Every event, as written to events.jsonl. */
   onEvent?: (e: EvolveEvent) => void;
   /** Plain progress lines. */
@@ -136,6 +142,7 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
         workers: cfg.workers,
         cwd: root,
         signal: opts.signal,
+        ...(opts.runner ? { runner: opts.runner(run.id) } : {}),
         onCompute: (backend) => {
           emit({ type: 'backend', backend });
           log(`  ${describeBackend(backend)}`);
@@ -149,6 +156,7 @@ export async function runEvolve(opts: EvolveRunOptions): Promise<EvolveRunResult
   } else {
     log(`lossmith evolve: resuming run ${run.id}`);
   }
+  if (opts.queue) emit({ type: 'queue', ...opts.queue });
   let status: EvolveSummary['status'] = 'done';
   let error: string | undefined;
   const searches: Search[] = [];

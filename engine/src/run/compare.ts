@@ -26,6 +26,7 @@
  * failed, or cut off by a kill) into the same events.jsonl. Trainings are deterministic given their seed, so a resumed run's results equal
  * an uninterrupted run's.
  */
+import { setMaxListeners } from 'events';
 import * as fs from 'fs';
 import * as path from 'path';
 import type {
@@ -42,6 +43,7 @@ import type {
   TrainingKey,
   TrainingStatus,
   TuneEndEvent,
+  QueueWorkersEvent,
 } from '../../../protocol/run-events';
 import { createRun, openRun, readConfig, readEvents, readSummary, resolveRunDir, writeJsonAtomic, type RunHandle } from '../../../store/run-store';
 import { describeBackend } from '../compute/describe';
@@ -51,11 +53,16 @@ import { holmAdjust, meanStd, pairedComparison, verdictOf } from './stats';
 export { describeBackend } from '../compute/describe';
 import { SAM_KEY, type ResolvedCompare } from './run-config';
 import { TaskCancelledError, WorkerCrashError, WorkerPool, defaultWorkers, type TrainTask, type TrainTaskResult } from './worker-pool';
+import type { RunnerFactory, TaskRunner } from './task-runner';
 
 export interface CompareRunOptions {
   resolved: ResolvedCompare;
-  /** Run on this pool (left open). Default: a new pool of `workers` processes, closed at the end. */
-  pool?: WorkerPool;
+  /** Run on this pool or runner (left open). Default: `runner`, else a new pool of `workers` processes, closed at the end. */
+  pool?: TaskRunner;
+  /** Makes the runner once the run's id is known (the job queue: `--queue`); closed at the end. */
+  runner?: RunnerFactory;
+  /** The job queue and its connected workers, written after compare-start (runs with `runner`). */
+  queue?: Omit<QueueWorkersEvent, 'type'>;
   /** Pool size when no pool is given (default: resolved.workers, else min(cores, trainings)). */
   workers?: number;
   signal?: AbortSignal;
@@ -273,6 +280,7 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
             bestEpoch: j.end!.bestEpoch,
             wallMs: j.end!.wallMs,
             ...(j.end!.reason ? { reason: j.end!.reason } : {}),
+            ...(j.end!.worker ? { worker: j.end!.worker } : {}),
           })),
         meanWallMs: walls.length ? walls.reduce((s, v) => s + v, 0) / walls.length : null,
       });
@@ -360,6 +368,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   if (start) opts.onEvent?.(start as unknown as CompareEvent);
   if (opts.resumeDir) emit({ type: 'compare-resume', jobs: jobs.length, kept: finished, workers }, true);
   else emit({ type: 'compare-start', config, jobs: jobs.length, ...(tjobs.length ? { tuneJobs: tjobs.length } : {}), workers, dir: run.dir }, true);
+  if (opts.queue) emit({ type: 'queue', ...opts.queue }, true);
   let lrs: LrChoiceJson[] = [];
 
   let status: CompareStatus = 'running';
@@ -389,12 +398,15 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   const writeSummary = (): void => run.writeSummary(summary() as unknown as Record<string, unknown>);
   writeSummary();
 
-  const pool = opts.pool ?? new WorkerPool({ size: workers });
-  const ids = new Set<string>();
+  const pool: TaskRunner = opts.pool ?? opts.runner?.(run.id) ?? new WorkerPool({ size: workers });
   let cancelled = false;
+  // Every task listens to this run's own signal (as many listeners as trainings, hence no limit):
+  // it aborts after `cancelled` is set, so a cancelled task finds it set.
+  const tasksAc = new AbortController();
+  setMaxListeners(0, tasksAc.signal);
   const onAbort = (): void => {
     cancelled = true;
-    for (const id of ids) pool.cancel(id);
+    tasksAc.abort();
   };
   if (opts.signal?.aborted) cancelled = true;
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -418,7 +430,8 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
     j.task ??= lossTask(resolved, j.ref, j.augmentation, j.seed, lr);
     for (let attempt = 0; ; attempt++) {
       if (cancelled) return;
-      const sub = pool.submit(j.task, {
+      const sub = pool.run(j.task, {
+        signal: tasksAc.signal,
         onProgress: (p) => {
           if (p.kind === 'backend') {
             markStarted(j);
@@ -437,15 +450,15 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
           }
         },
       });
-      ids.add(sub.id);
       try {
-        const r = await sub.promise;
+        const r = await sub;
         datasetInfo ??= r.dataset;
         markStarted(j);
         const st: TrainingStatus = r.status;
         end(j, {
           status: st, testAcc: finiteOrNull(r.testAcc), bestValAcc: finiteOrNull(r.bestValAcc), bestEpoch: r.bestEpoch,
           epochs: r.history.length, steps: r.steps, wallMs: r.wallMs, backend: r.backend.name, ...(r.reason ? { reason: r.reason } : {}),
+          ...(r.worker ? { worker: r.worker } : {}),
         });
         return;
       } catch (e) {
@@ -457,8 +470,6 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
         markStarted(j);
         end(j, { status: 'failed', testAcc: null, bestValAcc: null, bestEpoch: 0, epochs: 0, steps: 0, wallMs: 0, reason: (e as Error).message });
         return;
-      } finally {
-        ids.delete(sub.id);
       }
     }
   };
@@ -474,7 +485,8 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
     };
     for (let attempt = 0; ; attempt++) {
       if (cancelled) return;
-      const sub = pool.submit(task, {
+      const sub = pool.run(task, {
+        signal: tasksAc.signal,
         onProgress: (p) => {
           if (p.kind === 'backend' && !backends.some((b) => b.name === p.backend.name && b.detail === p.backend.detail)) {
             backends.push(p.backend);
@@ -484,19 +496,16 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
           }
         },
       });
-      ids.add(sub.id);
       try {
-        const r = await sub.promise;
+        const r = await sub;
         datasetInfo ??= r.dataset;
-        endTune({ status: r.status, bestValAcc: finiteOrNull(r.bestValAcc), wallMs: r.wallMs, ...(r.reason ? { reason: r.reason } : {}) });
+        endTune({ status: r.status, bestValAcc: finiteOrNull(r.bestValAcc), wallMs: r.wallMs, ...(r.reason ? { reason: r.reason } : {}), ...(r.worker ? { worker: r.worker } : {}) });
         return;
       } catch (e) {
         if (e instanceof TaskCancelledError || cancelled) return;
         if (e instanceof WorkerCrashError && attempt < retries) continue;
         endTune({ status: 'failed', bestValAcc: null, wallMs: 0, reason: (e as Error).message });
         return;
-      } finally {
-        ids.delete(sub.id);
       }
     }
   };
