@@ -65,15 +65,18 @@ export interface LossInfo {
 }
 
 export interface DerivativeTextWire {
-  wrt: 'logits' | 'p';
+  /** logits, p (classification); d_fake, d_real (task gan). */
+  wrt: 'logits' | 'p' | 'd_fake' | 'd_real';
   text: string;
   latex: string;
 }
 
 export interface CurveWire {
   classes: number;
-  /** True-class probabilities of the grid. */
+  /** True-class probabilities of the grid (task gan: D(G(z)) = sigmoid(d_fake)). */
   pt: number[];
+  /** The axis and gradient labels when they are not pt, dL/dz_true, dL/dz_other (task gan). */
+  axes?: { x: string; gradTrue: string; gradOther: string };
   /** Loss values (NaN is sent as null by JSON). */
   loss: (number | null)[];
   /** dL/dz of the true class; null when not computable. */
@@ -96,7 +99,7 @@ export interface DerivativeResult {
   /** The loss expression (canonical text) and its LaTeX. */
   text: string;
   latex: string;
-  /** With respect to the logits, then p. */
+  /** With respect to the logits, then p (task gan: d_fake, then d_real). */
   derivatives: DerivativeTextWire[];
   curve: CurveWire | null;
   /** Why the derivatives or the curve are missing, if they are. */

@@ -14,10 +14,18 @@ function render() {
     '',
     '## Inputs',
     '',
-    '| name | type | meaning |',
-    '|---|---|---|',
-    ...g.INPUTS.map((i) => `| \`${i.name}\` | ${i.type} | ${i.doc} |`),
+    'A file declares its task with a `task NAME` line before its first statement (none: classification); the task decides the inputs its losses read.',
     '',
+    ...g.TASK_NAMES.flatMap((t) => [
+      `### task ${t}`,
+      '',
+      g.TASKS[t].doc,
+      '',
+      '| name | type | meaning |',
+      '|---|---|---|',
+      ...g.TASKS[t].inputs.map((i) => `| \`${i.name}\` | ${i.type} | ${i.doc} |`),
+      '',
+    ]),
   ];
   const cats = [
     ['operator', 'Operators'],

@@ -22,7 +22,7 @@ const out = path.join(root, 'grammar', 'syntaxes', 'loss.tmLanguage.json');
 function loadTables() {
   const r = esbuild.buildSync({
     stdin: {
-      contents: "export { BUILTINS, INPUTS } from './grammar/src/builtins'; export { KEYWORDS } from './grammar/src/lexer';",
+      contents: "export { BUILTINS, INPUT_NAMES } from './grammar/src/builtins'; export { KEYWORDS } from './grammar/src/lexer';",
       resolveDir: root,
       loader: 'ts',
       sourcefile: 'gen-tmlanguage-entry.ts',
@@ -45,7 +45,7 @@ function loadTables() {
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const words = (names) => `\\b(?:${[...new Set(names)].sort((a, b) => b.length - a.length || a.localeCompare(b)).map(escape).join('|')})\\b`;
 
-function generate({ BUILTINS, INPUTS, KEYWORDS }) {
+function generate({ BUILTINS, INPUT_NAMES, KEYWORDS }) {
   const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
   // Each callable name once, in the category of its first entry (`max` reduces a vector and,
   // with two arguments, is elementwise: highlighted as the first).
@@ -106,7 +106,7 @@ function generate({ BUILTINS, INPUTS, KEYWORDS }) {
         ],
       },
       input: {
-        match: words(INPUTS.map((i) => i.name)),
+        match: words([...INPUT_NAMES]),
         name: 'variable.language.input.loss',
       },
       builtin: {

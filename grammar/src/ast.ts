@@ -54,7 +54,16 @@ export interface Comment {
   range: Range;
 }
 
+/** `task gan`: what the file's losses are for (see TASKS in builtins.ts); none means classification. */
+export interface TaskDecl {
+  name: string;
+  nameRange: Range;
+  range: Range;
+}
+
 export interface Program {
   statements: Statement[];
   comments: Comment[];
+  /** Every `task` line, in order (the checker wants one, before the first statement). */
+  tasks?: TaskDecl[];
 }

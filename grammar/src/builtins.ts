@@ -589,23 +589,108 @@ export function signature(b: Builtin): string {
   return `${b.name}(${args}) -> ${res}`;
 }
 
-/** The inputs every loss sees. */
+/** An input of the losses of one task. Names are unique across tasks. */
 export interface InputSpec {
   name: string;
   type: Ty;
   doc: string;
   range: Interval;
   latex: string;
+  /** A per-sample scalar input's value wherever data does not give one (the preview's 1-D view, the integrity check). */
+  view?: number;
 }
 
-export const INPUTS: readonly InputSpec[] = [
+export type TaskName = 'classification' | 'gan';
+
+/**
+ * What a file's losses are for, declared by a `task NAME` line (none: classification). A task
+ * defines the inputs its losses see; the checker, hover, completion, intervals, derivatives,
+ * LaTeX and the exporters all read them here.
+ */
+export interface TaskSpec {
+  name: TaskName;
+  /** One sentence for hover and completion. */
+  doc: string;
+  inputs: readonly InputSpec[];
+  /** What the derivative preview differentiates with respect to. */
+  wrt: readonly string[];
+}
+
+const CLASSIFICATION_INPUTS: readonly InputSpec[] = [
   { name: 'y', type: 'vector', doc: 'Target distribution over classes: one-hot, or soft under label smoothing, mixup or cutmix. Sums to 1.', range: I.UNIT_CLOSED, latex: 'y' },
   { name: 'logits', type: 'vector', doc: 'Raw network outputs (logits), one per class.', range: I.REAL, latex: 'z' },
   { name: 'p', type: 'vector', doc: 'Predicted probabilities, p = softmax(logits). Strictly inside (0, 1), sums to 1.', range: I.UNIT_OPEN, latex: 'p' },
   { name: 'C', type: 'scalar', doc: 'Number of classes.', range: I.iv(2, Infinity), latex: 'C' },
+  {
+    name: 'iou',
+    type: 'scalar',
+    doc: "IoU of the sample's predicted box with its ground-truth box (detection), in [0, 1], by which IoU-balanced classification weights a positive's loss. Classification datasets have no boxes: a loss that reads it can be checked, previewed (at iou 0.5) and exported, not trained here.",
+    range: I.UNIT_CLOSED,
+    latex: '\\mathrm{IoU}',
+    view: 0.5,
+  },
 ];
 
-export const INPUT_NAMES = new Set(INPUTS.map((i) => i.name));
-export function inputSpec(name: string): InputSpec | undefined {
-  return INPUTS.find((i) => i.name === name);
+const GAN_INPUTS: readonly InputSpec[] = [
+  { name: 'd_real', type: 'scalar', doc: "The discriminator's raw output (logit, or critic value for WGAN) on a real sample.", range: I.REAL, latex: 'D(x)', view: 2 },
+  { name: 'd_fake', type: 'scalar', doc: "The discriminator's raw output (logit, or critic value for WGAN) on a generated sample G(z).", range: I.REAL, latex: 'D(G(z))', view: 0 },
+  {
+    name: 'grad_norm',
+    type: 'scalar',
+    doc: "The norm of the discriminator's gradient with respect to its input at a random interpolate of a real and a generated sample, for gradient penalties (WGAN-GP). At least 0.",
+    range: I.iv(0, Infinity),
+    latex: '\\lVert \\nabla D(\\hat{x}) \\rVert',
+    view: 1,
+  },
+];
+
+export const TASKS: Readonly<Record<TaskName, TaskSpec>> = {
+  classification: {
+    name: 'classification',
+    doc: 'Classification (the default): a loss per example from the targets y and the logits or probabilities over the classes.',
+    inputs: CLASSIFICATION_INPUTS,
+    wrt: ['logits', 'p'],
+  },
+  gan: {
+    name: 'gan',
+    doc: "GAN training: a generator's and a discriminator's loss per pair of samples, from the discriminator's outputs on a real and a generated sample. Losses come in pairs: NAME_g (generator) and NAME_d (discriminator).",
+    inputs: GAN_INPUTS,
+    wrt: ['d_fake', 'd_real'],
+  },
+};
+
+export const TASK_NAMES: readonly TaskName[] = Object.keys(TASKS) as TaskName[];
+
+export function isTaskName(name: string): name is TaskName {
+  return Object.prototype.hasOwnProperty.call(TASKS, name);
+}
+
+/** The classification inputs (files without a `task` line). */
+export const INPUTS: readonly InputSpec[] = CLASSIFICATION_INPUTS;
+
+/** Per-sample scalar inputs of every task with the value they take where data gives none. */
+export const SCALAR_INPUT_VIEWS: readonly { name: string; view: number }[] = TASK_NAMES.flatMap((t) =>
+  TASKS[t].inputs.filter((i) => i.view !== undefined).map((i) => ({ name: i.name, view: i.view! })),
+);
+
+/** Every input name of every task: a name no definition may take. */
+export const INPUT_NAMES = new Set(TASK_NAMES.flatMap((t) => TASKS[t].inputs.map((i) => i.name)));
+
+/** The input `name` of `task` (default classification), or undefined. */
+export function inputSpec(name: string, task: TaskName = 'classification'): InputSpec | undefined {
+  return TASKS[task].inputs.find((i) => i.name === name);
+}
+
+/** The input `name` of whichever task has it (hover and LaTeX of a name out of place). */
+export function anyInputSpec(name: string): InputSpec | undefined {
+  for (const t of TASK_NAMES) {
+    const i = inputSpec(name, t);
+    if (i) return i;
+  }
+  return undefined;
+}
+
+/** The task whose input `name` is. */
+export function taskOfInput(name: string): TaskName | undefined {
+  return TASK_NAMES.find((t) => inputSpec(name, t) !== undefined);
 }

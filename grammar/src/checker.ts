@@ -6,12 +6,13 @@
  * line just before it turns that statement's diagnostics with those codes into infos.
  */
 import type { Expr, LossStmt, Range, Statement } from './ast';
-import { INPUTS, inputSpec, overloads, resolveCall, OPERATOR_IDS, builtinById, safeRange, sumRange, type Builtin } from './builtins';
+import { anyInputSpec, INPUT_NAMES, inputSpec, isTaskName, overloads, taskOfInput, TASK_NAMES, TASKS, resolveCall, OPERATOR_IDS, builtinById, safeRange, sumRange, type Builtin } from './builtins';
 import * as I from './interval';
 import type { Interval } from './interval';
 import { parse, type ParseResult } from './parser';
-import { analyze, freeNames, hasMissing, walk, type Model } from './semantics';
+import { analyze, freeNames, hasMissing, suggest, walk, type Model } from './semantics';
 import { LineIndex } from './text';
+import { KEYWORDS } from './lexer';
 import { refineWithStability, STABILITY_CODES } from './stability';
 import { integrityCheck } from './view1d';
 
@@ -45,6 +46,11 @@ export const ISSUE_CODES = [
   'loss-rises',
   'no-target-dependence',
   'no-prediction-dependence',
+  // Tasks (TASKS in builtins.ts): the `task` line, and a GAN file's pairs of losses.
+  'unknown-task',
+  'duplicate-task',
+  'task-not-first',
+  'gan-pair',
   ...STABILITY_CODES,
   // Limits (limits.ts): an expression nested too deep, and the count of problems left out.
   'nested-too-deep',
@@ -123,6 +129,8 @@ function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
     });
   }
 
+  out.push(...taskDiagnostics(model));
+
   // Duplicates and shadowing.
   const seen = new Map<string, Statement>();
   for (const s of model.program.statements) {
@@ -139,11 +147,13 @@ function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
       continue;
     }
     seen.set(s.name, s);
-    if (inputSpec(s.name)) {
-      out.push({ code: 'shadowed-name', severity: s.kind === 'Loss' ? 'warning' : 'error', message: `'${s.name}' is an input (${inputSpec(s.name)!.doc.split('.')[0].toLowerCase()}); choose another name`, range: s.nameRange });
+    const input = anyInputSpec(s.name);
+    if (input) {
+      const where = inputSpec(s.name, model.task) ? '' : ` of task ${taskOfInput(s.name)}`;
+      out.push({ code: 'shadowed-name', severity: s.kind === 'Loss' ? 'warning' : 'error', message: `'${s.name}' is an input${where} (${input.doc.split('.')[0].toLowerCase()}); choose another name`, range: s.nameRange });
     } else if (overloads(s.name).length > 0) {
       out.push({ code: 'shadowed-name', severity: 'warning', message: `'${s.name}' is also the name of a builtin function`, range: s.nameRange });
-    } else if (['param', 'let', 'loss', 'in'].includes(s.name)) {
+    } else if ((KEYWORDS as readonly string[]).includes(s.name)) {
       out.push({ code: 'shadowed-name', severity: 'error', message: `'${s.name}' is a keyword`, range: s.nameRange });
     }
   }
@@ -207,6 +217,10 @@ function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
     }
     intervals.domainWarnings(loss.expr, out, domainSeen);
     const deps = transitiveNames(loss.expr, model);
+    if (model.task === 'gan') {
+      out.push(...ganDependence(loss, deps));
+      continue;
+    }
     const usesTarget = deps.has('y');
     const usesPred = deps.has('p') || deps.has('logits');
     if (!usesTarget) out.push({ code: 'no-target-dependence', severity: 'warning', message: `loss '${loss.name}' does not depend on the target y`, range: loss.nameRange });
@@ -216,6 +230,59 @@ function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
   }
   // Exact constant facts, infinite gradients and float32 hazards (stability.ts).
   refineWithStability(model, intervals, out);
+  return out;
+}
+
+/**
+ * The `task` lines: one, naming a task, before the first statement; in a gan file, the losses
+ * in pairs NAME_g (generator) and NAME_d (discriminator).
+ */
+function taskDiagnostics(model: Model): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const tasks = model.program.tasks ?? [];
+  const firstStatement = model.program.statements[0]?.range.start ?? Infinity;
+  tasks.forEach((t, i) => {
+    if (i > 0) {
+      out.push({ code: 'duplicate-task', severity: 'error', message: `a file has one task line; this one repeats it (the first says '${tasks[0].name}')`, range: t.range, related: [{ range: tasks[0].range, message: 'the task is declared here' }] });
+    } else if (!isTaskName(t.name)) {
+      const suggestions = suggest(t.name, TASK_NAMES);
+      out.push({
+        code: 'unknown-task',
+        severity: 'error',
+        message: `unknown task '${t.name}'; the tasks are ${TASK_NAMES.join(', ')}${suggestions.length ? `: did you mean '${suggestions[0]}'?` : ''}`,
+        range: t.nameRange,
+        ...(suggestions.length ? { data: { suggestions } } : {}),
+      });
+    }
+    if (i === 0 && t.range.start > firstStatement) {
+      out.push({ code: 'task-not-first', severity: 'error', message: `the task line comes before every param, let and loss (it decides what the names mean)`, range: t.range });
+    }
+  });
+  if (model.task === 'gan') {
+    const names = new Set(model.losses.map((l) => l.name));
+    for (const l of model.losses) {
+      if (!l.name) continue;
+      const m = /^(.+)_([gd])$/.exec(l.name);
+      if (!m) {
+        out.push({ code: 'gan-pair', severity: 'error', message: `in a gan file a loss is named NAME_g (the generator's) or NAME_d (the discriminator's); '${l.name}' is neither`, range: l.nameRange });
+        continue;
+      }
+      const partner = `${m[1]}_${m[2] === 'g' ? 'd' : 'g'}`;
+      if (!names.has(partner)) {
+        out.push({ code: 'gan-pair', severity: 'warning', message: `'${l.name}' has no ${m[2] === 'g' ? "discriminator's" : "generator's"} loss '${partner}': a GAN trains the two as a pair`, range: l.nameRange });
+      }
+    }
+  }
+  return out;
+}
+
+/** What a GAN loss must read: the generator's d_fake; the discriminator's d_real and d_fake. */
+function ganDependence(loss: LossStmt, deps: Set<string>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const role = loss.name.endsWith('_g') ? 'generator' : loss.name.endsWith('_d') ? 'discriminator' : undefined;
+  if (!role) return out;
+  if (!deps.has('d_fake')) out.push({ code: 'no-prediction-dependence', severity: 'warning', message: `the ${role}'s loss '${loss.name}' does not depend on d_fake, the discriminator's output on generated samples`, range: loss.nameRange });
+  if (role === 'discriminator' && !deps.has('d_real')) out.push({ code: 'no-target-dependence', severity: 'warning', message: `the discriminator's loss '${loss.name}' does not depend on d_real, its output on real samples`, range: loss.nameRange });
   return out;
 }
 
@@ -280,11 +347,11 @@ export function lossHasErrors(e: Expr, model: Model): boolean {
     });
     for (const n of freeNames(x)) {
       const s = model.symbols.get(n);
-      if (!s && !inputSpec(n)) bad = true;
+      if (!s && !inputSpec(n, model.task)) bad = true;
       if (s && s.stmt && s.stmt.kind === 'Let') {
         // A let named like an input (`let p = sum(y * p)`) is an error of its own, and
         // following it by name would loop.
-        if (s.type === undefined || inputSpec(n)) bad = true;
+        if (s.type === undefined || INPUT_NAMES.has(n)) bad = true;
         else if (!seen.has(n)) {
           seen.add(n);
           todo.push(s.stmt.expr);
@@ -313,7 +380,7 @@ class Intervals {
   }
 
   private name(n: string): Interval {
-    const input = INPUTS.find((i) => i.name === n);
+    const input = inputSpec(n, this.model.task);
     if (input) return input.range;
     const s = this.model.symbols.get(n);
     if (s?.stmt?.kind === 'Param') {

@@ -13,7 +13,8 @@ import { builtinOf, children as argsOf, exprType, nameTypes, type Model } from '
 import { exprKey, letReuseTable, reuseLetTable, simplifyWithin, type SimplifyContext } from './simplify';
 import { letsNeeded } from './evaluate';
 
-export type Wrt = 'logits' | 'p';
+/** What to differentiate with respect to: a task's `wrt` (TASKS in builtins.ts): logits or p; d_fake, d_real. */
+export type Wrt = 'logits' | 'p' | 'd_fake' | 'd_real';
 
 export class DerivativeError extends Error {}
 
@@ -67,7 +68,7 @@ function derive(model: Model, loss: LossStmt, wrt: Wrt, opts: DerivativeOptions)
   const typeOf = (e: Expr): Ty | undefined => exprType(e, baseTypes);
 
   // Which names depend on the variable.
-  const roots = wrt === 'logits' ? ['logits', 'p'] : ['p'];
+  const roots = wrt === 'logits' ? ['logits', 'p'] : [wrt];
   const dependent = new Set<string>(roots);
   const depCache = new WeakMap<Expr, boolean>();
   const depends = (e: Expr): boolean => {
@@ -125,7 +126,7 @@ function derive(model: Model, loss: LossStmt, wrt: Wrt, opts: DerivativeOptions)
     const ap = sumAll(adjoints.get('p') ?? []);
     if (ap) parts.push(mul(ref('p'), sub(ap, call('sum', mul(ap, ref('p'))))));
   } else {
-    parts.push(...(adjoints.get('p') ?? []));
+    parts.push(...(adjoints.get(wrt) ?? []));
   }
   const raw = sumAll(parts) ?? num(0);
   if (opts.simplify === false) return raw;

@@ -3,7 +3,7 @@
  * exports, symbolic derivatives) is checked against. Values are scalars or vectors over classes.
  */
 import type { Expr, LetStmt } from './ast';
-import { builtinById, OPERATOR_IDS, resolveCall, softmaxF, type Builtin } from './builtins';
+import { builtinById, INPUT_NAMES, OPERATOR_IDS, resolveCall, SCALAR_INPUT_VIEWS, softmaxF, type Builtin } from './builtins';
 import type { Model } from './semantics';
 
 export type Value = number | Float64Array;
@@ -69,6 +69,8 @@ export function evalExpr(e: Expr, env: Env): Value {
 export interface Point {
   logits: ArrayLike<number>;
   y: ArrayLike<number>;
+  /** Per-sample scalar inputs (iou; d_real, d_fake, grad_norm): each defaults to its view value. */
+  inputs?: Record<string, number>;
 }
 
 /** Softmax in float64 (the builtin's own implementation). */
@@ -87,10 +89,10 @@ export function envPlan(model: Model, exprs?: Expr[]): EnvPlan {
   const plan: EnvPlan = { params: [], lets: [] };
   if (!exprs) {
     for (const prm of model.params) {
-      if (!INPUT_NAMES_SET.has(prm.name) && model.symbols.get(prm.name)?.stmt === prm) plan.params.push({ name: prm.name, value: prm.value });
+      if (!INPUT_NAMES.has(prm.name) && model.symbols.get(prm.name)?.stmt === prm) plan.params.push({ name: prm.name, value: prm.value });
     }
     for (const l of model.lets) {
-      if (!INPUT_NAMES_SET.has(l.name) && model.symbols.get(l.name)?.stmt === l) plan.lets.push({ name: l.name, expr: l.expr });
+      if (!INPUT_NAMES.has(l.name) && model.symbols.get(l.name)?.stmt === l) plan.lets.push({ name: l.name, expr: l.expr });
     }
     return plan;
   }
@@ -115,7 +117,7 @@ export function envPlan(model: Model, exprs?: Expr[]): EnvPlan {
       if (seen.has(n)) continue;
       seen.add(n);
       const st = model.symbols.get(n)?.stmt;
-      if (st && st.kind === 'Let' && !INPUT_NAMES_SET.has(n)) lets.push(st);
+      if (st && st.kind === 'Let' && !INPUT_NAMES.has(n)) lets.push(st);
     }
   }
   for (const l of lets) addNames(l.expr);
@@ -123,13 +125,12 @@ export function envPlan(model: Model, exprs?: Expr[]): EnvPlan {
   for (const l of lets) plan.lets.push({ name: l.name, expr: l.expr });
   for (const n of names) {
     const st = model.symbols.get(n)?.stmt;
-    if (st && st.kind === 'Param' && !INPUT_NAMES_SET.has(n)) plan.params.push({ name: n, value: st.value });
+    if (st && st.kind === 'Param' && !INPUT_NAMES.has(n)) plan.params.push({ name: n, value: st.value });
   }
   plan.params.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   return plan;
 }
 
-const INPUT_NAMES_SET = new Set(['y', 'p', 'logits', 'C']);
 
 /**
  * The environment of one sample: inputs, params (defaults unless overridden) and the lets of
@@ -148,6 +149,7 @@ export function sampleEnv(
   env.set('y', Float64Array.from(point.y));
   env.set('p', point.p ? Float64Array.from(point.p) : softmax(logits));
   env.set('C', logits.length);
+  for (const i of SCALAR_INPUT_VIEWS) env.set(i.name, point.inputs?.[i.name] ?? i.view);
   for (const prm of plan.params) env.set(prm.name, params[prm.name] ?? prm.value);
   const get: Env = (n) => env.get(n);
   for (const l of plan.lets) {
@@ -298,7 +300,7 @@ export function evalBatch(e: Expr, env: BatchEnv): BatchValue {
  */
 export function batchEnv(
   plan: EnvPlan,
-  samples: { n: number; classes: number; logits: Float64Array; y: Float64Array; p?: Float64Array },
+  samples: { n: number; classes: number; logits: Float64Array; y: Float64Array; p?: Float64Array; inputs?: Record<string, Float64Array> },
   params: Record<string, number> = {},
 ): BatchEnv {
   const { n, classes } = samples;
@@ -312,6 +314,7 @@ export function batchEnv(
   vars.set('y', { vector: true, data: samples.y });
   vars.set('p', { vector: true, data: p });
   vars.set('C', { vector: false, data: new Float64Array(n).fill(classes) });
+  for (const i of SCALAR_INPUT_VIEWS) vars.set(i.name, { vector: false, data: samples.inputs?.[i.name] ?? new Float64Array(n).fill(i.view) });
   for (const prm of plan.params) vars.set(prm.name, { vector: false, data: new Float64Array(n).fill(params[prm.name] ?? prm.value) });
   const env: BatchEnv = { n, classes, get: (name) => vars.get(name) };
   for (const l of plan.lets) {

@@ -3,7 +3,7 @@
  * over k, Greek-named params print as Greek letters; function forms come from the builtin table.
  */
 import type { Expr } from './ast';
-import { inputSpec, resolveCall, type Ty } from './builtins';
+import { anyInputSpec, resolveCall, type Ty } from './builtins';
 import { formatNumber } from './build';
 
 const GREEK = new Set([
@@ -16,7 +16,7 @@ export interface LatexOptions {
 }
 
 export function latexName(name: string, vector: boolean): string {
-  const spec = inputSpec(name);
+  const spec = anyInputSpec(name);
   let base: string;
   if (spec) base = spec.latex;
   else {

@@ -17,6 +17,7 @@ export const Param = keyword('Param', 'param');
 export const Let = keyword('Let', 'let');
 export const Loss = keyword('Loss', 'loss');
 export const In = keyword('In', 'in');
+export const Task = keyword('Task', 'task');
 
 export const NumberLiteral = createToken({
   name: 'NumberLiteral',
@@ -44,6 +45,7 @@ export const allTokens: TokenType[] = [
   Let,
   Loss,
   In,
+  Task,
   Identifier,
   NumberLiteral,
   AdditiveOperator,
@@ -61,7 +63,7 @@ export const allTokens: TokenType[] = [
   RBracket,
 ];
 
-export const KEYWORDS = ['param', 'let', 'loss', 'in'] as const;
+export const KEYWORDS = ['param', 'let', 'loss', 'in', 'task'] as const;
 
 export const lossLexer = new Lexer(allTokens, {
   positionTracking: 'onlyOffset',
@@ -82,6 +84,7 @@ const KEYWORD_TYPES = new Map<string, TokenType>([
   ['let', Let],
   ['loss', Loss],
   ['in', In],
+  ['task', Task],
 ]);
 
 /** Single-character tokens by character code. */

@@ -22,7 +22,8 @@
  */
 import { EmbeddedActionsParser, IToken, TokenType, IRecognitionException, type IOrAlt } from 'chevrotain';
 import * as T from './lexer';
-import type { Comment, Expr, LetStmt, LossStmt, ParamStmt, Program, Range, Statement } from './ast';
+import type { Comment, Expr, LetStmt, LossStmt, ParamStmt, Program, Range, Statement, TaskDecl } from './ast';
+import { TASK_NAMES } from './builtins';
 import { MAX_NESTING } from './limits';
 
 export interface SyntaxProblem {
@@ -707,13 +708,35 @@ function parseText(text: string): ParseResult {
   const segments: IToken[][] = [];
   let current: IToken[] = [];
   for (const t of lexed.tokens) {
-    if ((t.tokenType === T.Param || t.tokenType === T.Let || t.tokenType === T.Loss) && current.length > 0) {
+    if ((t.tokenType === T.Param || t.tokenType === T.Let || t.tokenType === T.Loss || t.tokenType === T.Task) && current.length > 0) {
       segments.push(current);
       current = [];
     }
     current.push(t);
   }
   if (current.length > 0) segments.push(current);
+  // `task NAME` lines are not statements: they go to `program.tasks` (the checker judges them).
+  const tasks: TaskDecl[] = [];
+  const taskErrors: SyntaxProblem[] = [];
+  if (segments.some((seg) => seg[0].tokenType === T.Task)) {
+    const rest: IToken[][] = [];
+    for (const seg of segments) {
+      if (seg[0].tokenType !== T.Task) {
+        rest.push(seg);
+        continue;
+      }
+      const kw = seg[0];
+      const end = (t: IToken) => t.startOffset + t.image.length;
+      if (seg.length === 2 && seg[1].tokenType === T.Identifier) {
+        tasks.push({ name: seg[1].image, nameRange: { start: seg[1].startOffset, end: end(seg[1]) }, range: { start: kw.startOffset, end: end(seg[1]) } });
+      } else {
+        const at = seg.length === 1 ? { start: kw.startOffset, end: end(kw) } : { start: seg[1].startOffset, end: end(seg[seg.length - 1]) };
+        taskErrors.push({ code: 'syntax-error', message: `expected one task name after 'task' (${TASK_NAMES.join(', ')})`, range: at });
+      }
+    }
+    segments.length = 0;
+    segments.push(...rest);
+  }
   const nesting = segments.map(tokenNesting);
   // Fast path: a file without lexical errors whose statements all start with a keyword parses
   // statement by statement with the strict parser, re-using the statements of earlier parses
@@ -721,7 +744,7 @@ function parseText(text: string): ParseResult {
   // `cachedStatement`); any syntax error sends it through the per-statement path below.
   if (lexErrors.length === 0 && !nesting.some((n) => n.crossing) && segments.every((seg) => seg[0].tokenType === T.Param || seg[0].tokenType === T.Let || seg[0].tokenType === T.Loss)) {
     const all = strictStatements(text, segments);
-    if (all) return withLazyTokens({ program: { statements: all, comments }, errors }, text);
+    if (all && taskErrors.length === 0) return withLazyTokens({ program: { statements: all, comments, ...(tasks.length ? { tasks } : {}) }, errors }, text);
   }
   // One error per statement: the first. Garbage (random bytes, a pasted binary) gives one error
   // per statement keyword it happens to contain, not one per token. Bad characters belong to
@@ -792,6 +815,7 @@ function parseText(text: string): ParseResult {
     for (const p of problems) if (!first || p.range.start < first.range.start) first = p;
     if (first) errors.push(first);
   }
+  errors.push(...taskErrors);
   errors.sort((a, b) => a.range.start - b.range.start);
-  return withLazyTokens({ program: { statements, comments }, errors }, text);
+  return withLazyTokens({ program: { statements, comments, ...(tasks.length ? { tasks } : {}) }, errors }, text);
 }

@@ -107,6 +107,9 @@ export function formatProgram(text: string, program: Program, hasErrors: boolean
   for (const s of program.statements) {
     items.push({ start: s.range.start, end: s.range.end, text: printParamWithSource(s, text), kind: 'stmt', startLine: lineOf(s.range.start), endLine: lineOf(s.range.end) });
   }
+  for (const t of program.tasks ?? []) {
+    items.push({ start: t.range.start, end: t.range.end, text: `task ${t.name}`, kind: 'stmt', startLine: lineOf(t.range.start), endLine: lineOf(t.range.end) });
+  }
   for (const c of program.comments) {
     items.push({ start: c.range.start, end: c.range.end, text: c.text.replace(/\s+$/, ''), kind: 'comment', startLine: lineOf(c.range.start), endLine: lineOf(c.range.start) });
   }

@@ -6,6 +6,7 @@ import type { LossStmt } from './ast';
 import { lossHasErrors } from './checker';
 import { differentiate, type Wrt } from './derivative';
 import { toLatex } from './latex';
+import { TASKS } from './builtins';
 import { printExpr } from './printer';
 import { nameTypes, type Model } from './semantics';
 import { curve, type Curve } from './view1d';
@@ -45,7 +46,7 @@ export function lossReport(
   }
   const report: LossReport = { loss: lossName, text: printExpr(loss.expr), latex: toLatex(loss.expr, { nameType: nt }), derivatives: [] };
   try {
-    report.derivatives.push(derivativeText(model, lossName, 'logits'), derivativeText(model, lossName, 'p'));
+    for (const wrt of TASKS[model.task].wrt) report.derivatives.push(derivativeText(model, lossName, wrt as Wrt));
     if (opts.curve !== false) report.curve = curve(model, lossName, { classes: opts.classes, points: opts.points, params: opts.params, lo: opts.lo, hi: opts.hi });
   } catch (e) {
     report.error = e instanceof Error ? e.message : String(e);

@@ -3,7 +3,7 @@
  * collected for the checker. Later statements may only use names defined before them.
  */
 import type { Expr, LetStmt, LossStmt, ParamStmt, Program, Range, Statement } from './ast';
-import { builtinById, CALLABLE_NAMES, INPUTS, OPERATOR_IDS, overloads, resolveCall, type Builtin, type BuiltinId, type Ty } from './builtins';
+import { builtinById, CALLABLE_NAMES, INPUT_NAMES, isTaskName, OPERATOR_IDS, overloads, resolveCall, taskOfInput, TASKS, type Builtin, type BuiltinId, type TaskName, type Ty } from './builtins';
 import { MAX_INLINED_NESTING } from './limits';
 
 export type SymbolKind = 'input' | 'param' | 'let' | 'loss';
@@ -32,6 +32,8 @@ export interface Reference {
 
 export interface Model {
   program: Program;
+  /** The file's task: its first `task` line when that names a task, else classification. */
+  task: TaskName;
   /** Definitions visible by name at the end of the file (the first definition wins for duplicates). */
   symbols: Map<string, SymbolInfo>;
   /** Every statement's symbol, in order (duplicates included). */
@@ -47,10 +49,19 @@ export interface Model {
   problems: TypeProblem[];
 }
 
-const INPUT_SYMBOLS: SymbolInfo[] = INPUTS.map((i) => ({ kind: 'input', name: i.name, type: i.type }));
+const INPUT_SYMBOLS = new Map<TaskName, SymbolInfo[]>(
+  Object.values(TASKS).map((t) => [t.name, t.inputs.map((i): SymbolInfo => ({ kind: 'input', name: i.name, type: i.type }))]),
+);
 
-export function inputSymbol(name: string): SymbolInfo | undefined {
-  return INPUT_SYMBOLS.find((s) => s.name === name);
+/** The input `name` of the task (default classification). */
+export function inputSymbol(name: string, task: TaskName = 'classification'): SymbolInfo | undefined {
+  return INPUT_SYMBOLS.get(task)!.find((s) => s.name === name);
+}
+
+/** The task a program declares (its first `task` line naming a task), else classification. */
+export function declaredTask(program: Program): TaskName {
+  const t = program.tasks?.[0]?.name;
+  return t !== undefined && isTaskName(t) ? t : 'classification';
 }
 
 /** Edit distance with adjacent transpositions (optimal string alignment), for did-you-mean. */
@@ -91,8 +102,10 @@ export function suggest(name: string, candidates: Iterable<string>): string[] {
 }
 
 export function analyze(program: Program): Model {
+  const task = declaredTask(program);
   const model: Model = {
     program,
+    task,
     symbols: new Map(),
     definitions: [],
     params: [],
@@ -103,7 +116,7 @@ export function analyze(program: Program): Model {
     problems: [],
   };
   const scope = new Map<string, SymbolInfo>();
-  for (const s of INPUT_SYMBOLS) scope.set(s.name, s);
+  for (const s of INPUT_SYMBOLS.get(task)!) scope.set(s.name, s);
   const cx: Context = { program, scope, suggestBudget: SUGGEST_BUDGET, inlined: new Map(), deepest: 0, poisoned: false };
 
   for (const stmt of program.statements) {
@@ -230,9 +243,12 @@ function inferType(e: Expr, model: Model, cx: Context, depth: number): Ty | unde
           model.problems.push({ code: 'type-mismatch', message: `'${e.name}' is a function: call it, e.g. ${e.name}(...)`, range: e.range });
         } else {
           const suggestions = suggestWithin(cx, e.name, cx.scope.keys(), cx.scope.size);
+          const elsewhere = INPUT_NAMES.has(e.name) ? taskOfInput(e.name) : undefined;
           model.problems.push({
             code: 'unknown-name',
-            message: `unknown name '${e.name}'${suggestions.length ? `; did you mean '${suggestions[0]}'?` : ''}`,
+            message: elsewhere
+              ? `'${e.name}' is an input of task ${elsewhere}, not of this file's task (${model.task})${elsewhere === 'classification' ? '' : `: start the file with 'task ${elsewhere}'`}`
+              : `unknown name '${e.name}'${suggestions.length ? `; did you mean '${suggestions[0]}'?` : ''}`,
             range: e.range,
             suggestions,
           });
@@ -327,7 +343,7 @@ function dependsOnInputs(e: Expr, scope: Map<string, SymbolInfo>): boolean {
       if (s.kind === 'let' && s.stmt && s.stmt.kind === 'Let' && !seen.has(n.name)) {
         // A let that shadows an input names itself in its own expression: follow it once.
         seen.add(n.name);
-        if (inputSymbol(n.name)) dep = true;
+        if (INPUT_NAMES.has(n.name)) dep = true;
         else todo.push(s.stmt.expr);
       }
     });
@@ -403,7 +419,7 @@ export function exprType(e: Expr, nameType: (name: string) => Ty | undefined): T
 /** Name -> type for a model (inputs, params, lets). */
 export function nameTypes(model: Model): (name: string) => Ty | undefined {
   return (name) => {
-    const i = inputSymbol(name);
+    const i = inputSymbol(name, model.task);
     if (i) return i.type;
     const s = model.symbols.get(name);
     return s && s.kind !== 'loss' ? s.type : undefined;

@@ -21,7 +21,7 @@
  */
 import type { Expr, LetStmt, LossStmt, Statement } from './ast';
 import { add, call, mul, neg, num, ref, sub } from './build';
-import { builtinById, INPUTS, OPERATOR_IDS, resolveCall, safeRange, sumRange, type Builtin } from './builtins';
+import { builtinById, INPUT_NAMES, inputSpec, OPERATOR_IDS, resolveCall, safeRange, sumRange, type Builtin } from './builtins';
 import * as I from './interval';
 import type { Interval } from './interval';
 import { printExpr } from './printer';
@@ -366,8 +366,6 @@ export function stableRewrite(id: string): StableRewrite {
 
 // ---------------------------------------------------------------- context
 
-const INPUT_NAMES = new Set(INPUTS.map((i) => i.name));
-
 
 class Context implements StableContext {
   private readonly stableLets = new Map<string, Expr>();
@@ -486,7 +484,7 @@ class Context implements StableContext {
   }
 
   private nameInterval(name: string): Interval {
-    const input = INPUTS.find((i) => i.name === name);
+    const input = inputSpec(name, this.model.task);
     if (input) return input.range;
     const s = this.model.symbols.get(name);
     if (s?.stmt?.kind === 'Param') {

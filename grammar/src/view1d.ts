@@ -21,7 +21,14 @@ export interface CurveOptions {
 
 export interface Curve {
   classes: number;
+  /**
+   * The x axis: classification's true-class probability pt; for a GAN file (task gan) the
+   * discriminator's probability on generated samples, D(G(z)) = sigmoid(d_fake), the axis of
+   * the GAN papers' generator-loss plots, with d_real and grad_norm at their view values.
+   */
   pt: number[];
+  /** What the axis and the two gradients are (absent: classification's pt, dL/dz_true, dL/dz_other). */
+  axes?: { x: string; gradTrue: string; gradOther: string };
   loss: number[];
   /** dL/dz of the true class (null where not computed). */
   gradTrue: number[] | null;
@@ -54,6 +61,7 @@ export function curve(model: Model, lossName: string, opts: CurveOptions = {}): 
   const hi = opts.hi ?? 0.999;
   const loss = model.losses.find((l) => l.name === lossName);
   if (!loss) throw new Error(`no loss named '${lossName}'`);
+  if (model.task === 'gan') return ganCurve(model, loss, n, lo, hi, opts);
   let grad: Expr | undefined;
   if (opts.gradient !== false) {
     try {
@@ -95,6 +103,37 @@ export function curve(model: Model, lossName: string, opts: CurveOptions = {}): 
     gO = [];
   }
   return { classes, pt: pts, loss: values, gradTrue: grad ? gT : null, gradOther: grad ? gO : null };
+}
+
+/** The GAN view: loss and its gradients against sigmoid(d_fake); see Curve.pt. */
+function ganCurve(model: Model, loss: LossStmt, n: number, lo: number, hi: number, opts: CurveOptions): Curve {
+  const grads: (Expr | undefined)[] = (['d_fake', 'd_real'] as const).map((wrt) => {
+    if (opts.gradient === false) return undefined;
+    try {
+      return differentiate(model, loss.name, wrt);
+    } catch {
+      return undefined;
+    }
+  });
+  const plan = envPlan(model, [loss.expr, ...grads.filter((g): g is Expr => g !== undefined)]);
+  const xs: number[] = [];
+  const dFake = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = lo + ((hi - lo) * i) / (n - 1);
+    xs.push(x);
+    dFake[i] = Math.log(x) - Math.log1p(-x);
+  }
+  const empty = new Float64Array(n);
+  const env = batchEnv(plan, { n, classes: 1, logits: empty, y: empty, p: empty, inputs: { d_fake: dFake } }, opts.params);
+  const [gFake, gReal] = grads.map((g) => (g ? scalars(() => evalBatch(g, env), n) : null));
+  return {
+    classes: 1,
+    pt: xs,
+    axes: { x: 'D(G(z))', gradTrue: 'dL/d d_fake', gradOther: 'dL/d d_real' },
+    loss: scalars(() => evalBatch(loss.expr, env), n),
+    gradTrue: gFake,
+    gradOther: gReal,
+  };
 }
 
 export type IntegrityCode = 'non-finite' | 'flat-loss' | 'extremum-in-middle' | 'oscillating-loss' | 'loss-rises';

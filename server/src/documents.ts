@@ -17,7 +17,7 @@ import {
   type SymbolInfo,
   resolveCall,
   overloads,
-  inputSpec,
+  INPUT_NAMES,
 } from '../../grammar/src/index';
 import { LineIndex } from './convert';
 import { IntegrityRunner } from './integrity';
@@ -164,9 +164,9 @@ function buildOccurrences(check: CheckResult): Occurrence[] {
   return out;
 }
 
-/** Is this name an input (y, p, logits, C)? */
+/** Is this name an input (of any task: y, p, logits, C, iou; d_real, d_fake, grad_norm)? */
 export function isInput(name: string): boolean {
-  return inputSpec(name) !== undefined;
+  return INPUT_NAMES.has(name);
 }
 
 /** Open documents and the analysis of each one's newest version. */

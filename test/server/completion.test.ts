@@ -22,7 +22,8 @@ test('at the start of a statement: keywords and catalogue snippets, no names', a
   try {
     for (const text of ['<|>', 'param a = 1\n<|>', 'let q = sum(y * p)\nlo<|>', 'loss a = log(p)\n\n<|>\nloss b = 1']) {
       const items = await complete(c, text);
-      assert.deepEqual(labels(items), ['param', 'let', 'loss', ...BUILTIN_SNIPPETS], text);
+      // `task` only where a task line may stand: before the first statement.
+      assert.deepEqual(labels(items), ['param', 'let', 'loss', ...(text.startsWith('<|>') ? ['task'] : []), ...BUILTIN_SNIPPETS], text);
     }
     const items = await complete(c, '<|>');
     const focal = items.find((i) => i.label === 'focal')!;
@@ -44,7 +45,7 @@ test('catalogue snippets come from examples/*.loss when the folder exists', asyn
   const c = await startServer({ examplesDir: dir });
   try {
     const items = await complete(c, '<|>');
-    assert.deepEqual(labels(items), ['param', 'let', 'loss', 'focal', 'my_loss', ...BUILTIN_SNIPPETS.filter((s) => s !== 'focal')]);
+    assert.deepEqual(labels(items), ['param', 'let', 'loss', 'task', 'focal', 'my_loss', ...BUILTIN_SNIPPETS.filter((s) => s !== 'focal')]);
     const focal = items.find((i) => i.label === 'focal')!;
     assert.equal(focal.detail, 'Focal, from the examples folder');
     const mine = items.find((i) => i.label === 'my_loss')!;
@@ -60,7 +61,7 @@ test('in an expression: names defined before the statement, inputs, builtins; no
   try {
     const text = ['param gamma = 2 in [0, 5]', 'let pt = sum(y * p)', 'loss ce = -log(pt)', 'loss focal = -(1 - pt)^<|>', 'let later = 1'].join('\n');
     const items = await complete(c, text);
-    assert.deepEqual(labels(items), ['gamma', 'pt', 'y', 'logits', 'p', 'C', ...CALLABLE_NAMES]);
+    assert.deepEqual(labels(items), ['gamma', 'pt', 'y', 'logits', 'p', 'C', 'iou', ...CALLABLE_NAMES]);
     const gamma = items[0];
     assert.equal(gamma.kind, 21); // Constant
     assert.equal(gamma.detail, 'param: scalar');
@@ -141,6 +142,28 @@ test('signature help: active parameter by commas, overloads of max, nested calls
     assert.equal(outer!.activeParameter, 2);
     assert.equal(await help('let a = log(p)<|>'), null);
     assert.equal(await help('let a = unknownfn(<|>'), null);
+  } finally {
+    await c.dispose();
+  }
+});
+
+test('tasks: task names after `task`; a GAN file is offered its inputs and the GAN catalogue without its task line', async () => {
+  const c = await startServer({ examplesDir: path.join(__dirname, '..', '..', '..', 'examples') });
+  try {
+    assert.deepEqual(labels(await complete(c, 'task <|>')), ['classification', 'gan']);
+    const expr = labels(await complete(c, 'task gan\nloss a_g = -<|>'));
+    assert.deepEqual(expr.slice(0, 3), ['d_real', 'd_fake', 'grad_norm']);
+    assert.ok(!expr.includes('p') && !expr.includes('logits'));
+    const start = await complete(c, 'task gan\n<|>');
+    const ls = labels(start);
+    assert.ok(!ls.includes('task') && !ls.includes('focal'), ls.join(','));
+    for (const n of ['hinge', 'lsgan', 'minimax', 'non_saturating', 'wgan', 'wgan_gp']) assert.ok(ls.includes(n), n);
+    const hinge = start.find((i) => i.label === 'hinge')!;
+    assert.ok(!/task gan/.test(String(hinge.insertText)), String(hinge.insertText));
+    assert.match(String(hinge.insertText), /loss hinge_d = max\(0, 1 - d_real\) \+ max\(0, 1 \+ d_fake\)/);
+    // The classification catalogue offers the IoU-balanced loss, not the GAN ones.
+    const cls = labels(await complete(c, '<|>'));
+    assert.ok(cls.includes('iou_balanced') && !cls.includes('hinge'));
   } finally {
     await c.dispose();
   }

@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import type { Command } from 'commander';
 import {
   capDiagnostics,
+  latexName,
+  TASKS,
   checkText,
   differentiate,
   evalExpr,
@@ -115,22 +117,23 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
 
   program
     .command('derive')
-    .description('print the symbolic derivative of a loss with respect to the logits (through the softmax) or p')
+    .description('print the symbolic derivative of a loss with respect to the logits (through the softmax) or p; in a task gan file, d_fake or d_real')
     .argument('<file>', '.loss file')
     .option('--loss <name>', 'the loss (default: every loss in the file)')
-    .option('--wrt <var>', 'logits or p (default: both)')
+    .option('--wrt <var>', 'logits or p (default: both); task gan: d_fake or d_real (default: both)')
     .option('--format <fmt>', 'text, latex or json', 'text')
     .option('--classes <n>', 'class count for the 1-D view in json output', '10')
     .action((file: string, opts: { loss?: string; wrt?: string; format: string; classes: string }) => {
-      if (opts.wrt && opts.wrt !== 'logits' && opts.wrt !== 'p') throw new UsageError(`--wrt must be logits or p, got '${opts.wrt}'`);
       if (!['text', 'latex', 'json'].includes(opts.format)) throw new UsageError(`--format must be text, latex or json, got '${opts.format}'`);
       const { result } = loadChecked(file);
+      const taskWrt = TASKS[result.model.task].wrt;
+      if (opts.wrt && !taskWrt.includes(opts.wrt)) throw new UsageError(`--wrt must be ${taskWrt.join(' or ')}${result.model.task === 'classification' ? '' : ` in a task ${result.model.task} file`}, got '${opts.wrt}'`);
       if (result.model.losses.length === 0) throw new UsageError(`no loss in ${file}: nothing to differentiate`);
       const names = opts.loss ? [opts.loss] : result.model.losses.map((l) => l.name);
       if (opts.loss && !result.model.losses.some((l) => l.name === opts.loss)) {
         throw new UsageError(`no loss '${opts.loss}' in ${file} (losses: ${result.model.losses.map((l) => l.name).join(', ') || 'none'})`);
       }
-      const wrts: Wrt[] = opts.wrt ? [opts.wrt as Wrt] : ['logits', 'p'];
+      const wrts: Wrt[] = opts.wrt ? [opts.wrt as Wrt] : (taskWrt as readonly Wrt[]).slice();
       const reports = names.map((n) => lossReport(result.model, n, { classes: Number(opts.classes), curve: opts.format === 'json' }));
       if (opts.format === 'json') {
         io.out(JSON.stringify(reports.map((r) => ({ ...r, derivatives: r.derivatives.filter((d) => wrts.includes(d.wrt)) })), null, 2) + '\n');
@@ -139,7 +142,7 @@ export function registerGrammarCommands(program: Command, io: Io, setExit: (c: n
       for (const r of reports) {
         if (r.error) throw new UsageError(`${r.loss}: ${r.error}`);
         for (const d of r.derivatives.filter((x) => wrts.includes(x.wrt))) {
-          const lhs = opts.format === 'latex' ? `\\frac{\\partial \\mathrm{${r.loss.replace(/_/g, '\\_')}}}{\\partial ${d.wrt === 'logits' ? 'z_k' : 'p_k'}}` : `d ${r.loss} / d ${d.wrt}`;
+          const lhs = opts.format === 'latex' ? `\\frac{\\partial \\mathrm{${r.loss.replace(/_/g, '\\_')}}}{\\partial ${d.wrt === 'logits' ? 'z_k' : d.wrt === 'p' ? 'p_k' : latexName(d.wrt, false)}}` : `d ${r.loss} / d ${d.wrt}`;
           io.out(`${lhs} = ${opts.format === 'latex' ? d.latex : d.text}\n`);
         }
         // With respect to p the logits are held fixed: a loss written through the logits

@@ -7,12 +7,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkText, editDistance } from '../../../grammar/src/index';
+import { checkText, editDistance, transitiveNames } from '../../../grammar/src/index';
 import { LineIndex } from '../../../grammar/src/text';
 import type { CompareConfigJson, EngineName, LossRefJson, ModelKind } from '../../../protocol/run-events';
 import { chooseEngine, EngineError, type EngineChoice } from '../compute/select';
 import { parseAugment } from '../augment';
 import { datasetSpecProblem, imageFolderRoot } from '../data/load';
+import { modelProblem } from '../compute/engines';
+import { parseQueueUrl, QueueError, type QueueTarget } from '../queue/connection';
 
 /** Bad configuration: the message names the JSON path (or option) and the problem. */
 export class ConfigError extends Error {
@@ -74,6 +76,10 @@ export interface RawCompareConfig {
   compile?: boolean;
   workers?: number;
   runsDir?: string;
+  /** Train on the workers of this Redis job queue (`lossmith worker`): redis://[user:password@]host:port[/db]. */
+  queue?: string;
+  /** A file holding the queue's password (else the URL's, else $LOSSMITH_REDIS_PASSWORD). */
+  queuePasswordFile?: string;
 }
 
 /** A resolved compare run: what to record and what the workers need. */
@@ -87,6 +93,8 @@ export interface ResolvedCompare {
   workers?: number;
   /** How the engine was chosen, in words (absent on resume: the run's own engine is used). */
   engineNote?: string;
+  /** The job queue with its password (config.queue has it masked); checked before the run folder is made. */
+  queue?: QueueTarget;
 }
 
 export const SAM_KEY = '\u0000sam';
@@ -203,6 +211,8 @@ interface LossFile {
   source: string;
   losses: string[];
   params: Map<string, number>;
+  /** Losses that read `iou`. */
+  detector: Set<string>;
 }
 
 function readLossFile(file: string, baseDir: string, where: string): LossFile {
@@ -223,7 +233,18 @@ function readLossFile(file: string, baseDir: string, where: string): LossFile {
     });
     throw new ConfigError(`${where}: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${lines.join('\n')}`);
   }
-  return { file, source, losses: model.losses.map((l) => l.name), params: new Map(model.params.map((p) => [p.name, p.value])) };
+  if (model.task !== 'classification') {
+    throw new ConfigError(`${where}: ${file} is a 'task ${model.task}' file: runs of ${model.task} losses are not built yet (check, preview and export work)`);
+  }
+  const detector = new Set(model.losses.filter((l) => transitiveNames(l.expr, model).has('iou')).map((l) => l.name));
+  return { file, source, losses: model.losses.map((l) => l.name), params: new Map(model.params.map((p) => [p.name, p.value])), detector };
+}
+
+/** A loss that reads `iou` (IoU-balanced classification) needs boxes that classification data has not. */
+function trainable(lf: LossFile, loss: string, where: string): void {
+  if (lf.detector.has(loss)) {
+    throw new ConfigError(`${where}: loss '${loss}' in ${lf.file} reads iou, a detector's input: classification runs have no boxes (check, preview and export work)`);
+  }
 }
 
 /** Splits FILE#LOSS (the last '#'; Windows drive letters are fine). */
@@ -254,8 +275,10 @@ function resolveLossSpec(spec: string | { file: string; loss?: string; params?: 
   }
   if (o.loss) {
     if (!lf.losses.includes(o.loss)) throw new ConfigError(`${where}: ${o.file} has no loss '${o.loss}' (it has: ${lf.losses.join(', ')})`);
+    trainable(lf, o.loss, where);
     return [{ file: o.file, loss: o.loss, source: lf.source, ...(params ? { params } : {}) }];
   }
+  for (const loss of lf.losses) trainable(lf, loss, where);
   return lf.losses.map((loss) => ({ file: o.file, loss, source: lf.source, ...(params ? { params } : {}) }));
 }
 
@@ -318,7 +341,8 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
   if (r.arch && model !== 'torchvision') throw new ConfigError(`$.arch: only for model torchvision (model is ${model})`);
   const init = r.init ? path.resolve(baseDir, r.init) : undefined;
   if (init && !fs.existsSync(init)) throw new ConfigError(`$.init: no checkpoint file ${init} (nothing is downloaded: save a state dict with torch.save and pass its path)`);
-  const choice = resolveEngine(r, model, !!imageFolderRoot(r.dataset ?? 'mnist', baseDir));
+  const queue = r.queue ? queueTarget(r.queue, r.queuePasswordFile ? path.resolve(baseDir, r.queuePasswordFile) : undefined) : undefined;
+  const choice = resolveEngine(r, model, !!imageFolderRoot(r.dataset ?? 'mnist', baseDir), !!queue);
   const tuneLr = resolveTuneLr(r.tuneLr, r.tuneSeeds, optimizer, seeds);
   const dataProblem = datasetSpecProblem(r.dataset ?? 'mnist', baseDir, choice.engine === 'torch');
   if (dataProblem) throw new ConfigError(dataProblem);
@@ -357,22 +381,49 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
     engine: choice.engine,
     ...(choice.torch ? { torch: choice.torch } : {}),
     workers: r.workers ?? -1,
+    ...(queue ? { queue: queue.url } : {}),
   };
   const runsDir = path.resolve(baseDir, r.runsDir ?? path.join('.lossmith', 'runs'));
   const workers = r.workers ?? choice.defaultWorkers;
-  return { config, sources, runsDir, engineNote: choice.note, ...(workers !== undefined ? { workers } : {}) };
+  return { config, sources, runsDir, engineNote: choice.note, ...(workers !== undefined ? { workers } : {}), ...(queue ? { queue } : {}) };
+}
+
+/** A queue URL parsed and its password found, or a ConfigError naming `$.queue`. */
+export function queueTarget(url: string, passwordFile?: string): QueueTarget {
+  try {
+    return parseQueueUrl(url, { passwordFile, flag: '$.queue' });
+  } catch (e) {
+    if (e instanceof QueueError) throw new ConfigError(e.message);
+    throw e;
+  }
 }
 
 /**
  * The engine of a run. A tfjs backend named explicitly (--backend cpu, ...) means the tfjs
- * engine when the engine is left on auto.
+ * engine when the engine is left on auto. `remote`: the trainings go to the job queue, whose
+ * workers bring their own engine, Python and devices: nothing of this machine is probed; torch
+ * when asked (or torch settings are given), else tfjs.
  */
 export function resolveEngine(
   r: Pick<RawCompareConfig, 'engine' | 'backend' | 'python' | 'device' | 'precision' | 'compile'>,
   model: ModelKind,
   imageFolder = false,
+  remote = false,
 ): EngineChoice {
   const engine = r.engine ?? (r.backend && r.backend !== 'auto' ? 'tfjs' : 'auto');
+  if (remote) {
+    const torch = engine === 'torch' || (engine === 'auto' && (r.device !== undefined || r.precision !== undefined || !!r.compile || imageFolder || !!modelProblem('tfjs', model)));
+    const problem = modelProblem(torch ? 'torch' : 'tfjs', model);
+    if (problem) throw new ConfigError(problem);
+    if (!torch) return { engine: 'tfjs', note: `engine tfjs on the queue's workers${engine === 'auto' ? ' (auto: --engine torch trains on their PyTorch)' : ''}` };
+    const precision = (r.precision ?? 'auto') as NonNullable<EngineChoice['torch']>['precision'];
+    return {
+      engine: 'torch',
+      // The workers put in their own Python and device; precision and compile travel with the task.
+      torch: { python: 'python3', device: (r.device ?? 'auto') as NonNullable<EngineChoice['torch']>['device'], precision, ...(r.compile ? { compile: true } : {}) },
+      note: `engine torch on the queue's workers (each with its own Python and devices), precision ${precision}`,
+    };
+  }
   try {
     return chooseEngine({ engine, python: r.python, device: r.device, precision: r.precision, compile: r.compile, imageFolder }, model);
   } catch (e) {

@@ -18,11 +18,12 @@
  *  - helper functions (Bessel J0/J1 and quotients, tempered functions, ...) are emitted only when used.
  */
 import type { Expr, LetStmt, ParamStmt, Statement } from '../ast';
-import { resolveCall, type BuiltinId } from '../builtins';
+import { INPUT_NAMES, resolveCall, SCALAR_INPUT_VIEWS, TASKS, type BuiltinId } from '../builtins';
 import { checkText } from '../checker';
 import { printStatement } from '../printer';
 import { letsNeeded } from '../evaluate';
 import { builtinIdOf, children, walk, type Model } from '../semantics';
+import { transitiveNames } from '../checker';
 import { stabilize } from '../stable';
 import { indent, PYTHON_BUILTINS, PYTHON_KEYWORDS, pyFloat, pyNumber } from './common';
 import { JAX } from './jax';
@@ -69,7 +70,6 @@ export interface ExportResult {
   lets: string[];
 }
 
-const INPUTS = new Set(['y', 'logits', 'p', 'C']);
 const RANK: Record<Kind, number> = { const: 0, scalar: 1, vector: 2 };
 
 function idOf(e: Expr): BuiltinId {
@@ -93,7 +93,7 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
   const stable = stabilize(written);
   const model = stable.model;
   const loss = model.losses[written.losses.indexOf(writtenLoss)];
-  const first = (s: ParamStmt | LetStmt): boolean => model.symbols.get(s.name)?.stmt === s && !INPUTS.has(s.name);
+  const first = (s: ParamStmt | LetStmt): boolean => model.symbols.get(s.name)?.stmt === s && !INPUT_NAMES.has(s.name);
   const params = new Map<string, ParamStmt>();
   for (const p of model.params) if (first(p)) params.set(p.name, p);
   const lets = new Map<string, LetStmt>();
@@ -117,6 +117,17 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
 
   // ---- state of the walk
   const usedInputs = new Set<'y' | 'p' | 'C' | 'log_p'>();
+  // Per-sample scalar inputs (iou; a GAN's d_real, d_fake, grad_norm): arguments of the function.
+  const scalarInputs = new Set(SCALAR_INPUT_VIEWS.map((i) => i.name));
+  const usedScalars = new Set<string>();
+  const task = TASKS[model.task];
+  // The function's inputs: classification's logits and target, then the per-sample scalars the
+  // loss reads (through its lets too), in the task's order.
+  const reads = transitiveNames(loss.expr, model);
+  const scalarArgs = task.inputs.filter((i) => scalarInputs.has(i.name) && reads.has(i.name));
+  if (model.task !== 'classification' && scalarArgs.length === 0) throw new ExportError(`loss '${lossName}' reads none of the task's inputs (${task.inputs.map((i) => i.name).join(', ')}): nothing to export`);
+  // The tensor whose dtype, device and batch shape constants take.
+  const ref = model.task === 'classification' ? 'logits' : pyName(scalarArgs[0].name);
   const usedHelpers = new Set<string>();
   const usedParams = new Set<string>();
   const letCode = new Map<string, { line: string; kind: Kind; deps: Set<string> }>();
@@ -135,7 +146,7 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
       return h;
     },
     tensor(a: Code, min = 0): string {
-      if (a.kind === 'const') return spec.tensor(a.code);
+      if (a.kind === 'const') return spec.tensor(a.code, ref);
       return a.prec < min ? `(${a.code})` : a.code;
     },
   };
@@ -186,6 +197,10 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
           case 'p':
           case 'C':
             return input(e.name);
+        }
+        if (scalarInputs.has(e.name)) {
+          usedScalars.add(e.name);
+          return { code: pyName(e.name), kind: 'scalar', prec: PREC.atom };
         }
         if (params.has(e.name)) {
           usedParams.add(e.name);
@@ -275,42 +290,58 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
     header.push('#', '# Computed in stable forms (equal to the DSL, finite in float32; Lossmith docs/export.md):');
     for (const t of stableTitles) header.push(`#   ${t}`);
   }
-  header.push(
-    '#',
-    '# Inputs: y is the target distribution (from class indices, one-hot of C classes), logits the',
-    '# raw scores, p = softmax(logits), C the number of classes; scalars are per sample, vectors over',
-    '# the class axis (the last one).',
-  );
+  const inputArgs = [...(model.task === 'classification' ? ['logits', 'target'] : []), ...scalarArgs.map((i) => pyName(i.name))];
+  if (model.task === 'classification') {
+    header.push(
+      '#',
+      '# Inputs: y is the target distribution (from class indices, one-hot of C classes), logits the',
+      '# raw scores, p = softmax(logits), C the number of classes; scalars are per sample, vectors over',
+      '# the class axis (the last one).',
+    );
+  } else {
+    header.push('#', `# Task ${model.task}; inputs, one value per sample:`);
+    for (const i of scalarArgs) header.push(`#   ${pyName(i.name)}: ${i.doc}`);
+  }
 
   const imports = new Set(spec.imports);
   for (const h of helperNames) for (const i of spec.helpers[h].imports ?? []) imports.add(i);
 
   const body: string[] = [];
-  body.push(...spec.prologue);
+  if (model.task === 'classification') body.push(...spec.prologue);
+  // Per-sample scalars [...] become [..., 1], like the reductions' results.
+  for (const i of scalarArgs) body.push(`${pyName(i.name)} = ${spec.column(pyName(i.name))}`);
   if (usedInputs.has('y')) body.push(...spec.targetLines());
   if (usedInputs.has('C')) body.push(`C = ${spec.classes}`);
   if (usedInputs.has('p')) body.push(`p = ${spec.softmax('logits')}`);
   if (usedInputs.has('log_p')) body.push(`log_p = ${spec.logSoftmax('logits')}  # log(p), computed stably from the logits`);
   body.push(...letLines);
   body.push(`loss = ${result.code}`);
-  body.push(`return ${spec.finish({ code: 'loss', kind: result.kind, prec: PREC.atom })}`);
+  body.push(`return ${spec.finish({ code: 'loss', kind: result.kind, prec: PREC.atom }, ref)}`);
 
   const kw = exportedParams.map((p) => `${p.python}=${pyFloat(p.value)}`);
-  const signature = `def ${functionName}(logits, target${kw.length ? `, *, ${kw.join(', ')}` : ''}):`;
+  const signature = `def ${functionName}(${[...inputArgs, ...(kw.length ? ['*', ...kw] : [])].join(', ')}):`;
   const doc = [
     `"""Per-sample \`${lossName}\` loss (exported by Lossmith).`,
     '',
     'Args:',
-    '    logits: raw scores, shape [..., C] (classes on the last axis).',
-    '    target: class indices, shape [...] (integers), or a distribution over the classes,',
-    '        shape [..., C] (one-hot or soft, e.g. label smoothing or mixup).',
+    ...(model.task === 'classification'
+      ? [
+          '    logits: raw scores, shape [..., C] (classes on the last axis).',
+          '    target: class indices, shape [...] (integers), or a distribution over the classes,',
+          '        shape [..., C] (one-hot or soft, e.g. label smoothing or mixup).',
+        ]
+      : []),
+    ...scalarArgs.map((i) => `    ${pyName(i.name)}: ${i.doc.split('. ')[0].replace(/\.$/, '')}, shape [...].`),
     ...exportedParams.map((p) => `    ${p.python}: default ${pyFloat(p.value)}${p.bounds ? `, range [${p.bounds.lo}, ${p.bounds.hi}]` : ''}.`),
     '',
     'Returns:',
     '    The loss of each sample, shape [...]; reduce it yourself (e.g. .mean()).',
     '',
     'Example:',
-    ...spec.usage(functionName).map((l) => `    ${l}`),
+    ...(model.task === 'classification' && scalarArgs.length === 0
+      ? spec.usage(functionName)
+      : [`loss = ${functionName}(${inputArgs.join(', ')}).mean()  # ${inputArgs.filter((a) => a !== 'logits' && a !== 'target').join(', ')}: one value per sample, [N]`]
+    ).map((l) => `    ${l}`),
     '"""',
   ];
 

@@ -213,7 +213,8 @@ export const JAX: TargetSpec = {
   imports: ['import jax', 'import jax.numpy as jnp', 'import jax.scipy.special'],
   table: JAX_TEMPLATES,
   helpers: JAX_HELPERS,
-  tensor: (c) => `jnp.asarray(${c}, dtype=logits.dtype)`,
+  tensor: (c, ref) => `jnp.asarray(${c}, dtype=${ref}.dtype)`,
+  column: (n) => `jnp.asarray(${n})[..., None]`,
   prologue: ['logits = jnp.asarray(logits)'],
   targetLines: () => [
     'target = jnp.asarray(target)',
@@ -225,8 +226,8 @@ export const JAX: TargetSpec = {
   classes: 'logits.shape[-1]',
   softmax: (z) => `jax.nn.softmax(${z}, axis=-1)`,
   logSoftmax: (z) => `jax.nn.log_softmax(${z}, axis=-1)`,
-  finish: (e) =>
-    e.kind === 'const' ? `jnp.broadcast_to(jnp.asarray(${e.code}, dtype=logits.dtype), logits.shape[:-1])` : `jnp.squeeze(${e.code}, axis=-1)`,
+  finish: (e, ref) =>
+    e.kind === 'const' ? `jnp.broadcast_to(jnp.asarray(${e.code}, dtype=${ref}.dtype), ${ref}.shape[:-1])` : `jnp.squeeze(${e.code}, axis=-1)`,
   reserved: ['jax', 'jnp', 'functools', 'logits', 'target', 'y', 'p', 'C', 'log_p'],
   usage: (fn) => [
     `loss = jnp.mean(${fn}(logits, labels))  # logits [N, C]; labels: class indices [N] or probabilities [N, C]`,

@@ -209,7 +209,8 @@ export const KERAS: TargetSpec = {
   imports: ['import tensorflow as tf'],
   table: KERAS_TEMPLATES,
   helpers: KERAS_HELPERS,
-  tensor: (c) => `tf.cast(${c}, logits.dtype)`,
+  tensor: (c, ref) => `tf.cast(${c}, ${ref}.dtype)`,
+  column: (n) => `tf.convert_to_tensor(${n})[..., None]`,
   prologue: ['logits = tf.convert_to_tensor(logits)'],
   targetLines: () => [
     'target = tf.convert_to_tensor(target)',
@@ -224,8 +225,8 @@ export const KERAS: TargetSpec = {
   classes: 'tf.cast(tf.shape(logits)[-1], logits.dtype)',
   softmax: (z) => `tf.nn.softmax(${z}, axis=-1)`,
   logSoftmax: (z) => `tf.nn.log_softmax(${z}, axis=-1)`,
-  finish: (e) =>
-    e.kind === 'const' ? `tf.broadcast_to(tf.cast(${e.code}, logits.dtype), tf.shape(logits)[:-1])` : `tf.squeeze(${e.code}, axis=-1)`,
+  finish: (e, ref) =>
+    e.kind === 'const' ? `tf.broadcast_to(tf.cast(${e.code}, ${ref}.dtype), tf.shape(${ref})[:-1])` : `tf.squeeze(${e.code}, axis=-1)`,
   reserved: ['tf', 'logits', 'target', 'y', 'p', 'C', 'log_p'],
   usage: (fn) => [
     `loss = tf.reduce_mean(${fn}(logits, labels))  # logits [N, C]; labels: class indices [N] or probabilities [N, C]`,

@@ -220,7 +220,8 @@ export const PYTORCH: TargetSpec = {
   imports: ['import torch', 'import torch.nn.functional as F'],
   table: PYTORCH_TEMPLATES,
   helpers: PYTORCH_HELPERS,
-  tensor: (c) => `torch.as_tensor(${c}, dtype=logits.dtype, device=logits.device)`,
+  tensor: (c, ref) => `torch.as_tensor(${c}, dtype=${ref}.dtype, device=${ref}.device)`,
+  column: (n) => `${n}[..., None]`,
   prologue: [],
   targetLines: () => [
     'if torch.is_floating_point(target):',
@@ -231,8 +232,8 @@ export const PYTORCH: TargetSpec = {
   classes: 'logits.shape[-1]',
   softmax: (z) => `F.softmax(${z}, dim=-1)`,
   logSoftmax: (z) => `F.log_softmax(${z}, dim=-1)`,
-  finish: (e) => {
-    if (e.kind === 'const') return `torch.as_tensor(${e.code}, dtype=logits.dtype, device=logits.device).expand(logits.shape[:-1])`;
+  finish: (e, ref) => {
+    if (e.kind === 'const') return `torch.as_tensor(${e.code}, dtype=${ref}.dtype, device=${ref}.device).expand(${ref}.shape[:-1])`;
     return `${operand(e, PREC.atom)}.squeeze(-1)`;
   },
   reserved: ['torch', 'F', 'logits', 'target', 'y', 'p', 'C', 'log_p'],

@@ -64,8 +64,10 @@ export interface TargetSpec {
   table: TemplateTable;
   /** Helpers by name, in the order they are emitted. */
   helpers: Record<string, Helper>;
-  /** Convert a `const` expression to a tensor of the logits' dtype. */
-  tensor(code: string): string;
+  /** Convert a `const` expression to a tensor of the dtype (and device) of `ref` (the logits, or a GAN file's first input). */
+  tensor(code: string, ref: string): string;
+  /** A per-sample scalar input [...] as a tensor [..., 1]. */
+  column(name: string): string;
   /** Lines at the start of every function body (e.g. converting logits to a tensor). */
   prologue: string[];
   /** Lines turning `target` into y, when y is used. */
@@ -74,8 +76,8 @@ export interface TargetSpec {
   classes: string;
   softmax(z: string): string;
   logSoftmax(z: string): string;
-  /** Turn the final per-sample value ([..., 1] scalar or const) into shape [...]. */
-  finish(e: Code): string;
+  /** Turn the final per-sample value ([..., 1] scalar or const) into shape [...]; `ref` [..., *] gives the batch shape. */
+  finish(e: Code, ref: string): string;
   /** Names the emitted module itself defines or imports (never used for user identifiers). */
   reserved: string[];
   /** A usage example for the docstring, given the function name. */

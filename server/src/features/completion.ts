@@ -11,14 +11,14 @@ import {
   MarkupKind,
   type Position,
 } from 'vscode-languageserver';
-import { CALLABLE_NAMES, INPUTS, signature, printStatement, type Statement } from '../../../grammar/src/index';
+import { CALLABLE_NAMES, INPUT_NAMES, signature, printStatement, TASK_NAMES, TASKS, type Statement } from '../../../grammar/src/index';
 import type { Analysis } from '../documents';
 import { toOffset } from '../convert';
 import { builtinMarkdown, KEYWORD_DOCS, plain, sortedOverloads } from './docs';
 import type { Catalogue } from './snippets';
 import { lastTokenBefore, STATEMENT_KEYWORDS, tokenEnd, tokenName, inComment } from './tokens';
 
-export type CompletionContextKind = 'statement' | 'expression' | 'none';
+export type CompletionContextKind = 'statement' | 'expression' | 'task' | 'none';
 
 export interface CompletionOptions {
   snippets: boolean;
@@ -47,6 +47,8 @@ export function completionContext(a: Analysis, offset: number): { kind: Completi
   const lineBreakSince = /[\r\n]/.test(text.slice(tokenEnd(prev), wordStart));
   const stmtKind = k >= 0 ? tokenName(toks[k]) : undefined;
   switch (prevName) {
+    case 'Task':
+      return { kind: lineBreakSince ? 'statement' : 'task', statementStart };
     case 'Param':
     case 'Let':
     case 'Loss':
@@ -79,7 +81,7 @@ export function completionContext(a: Analysis, offset: number): { kind: Completi
 
 /** Params and lets usable in the statement that starts at `statementStart` (first definition wins). */
 export function namesInScope(a: Analysis, statementStart: number): Statement[] {
-  const seen = new Set<string>(INPUTS.map((i) => i.name));
+  const seen = new Set<string>(INPUT_NAMES);
   const out: Statement[] = [];
   for (const s of a.program.statements) {
     if (statementStart >= 0 && s.range.start >= statementStart) break;
@@ -96,11 +98,17 @@ export function completion(a: Analysis, pos: Position, opts: CompletionOptions):
   const ctx = completionContext(a, offset);
   const items: CompletionItem[] = [];
   const doc = (md: string) => (opts.markdown ? { kind: MarkupKind.Markdown, value: md } : { kind: MarkupKind.PlainText, value: plain(md) });
+  if (ctx.kind === 'task') {
+    for (const t of TASK_NAMES) items.push({ label: t, kind: CompletionItemKind.EnumMember, documentation: doc(TASKS[t].doc), sortText: `0_${t}` });
+    return { isIncomplete: false, items };
+  }
   if (ctx.kind === 'statement') {
     const kw: [string, string][] = [
       ['param', 'param ${1:name} = ${2:1} in [${3:0}, ${4:10}]$0'],
       ['let', 'let ${1:name} = $0'],
       ['loss', 'loss ${1:name} = $0'],
+      // Only where a task line may stand: before the first statement, once.
+      ...(a.program.tasks?.length || (a.program.statements.length > 0 && a.program.statements[0].range.start < offset) ? [] : [['task', 'task ${1|' + TASK_NAMES.join(',') + '|}$0'] as [string, string]]),
     ];
     for (const [label, snippet] of kw) {
       items.push({
@@ -111,7 +119,8 @@ export function completion(a: Analysis, pos: Position, opts: CompletionOptions):
         ...(opts.snippets ? { insertText: snippet, insertTextFormat: InsertTextFormat.Snippet } : { insertText: label + ' ' }),
       });
     }
-    for (const e of opts.catalogue.entries()) {
+    // The catalogue of the file's task (a GAN file is offered the GAN losses, without their task line).
+    for (const e of opts.catalogue.entries().filter((x) => (x.task ?? 'classification') === a.model.task)) {
       items.push({
         label: e.name,
         kind: CompletionItemKind.Snippet,
@@ -132,7 +141,7 @@ export function completion(a: Analysis, pos: Position, opts: CompletionOptions):
         sortText: `0_${s.name}`,
       });
     }
-    for (const i of INPUTS) {
+    for (const i of TASKS[a.model.task].inputs) {
       items.push({
         label: i.name,
         kind: CompletionItemKind.Variable,

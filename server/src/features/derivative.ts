@@ -55,6 +55,7 @@ export function derivative(a: Analysis, params: DerivativeParams): DerivativeRes
     ? {
         classes: report.curve.classes,
         pt: report.curve.pt,
+        ...(report.curve.axes ? { axes: report.curve.axes } : {}),
         loss: report.curve.loss.map(finiteOrNull),
         gradTrue: report.curve.gradTrue ? report.curve.gradTrue.map(finiteOrNull) : null,
         gradOther: report.curve.gradOther ? report.curve.gradOther.map(finiteOrNull) : null,

@@ -1,11 +1,12 @@
 /** Markdown documentation of builtins, inputs and keywords (shared by hover, completion and signature help). */
-import { overloads, signature, inputSpec, type Builtin } from '../../../grammar/src/index';
+import { anyInputSpec, overloads, signature, taskOfInput, TASK_NAMES, type Builtin } from '../../../grammar/src/index';
 
 export const KEYWORD_DOCS: Record<string, string> = {
   param: 'Declares a tunable hyperparameter: `param gamma = 2 in [0, 5]` (default, optional range).',
   let: 'Names an expression for reuse in later statements: `let pt = sum(y * p)`.',
   loss: 'Defines a loss: one number per sample, e.g. `loss ce = -sum(y * log(p))`.',
   in: "Gives a param's range: `param gamma = 2 in [0, 5]`.",
+  task: `Declares what the file's losses are for, before any statement: ${TASK_NAMES.map((t) => '`task ' + t + '`').join(', ')} (none: classification). The task decides the inputs the losses read.`,
 };
 
 export function builtinDoc(b: Builtin): string {
@@ -31,9 +32,10 @@ export function builtinMarkdown(name: string, arity?: number): string | undefine
 }
 
 export function inputMarkdown(name: string): string | undefined {
-  const i = inputSpec(name);
+  const i = anyInputSpec(name);
   if (!i) return undefined;
-  return ['```lossmith', `(input) ${i.name}: ${i.type}`, '```', '', i.doc].join('\n');
+  const task = taskOfInput(name);
+  return ['```lossmith', `(input${task === 'classification' ? '' : ` of task ${task}`}) ${i.name}: ${i.type}`, '```', '', i.doc].join('\n');
 }
 
 /** Markdown to plain text for clients without markdown support. */

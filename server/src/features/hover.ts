@@ -3,7 +3,7 @@
  * (simplified derivatives and a small table of the 1-D view), keywords.
  */
 import { Hover, MarkupKind, type Position } from 'vscode-languageserver';
-import { curve, derivativeText, printExpr, printStatement, type LossStmt } from '../../../grammar/src/index';
+import { anyInputSpec, curve, derivativeText, printExpr, printStatement, TASKS, type LossStmt, type Wrt } from '../../../grammar/src/index';
 import type { Analysis } from '../documents';
 import { toOffset, toRange } from '../convert';
 import { builtinMarkdown, fmt, inputMarkdown, KEYWORD_DOCS, plain } from './docs';
@@ -72,13 +72,18 @@ export function lossMarkdown(a: Analysis, loss: LossStmt, classes: number): stri
     lines.push('', hasErrors ? '*The loss has errors: no derivative.*' : `*The loss is ${type ?? 'ill-typed'}: no derivative.*`);
   } else {
     try {
-      const dz = derivativeText(a.model, loss.name, 'logits');
-      const dp = derivativeText(a.model, loss.name, 'p');
-      lines.push('', '**∂L/∂logits** = `' + dz.text + '`', '', '**∂L/∂p** = `' + dp.text + '`');
+      const wrts = TASKS[a.model.task].wrt as readonly Wrt[];
+      for (const wrt of wrts) lines.push('', `**∂L/∂${wrt}** = \`` + derivativeText(a.model, loss.name, wrt).text + '`');
       const c = curve(a.model, loss.name, { classes, points: 3, lo: 0.1, hi: 0.9 });
-      lines.push('', `| pt | L | ∂L/∂z_true |`, `|---:|---:|---:|`);
+      const x = c.axes ? c.axes.x : 'pt';
+      lines.push('', `| ${x} | L | ${c.axes ? '∂L/∂d_fake' : '∂L/∂z_true'} |`, `|---:|---:|---:|`);
       for (let i = 0; i < c.pt.length; i++) lines.push(`| ${fmt(c.pt[i])} | ${fmt(c.loss[i])} | ${fmt(c.gradTrue ? c.gradTrue[i] : NaN)} |`);
-      lines.push('', `*C = ${c.classes}, params at their defaults; the other classes share 1 − pt.*`);
+      lines.push(
+        '',
+        a.model.task === 'gan'
+          ? `*D(G(z)) = sigmoid(d_fake); d_real = ${fmt(anyInputSpec('d_real')!.view!)} (D(x) = ${fmt(1 / (1 + Math.exp(-anyInputSpec('d_real')!.view!)))}), params at their defaults.*`
+          : `*C = ${c.classes}, params at their defaults; the other classes share 1 − pt.*`,
+      );
     } catch (e) {
       lines.push('', `*No derivative: ${e instanceof Error ? e.message : String(e)}*`);
     }

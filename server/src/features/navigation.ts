@@ -15,7 +15,7 @@ import type { Analysis, Occurrence } from '../documents';
 import { toOffset, toRange } from '../convert';
 import { keywordAt } from './tokens';
 
-const KEYWORDS = new Set(['param', 'let', 'loss', 'in']);
+const KEYWORDS = new Set(['param', 'let', 'loss', 'in', 'task']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The user-defined symbol under the cursor (definition or resolved use). */

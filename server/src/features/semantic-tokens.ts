@@ -70,7 +70,7 @@ export function collectTokens(a: Analysis, from = 0, to = Infinity): Tok[] {
     if (start >= to) break;
     const n = tokenName(t);
     let cls: [number, number] | undefined;
-    if (n === 'Param' || n === 'Let' || n === 'Loss' || n === 'In') cls = [T('keyword'), 0];
+    if (n === 'Param' || n === 'Let' || n === 'Loss' || n === 'In' || n === 'Task') cls = [T('keyword'), 0];
     else if (n === 'NumberLiteral') cls = [T('number'), 0];
     else if (OPERATORS.has(n)) cls = [T('operator'), 0];
     else if (n === 'Identifier') {

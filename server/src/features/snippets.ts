@@ -16,7 +16,12 @@ export interface CatalogueEntry {
   /** The snippet (param defaults as placeholders). */
   snippet: string;
   source: 'examples' | 'builtin';
+  /** The task its file declares (none: classification); its text and snippet leave the task line out. */
+  task?: string;
 }
+
+/** Subfolders of the examples folder read too: other tasks' catalogues (examples/gan) and detection's (examples/detection). */
+const EXAMPLE_SUBDIRS = ['', 'detection', 'gan'];
 
 const BUILTIN: { name: string; description: string; text: string }[] = [
   { name: 'cross_entropy', description: 'Cross-entropy', text: 'loss ce = -sum(y * log(p))' },
@@ -79,11 +84,17 @@ export class Catalogue {
       if (this.cache && this.cache.dir === dir && this.cache.mtime === st.mtimeMs) return this.cache.entries;
       const entries: CatalogueEntry[] = [];
       try {
-        for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.loss')).sort()) {
-          const text = fs.readFileSync(path.join(dir, f), 'utf8');
-          if (text.length > 20000) continue;
-          const name = f.replace(/\.loss$/, '').replace(/[^A-Za-z0-9_]+/g, '_');
-          entries.push({ name, description: describe(name, text), text, snippet: toSnippet(text), source: 'examples' });
+        for (const sub of EXAMPLE_SUBDIRS) {
+          const folder = path.join(dir, sub);
+          if (sub && !fs.existsSync(folder)) continue;
+          for (const f of fs.readdirSync(folder).filter((f) => f.endsWith('.loss')).sort()) {
+            const whole = fs.readFileSync(path.join(folder, f), 'utf8');
+            if (whole.length > 20000) continue;
+            const task = /^task[ \t]+(\w+)[ \t]*$/m.exec(whole)?.[1];
+            const text = task ? whole.replace(/^task[ \t]+\w+[ \t]*\r?\n/m, '') : whole;
+            const name = f.replace(/\.loss$/, '').replace(/[^A-Za-z0-9_]+/g, '_');
+            entries.push({ name, description: describe(name, text), text, snippet: toSnippet(text), source: 'examples', ...(task ? { task } : {}) });
+          }
         }
       } catch {
         continue;

@@ -5,11 +5,11 @@ import type { Analysis } from '../documents';
 type IToken = ParseResult['tokens'][number];
 
 export type TokenName =
-  | 'Param' | 'Let' | 'Loss' | 'In' | 'Identifier' | 'NumberLiteral' | 'Plus' | 'Minus' | 'Star' | 'Slash' | 'Caret'
+  | 'Param' | 'Let' | 'Loss' | 'In' | 'Task' | 'Identifier' | 'NumberLiteral' | 'Plus' | 'Minus' | 'Star' | 'Slash' | 'Caret'
   | 'Equals' | 'Comma' | 'LParen' | 'RParen' | 'LBracket' | 'RBracket';
 
-export const KEYWORD_TOKENS = new Set(['Param', 'Let', 'Loss', 'In']);
-export const STATEMENT_KEYWORDS = new Set(['Param', 'Let', 'Loss']);
+export const KEYWORD_TOKENS = new Set(['Param', 'Let', 'Loss', 'In', 'Task']);
+export const STATEMENT_KEYWORDS = new Set(['Param', 'Let', 'Loss', 'Task']);
 
 export function tokenName(t: IToken): string {
   return t.tokenType.name;

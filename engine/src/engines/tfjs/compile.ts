@@ -17,6 +17,8 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   builtinById,
+  INPUT_NAMES,
+  taskOfInput,
   builtinIdOf,
   checkText,
   children,
@@ -53,6 +55,7 @@ type Plan = {
   lets: Map<string, LetStmt>;
 };
 
+/** What a classification training supplies per sample (iou is for detectors: check, preview and export only). */
 const INPUTS = new Set(['y', 'logits', 'p', 'C']);
 
 function idOf(e: Expr): BuiltinId {
@@ -73,6 +76,13 @@ function validate(e: Expr, plan: Plan, seen: Set<string>): void {
       throw new CompileError('incomplete expression (syntax error)');
     case 'Name': {
       if (INPUTS.has(e.name) || plan.params.has(e.name)) return;
+      if (INPUT_NAMES.has(e.name)) {
+        throw new CompileError(
+          e.name === 'iou'
+            ? `'iou' (IoU-balanced classification) is a detector's input: classification trainings have no boxes, so this loss can be checked, previewed and exported but not trained here`
+            : `'${e.name}' is an input of task ${taskOfInput(e.name)}: trainings of that task are not built yet (check, preview and export work)`,
+        );
+      }
       const l = plan.lets.get(e.name);
       if (!l) throw new CompileError(`unknown name '${e.name}'`);
       if (seen.has(e.name)) throw new CompileError(`'${e.name}' refers to itself`);
@@ -148,7 +158,10 @@ export function compileLoss(written: Model, lossName: string, params: Record<str
     const names = written.losses.map((l) => l.name);
     throw new CompileError(`no loss named '${lossName}'${names.length ? ` (this file has: ${names.join(', ')})` : ' (this file defines no loss)'}`);
   }
-  const first = (m: Model, s: ParamStmt | LetStmt): boolean => m.symbols.get(s.name)?.stmt === s && !INPUTS.has(s.name);
+  if (written.task !== 'classification') {
+    throw new CompileError(`task ${written.task}: trainings of ${written.task} losses are not built yet (check, preview and export work)`);
+  }
+  const first = (m: Model, s: ParamStmt | LetStmt): boolean => m.symbols.get(s.name)?.stmt === s && !INPUT_NAMES.has(s.name);
   const plan: Plan = { params: new Map(), lets: new Map() };
   for (const p of written.params) if (first(written, p)) plan.params.set(p.name, p.value);
   for (const [name, v] of Object.entries(params)) {
