@@ -14,7 +14,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
-import { UsageError, type Io, type Registrar } from './io';
+import { stdio, UsageError, type Io, type Registrar } from './io';
+import { evolveLiveDisplay } from './live-progress';
 import { resolveConfig, type EvolveConfigInput, type TransferStep } from '../evolve/config';
 import { modelProblem } from '../compute/engines';
 import { datasetSpecProblem } from '../data/load';
@@ -294,6 +295,9 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           }
         }
       }
+      // On a terminal: live bars (each search, the final and transfer phases) with the log lines above them.
+      const steps = config?.steps ?? 0;
+      const live = !f.json && io === stdio && process.stdout.isTTY && steps > 0 ? evolveLiveDisplay(process.stdout, steps) : null;
       const abort = new AbortController();
       const onSig = (): void => abort.abort();
       process.once('SIGINT', onSig);
@@ -308,9 +312,10 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           finalSeeds: f.resume ? intFlag(f.finalSeeds, 'final-seeds', 0) : undefined,
           signal: abort.signal,
           ...(queued ? { runner: queued.runner, queue: queued.queue } : {}),
-          onEvent: f.json ? (e) => io.out(JSON.stringify(e) + '\n') : undefined,
-          log: f.json ? undefined : (l) => io.out(l + '\n'),
+          onEvent: f.json ? (e) => io.out(JSON.stringify(e) + '\n') : live ? (e) => live.event(e as { type: string } & Record<string, unknown>) : undefined,
+          log: f.json ? undefined : (l) => (live ? live.log(l) : io.out(l + '\n')),
         });
+        live?.stop();
         const s = res.summary;
         if (!f.json) {
           io.out(`\nstatus ${s.status}; ${s.compute ? describeBackend(s.compute) : `backend ${s.backend}`}; ${s.proposed} proposed, ${s.evaluated} trained, rejected: ${Object.entries(s.rejected).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
