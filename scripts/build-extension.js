@@ -6,7 +6,7 @@
  *   dist/server.js      language server (cjs, node; runs in VS Code's Node)
  *   dist/media/         webview scripts and styles: preview.js, preview.css (uPlot's + the shared
  *                       base.css + ours),
- *                       evaluation.js, evolution.js and runs.css (the run panels: uPlot's
+ *                       evaluation.js, evolution.js, compare.js (runs side by side) and runs.css (the run panels: uPlot's
  *                       stylesheet + base.css + media/src/shared/run-panel.css),
  *                       katex/katex.min.css and its woff2 fonts
  *   dist/engine/        the engine, needing no node_modules (the .vsix runs it with VS Code's own
@@ -75,6 +75,7 @@ async function main() {
         preview: path.join(root, 'media/src/preview/main.ts'),
         evaluation: path.join(root, 'media/src/evaluation/main.ts'),
         evolution: path.join(root, 'media/src/evolution/main.ts'),
+        compare: path.join(root, 'media/src/compare/main.ts'),
       },
       outdir: path.join(dist, 'media'),
       platform: 'browser',

@@ -21,7 +21,11 @@ export const COMMAND_IDS = [
   'lossmith.deleteRun',
   'lossmith.revealRun',
   'lossmith.openBestLoss',
+  'lossmith.compareRuns',
   'lossmith.previewLoss',
   'lossmith.exportLoss',
+  // The Getting Started walkthrough (client/src/walkthrough.ts).
+  'lossmith.newLossFile',
+  'lossmith.openWalkthrough',
 ] as const;
 export type CommandId = (typeof COMMAND_IDS)[number];

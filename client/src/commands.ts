@@ -9,6 +9,7 @@ import { LANGUAGE_ID } from './language-client';
 import { exportLoss } from './export-command';
 import { DerivativePanel, type PanelHost } from './panels/derivative-panel';
 import { runCommandHandlers, type RunCommandsHost } from './runs/run-commands';
+import { newLossFile, openWalkthrough } from './walkthrough';
 
 export interface CommandHost extends PanelHost {
   restartServer(): Promise<void>;
@@ -45,8 +46,11 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'lossmith.deleteRun': runs['lossmith.deleteRun'],
     'lossmith.revealRun': runs['lossmith.revealRun'],
     'lossmith.openBestLoss': runs['lossmith.openBestLoss'],
+    'lossmith.compareRuns': runs['lossmith.compareRuns'],
     'lossmith.previewLoss': runs['lossmith.previewLoss'],
     'lossmith.exportLoss': exportLoss,
+    'lossmith.newLossFile': newLossFile,
+    'lossmith.openWalkthrough': () => openWalkthrough(host.context),
   };
   return COMMAND_IDS.map((id) => vscode.commands.registerCommand(id, handlers[id]));
 }

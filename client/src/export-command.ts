@@ -6,7 +6,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { checkText, exportSource, type ExportTarget } from '../../grammar/src/index';
-import { LANGUAGE_ID } from './language-client';
+import { currentLossEditor } from './walkthrough';
 
 const TARGETS: { target: ExportTarget; label: string; detail: string }[] = [
   { target: 'pytorch', label: 'PyTorch', detail: 'torch: NAME(logits, target, **params) -> per-sample loss' },
@@ -32,22 +32,23 @@ export async function pickLoss(doc: vscode.TextDocument, given: string | undefin
     }
     if (best) return best;
   }
-  return vscode.window.showQuickPick(names, { placeHolder, title: 'Lossmith' });
+  return vscode.window.showQuickPick(names, { placeHolder, title: 'Lossmith', ignoreFocusOut: true });
 }
 
 export async function resolveLossDocument(arg: unknown): Promise<{ doc: vscode.TextDocument; position?: vscode.Position } | undefined> {
   if (arg instanceof vscode.Uri) return { doc: await vscode.workspace.openTextDocument(arg) };
   if (typeof arg === 'string') return { doc: await vscode.workspace.openTextDocument(vscode.Uri.parse(arg)) };
-  const editor = vscode.window.activeTextEditor;
-  if (editor && editor.document.languageId === LANGUAGE_ID) return { doc: editor.document, position: editor.selection.active };
+  const editor = currentLossEditor();
+  if (editor) return { doc: editor.document, position: editor.selection.active };
   const files = await vscode.workspace.findFiles('**/*.loss', '**/node_modules/**', 200);
   if (!files.length) {
     void vscode.window.showInformationMessage('Lossmith: open a .loss file first.');
     return undefined;
   }
+  if (files.length === 1) return { doc: await vscode.workspace.openTextDocument(files[0]) };
   const pick = await vscode.window.showQuickPick(
     files.map((f) => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
-    { placeHolder: 'Which .loss file?', title: 'Lossmith' },
+    { placeHolder: 'Which .loss file?', title: 'Lossmith', ignoreFocusOut: true },
   );
   return pick ? { doc: await vscode.workspace.openTextDocument(pick.uri) } : undefined;
 }
@@ -60,7 +61,8 @@ export async function exportLoss(uriArg?: unknown, lossArg?: unknown): Promise<v
   if (!loss) return;
   const t = await vscode.window.showQuickPick(
     TARGETS.map((x) => ({ label: x.label, detail: x.detail, target: x.target })),
-    { placeHolder: `Export ${loss} to…`, title: 'Lossmith: Export Loss' },
+    // ignoreFocusOut: a walkthrough's button takes the focus back after starting the command.
+    { placeHolder: `Export ${loss} to…`, title: 'Lossmith: Export Loss', ignoreFocusOut: true },
   );
   if (!t) return;
   let code: string;
@@ -75,7 +77,7 @@ export async function exportLoss(uriArg?: unknown, lossArg?: unknown): Promise<v
       { label: 'Open in an editor', detail: 'an untitled Python file', save: false },
       { label: 'Save as…', detail: `${loss}_${t.target}.py next to the .loss file`, save: true },
     ],
-    { placeHolder: 'Open or save the module?', title: 'Lossmith: Export Loss' },
+    { placeHolder: 'Open or save the module?', title: 'Lossmith: Export Loss', ignoreFocusOut: true },
   );
   if (!where) return;
   if (where.save && doc.uri.scheme === 'file') {

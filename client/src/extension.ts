@@ -55,7 +55,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Lossmi
   context.subscriptions.push(
     manager,
     tree,
-    vscode.window.createTreeView('lossmithRuns', { treeDataProvider: tree, showCollapseAll: false }),
+    // canSelectMany: two or more evaluations open side by side (Compare Runs Side by Side).
+    vscode.window.createTreeView('lossmithRuns', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true }),
     manager.onDidStart((r) => {
       if (r.id && r.dir) openRunPanel(runsHost, r.id, r.kind, r.dir);
     }),

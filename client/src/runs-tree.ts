@@ -7,13 +7,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { isLive, type ActiveRun, type RunManager } from './runs/run-manager';
-import { listRuns, progressOf, readSummary, runEvents, runLabel } from './runs/run-files';
-import { runAccessibleLabel, runDescription, runTooltip, type RunItem } from './runs/run-item-text';
+import { listRuns, progressOf, readSummary, runEvents, runLabel, runSetup } from './runs/run-files';
+import { runAccessibleLabel, runDescription, runRowLabel, runTooltip, type RunItem } from './runs/run-item-text';
 import type { VerdictSummary } from '../../media/src/shared/verdict';
 
 interface RunDetails {
   mtime: number;
   label: string;
+  setup: string;
   detail: string;
   backend: string | null;
   compute: string | null;
@@ -72,6 +73,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
         if (live.has(info.id)) continue;
         const d = this.details(info.dir, kind);
         item.label = d.label;
+        item.setup = d.setup;
         item.detail = d.detail;
         item.backend = d.backend;
         item.compute = d.compute;
@@ -83,7 +85,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
     for (const r of this.manager.runs()) {
       const id = r.id ?? r.key;
       const prev = out.get(id);
-      out.set(id, { ...(prev ?? { created: new Date().toISOString() }), id, kind: r.kind, status: r.state, label: r.label, dir: r.dir ?? prev?.dir, progress: r.progress, detail: r.detail, backend: r.backend, compute: r.compute, verdicts: r.verdicts ?? prev?.verdicts, error: r.error });
+      out.set(id, { ...(prev ?? { created: new Date().toISOString() }), id, kind: r.kind, status: r.state, label: r.label, setup: prev?.setup ?? (r.dir ? runSetup(r.dir, r.kind) : undefined), dir: r.dir ?? prev?.dir, progress: r.progress, detail: r.detail, backend: r.backend, compute: r.compute, verdicts: r.verdicts ?? prev?.verdicts, error: r.error });
     }
     return [...out.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
@@ -109,13 +111,13 @@ export class RunsTree implements vscode.TreeDataProvider<RunItem>, vscode.Dispos
       summary = undefined;
     }
     const p = progressOf(kind, runEvents(dir), summary);
-    const d = { mtime, label: runLabel(dir, kind), detail: p.detail, backend: p.backend, compute: p.compute, progress: p.progress, verdicts: p.verdicts };
+    const d = { mtime, label: runLabel(dir, kind), setup: runSetup(dir, kind), detail: p.detail, backend: p.backend, compute: p.compute, progress: p.progress, verdicts: p.verdicts };
     this.cache.set(dir, d);
     return d;
   }
 
   getTreeItem(r: RunItem): vscode.TreeItem {
-    const item = new vscode.TreeItem(r.label, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(runRowLabel(r), vscode.TreeItemCollapsibleState.None);
     item.id = r.id;
     const live = isLive(r.status as ActiveRun['state']);
     const when = r.created ? new Date(r.created).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : '';

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { EvolveSummary } from '../../protocol/evolve-events';
-import { progressOf, runEvents } from '../../client/src/runs/run-files';
-import { escapeMd, runAccessibleLabel, runDescription, runTooltip, type RunItem } from '../../client/src/runs/run-item-text';
+import { progressOf, runEvents, runSetup } from '../../client/src/runs/run-files';
+import { escapeMd, runAccessibleLabel, runDescription, runRowLabel, runTooltip, verdictOutcome, type RunItem } from '../../client/src/runs/run-item-text';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const OLD = path.join(ROOT, 'test', 'fixtures', 'runs', 'compare-finished');
@@ -28,7 +28,9 @@ test('a finished compare run: its verdicts in the description, each comparison i
       'wilder: inconclusive (0 seed pairs); 5 of 5 seeds diverged',
     ],
   });
-  assert.equal(runDescription(r, false, 'Dec 6, 10:16'), 'done · 1 worse, 2 no difference, 1 inconclusive · wasm (CPU) · Dec 6, 10:16');
+  // The verdicts are in the row's label; the description says the status, the engine and the date.
+  assert.equal(runRowLabel(r), 'focal, mae, wild, wilder vs ce — 1 worse, 2 no difference, 1 inconclusive');
+  assert.equal(runDescription(r, false, 'Dec 6, 10:16'), 'done · wasm (CPU) · Dec 6, 10:16');
   const md = runTooltip(r);
   assert.ok(md.includes('- 25 of 25 trainings\n'), md);
   assert.ok(md.includes('- verdicts (Holm-adjusted):\n  - focal: no difference \\(\\-0\\.05 pp, p\\_adj = 0\\.86\\)\n  - mae: worse \\(\\-14\\.90 pp, p\\_adj = 0\\.0074\\)\n'), md);
@@ -74,4 +76,23 @@ test('a finished evolution: its search progress in the description, the final re
   assert.equal(runDescription(r, false, ''), `done · ${p.detail} · ${p.backend}`);
   const md = runTooltip(r);
   assert.ok(md.includes('- final re-training against CE (Holm-adjusted):\n  - \\#28 \\(none\\) re\\-trained: worse than CE, \\-0\\.62 pp, p\\_adj = 0\\.030\n'), md);
+});
+
+test('a row is named by what ran (losses, model, augmentations) and its verdict, with the date in the description and tooltip', () => {
+  assert.equal(runSetup(VERDICTS, 'compare'), `${JSON.parse(fs.readFileSync(path.join(VERDICTS, 'config.json'), 'utf8')).model.kind} · none`);
+  assert.equal(runSetup(path.join(ROOT, 'test', 'fixtures', 'runs', 'evolve-finished'), 'evolve'), 'mlp');
+  assert.equal(runSetup(path.join(ROOT, 'nothing'), 'compare'), '');
+  const one = (line: string, short: string): RunItem => ({ id: '20261206-101600-000-abcd', kind: 'compare', status: 'done', label: 'focal vs ce', setup: 'lenet · none', created: '2026-12-06T10:16:00.000Z', verdicts: { short, lines: [line] } });
+  const better = one('focal: better (+0.40 pp, p_adj = 0.012)', '1 better');
+  assert.equal(runRowLabel(better), 'focal vs ce · lenet · none — better +0.40 pp');
+  assert.equal(verdictOutcome(one('focal: no difference (-0.05 pp, p_adj = 0.86)', '1 no difference')), 'no difference -0.05 pp');
+  assert.equal(verdictOutcome(one('focal: inconclusive (0 seed pairs); 5 of 5 seeds diverged', '1 inconclusive')), 'inconclusive');
+  // A baseline's line (seeds left out) is not a comparison.
+  assert.equal(verdictOutcome({ ...better, verdicts: { short: '1 better', lines: ['ce (baseline): 1 of 3 seeds diverged', 'focal: better (+0.40 pp, p_adj = 0.012)'] } }), 'better +0.40 pp');
+  // Running, or recorded before verdicts: what ran, no verdict.
+  assert.equal(runRowLabel({ ...better, status: 'running', verdicts: null, detail: '2 of 4 trainings' }), 'focal vs ce · lenet · none');
+  assert.equal(runDescription({ ...better, status: 'running', verdicts: null, detail: '2 of 4 trainings', progress: 0.5 }, true, 'Dec 6, 10:16'), '50% · 2 of 4 trainings · Dec 6, 10:16');
+  const md = runTooltip(better);
+  assert.match(md, /- trained: lenet · none\n- started: .*2026.*\n- run: `20261206-101600-000-abcd`/);
+  assert.match(runAccessibleLabel(better), /^Evaluation focal vs ce \(lenet · none\), done/);
 });

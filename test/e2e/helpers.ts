@@ -2,14 +2,14 @@
  * Shared by the browser and editor tests: building the extension once per test run, Chromium,
  * a static file server, artifacts, and waiting on conditions (never on fixed sleeps).
  */
-import { spawnSync, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as net from 'net';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import type { Frame, Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 
 export const ROOT = path.join(__dirname, '..', '..', '..');
 export const VSIX = path.join(ROOT, 'lossmith.vsix');
@@ -215,4 +215,52 @@ export async function reloadWindow(page: Page): Promise<void> {
   await runCommand(page, 'Developer: Reload Window');
   await loaded;
   await page.waitForSelector('.monaco-workbench');
+}
+
+export interface Workbench {
+  page: Page;
+  workspace: string;
+  shots: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The packaged .vsix installed into a fresh profile of code-server, a workspace with `files`,
+ * and Chromium on it, its workbench loaded (`name` names the log in the artifacts).
+ */
+export async function launchWorkbench(name: string, files: Record<string, string>, settings: Record<string, unknown> = {}): Promise<Workbench> {
+  requireFile(CODE_SERVER, 'run scripts/install-code-server.sh (or scripts/ci-e2e-setup.sh)');
+  requireFile(CHROMIUM, "install Debian's chromium (scripts/ci-e2e-setup.sh)");
+  await ensurePackaged();
+  const base = tempDir(`lossmith-${name}-`);
+  const [userData, extensions, workspace] = ['user-data', 'extensions', 'workspace'].map((d) => path.join(base, d));
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.mkdirSync(workspace, { recursive: true });
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...CODE_SERVER_SETTINGS, ...settings }, null, 2));
+  for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(workspace, f), text);
+  const shots = artifactsDir();
+  const install = spawnSync(CODE_SERVER, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', VSIX], { encoding: 'utf8', timeout: 120_000 });
+  if (install.status !== 0) throw new Error(`install failed: ${install.stdout}\n${install.stderr}`);
+  const port = await freePort();
+  const log = fs.openSync(path.join(shots, `code-server-${name}.log`), 'w');
+  const server = spawn(CODE_SERVER, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions, workspace], { detached: true, stdio: ['ignore', log, log] });
+  let ctx: BrowserContext | undefined;
+  const close = async (): Promise<void> => {
+    await ctx?.close().catch(() => undefined);
+    stopGroup(server);
+    fs.closeSync(log);
+  };
+  try {
+    await waitFor('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 250);
+    ctx = await chromium.launchPersistentContext(tempDir('lossmith-chromium-'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1600, height: 1000 } });
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    page.setDefaultTimeout(60_000);
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.waitForSelector('.monaco-workbench');
+    await page.locator('.monaco-workbench').click({ position: { x: 800, y: 500 } }).catch(() => undefined);
+    return { page, workspace, shots, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }

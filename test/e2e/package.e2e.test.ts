@@ -51,7 +51,8 @@ test('lossmith.vsix contains only what the extension needs, and is small', { tim
     /^extension\/dist\/engine\/schemas\/lossrun\.schema\.json$/,
     /^extension\/dist\/engine\/torch\/lossmith_torch\/\w+\.py$/,
     /^extension\/dist\/media\/preview\.(js|css)$/,
-    /^extension\/dist\/media\/(evaluation|evolution)\.js$/,
+    /^extension\/dist\/media\/(evaluation|evolution|compare)\.js$/,
+    /^extension\/media\/walkthrough\/[\w-]+\.md$/,
     /^extension\/dist\/media\/runs\.css$/,
     /^extension\/schemas\/(lossrun|evolve)\.schema\.json$/,
     /^extension\/dist\/media\/katex\/katex\.min\.css$/,
@@ -60,7 +61,7 @@ test('lossmith.vsix contains only what the extension needs, and is small', { tim
     /^extension\/language-configuration\.json$/,
     /^extension\/snippets\/loss\.code-snippets$/,
     /^extension\/icons\/[\w-]+\.(svg|png)$/,
-    /^extension\/examples\/[\w-]+\.loss$/,
+    /^extension\/examples\/(?:(?:gan|detection)\/)?[\w-]+\.loss$/,
   ];
   const stray = entries.filter((e) => !allowed.some((re) => re.test(e.name)));
   assert.deepEqual(stray, [], 'unexpected files in the .vsix');
@@ -70,11 +71,15 @@ test('lossmith.vsix contains only what the extension needs, and is small', { tim
   const engineFiles = ['lossmith.js', 'worker-main.js', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'schemas/lossrun.schema.json', ...Array.from({ length: 10 }, (_, d) => `mnist/${d}.json`)];
   const runner = fs.readdirSync(path.join(ROOT, 'engine', 'torch', 'lossmith_torch')).filter((f) => f.endsWith('.py'));
   for (const f of [...engineFiles, ...runner.map((r) => `torch/lossmith_torch/${r}`)]) assert.ok(names.has(`extension/dist/engine/${f}`), `dist/engine/${f} is missing`);
-  for (const f of ['extension/dist/extension.js', 'extension/dist/server.js', 'extension/dist/media/preview.js', 'extension/dist/media/preview.css', 'extension/dist/media/katex/katex.min.css', 'extension/dist/media/katex/fonts/KaTeX_Main-Regular.woff2', 'extension/grammar/syntaxes/loss.tmLanguage.json', 'extension/icons/lossmith.png']) {
+  for (const f of ['extension/dist/media/compare.js', 'extension/media/walkthrough/write.md', 'extension/media/walkthrough/export.md', 'extension/dist/extension.js', 'extension/dist/server.js', 'extension/dist/media/preview.js', 'extension/dist/media/preview.css', 'extension/dist/media/katex/katex.min.css', 'extension/dist/media/katex/fonts/KaTeX_Main-Regular.woff2', 'extension/grammar/syntaxes/loss.tmLanguage.json', 'extension/icons/lossmith.png']) {
     assert.ok(names.has(f), `${f} is missing`);
   }
-  const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.loss'));
-  for (const f of examples) assert.ok(names.has(`extension/examples/${f}`), f);
+  // The catalogue and the other tasks' catalogues (examples/gan, examples/detection).
+  for (const sub of ['', 'gan/', 'detection/']) {
+    const examples = fs.readdirSync(path.join(ROOT, 'examples', sub)).filter((f) => f.endsWith('.loss'));
+    assert.ok(examples.length > 0, sub);
+    for (const f of examples) assert.ok(names.has(`extension/examples/${sub}${f}`), `${sub}${f}`);
+  }
   const bytes = fs.statSync(VSIX).size;
   t.diagnostic(`lossmith.vsix: ${entries.length} entries, ${(bytes / 1024).toFixed(0)} KB`);
   // The engine with tfjs, its wasm binaries and the 10,000 digits is most of it; the goal is 15 MB.

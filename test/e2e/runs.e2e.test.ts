@@ -11,11 +11,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
-import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, openFile, reloadWindow, requireFile, ROOT, runCommand, stopGroup, tempDir, VSIX, waitFor } from './helpers';
+import type { Frame, Page } from 'playwright-core';
+import { frameWith, launchWorkbench, openFile, reloadWindow, ROOT, runCommand, waitFor } from './helpers';
 
 /** The frame of a run panel matching `selector`. */
 function panelFrame(page: Page, selector: string, what: string, timeoutMs = 120_000): Promise<Frame> {
@@ -36,46 +36,17 @@ async function pick(page: Page, title: RegExp, filter?: string): Promise<void> {
 
 // Generous: on 2 busy cores every run here takes 2 to 4 times as long as on idle ones.
 test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeout: 1_200_000 }, async (t) => {
-  requireFile(CODE_SERVER, 'run scripts/install-code-server.sh (or scripts/ci-e2e-setup.sh)');
-  requireFile(CHROMIUM, "install Debian's chromium (scripts/ci-e2e-setup.sh)");
   const t0 = Date.now();
-  await ensurePackaged();
-  const base = tempDir('lossmith-runs-e2e-');
-  const userData = path.join(base, 'user-data');
-  const extensions = path.join(base, 'extensions');
-  const workspace = path.join(base, 'workspace');
-  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-  fs.mkdirSync(workspace, { recursive: true });
   const settings = {
-    ...CODE_SERVER_SETTINGS,
     'lossmith.enginePath': path.join(ROOT, 'bin', 'lossmith.js'),
     'lossmith.nodePath': process.execPath,
     'lossmith.runs.maxConcurrent': 2,
     'workbench.editor.enablePreview': false,
   };
-  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
-  fs.copyFileSync(path.join(ROOT, 'examples', 'focal.loss'), path.join(workspace, 'focal.loss'));
-  const shots = artifactsDir();
-  const install = spawnSync(CODE_SERVER, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', VSIX], { encoding: 'utf8', timeout: 120_000 });
-  assert.equal(install.status, 0, `install failed: ${install.stdout}\n${install.stderr}`);
-
-  const port = await freePort();
-  const log = fs.openSync(path.join(shots, 'code-server-runs.log'), 'w');
-  const server = spawn(
-    CODE_SERVER,
-    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions, workspace],
-    { detached: true, stdio: ['ignore', log, log] },
-  );
-  let ctx: BrowserContext | undefined;
+  const wb = await launchWorkbench('runs', { 'focal.loss': fs.readFileSync(path.join(ROOT, 'examples', 'focal.loss'), 'utf8') }, settings);
+  const { page, workspace, shots } = wb;
   const timing: Record<string, number> = {};
   try {
-    await waitFor('code-server /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 250);
-    ctx = await chromium.launchPersistentContext(tempDir('lossmith-chromium-'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1600, height: 1000 } });
-    const page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.setDefaultTimeout(60_000);
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-    await page.waitForSelector('.monaco-workbench');
-    await page.locator('.monaco-workbench').click({ position: { x: 800, y: 500 } }).catch(() => undefined);
     await openFile(page, 'focal.loss');
     await page.waitForSelector('.monaco-editor .view-line:has-text("loss focal")');
     // The code lens above the loss shows once the extension is active.
@@ -86,6 +57,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
     await t.test('Evaluate Loss Against Cross-Entropy from the palette: progress, then curves and the final table', async () => {
       const t1 = Date.now();
       await palette(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
+      await pick(page, /^Evaluate \S+ vs cross-entropy$/, 'Choose the settings');
       await pick(page, /Dataset/, 'mnist');
       await pick(page, /Engine and device/);
       await pick(page, /Model/, 'mlp');
@@ -119,6 +91,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       await page.locator('.tab', { hasText: 'focal.loss' }).first().click();
       await page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Evaluate vs CE' }).first().click();
       // The last choices come first: Enter keeps them; more epochs make this run long enough.
+      await pick(page, /^Evaluate \S+ vs cross-entropy$/, 'Choose the settings');
       await pick(page, /Dataset/);
       await pick(page, /Engine and device/);
       await pick(page, /Model/);
@@ -243,6 +216,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       // "Evaluate vs CE" on the best candidate: a real comparison of that loss file against CE.
       const seen = new Set(fs.readdirSync(path.join(workspace, '.lossmith', 'runs')));
       await frame.locator('#top tbody tr').first().getByRole('button', { name: /Evaluate against cross-entropy/ }).click();
+      await pick(page, /^Evaluate \S+ vs cross-entropy$/, 'Choose the settings');
       await pick(page, /Dataset/, 'mnist');
       await pick(page, /Engine and device/);
       await pick(page, /Model/, 'mlp');
@@ -310,12 +284,9 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
     fs.writeFileSync(path.join(shots, 'code-server-runs-timing.json'), JSON.stringify(timing, null, 2));
     t.diagnostic(`timing ${JSON.stringify(timing)}`);
   } catch (e) {
-    const page = ctx?.pages()[0];
-    if (page) await page.screenshot({ path: path.join(shots, 'code-server-runs-failure.png') }).catch(() => undefined);
+    await page.screenshot({ path: path.join(shots, 'code-server-runs-failure.png') }).catch(() => undefined);
     throw e;
   } finally {
-    await ctx?.close().catch(() => undefined);
-    stopGroup(server);
-    fs.closeSync(log);
+    await wb.close();
   }
 });

@@ -122,6 +122,7 @@ test('the .vsix alone in a fresh code-server profile: an evaluation and a quick 
     await t.test('Evaluate Loss Against Cross-Entropy runs to its final table', async () => {
       const t1 = Date.now();
       await runCommand(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
+      await pick(page, /^Evaluate \S+ vs cross-entropy$/, 'Choose the settings');
       await pick(page, /Dataset/, 'mnist');
       await pick(page, /Engine and device/);
       await pick(page, /Model/, 'mlp');
@@ -192,7 +193,7 @@ test('the .vsix alone in a fresh code-server profile: an evaluation and a quick 
           await runCommand(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
           const shown = await Promise.race([
             toast.waitFor({ timeout: 20_000 }).then(() => 'error' as const),
-            page.locator('.quick-input-widget .quick-input-title', { hasText: /Dataset/ }).waitFor({ timeout: 20_000 }).then(() => 'asked' as const),
+            page.locator('.quick-input-widget .quick-input-title', { hasText: /vs cross-entropy/ }).waitFor({ timeout: 20_000 }).then(() => 'asked' as const),
           ]).catch(() => 'nothing' as const);
           if (shown !== 'error') await page.keyboard.press('Escape');
           return shown === 'error';
@@ -200,7 +201,7 @@ test('the .vsix alone in a fresh code-server profile: an evaluation and a quick 
         90_000,
         1000,
       );
-      assert.equal(await page.locator('.quick-input-widget .quick-input-title', { hasText: /Dataset/ }).isVisible(), false, 'no question was asked');
+      assert.equal(await page.locator('.quick-input-widget .quick-input-title', { hasText: /vs cross-entropy/ }).isVisible(), false, 'no question was asked');
       assert.match((await toast.textContent()) ?? '', /not a file: set it to a Node\.js 20\+ executable, or clear it/);
       assert.ok(await toast.getByRole('button', { name: 'Open Settings' }).count());
       await page.screenshot({ path: path.join(shots, 'code-server-standalone-no-node.png') });

@@ -47,6 +47,27 @@ test('evolution panel in headless Chromium', { timeout: 180_000 }, async (t) => 
       await page.waitForSelector('#top tbody tr .katex');
       await page.waitForSelector('#top tbody tr svg.mini-chart path');
       assert.ok((await page.locator('#rejections tbody tr').count()) >= 3);
+      // The rejection shares in the theme's red (the harness's dark theme: #f14c4c), not the browser's green meter.
+      // (A meter's value is a pseudo-element getComputedStyle cannot read: its rule is checked.)
+      const meter = await page.evaluate(() => {
+        const m = document.querySelector('#rejections meter') as HTMLMeterElement;
+        const rules = [...document.styleSheets].flatMap((sh) => [...sh.cssRules]).filter((r): r is CSSStyleRule => r instanceof CSSStyleRule && r.selectorText.includes('::-webkit-meter-optimum-value'));
+        return { appearance: getComputedStyle(m).appearance, value: rules.map((r) => r.style.getPropertyValue('background') || r.style.getPropertyValue('background-color')).join(' ') };
+      });
+      assert.equal(meter.appearance, 'none');
+      assert.match(meter.value, /var\(--vscode-charts-red\)/);
+      // Formulas in display style (full-size fractions).
+      assert.match((await page.locator('#top tbody tr .katex annotation').first().textContent()) ?? '', /^\\displaystyle /);
+      // The charts' legends: the series' names until the pointer is on the chart, no "best: –" placeholders.
+      const fitness = page.locator('#chart-fitness .uplot');
+      await page.waitForSelector('#chart-fitness .uplot.legend-idle');
+      assert.equal(await fitness.locator('.u-legend .u-value').first().isVisible(), false);
+      assert.ok(await fitness.locator('.u-legend', { hasText: 'best' }).isVisible());
+      const box = (await fitness.locator('.u-over').boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.waitForSelector('#chart-fitness .uplot:not(.legend-idle)');
+      assert.match((await fitness.locator('.u-legend .u-value').nth(1).textContent()) ?? '', /\d/);
+      await page.mouse.move(0, 0);
       assert.ok(await page.locator('#cross-section').isHidden());
       // Buttons post actions with the candidate.
       await page.locator('#top tbody tr').first().getByRole('button', { name: /Open as a .loss file/ }).click();

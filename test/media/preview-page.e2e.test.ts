@@ -134,6 +134,12 @@ test('derivative preview page in headless Chromium', { timeout: 180_000 }, async
         await page.waitForSelector('#chart[data-ready="true"] canvas');
         await page.waitForSelector('#math[data-ready="true"] .katex');
         assert.equal(await page.locator('#math .katex-display').count(), 3, 'loss, d/dlogits, d/dp');
+        // Formulas larger than KaTeX's default (readable fractions); a legend of names, no "pt: – loss: –".
+        const size = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('#math .katex-display > .katex')!).fontSize) / parseFloat(getComputedStyle(document.body).fontSize));
+        assert.ok(size >= 1.3, String(size));
+        await page.waitForSelector('#chart .uplot.legend-idle');
+        assert.equal(await page.locator('#chart .u-legend .u-value').first().isVisible(), false);
+        assert.doesNotMatch((await page.locator('#chart .u-legend').innerText()).replace(/\s+/g, ' '), /pt|[–-]\s*$|: –/);
         assert.equal(await page.textContent('#title'), 'focal.loss');
         assert.deepEqual(await page.locator('#loss-select option').allTextContents(), ['focal', 'ce']);
         // KaTeX's fonts loaded from the bundle.

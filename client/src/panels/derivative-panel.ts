@@ -44,7 +44,9 @@ export class DerivativePanel {
   private disposed = false;
 
   static createOrShow(host: PanelHost): DerivativePanel {
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+    // Beside the .loss editor, also when the walkthrough has the focus (never over the editor).
+    const lossEditor = vscode.window.activeTextEditor ? undefined : vscode.window.visibleTextEditors.find((e) => isLossDoc(e.document));
+    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : lossEditor?.viewColumn ? ((lossEditor.viewColumn + 1) as vscode.ViewColumn) : vscode.ViewColumn.Active;
     if (DerivativePanel.current) {
       DerivativePanel.current.panel.reveal(column, true);
       DerivativePanel.current.followActiveEditor();
@@ -138,7 +140,8 @@ export class DerivativePanel {
 
   /** Follow the active editor when it shows a `.loss` file; otherwise keep the last one. */
   followActiveEditor(): void {
-    const editor = vscode.window.activeTextEditor;
+    // Opened from a walkthrough (no text editor has the focus): the .loss editor beside it.
+    const editor = vscode.window.activeTextEditor ?? (this.uri ? undefined : vscode.window.visibleTextEditors.find((e) => isLossDoc(e.document)));
     if (!editor || !isLossDoc(editor.document)) {
       if (!this.uri) this.post({ type: 'status', state: 'noEditor', message: 'Open a .loss file to see its loss, derivatives and curves.' });
       return;

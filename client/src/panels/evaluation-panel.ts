@@ -3,12 +3,13 @@ import * as vscode from 'vscode';
 import { EVALUATION_BODY } from '../../../media/src/evaluation/body';
 import { EVALUATION_VIEW_TYPE, type FromRunWebview } from '../../../media/src/shared/run-messages';
 import { RunPanel, type RunPanelHost, type RunPanelKind } from '../runs/run-panel';
+import { runPanelTitle } from '../runs/panel-title';
 
 const KIND: RunPanelKind = {
   viewType: EVALUATION_VIEW_TYPE,
   script: 'evaluation',
   body: EVALUATION_BODY,
-  title: (id, label) => `Evaluation: ${label || id}`,
+  title: (id, label) => runPanelTitle('compare', label, id),
 };
 
 export class EvaluationPanel extends RunPanel {

@@ -10,12 +10,13 @@ import { EVOLUTION_BODY } from '../../../media/src/evolution/body';
 import { EVOLUTION_VIEW_TYPE, type FromRunWebview } from '../../../media/src/shared/run-messages';
 import { describeLoss, EVOLVED_LOSS_NAME, lossFileText } from '../runs/describe-loss';
 import { RunPanel, type RunPanelHost, type RunPanelKind } from '../runs/run-panel';
+import { runPanelTitle } from '../runs/panel-title';
 
 const KIND: RunPanelKind = {
   viewType: EVOLUTION_VIEW_TYPE,
   script: 'evolution',
   body: EVOLUTION_BODY,
-  title: (id) => `Evolution ${id}`,
+  title: (id, label) => runPanelTitle('evolve', label, id),
 };
 
 export class EvolutionPanel extends RunPanel {

@@ -8,17 +8,23 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { EvaluationPanel } from '../panels/evaluation-panel';
 import { EvolutionPanel } from '../panels/evolution-panel';
+import { ComparePanel } from '../panels/compare-panel';
+import { MAX_COMPARED_RUNS } from '../../../media/src/shared/run-messages';
 import { pickLoss, resolveLossDocument } from '../export-command';
 import type { RunItem, RunsTree } from '../runs-tree';
 import { AUGMENTATIONS, compareArgs, compareLabel, configArgs, DATASETS, EPOCH_CHOICES, EVOLVE_SIZE_CHOICES, evolveArgs, lossRef, modelsFor, parseChoices, resumeArgs, SEED_CHOICES, SIZE_CHOICES, type CompareChoices, type ComputeChoices } from './cli-args';
 import { computeSettings, pickCompute, resolvePython, ComputeProbe, type PickedCompute } from './compute-pick';
 import type { PythonChoice } from './python';
 import { lossLines } from './loss-lines';
-import { bestLossFile, findRunDir, listRuns, runLabel } from './run-files';
+import { bestLossFile, findRunDir, listRuns, recordedRuns, runLabel } from './run-files';
+import { estimateCompare, estimateEvolve, estimateText } from './estimate';
+import { choicesSummary, QUICK_TRIAL, rememberedTag, startItems } from './quick-picks';
 import { isLive, type ActiveRun, type RunManager } from './run-manager';
 import type { RunPanelHost } from './run-panel';
 
 const CHOICES_KEY = 'lossmith.evaluate.choices';
+/** The surrogate model `lossmith evolve` trains when none is named (engine/src/evolve/config.ts DEFAULT_SURROGATE). */
+const EVOLVE_DEFAULT_MODEL = 'mlp';
 
 export interface RunCommandsHost extends RunPanelHost {
   tree: RunsTree;
@@ -30,10 +36,10 @@ function folderOf(uri: vscode.Uri): string {
   return vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? folders()[0] ?? path.dirname(uri.fsPath);
 }
 
-/** One step of the evaluation's quick picks; the remembered value comes first. */
-async function pickOne<T>(title: string, step: number, total: number, items: { label: string; value: T; description?: string }[], last: T, eq: (a: T, b: T) => boolean = (a, b) => a === b): Promise<T | undefined> {
+/** One step of the evaluation's quick picks; the remembered value (or the default: `tag`) comes first. */
+async function pickOne<T>(title: string, step: number, total: number, items: { label: string; value: T; description?: string }[], last: T, tag: string, eq: (a: T, b: T) => boolean = (a, b) => a === b): Promise<T | undefined> {
   const sorted = [...items].sort((a, b) => Number(eq(b.value, last)) - Number(eq(a.value, last)));
-  const picks = sorted.map((i) => ({ ...i, description: [i.description, eq(i.value, last) ? 'last used' : ''].filter(Boolean).join(' · ') }));
+  const picks = sorted.map((i) => ({ ...i, description: [i.description, eq(i.value, last) ? tag : ''].filter(Boolean).join(' · ') }));
   const r = await vscode.window.showQuickPick(picks, { title: `Evaluate vs cross-entropy (${step}/${total}): ${title}`, placeHolder: title, ignoreFocusOut: true });
   return r?.value;
 }
@@ -57,30 +63,57 @@ function computeLog(kind: string, c: PickedCompute): string {
   return `${kind} on ${c.label}${c.choice.engine === 'tfjs' ? '' : `; Python for the torch engine: ${c.python.shown} (from ${c.python.from})`}`;
 }
 
-async function askChoices(host: RunCommandsHost, probe: ComputeProbe, cwd: string, folder: vscode.Uri | undefined): Promise<CompareChoices | undefined> {
+/**
+ * A preset (Quick trial, or the last settings) with the compute of the settings and the
+ * remembered engine: no engine question.
+ */
+async function presetChoices(host: RunCommandsHost, preset: CompareChoices, folder: vscode.Uri | undefined): Promise<CompareChoices> {
+  const settings = computeSettings(folder);
+  const py = await resolvePython(folder);
+  const compute: ComputeChoices = { engine: preset.engine ?? settings.engine, backend: preset.backend, device: preset.device ?? settings.device, precision: preset.precision ?? settings.precision };
+  host.log.info(`evaluation (${choicesSummary(preset)}) on engine ${compute.engine ?? 'auto'}${compute.engine === 'tfjs' ? '' : `; Python for the torch engine: ${py.shown} (from ${py.from})`}`);
+  return { ...preset, ...compute, ...(py.python ? { python: py.python } : {}) };
+}
+
+async function askChoices(host: RunCommandsHost, probe: ComputeProbe, cwd: string, folder: vscode.Uri | undefined, loss: string): Promise<CompareChoices | undefined> {
   const { context } = host;
+  const stored = context.workspaceState.get(CHOICES_KEY) !== undefined;
   const last = parseChoices(context.workspaceState.get(CHOICES_KEY));
-  // What the engine finds (it imports torch: seconds) is looked for while the dataset is chosen.
+  const tag = rememberedTag(stored);
+  const records = recordedRuns(folders());
+  // What the engine finds (it imports torch: seconds) is looked for while the first questions are answered.
   const start = (): ReturnType<ComputeProbe['start']> => probe.start(cwd, folder);
+  const first = await vscode.window.showQuickPick(startItems(stored ? last : undefined, records), { title: `Evaluate ${loss} vs cross-entropy`, placeHolder: 'A quick trial, the last settings, or choose them', ignoreFocusOut: true, matchOnDescription: true, matchOnDetail: true });
+  if (!first) return undefined;
+  if (first.action !== 'choose') {
+    const preset = first.action === 'quick' ? QUICK_TRIAL : last;
+    host.log.info(`estimated time: ${estimateText(estimateCompare(preset, records), preset.model)}`);
+    // Re-run repeats it; the questions then offer its values as the last used.
+    await context.workspaceState.update(CHOICES_KEY, preset);
+    return presetChoices(host, preset, folder);
+  }
   const pending = start();
   const total = 7;
-  const dataset = await pickOne('Dataset', 1, total, DATASETS.map((d) => ({ label: d, value: d })), last.dataset);
+  const dataset = await pickOne('Dataset', 1, total, DATASETS.map((d) => ({ label: d, value: d })), last.dataset, tag);
   if (dataset === undefined) return undefined;
   const compute = await pickCompute(probe, start, pending, `Evaluate vs cross-entropy (2/${total}): Engine and device`, computeSettings(folder), last);
   if (!compute) return undefined;
-  const model = await pickOne('Model', 3, total, modelItems(compute.choice.engine), last.model);
+  const model = await pickOne('Model', 3, total, modelItems(compute.choice.engine), last.model, tag);
   if (model === undefined) return undefined;
-  const augPicks = AUGMENTATIONS.map((a) => ({ label: a, picked: last.augmentations.includes(a) }));
+  const augPicks = AUGMENTATIONS.map((a) => ({ label: a, picked: last.augmentations.includes(a), description: last.augmentations.includes(a) ? tag : undefined }));
   const augs = await vscode.window.showQuickPick(augPicks, { title: `Evaluate vs cross-entropy (4/${total}): Augmentations (each compared separately)`, canPickMany: true, ignoreFocusOut: true, placeHolder: 'Augmentations' });
   if (!augs) return undefined;
-  const seeds = await pickOne('Seeds (paired test needs 2 or more)', 5, total, SEED_CHOICES.map((s) => ({ label: `${s} seed${s === 1 ? '' : 's'}`, value: s })), last.seeds);
+  const seeds = await pickOne('Seeds (paired test needs 2 or more)', 5, total, SEED_CHOICES.map((s) => ({ label: `${s} seed${s === 1 ? '' : 's'}`, value: s })), last.seeds, tag);
   if (seeds === undefined) return undefined;
-  const epochs = await pickOne('Epochs per training', 6, total, EPOCH_CHOICES.map((e) => ({ label: `${e} epoch${e === 1 ? '' : 's'}`, value: e })), last.epochs);
+  const epochs = await pickOne('Epochs per training', 6, total, EPOCH_CHOICES.map((e) => ({ label: `${e} epoch${e === 1 ? '' : 's'}`, value: e })), last.epochs, tag);
   if (epochs === undefined) return undefined;
-  const size = await pickOne<number | undefined>('Training examples', 7, total, SIZE_CHOICES.map((n) => ({ label: n ? `${n} examples` : 'the full training set', value: n, description: n && n <= 1000 ? 'a quick check' : undefined })), last.maxTrain);
+  // The last step says how long each choice takes with the others.
+  const augmentations = augs.length ? augs.map((a) => a.label) : ['none'];
+  const takes = (maxTrain: number | undefined): string => estimateText(estimateCompare({ dataset, model, augmentations, seeds, epochs, maxTrain }, records), model);
+  const size = await pickOne<number | undefined>('Training examples (and the time it takes)', 7, total, SIZE_CHOICES.map((n) => ({ label: n ? `${n.toLocaleString('en-US')} examples` : 'the full training set', value: n, description: [takes(n), n && n <= 1000 ? 'a quick check' : ''].filter(Boolean).join(' · ') })), last.maxTrain, tag);
   if (size === undefined && !SIZE_CHOICES.includes(undefined)) return undefined;
   const { python, ...remembered } = compute.choice;
-  const choices: CompareChoices = { dataset, model, augmentations: augs.length ? augs.map((a) => a.label) : ['none'], seeds, epochs, maxTrain: size, ...remembered };
+  const choices: CompareChoices = { dataset, model, augmentations, seeds, epochs, maxTrain: size, ...remembered };
   await context.workspaceState.update(CHOICES_KEY, choices);
   host.log.info(computeLog('evaluation', compute));
   return { ...choices, ...(python ? { python } : {}) };
@@ -141,7 +174,7 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
     if (!loss) return undefined;
     if (doc.isDirty) await doc.save();
     const cwd = folderOf(doc.uri);
-    const choices = await askChoices(host, probe, cwd, vscode.workspace.getWorkspaceFolder(doc.uri)?.uri);
+    const choices = await askChoices(host, probe, cwd, vscode.workspace.getWorkspaceFolder(doc.uri)?.uri, loss);
     if (!choices) return undefined;
     return m.launch({ kind: 'compare', label: compareLabel([loss]), args: compareArgs([lossRef(doc.uri.fsPath, loss)], choices), cwd });
   };
@@ -159,7 +192,7 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
       ...configs.map((f) => ({ label: `$(json) ${vscode.workspace.asRelativePath(f)}`, description: 'configuration file', file: f })),
       { label: '$(settings) Quick settings…', description: 'model, augmentations and number of children' },
     ];
-    const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: 'Lossmith: Start Evolution', placeHolder: 'Run a configuration, or choose quick settings' });
+    const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: 'Lossmith: Start Evolution', placeHolder: 'Run a configuration, or choose quick settings', ignoreFocusOut: true });
     if (!pick) return undefined;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     if (pick.file) return m.launch({ kind: 'evolve', label: `evolution (${path.basename(pick.file.fsPath)})`, args: evolveArgs({ config: pick.file.fsPath }), cwd: folderOf(pick.file), env: await configEnv(host, vscode.workspace.getWorkspaceFolder(pick.file)?.uri) });
@@ -167,16 +200,21 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
     const start = (): ReturnType<ComputeProbe['start']> => probe.start(cwd, folder);
     const compute = await pickCompute(probe, start, start(), `Start Evolution (1/${total}): engine and device`, computeSettings(folder), parseChoices(host.context.workspaceState.get(CHOICES_KEY)));
     if (!compute) return undefined;
-    const model = await vscode.window.showQuickPick(modelItems(compute.choice.engine), { title: `Start Evolution (2/${total}): surrogate model`, placeHolder: 'Model of the surrogate task' });
+    // The engine's default surrogate (mlp) first, marked.
+    const models = modelItems(compute.choice.engine).map((i) => (i.value === EVOLVE_DEFAULT_MODEL ? { ...i, description: [i.description, 'default'].filter(Boolean).join(' · ') } : i));
+    models.sort((a, b) => Number(b.value === EVOLVE_DEFAULT_MODEL) - Number(a.value === EVOLVE_DEFAULT_MODEL));
+    const model = await vscode.window.showQuickPick(models, { title: `Start Evolution (2/${total}): surrogate model`, placeHolder: 'Model of the surrogate task' });
     if (!model) return undefined;
-    const augs = await vscode.window.showQuickPick(AUGMENTATIONS.map((a) => ({ label: a, picked: a === 'none' })), { title: `Start Evolution (3/${total}): augmentations (one search each)`, canPickMany: true });
+    const augs = await vscode.window.showQuickPick(AUGMENTATIONS.map((a) => ({ label: a, picked: a === 'none', description: a === 'none' ? 'default' : undefined })), { title: `Start Evolution (3/${total}): augmentations (one search each)`, canPickMany: true });
     if (!augs) return undefined;
-    const steps = await vscode.window.showQuickPick(['20', '100', '500', '2000'].map((s) => ({ label: s, description: 'children per search' })), { title: `Start Evolution (4/${total}): children to evaluate per search` });
+    const records = recordedRuns(folders());
+    const searchTakes = (steps: number, maxTrain: number): string => `the search takes ${estimateText(estimateEvolve({ model: model.value, steps, maxTrain, augmentations: augs.length }, records), model.value)}`;
+    const steps = await vscode.window.showQuickPick(['20', '100', '500', '2000'].map((s) => ({ label: s, description: `children per search · ${searchTakes(Number(s), EVOLVE_SIZE_CHOICES[0])}` })), { title: `Start Evolution (4/${total}): children to evaluate per search` });
     if (!steps) return undefined;
     // The surrogate's training set: the default is the seed system's size; fewer examples make
     // a quick trial search (noisier fitness).
     const size = await vscode.window.showQuickPick(
-      EVOLVE_SIZE_CHOICES.map((n) => ({ label: `${n.toLocaleString('en-US')} examples`, description: n === EVOLVE_SIZE_CHOICES[0] ? 'default' : 'a quicker, noisier search', n })),
+      EVOLVE_SIZE_CHOICES.map((n) => ({ label: `${n.toLocaleString('en-US')} examples`, description: `${n === EVOLVE_SIZE_CHOICES[0] ? 'default' : 'a quicker, noisier search'} · ${searchTakes(Number(steps.label), n)}`, n })),
       { title: `Start Evolution (5/${total}): training examples per candidate` },
     );
     if (!size) return undefined;
@@ -271,6 +309,30 @@ export function runCommandHandlers(host: RunCommandsHost): Record<string, (...ar
     'lossmith.revealRun': async (arg?: unknown) => {
       const r = withDir(await runArg(host, arg, (x) => !!x.dir, 'Reveal which run?'));
       if (r) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(r.dir));
+    },
+    'lossmith.compareRuns': async (arg?: unknown, selected?: unknown) => {
+      // From the Runs view: the clicked row and the selection; else a pick of the compare runs.
+      const isItem = (x: unknown): x is RunItem => !!x && typeof x === 'object' && typeof (x as RunItem).id === 'string';
+      let chosen = (Array.isArray(selected) ? selected.filter(isItem) : isItem(arg) ? [arg] : []).filter((r) => r.kind === 'compare');
+      if (chosen.length < 2) {
+        const all = host.tree.items().filter((r) => r.kind === 'compare' && r.dir);
+        if (all.length < 2) {
+          void vscode.window.showInformationMessage('Lossmith: side by side needs two or more evaluations in this workspace.');
+          return;
+        }
+        const picks = await vscode.window.showQuickPick(
+          all.map((r) => ({ label: r.label, description: `${r.status} · ${r.created ? new Date(r.created).toLocaleString() : r.id}`, picked: chosen.some((c) => c.id === r.id), r })),
+          { canPickMany: true, title: 'Lossmith: Compare Runs Side by Side', placeHolder: 'Choose two or more evaluations' },
+        );
+        if (!picks) return;
+        chosen = picks.map((p) => p.r);
+        if (chosen.length < 2) {
+          void vscode.window.showInformationMessage('Lossmith: choose two or more evaluations to see side by side.');
+          return;
+        }
+      }
+      const runs = chosen.map(withDir).filter((r): r is RunItem & { dir: string } => !!r).slice(0, MAX_COMPARED_RUNS);
+      ComparePanel.show(host, runs.map((r) => ({ id: r.id, dir: r.dir })));
     },
     'lossmith.openBestLoss': async (arg?: unknown) => {
       const r = withDir(await runArg(host, arg, (x) => x.kind === 'evolve', 'Open the best loss of which evolution?'));

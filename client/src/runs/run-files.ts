@@ -13,6 +13,7 @@ import { applySummary, emptyEvoModel, evoProgress, evoProgressText, finalVerdict
 import { computeLine, computeShort, type ComputeInfo } from '../../../media/src/shared/compute';
 import { isRunId } from '../../../media/src/shared/validate';
 import { compareLabel } from './cli-args';
+import { recordedRun, type RecordedRun } from './estimate';
 
 export { listRuns, readSummary, runsDir, type RunInfo };
 
@@ -119,6 +120,22 @@ export function runLabel(dir: string, kind: string): string {
   return kind === 'evolve' ? 'evolution' : kind === 'compare' ? 'evaluation' : 'run';
 }
 
+/** What a run trained, from its config.json: 'lenet · none, cutout' (compare), the surrogate model 'mlp' (evolve); '' when unreadable. */
+export function runSetup(dir: string, kind: string): string {
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const modelOf = (o: unknown): string => (o && typeof o === 'object' && typeof (o as { kind?: unknown }).kind === 'string' ? (o as { kind: string }).kind : '');
+    if (kind === 'compare') {
+      const augs = Array.isArray(config.augmentations) ? config.augmentations.filter((a): a is string => typeof a === 'string').join(', ') : '';
+      return [modelOf(config.model), augs].filter(Boolean).join(' · ');
+    }
+    if (kind === 'evolve') return modelOf(config.surrogate && typeof config.surrogate === 'object' ? (config.surrogate as { model?: unknown }).model : undefined);
+  } catch {
+    // fall through
+  }
+  return '';
+}
+
 /** The best loss file of a finished evolution run (summary.best[0].file). */
 export function bestLossFile(dir: string): string | undefined {
   try {
@@ -130,4 +147,19 @@ export function bestLossFile(dir: string): string | undefined {
     // none
   }
   return undefined;
+}
+
+/** The figures of the workspace folders' last finished compare runs, newest first (for the time estimates). */
+export function recordedRuns(workspaceFolders: readonly string[], max = 20): RecordedRun[] {
+  const done = workspaceFolders.flatMap((ws) => listRuns(ws)).filter((r) => r.kind === 'compare' && r.status === 'done');
+  const out: RecordedRun[] = [];
+  for (const r of done.sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, max)) {
+    try {
+      const rec = recordedRun(readSummary(r.dir));
+      if (rec) out.push(rec);
+    } catch {
+      // an unreadable summary: not a record
+    }
+  }
+  return out;
 }

@@ -13,6 +13,8 @@ export interface RunItem {
   kind: 'compare' | 'evolve';
   status: string;
   label: string;
+  /** What it trained: 'lenet · none, cutout' (compare), the surrogate model (evolve); from config.json. */
+  setup?: string;
   dir?: string;
   created: string;
   progress?: number;
@@ -29,15 +31,38 @@ export const escapeMd = (s: string): string => s.replace(/[\\`*_{}[\]()#+\-.!|<>
 
 const kindName = (r: RunItem): string => (r.kind === 'evolve' ? 'Evolution' : 'Evaluation');
 
-/** The item's description: status (or percentage while running), verdicts (compare) or progress, engine, when it started (`when`, formatted by the caller). */
+/**
+ * A compare run's verdicts in a few words: one comparison as 'better +0.40 pp' ('no difference
+ * -0.05 pp', 'inconclusive'), several as their counts ('1 better, 2 no difference').
+ */
+export function verdictOutcome(r: RunItem): string | undefined {
+  if (r.kind !== 'compare' || !r.verdicts?.short) return undefined;
+  const tested = r.verdicts.lines.filter((l) => !/^[^:]*\(baseline\):/.test(l));
+  if (tested.length !== 1) return r.verdicts.short;
+  const m = /^.*?: ([a-z][a-z -]*?)(?: \(([-+]?\d+(?:\.\d+)? pp)|\s*\(|;|$)/.exec(tested[0]);
+  if (!m) return r.verdicts.short;
+  return m[2] ? `${m[1]} ${m[2]}` : m[1];
+}
+
+/** The row's label: what ran (losses, model, augmentations) and, once known, its verdict: 'focal vs ce · lenet · none — better +0.40 pp'. */
+export function runRowLabel(r: RunItem): string {
+  const outcome = verdictOutcome(r);
+  return `${r.label}${r.setup ? ` · ${r.setup}` : ''}${outcome ? ` — ${outcome}` : ''}`;
+}
+
+/** The item's description: status (or percentage while running), progress (the verdicts are in the label), engine, when it started (`when`, formatted by the caller). */
 export function runDescription(r: RunItem, live: boolean, when: string): string {
-  const outcome = r.kind === 'compare' && r.verdicts?.short ? r.verdicts.short : r.detail;
+  const outcome = verdictOutcome(r) ? undefined : r.detail;
   return [live && r.status === 'running' ? `${Math.round((r.progress ?? 0) * 100)}%` : r.status, outcome, r.backend, when].filter(Boolean).join(' · ');
 }
 
 /** The tooltip as Markdown (text from files escaped). */
 export function runTooltip(r: RunItem): string {
-  const out = [`**${kindName(r)}**: ${escapeMd(r.label)}`, '', `- status: ${r.status}`, `- run: \`${r.id}\``];
+  const out = [`**${kindName(r)}**: ${escapeMd(r.label)}`, '', `- status: ${r.status}`];
+  if (r.setup) out.push(`- trained: ${escapeMd(r.setup)}`);
+  const started = r.created ? new Date(r.created) : undefined;
+  if (started && !Number.isNaN(started.getTime())) out.push(`- started: ${escapeMd(started.toLocaleString())}`);
+  out.push(`- run: \`${r.id}\``);
   if (r.detail) out.push(`- ${escapeMd(r.detail)}`);
   if (r.verdicts?.lines.length) out.push(r.kind === 'evolve' ? '- final re-training against CE (Holm-adjusted):' : '- verdicts (Holm-adjusted):', ...r.verdicts.lines.map((l) => `  - ${escapeMd(l)}`));
   if (r.compute ?? r.backend) out.push(`- engine: ${escapeMd((r.compute ?? r.backend) as string)}`);
@@ -47,5 +72,5 @@ export function runTooltip(r: RunItem): string {
 
 /** The label a screen reader reads. */
 export function runAccessibleLabel(r: RunItem): string {
-  return `${kindName(r)} ${r.label}, ${r.status}${r.detail ? `, ${r.detail}` : ''}${r.verdicts?.lines.length ? `; ${r.verdicts.lines.join('; ')}` : ''}`;
+  return `${kindName(r)} ${r.label}${r.setup ? ` (${r.setup})` : ''}, ${r.status}${r.detail ? `, ${r.detail}` : ''}${r.verdicts?.lines.length ? `; ${r.verdicts.lines.join('; ')}` : ''}`;
 }

@@ -173,20 +173,8 @@ export abstract class RunPanel {
     this.post(msg);
   }
 
-  private async save(msg: Extract<FromRunWebview, { type: 'save' }>): Promise<void> {
-    const filters: Record<string, Record<string, string[]>> = { csv: { CSV: ['csv'] }, png: { PNG: ['png'] }, svg: { SVG: ['svg'] } };
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(this.dir, msg.name)), filters: filters[msg.format], title: `Export ${msg.format.toUpperCase()}` });
-    if (!target) return;
-    let data: Buffer;
-    if (msg.format === 'png') {
-      const m = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/.exec(msg.data);
-      if (!m) return;
-      data = Buffer.from(m[1], 'base64');
-    } else data = Buffer.from(msg.data, 'utf8');
-    await vscode.workspace.fs.writeFile(target, data);
-    void vscode.window.showInformationMessage(`Saved ${path.basename(target.fsPath)}`, 'Open').then((c) => {
-      if (c) void vscode.commands.executeCommand('vscode.open', target);
-    });
+  private save(msg: Extract<FromRunWebview, { type: 'save' }>): Promise<void> {
+    return saveFromWebview(msg, this.dir);
   }
 
   protected fileInRun(name: string): string | undefined {
@@ -202,4 +190,21 @@ export abstract class RunPanel {
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
+}
+
+/** An export a run page asks for (CSV, PNG, SVG): a save dialog in `dir`, then an offer to open it. */
+export async function saveFromWebview(msg: Extract<FromRunWebview, { type: 'save' }>, dir: string): Promise<void> {
+  const filters: Record<string, Record<string, string[]>> = { csv: { CSV: ['csv'] }, png: { PNG: ['png'] }, svg: { SVG: ['svg'] } };
+  const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(dir, msg.name)), filters: filters[msg.format], title: `Export ${msg.format.toUpperCase()}` });
+  if (!target) return;
+  let data: Buffer;
+  if (msg.format === 'png') {
+    const m = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/.exec(msg.data);
+    if (!m) return;
+    data = Buffer.from(m[1], 'base64');
+  } else data = Buffer.from(msg.data, 'utf8');
+  await vscode.workspace.fs.writeFile(target, data);
+  void vscode.window.showInformationMessage(`Saved ${path.basename(target.fsPath)}`, 'Open').then((c) => {
+    if (c) void vscode.commands.executeCommand('vscode.open', target);
+  });
 }

@@ -4,6 +4,7 @@
  * table, rebuilt from the run's events. Messages are validated; text goes through textContent.
  */
 import katex from 'katex';
+import { idleLegendHooks } from '../shared/legend';
 import uPlot from 'uplot';
 import { chartSvg, pct, pp } from '../shared/format';
 import { $, autoSize, chartPng, el, fillTable, onThemeChange, post, setStatus, theme, verdictBadge, verdictCell, withAlpha, type Cell } from '../shared/page';
@@ -131,6 +132,7 @@ function drawCharts(si: number, axis: ScatterAxis): void {
         ],
         axes: [axisStyle('Children evaluated'), axisStyle('Fitness', 60)],
         cursor: { drag: { x: false, y: false } },
+        hooks: idleLegendHooks(),
       },
       [f.x, f.best, f.mean, f.median, f.bestEver, f.baseline] as uPlot.AlignedData,
       els.fitness,
@@ -161,6 +163,7 @@ function drawCharts(si: number, axis: ScatterAxis): void {
         ],
         axes: [axisStyle(axis === 'time' ? 'Time since start (s)' : 'Expression size'), axisStyle('Fitness', 60)],
         cursor: { drag: { x: false, y: false } },
+        hooks: idleLegendHooks(),
       },
       [sc.x, sc.full, sc.quick, sc.x.map(() => base)] as uPlot.AlignedData,
       els.scatter,
@@ -216,7 +219,8 @@ function mathNode(expr: string): Node {
   box.title = expr;
   if (d && d.latex) {
     try {
-      katex.render(d.latex, box, { displayMode: false, throwOnError: false, output: 'htmlAndMathml', trust: false, strict: 'ignore' });
+      // Display style: fractions at full size in the table's one-line formulas.
+      katex.render(`\\displaystyle ${d.latex}`, box, { displayMode: false, throwOnError: false, output: 'htmlAndMathml', trust: false, strict: 'ignore' });
       return box;
     } catch {
       // fall through to text

@@ -8,6 +8,7 @@
  * DOM nodes and styles them through CSSOM, so the page needs no inline styles under the CSP).
  */
 import katex from 'katex';
+import { idleLegendHooks } from '../shared/legend';
 import uPlot from 'uplot';
 import { MAX_CLASSES, MIN_CLASSES, parseState, parseToWebview, type FromWebview, type PreviewState, type ToWebview } from './messages';
 import { formatNumber, nearestIndex, previewModel, roundToStep, type ChartModel, type PreviewModel, type SliderModel } from './view-model';
@@ -229,6 +230,7 @@ function plotOptions(width: number, c: ChartModel): uPlot.Options {
     cursor: { drag: { x: false, y: false, setScale: false } },
     legend: { live: true },
     hooks: {
+      ...idleLegendHooks(),
       draw: [
         () => {
           els.chart.dataset.ready = 'true';

@@ -11,6 +11,10 @@ import { isEvent, isFiniteNum, isInt, isName, isObj, isRunId, isStr, type WireEv
 
 export const EVALUATION_VIEW_TYPE = 'lossmith.evaluationRun';
 export const EVOLUTION_VIEW_TYPE = 'lossmith.evolutionRun';
+/** Several compare runs side by side (media/src/compare). */
+export const COMPARE_VIEW_TYPE = 'lossmith.compareRuns';
+/** At most this many runs side by side. */
+export const MAX_COMPARED_RUNS = 12;
 
 /** At most this many events per message (a long evolution is sent in chunks). */
 export const MAX_EVENTS_PER_MESSAGE = 5000;
@@ -28,7 +32,9 @@ export type ToRunWebview =
   | { type: 'events'; runId: string; from: number; events: WireEvent[] }
   | { type: 'runState'; runId: string; status: string; summary: unknown }
   | { type: 'losses'; items: LossDescription[] }
-  | { type: 'notice'; level: 'info' | 'error'; message: string };
+  | { type: 'notice'; level: 'info' | 'error'; message: string }
+  /** The runs of a side-by-side panel and their names (their events follow, per run). */
+  | { type: 'compareRuns'; runs: { runId: string; title: string }[] };
 
 export type SaveFormat = 'csv' | 'png' | 'svg';
 
@@ -71,6 +77,9 @@ export function parseToRunWebview(x: unknown): ToRunWebview | undefined {
     case 'notice':
       if ((x.level !== 'info' && x.level !== 'error') || !isStr(x.message, 10_000)) return undefined;
       return { type: 'notice', level: x.level, message: x.message };
+    case 'compareRuns':
+      if (!Array.isArray(x.runs) || x.runs.length > MAX_COMPARED_RUNS || !x.runs.every((r) => isObj(r) && isRunId(r.runId) && isStr(r.title, 300))) return undefined;
+      return { type: 'compareRuns', runs: (x.runs as { runId: string; title: string }[]).map((r) => ({ runId: r.runId, title: r.title })) };
     default:
       return undefined;
   }
