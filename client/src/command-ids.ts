@@ -27,5 +27,7 @@ export const COMMAND_IDS = [
   // The Getting Started walkthrough (client/src/walkthrough.ts).
   'lossmith.newLossFile',
   'lossmith.openWalkthrough',
+  // The job queue (client/src/runs/queue-settings.ts).
+  'lossmith.setQueuePassword',
 ] as const;
 export type CommandId = (typeof COMMAND_IDS)[number];

@@ -9,6 +9,7 @@ import { LANGUAGE_ID } from './language-client';
 import { exportLoss } from './export-command';
 import { DerivativePanel, type PanelHost } from './panels/derivative-panel';
 import { runCommandHandlers, type RunCommandsHost } from './runs/run-commands';
+import { QUEUE_PASSWORD_SECRET } from './runs/queue-settings';
 import { newLossFile, openWalkthrough } from './walkthrough';
 
 export interface CommandHost extends PanelHost {
@@ -51,6 +52,21 @@ export function registerCommands(host: CommandHost): vscode.Disposable[] {
     'lossmith.exportLoss': exportLoss,
     'lossmith.newLossFile': newLossFile,
     'lossmith.openWalkthrough': () => openWalkthrough(host.context),
+    'lossmith.setQueuePassword': () => setQueuePassword(host.context),
   };
   return COMMAND_IDS.map((id) => vscode.commands.registerCommand(id, handlers[id]));
+}
+
+/** Asks for the job queue's Redis password and keeps it in VS Code's secret storage (empty: forget it). */
+async function setQueuePassword(context: vscode.ExtensionContext): Promise<void> {
+  const pw = await vscode.window.showInputBox({
+    title: 'Lossmith: Job Queue Password',
+    prompt: "The Redis password of the queue in the lossmith.queue setting. Kept in VS Code's secret storage; runs get it in their environment, never in a file. Leave empty to forget it.",
+    password: true,
+    ignoreFocusOut: true,
+  });
+  if (pw === undefined) return;
+  if (pw === '') await context.secrets.delete(QUEUE_PASSWORD_SECRET);
+  else await context.secrets.store(QUEUE_PASSWORD_SECRET, pw);
+  void vscode.window.showInformationMessage(pw === '' ? 'Lossmith: the job queue password was forgotten.' : 'Lossmith: the job queue password is stored.');
 }

@@ -17,6 +17,7 @@ import { RunManager } from './runs/run-manager';
 import { RunPanel } from './runs/run-panel';
 import { findRunDir } from './runs/run-files';
 import { openRunPanel, type RunCommandsHost } from './runs/run-commands';
+import { QUEUE_PASSWORD_SECRET, queueArgs, queueEnv, readQueueSetting } from './runs/queue-settings';
 import { EvaluationPanel } from './panels/evaluation-panel';
 import { EvolutionPanel } from './panels/evolution-panel';
 import { EVALUATION_VIEW_TYPE, EVOLUTION_VIEW_TYPE, parseRunPanelState } from '../../media/src/shared/run-messages';
@@ -49,6 +50,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Lossmi
   // Runs: the manager, the Runs view, panels that open when a run starts, and re-attaching to
   // runs that kept running through a window reload.
   const manager = new RunManager(log, vscode.Uri.joinPath(context.globalStorageUri, 'run-logs').fsPath, context.asAbsolutePath('dist/engine/lossmith.js'));
+  // The job queue (lossmith.queue): new runs get --queue, every run the stored password in its environment.
+  manager.queue = async () => {
+    const s = readQueueSetting(vscode.workspace.getConfiguration('lossmith').get('queue'));
+    if (!s) return undefined;
+    if ('problem' in s) return s;
+    return { args: queueArgs(s), env: queueEnv(await context.secrets.get(QUEUE_PASSWORD_SECRET)) };
+  };
   const tree = new RunsTree(manager);
   const runsHost: RunCommandsHost = { context, log, manager, tree };
   const workspaceFolders = (): string[] => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);

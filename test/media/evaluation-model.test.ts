@@ -419,3 +419,24 @@ test('tuning: a resumed tuning training replaces its cancelled attempt; malforme
   assert.deepEqual(bad.tuning?.choices, [{ loss: 'ce', augmentation: 'none', lr: 0.01, valAcc: [null, 0.8], finished: [0, 2], note: null }]);
   assert.deepEqual(lrTable(bad)[0].cells.map((c) => c.text), ['—', '80.00%, chosen']);
 });
+
+test('a queued run: the job queue and its workers at the start, and where each training ran (with retries)', () => {
+  const m = emptyModel('q');
+  for (const e of events) {
+    if (e.type === 'seed-end') {
+      // As a queued run records them: the worker that trained it; one training redone after its worker died.
+      const redo = e.loss === 'focal' && e.seed === 1 && e.augmentation === 'none';
+      reduce(m, { ...e, worker: { id: redo ? 'gpu2-77-ab' : 'gpu1-12-cd', host: redo ? 'gpu2' : 'gpu1', attempt: redo ? 2 : 1 } } as WireEvent);
+    } else reduce(m, e as WireEvent);
+    if (e.type === 'compare-start') {
+      reduce(m, { type: 'queue', url: 'redis://lossmith:***@redis.lab:6379/0', workers: [{ id: 'gpu1-12-cd', host: 'gpu1', engine: 'torch', concurrency: 2, devices: ['cuda:0 NVIDIA H100', 'cuda:1 NVIDIA H100'] }, { id: 'gpu2-77-ab', host: 'gpu2', engine: 'torch', concurrency: 1, devices: ['cuda:0 NVIDIA H200'] }] } as WireEvent);
+    }
+  }
+  const meta = new Map(metadata(m));
+  assert.equal(meta.get('Job queue'), 'redis://lossmith:***@redis.lab:6379/0; workers at the start: gpu1 (torch; cuda:0 NVIDIA H100, cuda:1 NVIDIA H100; 2 slots), gpu2 (torch; cuda:0 NVIDIA H200; 1 slot)');
+  assert.equal(meta.get('Ran on'), 'gpu1: 11 trainings, gpu2: 1 training (1 after a retry)');
+  // A local run has neither line.
+  const local = emptyModel('l');
+  for (const e of events) reduce(local, e as WireEvent);
+  assert.ok(!metadata(local).some(([k]) => k === 'Job queue' || k === 'Ran on'));
+});

@@ -84,6 +84,11 @@ export class RunManager implements vscode.Disposable {
   readonly onDidStart = this.startedEmitter.event;
   private readonly status: vscode.StatusBarItem;
   private seq = 0;
+  /**
+   * The job queue, when one is set (`lossmith.queue`): flags for new runs and the environment
+   * (the password from the secret storage) for every run; a problem stops the launch.
+   */
+  queue?: () => Promise<{ args: string[]; env: Record<string, string> } | { problem: string } | undefined>;
   private nodeChecked: string | undefined;
   private lastFound: string | undefined;
 
@@ -175,6 +180,16 @@ export class RunManager implements vscode.Disposable {
 
   /** Queue a run; it starts when fewer than lossmith.runs.maxConcurrent runs are running. */
   async launch(spec: LaunchSpec): Promise<ActiveRun | undefined> {
+    const q = await this.queue?.();
+    if (q && 'problem' in q) {
+      void vscode.window.showErrorMessage(`Lossmith: ${q.problem}`);
+      return undefined;
+    }
+    if (q) {
+      // New runs go to the queue; a resumed one keeps its own (its URL is in its folder).
+      const fresh = !spec.resumeDir && !spec.args.includes('--resume') && !spec.args.includes('--queue');
+      spec = { ...spec, args: fresh ? [...spec.args, ...q.args] : spec.args, env: { ...spec.env, ...q.env } };
+    }
     const programs = await this.ensurePrograms(spec.cwd);
     if (!programs) return undefined;
     const run: ActiveRun = { key: `pending-${++this.seq}`, kind: spec.kind, label: spec.label, state: 'queued', progress: 0, detail: 'queued', backend: null, launched: true, spec };
@@ -196,7 +211,8 @@ export class RunManager implements vscode.Disposable {
     run.state = 'starting';
     run.detail = 'starting';
     const added = { ...programs.env, ...spec.env };
-    const env = Object.entries(added).map(([k, v]) => `${k}=${v} `).join('');
+    // Secrets never reach the log.
+    const env = Object.entries(added).map(([k, v]) => `${k}=${/PASSWORD/.test(k) ? '***' : v} `).join('');
     this.log.info(`starting ${spec.kind} run: ${env}${programs.node} ${programs.cli} ${spec.args.join(' ')} (in ${spec.cwd})`);
     run.proc = new RunProcess({
       node: programs.node,

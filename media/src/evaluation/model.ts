@@ -27,6 +27,8 @@ export interface Training {
   epochs: EpochPoint[];
   status: string | null;
   testAcc: number | null;
+  /** The job-queue worker that trained it (host) and which attempt it was; null when it ran locally. */
+  worker: { host: string; attempt: number } | null;
 }
 
 /** One row of the final table: a result event flattened (its paired test's fields as in the protocol). */
@@ -103,6 +105,8 @@ export interface EvalModel {
   wallMs: number | null;
   message: string | null;
   events: number;
+  /** The job queue the run's trainings went to (a `queue` event): its URL (password masked) and the workers connected at the start. */
+  queue: { url: string; workers: string[] } | null;
 }
 
 export function emptyModel(runId: string): EvalModel {
@@ -128,6 +132,7 @@ export function emptyModel(runId: string): EvalModel {
     wallMs: null,
     message: null,
     events: 0,
+    queue: null,
   };
 }
 
@@ -138,7 +143,7 @@ function training(m: EvalModel, e: WireEvent): Training | undefined {
   const k = key(e.loss, e.augmentation, e.seedIndex);
   let t = m.trainings.get(k);
   if (!t) {
-    t = { loss: e.loss, augmentation: e.augmentation, seed: isFiniteNum(e.seed) ? e.seed : e.seedIndex + 1, seedIndex: e.seedIndex, epochs: [], status: null, testAcc: null };
+    t = { loss: e.loss, augmentation: e.augmentation, seed: isFiniteNum(e.seed) ? e.seed : e.seedIndex + 1, seedIndex: e.seedIndex, epochs: [], status: null, testAcc: null, worker: null };
     m.trainings.set(k, t);
     if (!m.losses.includes(e.loss) && e.loss !== m.baseline) m.losses.push(e.loss);
     if (!m.augmentations.includes(e.augmentation)) m.augmentations.push(e.augmentation);
@@ -259,6 +264,18 @@ export function reduce(m: EvalModel, e: WireEvent): void {
     case 'backend':
       addCompute(m.backends, parseCompute(e.backend));
       return;
+    case 'queue': {
+      const workers = Array.isArray(e.workers) ? e.workers.slice(0, 1000) : [];
+      m.queue = {
+        url: strOr(e.url, '', 500),
+        workers: workers.filter(isObj).map((w) => {
+          const devices = Array.isArray(w.devices) ? w.devices.filter((d): d is string => isStr(d, 200)).join(', ') : '';
+          const slots = isInt(w.concurrency, 0, 1e4) ? `${w.concurrency} slot${w.concurrency === 1 ? '' : 's'}` : '';
+          return `${strOr(w.host, '?', 200)} (${[strOr(w.engine, '', 20), devices, slots].filter(Boolean).join('; ')})`;
+        }),
+      };
+      return;
+    }
     case 'seed-start': {
       // A training that starts again (in a resumed run) replaces its unfinished attempt.
       const t = training(m, e);
@@ -288,6 +305,7 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       if (t.status === null && st !== 'cancelled' && st !== 'failed') m.finished++;
       t.status = st;
       t.testAcc = numOrNull(e.testAcc);
+      t.worker = isObj(e.worker) && isStr(e.worker.host, 200) ? { host: e.worker.host, attempt: isInt(e.worker.attempt, 1, 1e4) ? e.worker.attempt : 1 } : null;
       return;
     }
     case 'result': {
@@ -670,6 +688,20 @@ export function verdictSummary(m: EvalModel): VerdictSummary | null {
   return { short: verdictCounts(tested.map((r) => r.verdict)), lines };
 }
 
+/** Where the trainings ran, for a queued run: each worker host with its trainings (and retries). */
+function ranOn(m: EvalModel): string | null {
+  const hosts = new Map<string, { n: number; retried: number }>();
+  for (const t of m.trainings.values()) {
+    if (!t.worker) continue;
+    const h = hosts.get(t.worker.host) ?? { n: 0, retried: 0 };
+    h.n++;
+    if (t.worker.attempt > 1) h.retried++;
+    hosts.set(t.worker.host, h);
+  }
+  if (!hosts.size) return null;
+  return [...hosts].map(([host, h]) => `${host}: ${h.n} training${h.n === 1 ? '' : 's'}${h.retried ? ` (${h.retried} after a retry)` : ''}`).join(', ');
+}
+
 function tuningLine(t: Tuning, done: number): string {
   return `${t.grid.map(String).join(', ') || '—'} on tuning seeds ${t.seeds.join(', ') || '—'} · ${done} of ${t.jobs || '?'} tuning trainings`;
 }
@@ -686,6 +718,8 @@ export function metadata(m: EvalModel): [string, string][] {
     ['Seeds × epochs', m.seeds.length ? `${m.seeds.length} × ${m.epochs}` : '—'],
     ...(m.tuning ? [['Learning-rate tuning', tuningLine(m.tuning, tuneDone(m))] as [string, string]] : []),
     ['Trainings', `${m.finished} of ${m.jobs || '?'}`],
+    ...(m.queue ? [['Job queue', `${m.queue.url || '—'}; ${m.queue.workers.length ? `workers at the start: ${m.queue.workers.join(', ')}` : 'no worker connected at the start'}`] as [string, string]] : []),
+    ...(ranOn(m) ? [['Ran on', ranOn(m)!] as [string, string]] : []),
     ['Started', m.created ? m.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—'],
     ['Wall time', duration(m.wallMs)],
   ];
