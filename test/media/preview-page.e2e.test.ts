@@ -25,10 +25,18 @@ loss focal = -(1 - pt)^gamma * log(pt)
 loss ce = -sum(y * log(p))
 `;
 
+/** A GAN file (task gan): the preview plots against D(G(z)) and differentiates by d_fake and d_real. */
+const HINGE = `task gan
+loss hinge_d = max(0, 1 - d_real) + max(0, 1 + d_fake)
+loss ns_g = softplus(-d_fake)
+loss ns_d = softplus(-d_real) + softplus(d_fake)
+loss hinge_g = -d_fake
+`;
+
 /** What the server answers for this text (its own code, no process). */
-function serverResult(params: Omit<DerivativeParams, 'uri'>): DerivativeResult {
+function serverResult(params: Omit<DerivativeParams, 'uri'>, text = FOCAL): DerivativeResult {
   const uri = 'file:///work/focal.loss';
-  const doc = TextDocument.create(uri, 'loss', 1, FOCAL);
+  const doc = TextDocument.create(uri, 'loss', 1, text);
   const store = new DocumentStore((u) => (u === uri ? doc : undefined));
   return derivative(store.get(uri)!, { uri, ...params });
 }
@@ -193,6 +201,37 @@ test('derivative preview page in headless Chromium', { timeout: 180_000 }, async
         await page.close();
       });
     }
+
+    await t.test('a GAN loss (task gan): derivatives by d_fake and d_real, the curve against D(G(z)) with its own labels', async () => {
+      const { page, errors, violations } = await openPage(ctx, base, 'dark');
+      const r = serverResult({ classes: 10, loss: 'ns_g' }, HINGE);
+      assert.equal(r.loss, 'ns_g');
+      assert.deepEqual(r.derivatives.map((d) => d.wrt), ['d_fake', 'd_real']);
+      await send(page, { type: 'derivative', result: r, fileName: 'gan.loss', classes: 10, overrides: {} });
+      await page.waitForSelector('#chart[data-ready="true"] canvas');
+      await page.waitForSelector('#math[data-ready="true"] .katex');
+      assert.equal(await page.locator('#math .katex-display').count(), 3, 'loss, d/d d_fake, d/d d_real');
+      const math = (await page.locator('#math').innerText()).replace(/\s+/g, ' ');
+      assert.match(math, /∂L\/∂d_fake/);
+      assert.match(math, /∂L\/∂d_real/);
+      assert.match((await page.textContent('#chart-summary')) ?? '', /^Plot of ns_g against the discriminator's probability on generated samples D\(G\(z\)\) = sigmoid\(d_fake\)\. D\(G\(z\)\) 0\.1/);
+      const drawn = await page.evaluate(() => {
+        const c = document.querySelector('#chart canvas') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) n++;
+        return n;
+      });
+      assert.ok(drawn > 2000, `canvas has ${drawn} painted pixels`);
+      assert.equal(await page.isVisible('#classes'), false, 'no class count for a GAN loss');
+      await page.focus('#chart');
+      await page.keyboard.press('Home');
+      await page.waitForFunction(() => /^D\(G\(z\)\) 0\.001, loss 6\.9\d*, ∂L\/∂d_fake -0\.99\d*/.test(document.querySelector('#chart-readout')?.textContent ?? ''));
+      await page.screenshot({ path: path.join(shots, 'preview-gan.png'), fullPage: true });
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
+      await page.close();
+    });
 
     await t.test('classes control and loss picker post validated messages; theme changes redraw; server errors are shown', async () => {
       const { page } = await openPage(ctx, base, 'light');

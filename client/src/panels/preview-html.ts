@@ -49,7 +49,7 @@ const PREVIEW_BODY = `<main id="app" aria-busy="true">
   <p id="status" role="status" aria-live="polite">Waiting for the language server…</p>
   <section id="math" aria-label="Loss and derivatives"></section>
   <section id="controls" aria-label="Preview controls">
-    <div class="control">
+    <div class="control" id="classes-control">
       <label for="classes">Classes C</label>
       <input id="classes-range" type="range" min="2" max="100" step="1" value="10" aria-label="Number of classes (slider)">
       <input id="classes" type="number" min="2" max="1000" step="1" value="10">

@@ -217,15 +217,15 @@ function plotOptions(width: number, c: ChartModel): uPlot.Options {
       grad: { range: () => chartModel?.gradRange ?? c.gradRange },
     },
     axes: [
-      { ...axisCommon, label: 'true-class probability pt', values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
+      { ...axisCommon, label: c.labels.xLong, values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
       { ...axisCommon, scale: 'loss', label: 'loss L', values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
-      { ...axisCommon, scale: 'grad', side: 1, label: '∂L/∂z', grid: { show: false }, values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
+      { ...axisCommon, scale: 'grad', side: 1, label: c.labels.grad, grid: { show: false }, values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
     ],
     series: [
-      { label: 'pt', value: (_u, v) => formatNumber(v) },
+      { label: c.labels.x, value: (_u, v) => formatNumber(v) },
       { label: 'loss', scale: 'loss', stroke: blue, width: w, value: (_u, v) => formatNumber(v), points: { show: false } },
-      { label: '∂L/∂z (true class)', scale: 'grad', stroke: orange, width: w, show: c.hasGradTrue, value: (_u, v) => formatNumber(v), points: { show: false } },
-      { label: '∂L/∂z (other class)', scale: 'grad', stroke: green, width: w - 0.5, dash: [6, 4], show: c.hasGradOther, value: (_u, v) => formatNumber(v), points: { show: false } },
+      { label: c.labels.gradTrue, scale: 'grad', stroke: orange, width: w, show: c.hasGradTrue, value: (_u, v) => formatNumber(v), points: { show: false } },
+      { label: c.labels.gradOther, scale: 'grad', stroke: green, width: w - 0.5, dash: [6, 4], show: c.hasGradOther, value: (_u, v) => formatNumber(v), points: { show: false } },
     ],
     cursor: { drag: { x: false, y: false, setScale: false } },
     legend: { live: true },
@@ -255,7 +255,7 @@ function renderChart(c: ChartModel | null, summary: string): void {
     els.chart.replaceChildren();
     return;
   }
-  const key = `${themeKind()}|${c.hasGradTrue}|${c.hasGradOther}`;
+  const key = `${themeKind()}|${c.hasGradTrue}|${c.hasGradOther}|${c.labels.x}`;
   if (plot && key === plotKey) {
     plot.setData(c.data as uPlot.AlignedData, true);
   } else {
@@ -273,9 +273,10 @@ function moveCursor(i: number): void {
   cursorIndex = idx;
   const y = loss[idx];
   plot.setCursor({ left: plot.valToPos(pt[idx], 'x'), top: y === null ? 0 : plot.valToPos(y, 'loss') });
-  const parts = [`pt ${formatNumber(pt[idx])}`, `loss ${formatNumber(loss[idx])}`];
-  if (chartModel.hasGradTrue) parts.push(`∂L/∂z true ${formatNumber(gt[idx])}`);
-  if (chartModel.hasGradOther) parts.push(`∂L/∂z other ${formatNumber(go[idx])}`);
+  const L = chartModel.labels;
+  const parts = [`${L.x} ${formatNumber(pt[idx])}`, `loss ${formatNumber(loss[idx])}`];
+  if (chartModel.hasGradTrue) parts.push(L.x === 'pt' ? `∂L/∂z true ${formatNumber(gt[idx])}` : `${L.gradTrue} ${formatNumber(gt[idx])}`);
+  if (chartModel.hasGradOther) parts.push(L.x === 'pt' ? `∂L/∂z other ${formatNumber(go[idx])}` : `${L.gradOther} ${formatNumber(go[idx])}`);
   els.readout.textContent = parts.join(', ');
 }
 
@@ -351,6 +352,9 @@ function render(msg: ToWebview): void {
   renderSliders(model);
   if (document.activeElement !== els.classes) els.classes.value = String(model.classes);
   if (document.activeElement !== els.classesRange) els.classesRange.value = String(Math.min(Number(els.classesRange.max), model.classes));
+  // The class count means nothing to a GAN loss's view (task gan: its x axis is D(G(z))).
+  const classControl = document.getElementById('classes-control');
+  if (classControl) classControl.hidden = model.chart !== null && model.chart.labels.x !== 'pt';
   renderChart(model.chart, model.summary);
   setStatus(model.error ?? '', model.error ? 'error' : 'info');
   els.app.setAttribute('aria-busy', 'false');

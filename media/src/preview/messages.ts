@@ -79,11 +79,14 @@ function isLossInfo(x: unknown): x is LossInfo {
   return isObj(x) && isName(x.name) && isRange(x.range) && isRange(x.nameRange);
 }
 function isDerivativeText(x: unknown): x is DerivativeTextWire {
-  return isObj(x) && (x.wrt === 'logits' || x.wrt === 'p') && isStr(x.text) && isStr(x.latex);
+  return isObj(x) && (x.wrt === 'logits' || x.wrt === 'p' || x.wrt === 'd_fake' || x.wrt === 'd_real') && isStr(x.text) && isStr(x.latex);
 }
 function isCurve(x: unknown): x is CurveWire {
   if (!isObj(x)) return false;
-  if (!isInt(x.classes, MIN_CLASSES, 100_000) || !isNumArray(x.pt, false)) return false;
+  // A GAN file's curve (task gan) has its own axes and no classes.
+  const axes = x.axes;
+  if (axes !== undefined && !(isObj(axes) && isStr(axes.x, 100) && isStr(axes.gradTrue, 100) && isStr(axes.gradOther, 100))) return false;
+  if (!isInt(x.classes, axes === undefined ? MIN_CLASSES : 1, 100_000) || !isNumArray(x.pt, false)) return false;
   const n = (x.pt as number[]).length;
   if (!isNumArray(x.loss, true) || (x.loss as unknown[]).length !== n) return false;
   for (const k of ['gradTrue', 'gradOther'] as const) {

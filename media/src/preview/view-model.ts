@@ -35,6 +35,8 @@ export interface ChartModel {
   lossRange: [number, number];
   gradRange: [number, number];
   classes: number;
+  /** What the x axis and the two gradients are: pt and dL/dz (true, other class), or a GAN file's D(G(z)) and dL/d d_fake, dL/d d_real. */
+  labels: { x: string; xLong: string; grad: string; gradTrue: string; gradOther: string };
 }
 
 export interface PreviewModel {
@@ -143,6 +145,9 @@ export function chartModel(curve: CurveWire | null): ChartModel | null {
     lossRange: robustRange([curve.loss]),
     gradRange: robustRange([curve.gradTrue, curve.gradOther]),
     classes: curve.classes,
+    labels: curve.axes
+      ? { x: curve.axes.x, xLong: `the discriminator's probability on generated samples ${curve.axes.x} = sigmoid(d_fake)`, grad: '∂L/∂d', gradTrue: '∂L/∂d_fake', gradOther: '∂L/∂d_real' }
+      : { x: 'pt', xLong: 'true-class probability pt', grad: '∂L/∂z', gradTrue: '∂L/∂z (true class)', gradOther: '∂L/∂z (other class)' },
   };
 }
 
@@ -158,9 +163,10 @@ function describeCurve(c: ChartModel | null, loss: string): string {
   const [pt, l, g] = c.data;
   const at = (x: number): string => {
     const i = nearestIndex(pt, x);
-    return `pt ${formatNumber(pt[i])}: loss ${formatNumber(l[i])}` + (c.hasGradTrue ? `, gradient ${formatNumber(g[i])}` : '');
+    return `${c.labels.x} ${formatNumber(pt[i])}: loss ${formatNumber(l[i])}` + (c.hasGradTrue ? `, gradient ${formatNumber(g[i])}` : '');
   };
-  return `Plot of ${loss} against the true-class probability pt for ${c.classes} classes. ${at(0.1)}; ${at(0.5)}; ${at(0.9)}.`;
+  const against = c.labels.x === 'pt' ? `the true-class probability pt for ${c.classes} classes` : c.labels.xLong;
+  return `Plot of ${loss} against ${against}. ${at(0.1)}; ${at(0.5)}; ${at(0.9)}.`;
 }
 
 export function previewModel(result: DerivativeResult, fileName: string, classes: number, overrides: Record<string, number>): PreviewModel {
@@ -168,7 +174,9 @@ export function previewModel(result: DerivativeResult, fileName: string, classes
   if (result.latex) math.push({ label: 'L', description: `Loss ${result.loss}`, latex: result.latex, text: result.text });
   for (const d of result.derivatives) {
     if (d.wrt === 'logits') math.push({ label: '∂L/∂z', description: 'Derivative with respect to the logits z', latex: d.latex, text: d.text });
-    else math.push({ label: '∂L/∂p', description: 'Derivative with respect to the probabilities p', latex: d.latex, text: d.text });
+    else if (d.wrt === 'p') math.push({ label: '∂L/∂p', description: 'Derivative with respect to the probabilities p', latex: d.latex, text: d.text });
+    else if (d.wrt === 'd_fake') math.push({ label: '∂L/∂d_fake', description: "Derivative with respect to the discriminator's output on generated samples", latex: d.latex, text: d.text });
+    else math.push({ label: '∂L/∂d_real', description: "Derivative with respect to the discriminator's output on real samples", latex: d.latex, text: d.text });
   }
   const chart = chartModel(result.curve);
   return {
