@@ -22,9 +22,11 @@ import { Rng } from '../../engine/src/rng';
 
 const examples = path.join(__dirname, '..', '..', '..', 'examples');
 let seedFiles: string[] | undefined;
-/** The catalogue's files, the seeds of the mutations. */
+/** The catalogue's files (the other tasks' too: examples/gan, examples/detection), the seeds of the mutations. */
 export function catalogue(): string[] {
-  return (seedFiles ??= fs.readdirSync(examples).filter((f) => f.endsWith('.loss')).map((f) => fs.readFileSync(path.join(examples, f), 'utf8')));
+  return (seedFiles ??= ['', 'gan', 'detection'].flatMap((sub) =>
+    fs.readdirSync(path.join(examples, sub)).filter((f) => f.endsWith('.loss')).map((f) => fs.readFileSync(path.join(examples, sub, f), 'utf8')),
+  ));
 }
 
 const TOKEN = /[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\S/g;
@@ -202,7 +204,7 @@ export function checkInput(text: string, opts: { integrity?: boolean; derive?: b
     if (!KNOWN.has(d.code)) fail(`unknown code ${d.code}`);
   }
   // One syntax error at most per statement, and one for the text before the first.
-  const keywords = r.parse.errors.length > 1 ? r.parse.tokens.filter((t) => t.image === 'param' || t.image === 'let' || t.image === 'loss').length : 0;
+  const keywords = r.parse.errors.length > 1 ? r.parse.tokens.filter((t) => t.image === 'param' || t.image === 'let' || t.image === 'loss' || t.image === 'task').length : 0;
   if (r.parse.errors.length > keywords + 1) fail(`${r.parse.errors.length} syntax errors for ${keywords} statements`);
   for (const s of r.parse.program.statements) if (!(s.range.start >= 0 && s.range.end <= text.length)) fail(`statement range ${JSON.stringify(s.range)}`);
   let derived = 0;
