@@ -3,13 +3,13 @@
  * a static file server, artifacts, and waiting on conditions (never on fixed sleeps).
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import * as net from 'net';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { freePort } from '../helpers/redis';
 
 export const ROOT = path.join(__dirname, '..', '..', '..');
 export const VSIX = path.join(ROOT, 'lossmith.vsix');
@@ -133,16 +133,8 @@ export const CODE_SERVER_SETTINGS = {
   'workbench.colorTheme': 'Default Dark Modern',
 };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free port on 127.0.0.1 (one helper for every suite: test/helpers/redis.ts). */
+export { freePort };
 
 /** SIGTERM to a detached child's process group. */
 export function stopGroup(p: ChildProcess | undefined): void {

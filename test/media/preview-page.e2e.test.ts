@@ -96,6 +96,17 @@ async function openPage(ctx: BrowserContext, base: string, theme: keyof typeof T
   return { page, errors, violations };
 }
 
+/** Pixels the chart's canvas has painted (its curves drawn). */
+function paintedPixels(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const c = document.querySelector('#chart canvas') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) n++;
+    return n;
+  });
+}
+
 async function send(page: Page, msg: unknown): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), msg);
 }
@@ -153,13 +164,7 @@ test('derivative preview page in headless Chromium', { timeout: 180_000 }, async
         // KaTeX's fonts loaded from the bundle.
         assert.ok(await page.evaluate(async () => (await document.fonts.ready, [...document.fonts].some((f) => f.family.includes('KaTeX') && f.status === 'loaded'))));
         // The canvas has drawn curves: count pixels of the loss colour.
-        const drawn = await page.evaluate(() => {
-          const c = document.querySelector('#chart canvas') as HTMLCanvasElement;
-          const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-          let n = 0;
-          for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) n++;
-          return n;
-        });
+        const drawn = await paintedPixels(page);
         assert.ok(drawn > 2000, `canvas has ${drawn} painted pixels`);
 
         // Keyboard: Tab reaches the slider (labelled), ArrowRight moves it and posts setParam.
@@ -215,13 +220,7 @@ test('derivative preview page in headless Chromium', { timeout: 180_000 }, async
       assert.match(math, /∂L\/∂d_fake/);
       assert.match(math, /∂L\/∂d_real/);
       assert.match((await page.textContent('#chart-summary')) ?? '', /^Plot of ns_g against the discriminator's probability on generated samples D\(G\(z\)\) = sigmoid\(d_fake\)\. D\(G\(z\)\) 0\.1/);
-      const drawn = await page.evaluate(() => {
-        const c = document.querySelector('#chart canvas') as HTMLCanvasElement;
-        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-        let n = 0;
-        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) n++;
-        return n;
-      });
+      const drawn = await paintedPixels(page);
       assert.ok(drawn > 2000, `canvas has ${drawn} painted pixels`);
       assert.equal(await page.isVisible('#classes'), false, 'no class count for a GAN loss');
       await page.focus('#chart');
