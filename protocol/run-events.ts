@@ -72,9 +72,55 @@ export interface LossRefJson {
   params?: Record<string, number>;
 }
 
+/**
+ * A GAN comparison's training settings (`task gan` files): a small class-conditional DCGAN on
+ * the digits, `epochs` x `stepsPerEpoch` alternating steps (one discriminator step with
+ * mean(NAME_d), one generator step with mean(NAME_g)), Adam with `lr`, `beta1`, `beta2`.
+ */
+export interface GanSettingsJson {
+  /** Latent size z (the label is one-hot on top). */
+  zDim: number;
+  /** Filters of the first discriminator conv / last generator conv (the other has twice as many). */
+  filters: number;
+  beta1: number;
+  beta2: number;
+  /** Generated digits per class for the final metrics. */
+  samplesPerClass: number;
+  /** The digit classifier behind FD and the accuracy on generated digits (trained once, cached). */
+  classifier: DigitClassifierJson;
+}
+
+/** The digit classifier of GAN metrics: `lenet` trained on the embedded digits' training split with CE. */
+export interface DigitClassifierJson {
+  model: 'lenet';
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+}
+
+/**
+ * What a GAN training measured with the digit classifier: `fd`, the Fréchet distance between the
+ * classifier's penultimate-layer features (128) of the real test digits and of generated digits
+ * (lower is better; NOT Inception FID: a digit classifier's feature space), and its accuracy on
+ * generated digits (the label each was generated for is the target), overall and per class.
+ */
+export interface GanMetricsJson {
+  fd: number | null;
+  genAccuracy: number | null;
+  /** Per class 0..9. */
+  perClassAccuracy: (number | null)[];
+  /** The classifier's own accuracy on the real test digits (how far its features can be trusted). */
+  classifierAccuracy: number | null;
+}
+
 /** The fully resolved configuration a compare run used (also config.json). */
 export interface CompareConfigJson {
   kind: 'compare';
+  /** 'gan' for comparisons of GAN loss pairs (a loss label names a pair NAME: NAME_g + NAME_d); absent: classification. */
+  task?: 'gan';
+  /** GAN settings (task 'gan'). */
+  gan?: GanSettingsJson;
   losses: LossRefJson[];
   baseline: LossRefJson;
   dataset: { spec: string; seed: number; maxTrain?: number; labelNoise?: number; imbalance?: number; imageSize?: number };
@@ -134,6 +180,8 @@ export interface QueueWorkerJson {
   versions: Record<string, string>;
   /** Its engine in words (what it resolved at start). */
   summary: string;
+  /** The BullMQ queues it takes trainings from: its engine's, and its device class's (`torch-cuda`). */
+  queues?: string[];
   started: string;
   /** Trainings running now and finished since it started. */
   running: number;
@@ -246,6 +294,16 @@ export interface EpochEvent extends TrainingKey {
   lr: number;
   /** Wall time of the epoch including validation. */
   ms: number;
+  /** GAN runs (trainLoss is the generator's loss; trainAcc and valAcc are null): the epoch's mean losses and a quick FD / accuracy on a few generated digits. */
+  gan?: GanEpochJson;
+}
+
+/** One GAN epoch: mean losses over its steps and quick metrics (fewer generated digits than the final ones). */
+export interface GanEpochJson {
+  dLoss: number | null;
+  gLoss: number | null;
+  fd: number | null;
+  genAccuracy: number | null;
 }
 
 export interface SeedEndEvent extends TrainingKey {
@@ -263,6 +321,8 @@ export interface SeedEndEvent extends TrainingKey {
   backend?: BackendJson['name'];
   /** The queue worker that ran it (runs with --queue). */
   worker?: WorkerRefJson;
+  /** GAN runs: the final metrics (testAcc is the accuracy on generated digits, bestValAcc null). */
+  gan?: GanMetricsJson;
 }
 
 export interface PairedTestJson {
@@ -297,6 +357,13 @@ export interface PairedTestJson {
   verdict?: Verdict;
   /** A caveat (degenerate test, too few pairs), else null. */
   note: string | null;
+  /**
+   * The metric compared (absent: test accuracy): 'fd' (GAN runs' primary metric, lower is
+   * better: the verdict is `better` when the difference is significantly negative) or
+   * 'genAccuracy'. meanDiff and ci95 are in the metric's own units.
+   */
+  metric?: 'fd' | 'genAccuracy';
+  lowerIsBetter?: boolean;
 }
 
 export interface SeedResultJson {
@@ -309,6 +376,20 @@ export interface SeedResultJson {
   reason?: string;
   /** The queue worker that ran it (runs with --queue). */
   worker?: WorkerRefJson;
+  /** GAN runs: the training's metrics. */
+  gan?: GanMetricsJson;
+}
+
+/** The GAN metrics of one loss pair over seeds (summary.json of a gan run). */
+export interface GanResultJson {
+  /** Fréchet distance in the digit classifier's feature space (not Inception FID); lower is better. */
+  fd: { mean: number | null; std: number | null; perSeed: (number | null)[] };
+  /** Accuracy of the digit classifier on generated digits (= testAccuracy). */
+  genAccuracy: { mean: number | null; std: number | null; perSeed: (number | null)[] };
+  /** Mean over seeds, per class 0..9. */
+  perClassAccuracy: (number | null)[];
+  /** The paired comparison of genAccuracy with the baseline pair (Holm over the run's genAccuracy comparisons). */
+  genAccuracyVsBaseline: PairedTestJson;
 }
 
 export interface CompareResultJson {
@@ -327,8 +408,13 @@ export interface CompareResultJson {
   };
   /** The learning rate its trainings used (the tuned one under tuneLr). */
   lr?: number;
-  /** Paired comparison with the baseline on the same augmentation and seeds (finished trainings only). */
+  /**
+   * Paired comparison with the baseline on the same augmentation and seeds (finished trainings
+   * only): of test accuracy, or in a GAN run of FD (`metric: 'fd'`, lower is better).
+   */
   vsBaseline: PairedTestJson;
+  /** GAN runs: FD, accuracy on generated digits (also testAccuracy) and its comparison. */
+  gan?: GanResultJson;
   /**
    * Trainings left out of the mean and the test: ended `nan` (diverged), `failed` or
    * `early-stopped`; `finished` counts the completed ones (absent in older runs).
@@ -388,6 +474,12 @@ export interface CompareSummary {
   id?: string;
   created?: string;
   kind: 'compare';
+  /** 'gan' for GAN comparisons (results carry `gan`, vsBaseline compares FD); absent: classification. */
+  task?: 'gan';
+  /** GAN runs: the metrics, in words (FD is in the digit classifier's feature space, not Inception FID). */
+  metrics?: { primary: 'fd'; secondary: 'genAccuracy'; perClass: 'perClassAccuracy'; note: string };
+  /** GAN runs: the networks' and metrics' settings (config.gan). */
+  gan?: GanSettingsJson;
   status: CompareStatus;
   /** The backend the trainings ran on (the first reported; see backends for all). */
   backend: BackendJson | null;

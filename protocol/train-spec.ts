@@ -4,10 +4,10 @@
  * runner's task (torch-task.ts), so each fact is written once.
  */
 
-export type ModelKind = 'mlp' | 'convnet' | 'resnet9' | 'lenet' | 'wrn-16-4' | 'wrn-28-10' | 'resnet18' | 'torchvision';
+export type ModelKind = 'mlp' | 'convnet' | 'resnet9' | 'lenet' | 'wrn-16-4' | 'wrn-28-10' | 'resnet18' | 'torchvision' | 'dcgan';
 
 export interface ModelSpec {
-  /** mlp, convnet, resnet9, lenet on every engine; wrn-16-4, wrn-28-10, resnet18, torchvision on torch. */
+  /** mlp, convnet, resnet9, lenet on every engine; wrn-16-4, wrn-28-10, resnet18, torchvision on torch; dcgan: a GAN comparison's networks (not a classifier). */
   kind: ModelKind;
   /** Multiplies every layer's width (filters / hidden units); default 1. */
   width?: number;

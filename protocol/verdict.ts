@@ -14,11 +14,12 @@ export const VERDICT_MIN_PAIRS = 3;
  * `inconclusive` with fewer than VERDICT_MIN_PAIRS pairs or no p-value (e.g. all differences
  * equal), else `better` / `worse` when the adjusted p is under alpha (by the sign of the mean
  * difference), else `no-difference` (none detected at this number of seeds: not a proof of
- * equality).
+ * equality). `lowerIsBetter`: the metric improves downwards (FD), so a negative difference is `better`.
  */
-export function verdictOf(n: number, meanDiff: number | null, pAdjusted: number | null, alpha = VERDICT_ALPHA): Verdict {
+export function verdictOf(n: number, meanDiff: number | null, pAdjusted: number | null, alpha = VERDICT_ALPHA, lowerIsBetter = false): Verdict {
   if (n < VERDICT_MIN_PAIRS || pAdjusted === null || meanDiff === null) return 'inconclusive';
-  if (pAdjusted < alpha) return meanDiff > 0 ? 'better' : meanDiff < 0 ? 'worse' : 'no-difference';
+  const gain = lowerIsBetter ? -meanDiff : meanDiff; // a metric where lower is better (a GAN's FD)
+  if (pAdjusted < alpha) return gain > 0 ? 'better' : gain < 0 ? 'worse' : 'no-difference';
   return 'no-difference';
 }
 

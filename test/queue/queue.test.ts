@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tmpDir } from '../helpers/tmp';
 import { freePort, haveRedis, startRedis, type TestRedis } from '../helpers/redis';
+import { findTorchPython } from '../export/python';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'lossmith.js');
@@ -25,6 +26,9 @@ const PASSWORD = 'pw-Qx7#queue-test';
 const ENV: NodeJS.ProcessEnv = { ...process.env, LOSSMITH_QUEUE_LOCK_MS: '2000', LOSSMITH_QUEUE_STALLED_MS: '1000', LOSSMITH_QUEUE_POLL_MS: '500', LOSSMITH_REDIS_PASSWORD: '' };
 
 const skip = !haveRedis();
+const TORCH_PYTHON = findTorchPython() ?? '/usr/bin/python3';
+const haveTorch = findTorchPython() !== null;
+if (!haveTorch && process.env.CI === 'true') throw new Error('python3-torch is required when CI=true (.ci/run installs it)');
 if (skip && process.env.CI === 'true') throw new Error('redis-server is required when CI=true (.ci/run installs it)');
 
 interface Proc {
@@ -188,6 +192,27 @@ test('Redis SIGKILLed mid-run and restarted from its append-only file: nothing l
   await redis.start();
   assert.equal(await sub.exit, 0, sub.err);
   assertLikeLocal(dir);
+});
+
+test('device classes: a torch training pinned to cuda waits for a cuda worker; a cpu torch worker takes the cpu-pinned one', { skip: skip || !haveTorch }, async () => {
+  const env = { ...ENV, LOSSMITH_REDIS_PASSWORD: PASSWORD };
+  const w = start(['worker', '--queue', redis.url(), '--engine', 'torch', '--python', TORCH_PYTHON, '--device', 'cpu', '--concurrency', '1'], env);
+  workers.push(Object.assign(w, { id: 'torch-cpu' }));
+  const line = await until(`the torch worker to start (stderr: ${w.err})`, () => w.out.find((l) => / lossmith worker /.test(l)), 60_000);
+  assert.match(line, /queue redis:\/\/127\.0\.0\.1:\d+ \(lossmith:torch, lossmith:torch-cpu\)$/);
+  const torchArgs = ['--engine', 'torch', '--python', TORCH_PYTHON, '--model', 'mlp', '--max-train', '200', '--max-val', '100', '--epochs', '1', '--steps-per-epoch', '5', '--seeds', '1', '--queue', redis.url(), '--json'];
+  const cuda = start(['compare', LOSS, ...torchArgs, '--device', 'cuda', '--runs-dir', path.join(base, 'pinned-cuda')], env);
+  const cpu = start(['compare', LOSS, ...torchArgs, '--device', 'cpu', '--runs-dir', path.join(base, 'pinned-cpu')], env);
+  assert.equal(await cpu.exit, 0, cpu.err);
+  const ends = events(await runDir(path.join(base, 'pinned-cpu'))).filter((e) => e.type === 'seed-end');
+  assert.equal(ends.length, 2);
+  assert.ok(ends.every((e) => e.status === 'completed'));
+  // The cuda-pinned run is still waiting: nothing of it was taken.
+  const cudaDir = await runDir(path.join(base, 'pinned-cuda'));
+  assert.ok(!w.out.some((l) => l.includes(` took ${path.basename(cudaDir)}.`)), 'the cpu worker took no cuda-pinned training');
+  assert.deepEqual(events(cudaDir).filter((e) => e.type === 'seed-end'), []);
+  cuda.proc.kill('SIGTERM');
+  await cuda.exit;
 });
 
 test('the password is in no file of any run folder; config.json has the URL masked', { skip }, () => {

@@ -14,7 +14,7 @@ import { Option } from 'commander';
 import * as os from 'os';
 import type { EngineName, QueueWorkerJson } from '../../../protocol/run-events';
 import { chooseEngine, EngineError } from '../compute/select';
-import { checkQueue, parseQueueUrl, QueueError, workersText, type QueueCheck, type QueueTarget } from '../queue/connection';
+import { checkQueue, deviceClassOf, parseQueueUrl, queueName, QueueError, workersText, type DeviceClass, type QueueCheck, type QueueTarget } from '../queue/connection';
 import type { RunnerFactory } from '../run/task-runner';
 import { packageVersion, UsageError, type Io, type Registrar } from './io';
 
@@ -37,14 +37,15 @@ export async function openQueue(target: QueueTarget | string, passwordFile?: str
 }
 
 /** What a run needs of an open queue: the runner factory, its `queue` event, its worker count and a line for the user. */
-export function queueRun(target: QueueTarget, check: QueueCheck, engine: EngineName): { runner: RunnerFactory; queue: { url: string; workers: QueueWorkerJson[] }; slots: number; line: string } {
-  const slots = check.workers.filter((w) => w.engine === engine).reduce((s, w) => s + w.concurrency, 0);
+export function queueRun(target: QueueTarget, check: QueueCheck, engine: EngineName, device?: string): { runner: RunnerFactory; queue: { url: string; workers: QueueWorkerJson[] }; slots: number; line: string } {
+  const cls = engine === 'torch' ? deviceClassOf(device) : undefined;
+  const slots = check.workers.filter((w) => w.engine === engine && (!cls || (w.queues ?? []).includes(queueName(engine, cls)))).reduce((s, w) => s + w.concurrency, 0);
   const runner: RunnerFactory = (namespace) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { QueueRunner } = require('../queue/queue-runner') as typeof import('../queue/queue-runner');
     return new QueueRunner({ target, namespace, size: slots });
   };
-  return { runner, queue: { url: target.url, workers: check.workers }, slots, line: `queue ${target.url} (Redis ${check.redisVersion}): ${workersText(check.workers, engine)}` };
+  return { runner, queue: { url: target.url, workers: check.workers }, slots, line: `queue ${target.url} (Redis ${check.redisVersion}): ${workersText(check.workers, engine, cls)}` };
 }
 
 interface WorkerFlags {
@@ -57,7 +58,7 @@ interface WorkerFlags {
 }
 
 /** The engine, devices and slot count of this worker machine, or one line saying why it cannot serve. */
-function workerEngine(f: WorkerFlags): { engine: EngineName; torch?: import('../compute/types').TorchOptionsJson; summary: string; devices: string[]; concurrency: number; versions: Record<string, string> } {
+function workerEngine(f: WorkerFlags): { engine: EngineName; torch?: import('../compute/types').TorchOptionsJson; summary: string; devices: string[]; deviceClass?: DeviceClass; concurrency: number; versions: Record<string, string> } {
   let choice;
   try {
     choice = chooseEngine({ engine: f.engine ?? 'auto', python: f.python, device: f.device }, 'mlp');
@@ -69,7 +70,7 @@ function workerEngine(f: WorkerFlags): { engine: EngineName; torch?: import('../
   const versions: Record<string, string> = { lossmith: packageVersion(), node: process.versions.node, bullmq: (require('bullmq/package.json') as { version: string }).version };
   let devices = [`cpu (${os.cpus().length} cores)`];
   if (choice.engine === 'torch') {
-    const m = /torch ([^,]+)/.exec(choice.note);
+    const m = /, torch ([^,]+)/.exec(choice.note);
     if (m) versions.torch = m[1];
     const gpus = /device (cuda[^ ]*) \(([^)]*)\)/.exec(choice.note);
     if (gpus) devices = gpus[2].split(', ').map((name, i) => `cuda:${i} ${name}`);
@@ -78,7 +79,9 @@ function workerEngine(f: WorkerFlags): { engine: EngineName; torch?: import('../
   const n = f.concurrency === undefined ? undefined : Number(f.concurrency);
   if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new UsageError(`--concurrency must be an integer >= 1, got '${f.concurrency}'`);
   const concurrency = n ?? choice.defaultWorkers ?? (choice.engine === 'torch' ? 1 : os.cpus().length);
-  return { engine: choice.engine, ...(choice.torch ? { torch: choice.torch } : {}), summary: choice.note, devices, concurrency, versions };
+  // A torch worker also takes the trainings pinned to its device class (`compare --device cuda`).
+  const deviceClass: DeviceClass | undefined = choice.engine !== 'torch' ? undefined : devices[0].startsWith('cuda') ? 'cuda' : devices[0] === 'mps' ? 'mps' : 'cpu';
+  return { engine: choice.engine, ...(choice.torch ? { torch: choice.torch } : {}), summary: choice.note, devices, ...(deviceClass ? { deviceClass } : {}), concurrency, versions };
 }
 
 export const register: Registrar = (program: Command, io: Io, setExit) => {
@@ -98,8 +101,8 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
       const log = (line: string): void => io.out(`${stamp()} ${line}\n`);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startQueueWorker } = require('../queue/worker') as typeof import('../queue/worker');
-      const w = await startQueueWorker({ target, engine: e.engine, ...(e.torch ? { torch: e.torch } : {}), concurrency: e.concurrency, summary: e.summary, devices: e.devices, versions: e.versions, log });
-      log(`lossmith worker ${w.id}: ${e.summary}; ${e.concurrency} slot${e.concurrency === 1 ? '' : 's'} on ${e.devices.join(', ')}; queue ${target.url} (lossmith:${e.engine})`);
+      const w = await startQueueWorker({ target, engine: e.engine, ...(e.deviceClass ? { deviceClass: e.deviceClass } : {}), ...(e.torch ? { torch: e.torch } : {}), concurrency: e.concurrency, summary: e.summary, devices: e.devices, versions: e.versions, log });
+      log(`lossmith worker ${w.id}: ${e.summary}; ${e.concurrency} slot${e.concurrency === 1 ? '' : 's'} on ${e.devices.join(', ')}; queue ${target.url} (${(w.info().queues ?? []).map((q) => `lossmith:${q}`).join(', ')})`);
       await new Promise<void>((resolve) => {
         const stop = (sig: NodeJS.Signals): void => {
           log(`${sig}: leaving (running trainings go back to the queue)`);

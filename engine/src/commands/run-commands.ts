@@ -81,6 +81,7 @@ interface CompareCliOptions {
   resume?: string;
   queue?: string;
   queuePasswordFile?: string;
+  classifierEpochs?: number;
 }
 
 /** Options `compare --resume` accepts: the rest come from the run itself. */
@@ -121,6 +122,7 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.runsDir ? { runsDir: o.runsDir } : {}),
     ...(o.queue ? { queue: o.queue } : {}),
     ...(o.queuePasswordFile ? { queuePasswordFile: o.queuePasswordFile } : {}),
+    ...(o.classifierEpochs !== undefined ? { gan: { classifierEpochs: o.classifierEpochs } } : {}),
   };
 }
 
@@ -158,7 +160,7 @@ export function addEngineOptions(cmd: Command): Command {
 export async function runFromCli(resolved: ResolvedCompare, io: Io, json: boolean, resumeDir?: string): Promise<number> {
   // The queue is checked (reachable, password) before runCompare makes the run folder.
   const q = resolved.queue ? await openQueue(resolved.queue) : undefined;
-  const qr = q ? queueRun(q.target, q.check, resolved.config.engine ?? 'tfjs') : undefined;
+  const qr = q ? queueRun(q.target, q.check, resolved.config.engine ?? 'tfjs', resolved.config.torch?.device) : undefined;
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     live?.stop();
@@ -280,7 +282,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .command('compare')))
     .description('Train each loss and the cross-entropy baseline with the same seeds, data and augmentations; compare test accuracy (paired t-test over seeds).')
     .argument('[files...]', 'FILE.loss (every loss in it) or FILE.loss#LOSS')
-    .option('--baseline <loss>', "baseline: 'ce' (built-in cross-entropy) or FILE#LOSS", 'ce')
+    .option('--baseline <loss>', "baseline: 'ce' (built-in cross-entropy) or FILE#LOSS; for 'task gan' files 'ns' (built-in non-saturating GAN, the default) or FILE#NAME", 'ce')
     .option('--dataset <spec>', "'mnist' (embedded), 'fashion-mnist', a folder of IDX/CIFAR files, or (torch engine) an image folder with one subfolder per class", 'mnist')
     .option('--model <kind>', `${MODEL_KINDS.join(' | ')}: convnet and resnet9 are the seed system's search surrogates, lenet a small classic CNN (MNIST 98% in 3 epochs), the last four on the torch engine`, 'convnet')
     .option('--arch <name>', 'model torchvision: the torchvision.models constructor, e.g. efficientnet_v2_s, resnet50')
@@ -289,7 +291,8 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .option('--bn-momentum <m>', 'batch-norm moving-average momentum (default 0.9)', num('--bn-momentum', false, 0, 1))
     .option('--aug <list>', 'comma-separated augmentations, each compared separately (none, flipcrop, cutout, mixup, cutmix, randaugment:N:M, a+b)', 'none')
     .option('--seeds <n>', 'number of seeds (1..n)', num('--seeds', true, 1, 1000), 3)
-    .option('--epochs <n>', 'epochs per training', num('--epochs', true, 1), 5)
+    .option('--epochs <n>', 'epochs per training (GAN files: epochs of --steps-per-epoch alternating D/G steps, default 3 x 100)', num('--epochs', true, 1), 5)
+    .option('--classifier-epochs <n>', "GAN files: epochs of the digit classifier behind FD and the accuracy on generated digits (default 3; trained once per setting and cached)", num('--classifier-epochs', true, 1))
     .option('--noise <r>', 'symmetric label-noise rate on the training split', num('--noise', false, 0, 1))
     .option('--image-size <n>', 'image folders (torch engine): resize the shorter side to n and centre-crop (default 224)', num('--image-size', true, 8))
     .option('--imbalance <k>', 'long-tailed imbalance ratio of the training split', num('--imbalance', false, 1))
@@ -332,7 +335,10 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
         return;
       }
       if (files.length === 0) throw new UsageError('compare needs at least one FILE.loss or FILE.loss#LOSS (or --resume RUN)');
-      const resolved = wrapConfigErrors(() => resolveCompareConfig(toRaw(files, o), process.cwd()), flagWords(files, o));
+      const raw = toRaw(files, o);
+      // Defaults that depend on the task (a 'task gan' file has its own) are left to the config.
+      for (const k of ['baseline', 'model', 'epochs'] as const) if (cmd.getOptionValueSource(k) !== 'cli') delete raw[k];
+      const resolved = wrapConfigErrors(() => resolveCompareConfig(raw, process.cwd()), flagWords(files, o));
       setExit(await runFromCli(resolved, io, !!o.json));
     });
 

@@ -6,10 +6,10 @@
  *
  * The run side imports this module and `engines.ts`, never an engine's folder.
  */
-import type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson, TrainingStatus, WorkerRefJson } from '../../../protocol/run-events';
+import type { BackendJson, EngineName, GanEpochJson, GanMetricsJson, GanSettingsJson, ModelKind, TfjsBackendName, TorchOptionsJson, TrainingStatus, WorkerRefJson } from '../../../protocol/run-events';
 import type { EpochRecord, TrainOutcome, TrainSpec } from '../../../protocol/train-spec';
 
-export type { BackendJson, EngineName, ModelKind, TfjsBackendName, TorchOptionsJson } from '../../../protocol/run-events';
+export type { BackendJson, DigitClassifierJson, EngineName, GanEpochJson, GanMetricsJson, GanSettingsJson, ModelKind, TfjsBackendName, TorchOptionsJson } from '../../../protocol/run-events';
 
 export type { AdamConfig, ModelSpec, OptimizerConfig, SamSpec, SgdConfig, TrainSpec } from '../../../protocol/train-spec';
 
@@ -53,6 +53,55 @@ export interface TrainTask {
 
 export type { EpochRecord } from '../../../protocol/train-spec';
 
+/**
+ * One GAN training (a `task gan` file's pair NAME_g + NAME_d): a small class-conditional DCGAN
+ * on the dataset's digits, then its metrics with the cached digit classifier.
+ */
+export interface GanTask {
+  kind: 'gan';
+  /** A whole `task gan` .loss file. */
+  lossSource: string;
+  /** The generator's and the discriminator's loss (NAME_g, NAME_d). */
+  gLoss: string;
+  dLoss: string;
+  /** Overrides of the file's params. */
+  params?: Record<string, number>;
+  /** The compute engine (tfjs only for now). */
+  engine?: EngineName;
+  backend: 'auto' | TfjsBackendName;
+  dataset: DatasetTaskSpec;
+  gan: GanSettingsJson;
+  /** Adam's learning rate, batch size, epochs x stepsPerEpoch steps, seed (init, noise, data order). */
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  seed: number;
+}
+
+/** A GAN training's outcome. testAcc-like numbers are in `metrics`. */
+export interface GanTaskResult {
+  status: TrainStatus;
+  /** Finished epochs. */
+  history: (GanEpochJson & { epoch: number; ms: number })[];
+  /** null fields when it did not complete. */
+  metrics: GanMetricsJson;
+  steps: number;
+  wallMs: number;
+  backend: BackendJson;
+  pid: number;
+  dataset: TrainTaskResult['dataset'];
+  /** The digit classifier's cache file and whether this training had to train it. */
+  classifier: { file: string; trainedNow: boolean; testAccuracy: number };
+  reason?: string;
+  worker?: WorkerRefJson;
+}
+
+/** What the run side hands to a runner: a training of either task. */
+export type ComputeTask = TrainTask | GanTask;
+/** The result type of a compute task. */
+export type ComputeResult<T extends ComputeTask> = T extends GanTask ? GanTaskResult : TrainTaskResult;
+
 export type TrainStatus = Exclude<TrainingStatus, 'failed'>;
 
 export interface TrainTaskResult extends TrainOutcome {
@@ -73,6 +122,7 @@ export interface TrainTaskResult extends TrainOutcome {
  */
 export type Progress =
   | { kind: 'epoch'; epoch: EpochRecord }
+  | { kind: 'gan-epoch'; epoch: GanEpochJson & { epoch: number; ms: number } }
   | { kind: 'step'; step: number; steps: number; epoch: number; epochs: number }
   | { kind: 'backend'; backend: BackendJson; pid: number }
   | { kind: 'custom'; data: unknown };
@@ -124,6 +174,8 @@ export interface ComputeEngine {
   readonly models: readonly ModelKind[];
   /** Runs one training task in this process (or in a child it owns); resolves with its result. */
   train(task: TrainTask, ctx: TaskContext): Promise<TrainTaskResult>;
+  /** Runs one GAN training (engines that have the GAN loop: tfjs). */
+  gan?(task: GanTask, ctx: TaskContext): Promise<GanTaskResult>;
   /** What this engine finds on this machine (for `lossmith backend`). */
   status?(req: EngineRequest): Promise<EngineStatus>;
   /** Checks, before a run folder is made, that this engine can serve the request (the run's main process calls it). */

@@ -6,8 +6,10 @@
  * is one line before any run folder exists.
  *
  * Keys, all under `lossmith:` (a Redis ACL user limited to `~lossmith:*` is enough; docs/queue.md):
- *   lossmith:<engine>:*     the BullMQ queue of an engine's trainings (one per engine: a task
- *                           waits for a worker of its engine); job ids are `<runId>.<task hash>`
+ *   lossmith:<engine>:*     the BullMQ queue of an engine's trainings (a task waits for a
+ *                           worker of its engine); job ids are `<runId>.<task hash>`
+ *   lossmith:<engine>-<class>:*  trainings pinned to a device class (`--device cuda`, `mps`,
+ *                           `cpu` on the torch engine): only workers of that class take them
  *   lossmith:worker:<id>    a worker's announcement (JSON), refreshed as its heartbeat (TTL)
  */
 import * as fs from 'fs';
@@ -18,8 +20,20 @@ import type { EngineName, QueueWorkerJson } from '../../../protocol/run-events';
 export const KEY_PREFIX = 'lossmith';
 /** A worker's heartbeat key. */
 export const workerKey = (id: string): string => `${KEY_PREFIX}:worker:${id}`;
-/** The BullMQ queue name of an engine's trainings. */
-export const queueName = (engine: EngineName): string => engine;
+/** A device class a task may be pinned to (torch engine). */
+export type DeviceClass = 'cuda' | 'mps' | 'cpu';
+
+/** The BullMQ queue name of an engine's trainings, or of those pinned to a device class. */
+export const queueName = (engine: EngineName, cls?: DeviceClass): string => (cls ? `${engine}-${cls}` : engine);
+
+/** The device class a torch device string pins a task to (`auto` or none: any worker of the engine). */
+export function deviceClassOf(device: string | undefined): DeviceClass | undefined {
+  if (!device || device === 'auto') return undefined;
+  if (device === 'cuda' || device.startsWith('cuda:')) return 'cuda';
+  if (device === 'mps') return 'mps';
+  if (device === 'cpu') return 'cpu';
+  return undefined;
+}
 
 /** The environment variable a password may come from. */
 export const PASSWORD_ENV = 'LOSSMITH_REDIS_PASSWORD';
@@ -191,11 +205,13 @@ export async function listWorkers(client: import('ioredis').Redis): Promise<Queu
 }
 
 /** "3 tfjs workers (4 slots) on host-a, host-b" or "no tfjs worker yet ...". */
-export function workersText(workers: QueueWorkerJson[], engine: EngineName): string {
-  const mine = workers.filter((w) => w.engine === engine);
+export function workersText(workers: QueueWorkerJson[], engine: EngineName, cls?: DeviceClass): string {
+  // Workers that take this run's trainings: of its engine, and of its device class when it is pinned to one.
+  const mine = workers.filter((w) => w.engine === engine && (!cls || (w.queues ?? []).includes(queueName(engine, cls))));
   if (!mine.length) {
-    const others = workers.length ? ` (connected: ${workers.map((w) => `${w.engine} on ${w.host}`).join(', ')})` : '';
-    return `no ${engine} worker is connected yet${others}: the trainings wait in the queue until one starts (lossmith worker --queue URL --engine ${engine})`;
+    const others = workers.length ? ` (connected: ${workers.map((w) => `${w.engine} on ${w.host}${w.queues?.length ? ` [${w.queues.join(', ')}]` : ''}`).join(', ')})` : '';
+    const what = cls ? `${engine} worker with a ${cls} device` : `${engine} worker`;
+    return `no ${what} is connected yet${others}: the trainings wait in the queue until one starts (lossmith worker --queue URL --engine ${engine}${cls ? ` --device ${cls}` : ''})`;
   }
   const slots = mine.reduce((s, w) => s + w.concurrency, 0);
   const hosts = [...new Set(mine.map((w) => w.host))];

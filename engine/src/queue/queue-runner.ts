@@ -5,7 +5,8 @@
  * run folder.
  *
  * - One queue per engine (`lossmith:tfjs`, `lossmith:torch`): a task waits for a worker of its
- *   engine. A job's id is `<runId>.<hash of the task>`: deterministic, so a task is one job
+ *   engine; a torch task whose device names a class (`cuda`, `cuda:N`, `mps`, `cpu`) goes to
+ *   that class's queue (`lossmith:torch-cuda`, ...) and waits for a worker of that class. A job's id is `<runId>.<hash of the task>`: deterministic, so a task is one job
  *   whoever submits it how often. A resumed run (same run id) finds the jobs that finished
  *   while it was away and takes their results; only what is missing is trained; a job that
  *   failed for good is retried once more when its run asks again.
@@ -22,10 +23,13 @@
  */
 import { createHash } from 'crypto';
 import { Queue, QueueEvents, type Job } from 'bullmq';
-import type { EngineName, Progress, TrainTask, TrainTaskResult } from '../compute/types';
+import type { ComputeTask, EngineName, GanTask, GanTaskResult, Progress, TrainTask, TrainTaskResult } from '../compute/types';
+
+/** A training's result, of either task (train, gan). */
+type AnyResult = TrainTaskResult | GanTaskResult;
 import { TaskCancelledError, TaskError, type RunOptions } from '../run/worker-pool';
 import type { TaskRunner } from '../run/task-runner';
-import { KEY_PREFIX, queueName, redisOptions, tunable, type QueueTarget } from './connection';
+import { deviceClassOf, KEY_PREFIX, queueName, redisOptions, tunable, type QueueTarget } from './connection';
 
 export interface QueueRunnerOptions {
   target: QueueTarget;
@@ -52,13 +56,13 @@ export function canonicalJson(v: unknown): string {
 }
 
 /** The job id of a task in a run: `<runId>.<20 hex digits of its hash>` (BullMQ ids may not hold ':'). */
-export function jobId(namespace: string, task: TrainTask): string {
+export function jobId(namespace: string, task: ComputeTask): string {
   return `${namespace.replace(/:/g, '_')}.${createHash('sha256').update(canonicalJson(task)).digest('hex').slice(0, 20)}`;
 }
 
 interface Waiter {
   opts: RunOptions;
-  resolve: (r: TrainTaskResult) => void;
+  resolve: (r: AnyResult) => void;
   reject: (e: Error) => void;
   /** Stops listening to its signal. */
   unlisten: () => void;
@@ -66,8 +70,9 @@ interface Waiter {
 
 interface Pending {
   id: string;
-  engine: EngineName;
-  task: TrainTask;
+  /** The BullMQ queue: the engine's, or its device class's. */
+  queue: string;
+  task: ComputeTask;
   waiters: Set<Waiter>;
   /** The highest epoch forwarded (a retried attempt repeats the first ones). */
   epoch: number;
@@ -78,10 +83,10 @@ interface Pending {
 export class QueueRunner implements TaskRunner {
   readonly size: number;
   private readonly opts: QueueRunnerOptions;
-  private readonly queues = new Map<EngineName, Promise<{ queue: Queue; events: QueueEvents }>>();
+  private readonly queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
   private readonly pending = new Map<string, Pending>();
   /** Jobs whose results were handed over: removed at close. */
-  private readonly handed = new Map<string, EngineName>();
+  private readonly handed = new Map<string, string>();
   private readonly timer: NodeJS.Timeout;
   private sweeping = false;
   private closed = false;
@@ -93,18 +98,22 @@ export class QueueRunner implements TaskRunner {
     this.timer.unref();
   }
 
-  async run(task: TrainTask, opts: RunOptions = {}): Promise<TrainTaskResult> {
+  run(task: TrainTask, opts?: RunOptions): Promise<TrainTaskResult>;
+  run(task: GanTask, opts?: RunOptions): Promise<GanTaskResult>;
+  async run(task: ComputeTask, opts: RunOptions = {}): Promise<AnyResult> {
     if (this.closed) throw new Error('the queue runner is closed');
     const id = jobId(this.opts.namespace, task);
     if (opts.signal?.aborted) throw new TaskCancelledError(id);
     let p = this.pending.get(id);
     const first = !p;
     if (!p) {
-      p = { id, engine: task.engine ?? 'tfjs', task, waiters: new Set(), epoch: 0, backend: false, settled: false };
+      const engine: EngineName = task.engine ?? 'tfjs';
+      const queue = queueName(engine, engine === 'torch' ? deviceClassOf(task.kind === 'train' ? task.torch?.device : undefined) : undefined);
+      p = { id, queue, task, waiters: new Set(), epoch: 0, backend: false, settled: false };
       this.pending.set(id, p);
     }
     const pend = p;
-    const promise = new Promise<TrainTaskResult>((resolve, reject) => {
+    const promise = new Promise<AnyResult>((resolve, reject) => {
       const onAbort = (): void => {
         if (!pend.waiters.delete(w)) return;
         reject(new TaskCancelledError(id));
@@ -126,10 +135,10 @@ export class QueueRunner implements TaskRunner {
     this.closed = true;
     clearInterval(this.timer);
     for (const p of [...this.pending.values()]) this.settle(p, new TaskCancelledError(p.id));
-    for (const [engine, qp] of this.queues) {
+    for (const [name, qp] of this.queues) {
       const { queue, events } = await qp.catch(() => ({ queue: undefined, events: undefined }));
       if (queue) {
-        const ids = [...this.handed].filter(([, e]) => e === engine).map(([id]) => id);
+        const ids = [...this.handed].filter(([, q]) => q === name).map(([id]) => id);
         await Promise.all(ids.map((id) => queue.remove(id).catch(() => 0)));
       }
       await Promise.all([events?.close().catch(() => undefined), queue?.close().catch(() => undefined)]);
@@ -138,13 +147,13 @@ export class QueueRunner implements TaskRunner {
 
   // ------------------------------------------------------------------------------- internals
 
-  private queueOf(engine: EngineName): Promise<{ queue: Queue; events: QueueEvents }> {
-    let q = this.queues.get(engine);
+  private queueOf(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
+    let q = this.queues.get(name);
     if (!q) {
       q = (async () => {
         const connection = redisOptions(this.opts.target);
-        const queue = new Queue(queueName(engine), { connection, prefix: KEY_PREFIX });
-        const events = new QueueEvents(queueName(engine), { connection, prefix: KEY_PREFIX });
+        const queue = new Queue(name, { connection, prefix: KEY_PREFIX });
+        const events = new QueueEvents(name, { connection, prefix: KEY_PREFIX });
         // Errors (Redis restarting) are retried by the clients; the sweep catches up afterwards.
         queue.on('error', () => undefined);
         events.on('error', () => undefined);
@@ -152,20 +161,20 @@ export class QueueRunner implements TaskRunner {
         // The event carries the result (a job completes once: its lock is checked when it finishes).
         events.on('completed', ({ jobId: jid, returnvalue }) => {
           const p = this.pending.get(jid);
-          if (p && returnvalue && typeof returnvalue === 'object') this.settle(p, undefined, returnvalue as unknown as TrainTaskResult);
+          if (p && returnvalue && typeof returnvalue === 'object') this.settle(p, undefined, returnvalue as unknown as AnyResult);
           else void this.check(jid);
         });
         events.on('failed', ({ jobId: jid }) => void this.check(jid));
         await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
         return { queue, events };
       })();
-      this.queues.set(engine, q);
+      this.queues.set(name, q);
     }
     return q;
   }
 
   private async submit(p: Pending): Promise<void> {
-    const { queue } = await this.queueOf(p.engine);
+    const { queue } = await this.queueOf(p.queue);
     const keep = this.opts.keepSeconds ?? 7 * 24 * 3600;
     await queue.add('train', p.task, {
       jobId: p.id,
@@ -187,11 +196,11 @@ export class QueueRunner implements TaskRunner {
   private async check(id: string): Promise<void> {
     const p = this.pending.get(id);
     if (!p || p.settled) return;
-    const { queue } = await this.queueOf(p.engine);
+    const { queue } = await this.queueOf(p.queue);
     const state = await queue.getJobState(id);
     if (state === 'completed') {
       const job: Job | undefined = await queue.getJob(id);
-      if (job && job.returnvalue) this.settle(p, undefined, job.returnvalue as TrainTaskResult);
+      if (job && job.returnvalue) this.settle(p, undefined, job.returnvalue as AnyResult);
     } else if (state === 'failed') {
       const job = await queue.getJob(id);
       const attempts = job ? ` after ${job.attemptsStarted} attempt${job.attemptsStarted === 1 ? '' : 's'}` : '';
@@ -217,7 +226,7 @@ export class QueueRunner implements TaskRunner {
     const p = this.pending.get(id);
     if (!p || p.settled || !data || typeof data !== 'object') return;
     const pr = data as Progress;
-    if (pr.kind === 'epoch') {
+    if (pr.kind === 'epoch' || pr.kind === 'gan-epoch') {
       if (pr.epoch.epoch <= p.epoch) return;
       p.epoch = pr.epoch.epoch;
     } else if (pr.kind === 'backend') {
@@ -233,11 +242,11 @@ export class QueueRunner implements TaskRunner {
     }
   }
 
-  private settle(p: Pending, err?: Error, result?: TrainTaskResult): void {
+  private settle(p: Pending, err?: Error, result?: AnyResult): void {
     if (p.settled) return;
     p.settled = true;
     this.pending.delete(p.id);
-    if (!err) this.handed.set(p.id, p.engine);
+    if (!err) this.handed.set(p.id, p.queue);
     for (const w of p.waiters) {
       w.unlisten();
       if (err) w.reject(err);
@@ -249,7 +258,7 @@ export class QueueRunner implements TaskRunner {
   /** Nobody waits for this job any more: remove it unless a worker has it. */
   private async withdraw(p: Pending): Promise<void> {
     try {
-      const { queue } = await this.queueOf(p.engine);
+      const { queue } = await this.queueOf(p.queue);
       const state = await queue.getJobState(p.id);
       if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await queue.remove(p.id);
     } catch {

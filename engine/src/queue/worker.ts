@@ -17,14 +17,16 @@
 import * as os from 'os';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueWorkerJson, WorkerRefJson } from '../../../protocol/run-events';
-import type { EngineName, Progress, TorchOptionsJson, TrainTask, TrainTaskResult } from '../compute/types';
+import type { ComputeTask, EngineName, GanTaskResult, Progress, TorchOptionsJson, TrainTaskResult } from '../compute/types';
 import { STEP_PROGRESS_MS } from '../compute/types';
 import { TaskCancelledError, TaskError, WorkerPool } from '../run/worker-pool';
-import { KEY_PREFIX, queueName, redisOptions, tunable, workerKey, type QueueTarget } from './connection';
+import { KEY_PREFIX, queueName, redisOptions, tunable, workerKey, type DeviceClass, type QueueTarget } from './connection';
 
 export interface QueueWorkerOptions {
   target: QueueTarget;
   engine: EngineName;
+  /** torch: this machine's device class: it also takes the trainings pinned to it (`--device cuda` on the submitter). */
+  deviceClass?: DeviceClass;
   /** Trainings at once (pool size). */
   concurrency: number;
   /** torch: this machine's Python and device. */
@@ -63,14 +65,36 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   let done = 0;
   let closing = false;
   const started = new Date().toISOString();
+  const names = [queueName(o.engine), ...(o.deviceClass ? [queueName(o.engine, o.deviceClass)] : [])];
   const info = (): QueueWorkerJson => ({
-    id, host, pid: process.pid, engine: o.engine, concurrency: o.concurrency, devices: o.devices, versions: o.versions, summary: o.summary, started, running, done,
+    id, host, pid: process.pid, engine: o.engine, concurrency: o.concurrency, devices: o.devices, versions: o.versions, summary: o.summary, queues: names, started, running, done,
   });
 
-  const processor = async (job: Job, token?: string): Promise<TrainTaskResult> => {
-    const task = adapt(job.data as TrainTask, o);
+  // Slots shared by the queues this worker serves (its engine's, and its device class's): at
+  // most `concurrency` trainings run; a job taken while every slot is busy waits here, its lock
+  // renewed, and starts when one frees.
+  let free = o.concurrency;
+  const waiting: (() => void)[] = [];
+  const acquire = (): Promise<void> => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((r) => waiting.push(r)));
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+
+  const processor = async (job: Job, token?: string): Promise<TrainTaskResult | GanTaskResult> => {
+    await acquire();
+    try {
+      return await train(job, token);
+    } finally {
+      release();
+    }
+  };
+
+  const train = async (job: Job, token?: string): Promise<TrainTaskResult | GanTaskResult> => {
+    const task = adapt(job.data as ComputeTask, o);
     const attempt = job.attemptsStarted;
-    const what = `${job.id} (${task.lossName} · ${task.augment} · seed ${task.train.seed}${attempt > 1 ? ` · attempt ${attempt}` : ''})`;
+    const what = `${job.id} (${task.kind === 'gan' ? `${task.gLoss} + ${task.dLoss} · seed ${task.seed}` : `${task.lossName} · ${task.augment} · seed ${task.train.seed}`}${attempt > 1 ? ` · attempt ${attempt}` : ''})`;
     o.log(`took ${what}`);
     running++;
     const t0 = performance.now();
@@ -84,9 +108,10 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       job.updateProgress(p as object).catch(() => undefined);
     };
     try {
-      const r = await pool.run(task, { onProgress });
+      const r: TrainTaskResult | GanTaskResult = await pool.run(task, { onProgress });
       done++;
-      o.log(`done ${job.id} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${r.status}${r.testAcc !== null ? `, test ${(100 * r.testAcc).toFixed(2)}%` : ''}`);
+      const acc = 'testAcc' in r ? r.testAcc : r.metrics.genAccuracy;
+      o.log(`done ${job.id} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${r.status}${acc !== null ? `, ${'testAcc' in r ? 'test' : 'accuracy on generated digits'} ${(100 * acc).toFixed(2)}%` : ''}`);
       const worker: WorkerRefJson = { id, host, attempt };
       return { ...r, worker };
     } catch (e) {
@@ -105,25 +130,30 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     }
   };
 
-  const worker = new Worker(queueName(o.engine), processor, {
-    connection: redisOptions(o.target),
-    prefix: KEY_PREFIX,
-    concurrency: o.concurrency,
-    lockDuration: o.lockMs ?? tunable('LOCK_MS', 30_000),
-    stalledInterval: o.stalledMs ?? tunable('STALLED_MS', 30_000),
-    maxStalledCount: o.maxStalled ?? tunable('MAX_STALLED', 3),
-    autorun: false,
-  });
+  const workers = names.map(
+    (name) =>
+      new Worker(name, processor, {
+        connection: redisOptions(o.target),
+        prefix: KEY_PREFIX,
+        concurrency: o.concurrency,
+        lockDuration: o.lockMs ?? tunable('LOCK_MS', 30_000),
+        stalledInterval: o.stalledMs ?? tunable('STALLED_MS', 30_000),
+        maxStalledCount: o.maxStalled ?? tunable('MAX_STALLED', 3),
+        autorun: false,
+      }),
+  );
   let lastError = '';
-  worker.on('error', (e) => {
-    const line = (e as Error).message.split('\n')[0];
-    if (line !== lastError) o.log(`queue: ${line} (retrying)`);
-    lastError = line;
-  });
-  worker.on('ready', () => {
-    if (lastError) o.log('queue: connected again');
-    lastError = '';
-  });
+  for (const worker of workers) {
+    worker.on('error', (e) => {
+      const line = (e as Error).message.split('\n')[0];
+      if (line !== lastError) o.log(`queue: ${line} (retrying)`);
+      lastError = line;
+    });
+    worker.on('ready', () => {
+      if (lastError) o.log('queue: connected again');
+      lastError = '';
+    });
+  }
 
   // The heartbeat: its own connection, so a blocked worker connection never delays it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -133,8 +163,8 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   const announce = (): Promise<unknown> => beat.set(workerKey(id), JSON.stringify(info()), 'PX', HEARTBEAT_TTL_MS).catch(() => undefined);
   await announce();
   const timer = setInterval(() => void announce(), HEARTBEAT_TTL_MS / 3);
-  void worker.run();
-  await worker.waitUntilReady();
+  for (const worker of workers) void worker.run();
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
 
   const close = async (): Promise<void> => {
     if (closing) return;
@@ -144,18 +174,18 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     // away none of that can reach it: after a few seconds the worker leaves anyway (its jobs'
     // locks expire and the stalled check of another worker puts them back).
     const within = (p: Promise<unknown>, ms: number): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
-    const stopping = worker.close();
+    const stopping = Promise.all(workers.map((w) => w.close()));
     await pool.close();
     await within(stopping, 5000);
     await within(beat.del(workerKey(id)), 1000);
     beat.disconnect();
-    await within(worker.disconnect(), 1000);
+    await within(Promise.all(workers.map((w) => w.disconnect())), 1000);
   };
   return { id, info, close };
 }
 
 /** The task as this machine runs it: a torch task gets this machine's Python and device. */
-export function adapt(task: TrainTask, o: Pick<QueueWorkerOptions, 'engine' | 'torch'>): TrainTask {
-  if (task.engine !== 'torch' || !o.torch) return task;
+export function adapt<T extends ComputeTask>(task: T, o: Pick<QueueWorkerOptions, 'engine' | 'torch'>): T {
+  if (task.kind !== 'train' || task.engine !== 'torch' || !o.torch) return task;
   return { ...task, torch: { ...(task.torch ?? o.torch), python: o.torch.python, device: o.torch.device } };
 }

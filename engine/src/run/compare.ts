@@ -53,6 +53,7 @@ import { holmAdjust, meanStd, pairedComparison, verdictOf } from './stats';
 export { describeBackend } from '../compute/describe';
 import { SAM_KEY, type ResolvedCompare } from './run-config';
 import { TaskCancelledError, WorkerCrashError, WorkerPool, defaultWorkers, type TrainTask, type TrainTaskResult } from './worker-pool';
+import type { GanTask, GanTaskResult, Progress } from '../compute/types';
 import type { RunnerFactory, TaskRunner } from './task-runner';
 
 export interface CompareRunOptions {
@@ -122,7 +123,7 @@ export interface CompareRunResult {
 interface Job extends TrainingKey {
   ref: LossRefJson;
   /** Built when the job runs: under lr tuning its rate is known only after the tuning phase. */
-  task?: TrainTask;
+  task?: TrainTask | GanTask;
   started: boolean;
   end?: SeedEndEvent;
 }
@@ -171,6 +172,36 @@ function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: str
     },
   };
 }
+
+/** A GAN comparison's training of one pair (a loss label NAME: NAME_g + NAME_d) on a seed. */
+function ganTask(resolved: ResolvedCompare, ref: LossRefJson, seed: number): GanTask {
+  const c = resolved.config;
+  const source = resolved.sources.get(ref.label);
+  if (source === undefined) throw new Error(`internal: no source for loss ${ref.label}`);
+  if (!c.gan) throw new Error('internal: a gan run without gan settings');
+  return {
+    kind: 'gan',
+    lossSource: source,
+    gLoss: `${ref.loss}_g`,
+    dLoss: `${ref.loss}_d`,
+    ...(ref.params ? { params: ref.params } : {}),
+    engine: 'tfjs',
+    backend: c.backend,
+    dataset: { ...c.dataset },
+    gan: c.gan,
+    lr: c.lr,
+    batchSize: c.batchSize,
+    epochs: c.epochs,
+    stepsPerEpoch: c.stepsPerEpoch ?? 100,
+    seed,
+  };
+}
+
+/** The words of a GAN run's metrics (summary.json's `metrics`, the CLI legend). */
+export const GAN_METRICS_NOTE =
+  "fd: Fréchet distance between the penultimate-layer features (128) of Lossmith's digit classifier (lenet trained on the embedded digits) " +
+  'for the real test digits and for generated digits; it is not Inception FID and is not comparable with published FIDs. Lower is better. ' +
+  "genAccuracy: the classifier's accuracy on generated digits (target: the class each was generated for), overall and per class.";
 
 /** The paired comparison of `acc` with `base` over seeds where both exist. */
 export function compareWithBaseline(acc: (number | null)[], base: (number | null)[]): PairedTestJson {
@@ -239,15 +270,23 @@ export function chooseLrs(resolved: ResolvedCompare, tjobs: readonly { loss: str
 
 function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[] = []): CompareResultJson[] {
   const c = resolved.config;
+  const gan = c.task === 'gan';
   const refs = [c.baseline, ...c.losses];
   const out: CompareResultJson[] = [];
   // Only completed trainings count: a diverged (nan), failed or early-stopped training is left
   // out of the mean and of the pairs (its seed pairs with nothing), and counted.
-  const perSeedOf = (label: string, aug: string): (number | null)[] =>
+  const metricOf = (label: string, aug: string, m: (e: SeedEndEvent) => number | null): (number | null)[] =>
     c.seeds.map((_, si) => {
       const end = jobs.find((j) => j.loss === label && j.augmentation === aug && j.seedIndex === si)?.end;
-      return end && end.status === 'completed' ? end.testAcc : null;
+      return end && end.status === 'completed' ? m(end) : null;
     });
+  const perSeedOf = (label: string, aug: string): (number | null)[] => metricOf(label, aug, (e) => e.testAcc);
+  const fdOf = (label: string, aug: string): (number | null)[] => metricOf(label, aug, (e) => e.gan?.fd ?? null);
+  const stats = (xs: (number | null)[]): { mean: number | null; std: number | null; perSeed: (number | null)[] } => {
+    const have = xs.filter((v): v is number => v !== null);
+    const ms = have.length ? meanStd(have) : null;
+    return { mean: ms ? ms.mean : null, std: ms ? ms.std : null, perSeed: xs };
+  };
   for (const aug of c.augmentations) {
     const base = perSeedOf(c.baseline.label, aug);
     for (const ref of refs) {
@@ -263,7 +302,20 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
         baseline: ref === c.baseline,
         lr: lrs.find((x) => x.loss === ref.label && x.augmentation === aug)?.lr ?? c.lr,
         testAccuracy: { mean: ms ? ms.mean : null, std: ms ? ms.std : null, perSeed },
-        vsBaseline: compareWithBaseline(perSeed, base),
+        vsBaseline: gan ? { ...compareWithBaseline(fdOf(ref.label, aug), fdOf(c.baseline.label, aug)), metric: 'fd', lowerIsBetter: true } : compareWithBaseline(perSeed, base),
+        ...(gan
+          ? {
+              gan: {
+                fd: stats(fdOf(ref.label, aug)),
+                genAccuracy: stats(perSeed),
+                perClassAccuracy: Array.from({ length: 10 }, (_, k) => {
+                  const v = mine.filter((j) => j.end!.status === 'completed' && typeof j.end!.gan?.perClassAccuracy[k] === 'number').map((j) => j.end!.gan!.perClassAccuracy[k] as number);
+                  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+                }),
+                genAccuracyVsBaseline: { ...compareWithBaseline(perSeed, base), metric: 'genAccuracy' as const },
+              },
+            }
+          : {}),
         finished: mine.filter((j) => j.end!.status === 'completed').length,
         excluded: {
           nan: mine.filter((j) => j.end!.status === 'nan').length,
@@ -281,6 +333,7 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
             wallMs: j.end!.wallMs,
             ...(j.end!.reason ? { reason: j.end!.reason } : {}),
             ...(j.end!.worker ? { worker: j.end!.worker } : {}),
+            ...(j.end!.gan ? { gan: j.end!.gan } : {}),
           })),
         meanWallMs: walls.length ? walls.reduce((s, v) => s + v, 0) / walls.length : null,
       });
@@ -292,8 +345,16 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
   const adjusted = holmAdjust(tested.map((r) => r.vsBaseline.pValue));
   tested.forEach((r, i) => {
     r.vsBaseline.pAdjusted = adjusted[i];
-    r.vsBaseline.verdict = verdictOf(r.vsBaseline.n, r.vsBaseline.meanDiff, adjusted[i]);
+    r.vsBaseline.verdict = verdictOf(r.vsBaseline.n, r.vsBaseline.meanDiff, adjusted[i], undefined, !!r.vsBaseline.lowerIsBetter);
   });
+  if (gan) {
+    // The second metric has its own family: Holm over the run's genAccuracy comparisons.
+    const second = tested.map((r) => r.gan!.genAccuracyVsBaseline);
+    holmAdjust(second.map((v) => v.pValue)).forEach((p, i) => {
+      second[i].pAdjusted = p;
+      second[i].verdict = verdictOf(second[i].n, second[i].meanDiff, p);
+    });
+  }
   return out;
 }
 
@@ -376,6 +437,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
 
   const summary = (): CompareSummary => ({
     kind: 'compare',
+    ...(c.task === 'gan' ? { task: 'gan' as const, metrics: { primary: 'fd' as const, secondary: 'genAccuracy' as const, perClass: 'perClassAccuracy' as const, note: GAN_METRICS_NOTE }, ...(c.gan ? { gan: c.gan } : {}) } : {}),
     status,
     backend: backends[0] ?? null,
     backends,
@@ -427,12 +489,13 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   const runJob = async (j: Job): Promise<void> => {
     const retries = opts.crashRetries ?? 1;
     const lr = lrs.find((x) => x.loss === j.loss && x.augmentation === j.augmentation)?.lr;
-    j.task ??= lossTask(resolved, j.ref, j.augmentation, j.seed, lr);
+    j.task ??= c.task === 'gan' ? ganTask(resolved, j.ref, j.seed) : lossTask(resolved, j.ref, j.augmentation, j.seed, lr);
+    const task = j.task;
     for (let attempt = 0; ; attempt++) {
       if (cancelled) return;
-      const sub = pool.run(j.task, {
+      const runOpts = {
         signal: tasksAc.signal,
-        onProgress: (p) => {
+        onProgress: (p: Progress) => {
           if (p.kind === 'backend') {
             markStarted(j);
             if (!backends.some((b) => b.name === p.backend.name && b.detail === p.backend.detail)) {
@@ -447,13 +510,30 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
               type: 'epoch', ...key(j), epoch: h.epoch,
               trainLoss: finiteOrNull(h.trainLoss), trainAcc: finiteOrNull(h.trainAcc), valAcc: finiteOrNull(h.valAcc), lr: h.lr, ms: h.ms,
             });
+          } else if (p.kind === 'gan-epoch') {
+            const h = p.epoch;
+            emit({
+              type: 'epoch', ...key(j), epoch: h.epoch, trainLoss: finiteOrNull(h.gLoss), trainAcc: null, valAcc: null, lr: c.lr, ms: h.ms,
+              gan: { dLoss: finiteOrNull(h.dLoss), gLoss: finiteOrNull(h.gLoss), fd: finiteOrNull(h.fd), genAccuracy: finiteOrNull(h.genAccuracy) },
+            });
           }
         },
-      });
+      };
+      const sub: Promise<TrainTaskResult | GanTaskResult> = task.kind === 'gan' ? pool.run(task, runOpts) : pool.run(task, runOpts);
       try {
-        const r = await sub;
-        datasetInfo ??= r.dataset;
+        const got = await sub;
+        datasetInfo ??= got.dataset;
         markStarted(j);
+        if (!('testAcc' in got)) {
+          const m = got.metrics;
+          end(j, {
+            status: got.status, testAcc: finiteOrNull(m.genAccuracy), bestValAcc: null, bestEpoch: got.history.length, epochs: got.history.length, steps: got.steps,
+            wallMs: got.wallMs, backend: got.backend.name, ...(got.reason ? { reason: got.reason } : {}), ...(got.worker ? { worker: got.worker } : {}),
+            gan: { fd: finiteOrNull(m.fd), genAccuracy: finiteOrNull(m.genAccuracy), perClassAccuracy: m.perClassAccuracy.map((v) => finiteOrNull(v)), classifierAccuracy: finiteOrNull(m.classifierAccuracy) },
+          });
+          return;
+        }
+        const r = got;
         const st: TrainingStatus = r.status;
         end(j, {
           status: st, testAcc: finiteOrNull(r.testAcc), bestValAcc: finiteOrNull(r.bestValAcc), bestEpoch: r.bestEpoch,
@@ -562,6 +642,7 @@ function pFormat(p: number | null): string {
 export function formatSeedEnd(e: SeedEndEvent, done: number, total: number): string {
   const head = `[${String(done).padStart(String(total).length)}/${total}] ${e.loss} · ${e.augmentation} · seed ${e.seed}:`;
   const secs = `${(e.wallMs / 1000).toFixed(1)} s`;
+  if (e.gan && e.status === 'completed') return `${head} FD ${e.gan.fd === null ? '—' : e.gan.fd.toFixed(1)}, accuracy on generated digits ${pct(e.gan.genAccuracy, 1)} (${e.steps} steps, ${secs})`;
   if (e.status === 'completed' || e.status === 'early-stopped') {
     return `${head} test ${pct(e.testAcc)} (best val ${pct(e.bestValAcc)} at epoch ${e.bestEpoch}, ${secs})${e.status === 'early-stopped' ? ' early-stopped' : ''}`;
   }
@@ -592,8 +673,55 @@ export function gridEdge(grid: readonly number[], choices: readonly LrChoiceJson
   return parts.length ? `warning: chosen rates on the grid's edge: ${parts.join(', ')}; the best rate may lie beyond it: widen the grid (--tune-lr)` : '';
 }
 
+/** The results table of a GAN comparison: FD first (lower is better), then the accuracy on generated digits. */
+function formatGanTable(s: CompareSummary): string {
+  const lines: string[] = [];
+  const ds = s.dataset;
+  const clfAcc = s.results.flatMap((r) => r.seeds).find((x) => x.gan?.classifierAccuracy != null)?.gan?.classifierAccuracy;
+  lines.push(
+    `Compare run ${s.id ?? ''} — ${s.status} (task gan)`.trim(),
+    `  dataset ${ds.name ?? ds.spec}${ds.train !== undefined ? ` (train ${ds.train}, test ${ds.test})` : ''} · conditional DCGAN · ${s.epochs} epoch${s.epochs === 1 ? '' : 's'} · seeds ${s.seeds.join(', ')}`,
+    `  ${describeBackend(s.backend)} · ${s.finished}/${s.jobs} trainings · wall ${(s.wallMs / 1000).toFixed(1)} s`,
+    '',
+  );
+  const w = Math.max(14, ...s.results.map((r) => r.loss.length + (r.baseline ? 11 : 0))) + 2;
+  lines.push(`  ${pad('pair', w)}${pad('FD (lower is better)', 22)}${pad(`Δ FD vs ${s.baseline} [95% CI]`, 28)}${pad('d_z', 8)}${pad('p (Holm)', 10)}${pad('verdict', 15)}${pad('acc. on generated', 22)}${pad('Δ acc. (pp)', 13)}${pad('verdict', 15)}time/run`);
+  const f1 = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(1));
+  const sg = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+  for (const r of s.results) {
+    const g = r.gan;
+    const n = g ? g.fd.perSeed.filter((v) => v !== null).length : 0;
+    const fd = !g || g.fd.mean === null ? '—' : `${f1(g.fd.mean)} ± ${f1(g.fd.std)} (n=${n})`;
+    const v = r.vsBaseline;
+    const diff = r.baseline ? '(baseline)' : v.meanDiff === null ? '—' : `${sg(v.meanDiff)}${v.ci95 ? ` [${sg(v.ci95[0])}, ${sg(v.ci95[1])}]` : ''}`;
+    const dz = r.baseline || v.dz == null ? '' : v.dz.toFixed(2);
+    const pa = r.baseline ? '' : pFormat(v.pAdjusted ?? null);
+    const acc = !g || g.genAccuracy.mean === null ? '—' : `${pct(g.genAccuracy.mean, 1)} ± ${g.genAccuracy.std === null ? '—' : (100 * g.genAccuracy.std).toFixed(1)}`;
+    const a = g?.genAccuracyVsBaseline;
+    const adiff = r.baseline || !a || a.meanDiff === null ? '' : pp(a.meanDiff, 1);
+    const t = r.meanWallMs === null ? '—' : `${(r.meanWallMs / 1000).toFixed(1)} s`;
+    const flag = excludedText(r);
+    lines.push(`  ${pad(`${r.loss}${r.baseline ? ' (baseline)' : ''}`, w)}${pad(fd, 22)}${pad(diff, 28)}${pad(dz, 8)}${pad(pa, 10)}${pad(r.baseline ? '' : (v.verdict ?? ''), 15)}${pad(acc, 22)}${pad(adiff, 13)}${pad(r.baseline ? '' : (a?.verdict ?? ''), 15)}${t}${flag ? `  ${flag}` : ''}`);
+  }
+  lines.push('', '  accuracy on generated digits per class (mean over seeds):', `  ${pad('pair', w)}${Array.from({ length: 10 }, (_, k) => pad(String(k), 7)).join('')}`);
+  for (const r of s.results) lines.push(`  ${pad(r.loss, w)}${(r.gan?.perClassAccuracy ?? []).map((v) => pad(v === null ? '—' : (100 * v).toFixed(0) + '%', 7)).join('')}`);
+  lines.push(
+    '',
+    `FD in the feature space of Lossmith's digit classifier, not Inception FID: the Fréchet distance between the classifier's penultimate-layer features of`,
+    `the ${ds.test ?? ''} real test digits and of ${s.gan?.samplesPerClass ?? '?'} generated digits per class (lenet trained once on the embedded digits${clfAcc != null ? `, ${pct(clfAcc, 1)} on the real test digits` : ''}); lower is better; not comparable with published FIDs.`,
+    `Acc. on generated: the classifier's accuracy on generated digits (target: the class each was generated for; chance is 10%). Δ: mean paired difference to ${s.baseline}`,
+    `on the same seeds (same initial networks, batches and codes), t-based 95% CI; p (Holm): paired t-test adjusted over the run's comparisons (FD and accuracy`,
+    `separately). Verdict: better/worse when p (Holm) < 0.05 (for FD, better = lower), no-difference when none was detected, inconclusive under 3 seed pairs.`,
+  );
+  const minN = Math.min(...s.results.filter((r) => !r.baseline && r.vsBaseline.n > 0).map((r) => r.vsBaseline.n));
+  if (Number.isFinite(minN) && minN < 5) lines.push(`Few seeds (n = ${minN}): treat these p-values as indicative and add seeds before concluding.`);
+  if (s.error) lines.push(`Error: ${s.error}`);
+  return lines.join('\n');
+}
+
 /** The readable results table. */
 export function formatCompareTable(s: CompareSummary): string {
+  if (s.task === 'gan') return formatGanTable(s);
   const lines: string[] = [];
   const ds = s.dataset;
   const be = s.backend;

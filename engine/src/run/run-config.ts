@@ -34,6 +34,26 @@ loss ce = -sum(y * log_softmax(logits))
 `;
 export const BUILTIN_FILE = '<builtin>';
 
+/** The GAN baseline (examples/gan/non-saturating.loss), built in like CE: `--baseline ns`, the default of gan files. */
+export const BUILTIN_NS_GAN_SOURCE = `# Non-saturating GAN: the discriminator as in the minimax game; the generator maximises
+# log D(G(z)) instead of minimising log(1 - D(G(z))): the same fixed point, strong gradients
+# when D rejects G's samples. The usual baseline (DCGAN, StyleGAN).
+# Formula: L_D = softplus(-d_real) + softplus(d_fake),  L_G = -log D(G(z)) = softplus(-d_fake)
+# Source: Goodfellow et al., Generative Adversarial Nets, NeurIPS 2014, section 3.
+task gan
+loss ns_d = softplus(-d_real) + softplus(d_fake)
+loss ns_g = softplus(-d_fake)
+`;
+
+/**
+ * GAN comparisons' defaults (`task gan` files): 3 epochs of 150 alternating D/G steps, batch 64,
+ * Adam with DCGAN's beta1 0.5 at 5e-4 (DCGAN's 2e-4 draws recognisable digits only after about
+ * twice the steps), z of 32, 16/32 filters; metrics on 100 generated digits per class. About a
+ * minute per training on one CPU core (wasm): the non-saturating baseline then draws digits the
+ * classifier reads about 75% right (chance: 10%).
+ */
+export const GAN_DEFAULTS = { epochs: 3, stepsPerEpoch: 150, batchSize: 64, lr: 5e-4, zDim: 32, filters: 16, beta1: 0.5, beta2: 0.999, samplesPerClass: 100 } as const;
+
 /** The JSON config (and, field for field, the compare command's options). */
 export interface RawCompareConfig {
   kind?: 'compare';
@@ -80,6 +100,8 @@ export interface RawCompareConfig {
   queue?: string;
   /** A file holding the queue's password (else the URL's, else $LOSSMITH_REDIS_PASSWORD). */
   queuePasswordFile?: string;
+  /** GAN runs (`task gan` files): the networks' and metrics' settings. */
+  gan?: { zDim?: number; filters?: number; beta1?: number; beta2?: number; samplesPerClass?: number; classifierEpochs?: number };
 }
 
 /** A resolved compare run: what to record and what the workers need. */
@@ -209,6 +231,9 @@ export function validateSchema(v: unknown, s: Schema, p = '$'): string[] {
 interface LossFile {
   file: string;
   source: string;
+  task: 'classification' | 'gan';
+  /** GAN files: the complete pairs NAME (NAME_g and NAME_d both defined). */
+  pairs: string[];
   losses: string[];
   params: Map<string, number>;
   /** Losses that read `iou`. */
@@ -233,11 +258,21 @@ function readLossFile(file: string, baseDir: string, where: string): LossFile {
     });
     throw new ConfigError(`${where}: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${lines.join('\n')}`);
   }
-  if (model.task !== 'classification') {
-    throw new ConfigError(`${where}: ${file} is a 'task ${model.task}' file: runs of ${model.task} losses are not built yet (check, preview and export work)`);
-  }
   const detector = new Set(model.losses.filter((l) => transitiveNames(l.expr, model).has('iou')).map((l) => l.name));
-  return { file, source, losses: model.losses.map((l) => l.name), params: new Map(model.params.map((p) => [p.name, p.value])), detector };
+  const losses = model.losses.map((l) => l.name);
+  const pairs: string[] = [];
+  if (model.task === 'gan') {
+    for (const l of losses) {
+      const m = /^(.+)_([gd])$/.exec(l);
+      if (!m) continue;
+      const partner = `${m[1]}_${m[2] === 'g' ? 'd' : 'g'}`;
+      if (!losses.includes(partner)) {
+        throw new ConfigError(`${where}: ${file}: '${l}' has no ${m[2] === 'g' ? "discriminator's" : "generator's"} loss '${partner}': a GAN comparison trains pairs NAME_g + NAME_d`);
+      }
+      if (!pairs.includes(m[1])) pairs.push(m[1]);
+    }
+  }
+  return { file, source, task: model.task, pairs, losses, params: new Map(model.params.map((p) => [p.name, p.value])), detector };
 }
 
 /** A loss that reads `iou` (IoU-balanced classification) needs boxes that classification data has not. */
@@ -256,30 +291,44 @@ export function splitLossSpec(spec: string): { file: string; loss?: string } {
 
 interface PendingLoss {
   file: string;
+  /** The loss, or in a GAN comparison the pair NAME (NAME_g + NAME_d). */
   loss: string;
   source: string;
   params?: Record<string, number>;
+  task: 'classification' | 'gan';
 }
 
 function resolveLossSpec(spec: string | { file: string; loss?: string; params?: Record<string, number> }, baseDir: string, where: string): PendingLoss[] {
   const o = typeof spec === 'string' ? splitLossSpec(spec) : spec;
   const params = typeof spec === 'string' ? undefined : spec.params;
-  if (o.file === 'ce' && !o.loss && typeof spec === 'string') return [{ file: BUILTIN_FILE, loss: 'ce', source: BUILTIN_CE_SOURCE }];
+  if (o.file === 'ce' && !o.loss && typeof spec === 'string') return [{ file: BUILTIN_FILE, loss: 'ce', source: BUILTIN_CE_SOURCE, task: 'classification' }];
+  if (o.file === 'ns' && !o.loss && typeof spec === 'string') return [{ file: BUILTIN_FILE, loss: 'ns', source: BUILTIN_NS_GAN_SOURCE, task: 'gan' }];
   const lf = readLossFile(o.file, baseDir, where);
   if (lf.losses.length === 0) throw new ConfigError(`${where}: ${o.file} defines no loss`);
+  const task = lf.task;
   if (params) {
     for (const [k, v] of Object.entries(params)) {
       if (!lf.params.has(k)) throw new ConfigError(`${where}.params.${k}: ${o.file} has no param '${k}'${lf.params.size ? ` (params: ${[...lf.params.keys()].join(', ')})` : ''}`);
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${where}.params.${k}: must be a finite number`);
     }
   }
+  if (task === 'gan') {
+    // A GAN comparison's "loss" is a pair: FILE#NAME, FILE#NAME_g and FILE#NAME_d name pair NAME.
+    if (lf.pairs.length === 0) throw new ConfigError(`${where}: ${o.file} defines no pair NAME_g + NAME_d`);
+    if (o.loss) {
+      const pair = lf.pairs.includes(o.loss) ? o.loss : /^(.+)_[gd]$/.exec(o.loss)?.[1];
+      if (!pair || !lf.pairs.includes(pair)) throw new ConfigError(`${where}: ${o.file} has no GAN pair '${o.loss}' (it has: ${lf.pairs.join(', ')})`);
+      return [{ file: o.file, loss: pair, source: lf.source, task, ...(params ? { params } : {}) }];
+    }
+    return lf.pairs.map((loss) => ({ file: o.file, loss, source: lf.source, task, ...(params ? { params } : {}) }));
+  }
   if (o.loss) {
     if (!lf.losses.includes(o.loss)) throw new ConfigError(`${where}: ${o.file} has no loss '${o.loss}' (it has: ${lf.losses.join(', ')})`);
     trainable(lf, o.loss, where);
-    return [{ file: o.file, loss: o.loss, source: lf.source, ...(params ? { params } : {}) }];
+    return [{ file: o.file, loss: o.loss, source: lf.source, task, ...(params ? { params } : {}) }];
   }
   for (const loss of lf.losses) trainable(lf, loss, where);
-  return lf.losses.map((loss) => ({ file: o.file, loss, source: lf.source, ...(params ? { params } : {}) }));
+  return lf.losses.map((loss) => ({ file: o.file, loss, source: lf.source, task, ...(params ? { params } : {}) }));
 }
 
 function uniqueLabels(items: PendingLoss[]): string[] {
@@ -302,11 +351,22 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
     if (errs.length) throw new ConfigError(`invalid run config:\n${errs.map((e) => '  ' + e).join('\n')}`);
   }
   const r = raw as RawCompareConfig;
+  const given: PendingLoss[] = [];
+  r.losses.forEach((spec, i) => {
+    const got = resolveLossSpec(spec, baseDir, `$.losses[${i}]`);
+    const other = given.find((g) => g.task !== got[0]?.task);
+    if (got.length && (other || (given.length && given[0].task !== got[0].task))) {
+      throw new ConfigError(`$.losses[${i}]: ${got[0].task === 'gan' ? "a 'task gan' file" : 'a classification file'} cannot be compared with ${given[0].file}'s ${given[0].task === 'gan' ? 'GAN pairs' : 'classification losses'}: a comparison has one task`);
+    }
+    given.push(...got);
+  });
+  const task = given[0]?.task ?? 'classification';
+  if (task === 'gan') return resolveGanCompare(r, given, baseDir);
   const baselineSpec = r.baseline ?? 'ce';
   const base = resolveLossSpec(baselineSpec, baseDir, '$.baseline');
   if (base.length !== 1) throw new ConfigError(`$.baseline: ${baselineSpec} holds ${base.length} losses; name one with FILE#LOSS`);
-  const pending: PendingLoss[] = [base[0]];
-  r.losses.forEach((spec, i) => pending.push(...resolveLossSpec(spec, baseDir, `$.losses[${i}]`)));
+  if (base[0].task !== 'classification') throw new ConfigError(`$.baseline: ${baselineSpec} is a 'task gan' file; the losses compared are classification losses`);
+  const pending: PendingLoss[] = [base[0], ...given];
   const labels = uniqueLabels(pending);
   const sources = new Map<string, string>();
   const refs: LossRefJson[] = pending.map((p, i) => {
@@ -386,6 +446,79 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
   const runsDir = path.resolve(baseDir, r.runsDir ?? path.join('.lossmith', 'runs'));
   const workers = r.workers ?? choice.defaultWorkers;
   return { config, sources, runsDir, engineNote: choice.note, ...(workers !== undefined ? { workers } : {}), ...(queue ? { queue } : {}) };
+}
+
+/**
+ * A GAN comparison (`task gan` files): the baseline pair (default the built-in non-saturating
+ * `ns`) and each pair, trained by the tfjs engine's conditional DCGAN on the embedded digits.
+ * What a GAN run cannot do is refused here, before a run folder exists.
+ */
+function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: string): ResolvedCompare {
+  const baselineSpec = r.baseline ?? 'ns';
+  const base = resolveLossSpec(baselineSpec, baseDir, '$.baseline');
+  if (base.length !== 1) throw new ConfigError(`$.baseline: ${baselineSpec} holds ${base.length} GAN pairs; name one with FILE#NAME`);
+  if (base[0].task !== 'gan') throw new ConfigError(`$.baseline: ${baselineSpec} is a classification loss; a GAN comparison's baseline is a pair NAME_g + NAME_d (default: ns, the non-saturating GAN)`);
+  const refuse = (what: string, why: string): never => {
+    throw new ConfigError(`${what}: ${why}`);
+  };
+  if (r.engine === 'torch') refuse('$.engine', "GAN runs train on the tfjs engine only for now: the torch engine cannot train a 'task gan' file yet (use --engine tfjs)");
+  if (r.model !== undefined) refuse('$.model', 'GAN runs train their own networks (a class-conditional DCGAN); the model option is for classification');
+  if (r.width !== undefined) refuse('$.width', 'GAN runs set their networks\' width with gan.filters');
+  if ((r.augmentations ?? ['none']).some((a) => a !== 'none')) refuse('$.augmentations', 'GAN runs train without augmentation');
+  if (r.sam) refuse('$.sam', 'GAN runs do not use SAM');
+  if (r.tuneLr) refuse('$.tuneLr', 'GAN runs have no validation accuracy to tune the learning rate on');
+  if (r.optimizer && r.optimizer !== 'adam') refuse('$.optimizer', "GAN runs train with Adam (DCGAN's beta1 0.5)");
+  if (r.weightDecay) refuse('$.weightDecay', 'GAN runs train without weight decay');
+  const spec = r.dataset ?? 'mnist';
+  if (spec !== 'mnist') refuse('$.dataset', `GAN runs train on the embedded digits (mnist) only: the digit classifier behind their metrics knows those (got '${spec}')`);
+  const pending = [base[0], ...given];
+  const labels = uniqueLabels(pending);
+  const sources = new Map<string, string>();
+  const refs: LossRefJson[] = pending.map((p, i) => {
+    sources.set(labels[i], p.source);
+    return { label: labels[i], file: p.file, loss: p.loss, ...(p.params ? { params: p.params } : {}) };
+  });
+  const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
+  if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
+  const queue = r.queue ? queueTarget(r.queue, r.queuePasswordFile ? path.resolve(baseDir, r.queuePasswordFile) : undefined) : undefined;
+  const g = r.gan ?? {};
+  const D = GAN_DEFAULTS;
+  const config: CompareConfigJson = {
+    kind: 'compare',
+    task: 'gan',
+    baseline: refs[0],
+    losses: refs.slice(1),
+    dataset: { spec, seed: r.dataSeed ?? 0, ...(r.maxTrain !== undefined ? { maxTrain: r.maxTrain } : {}), ...(r.noise ? { labelNoise: r.noise } : {}), ...(r.imbalance && r.imbalance !== 1 ? { imbalance: r.imbalance } : {}) },
+    model: { kind: 'dcgan' },
+    gan: {
+      zDim: g.zDim ?? D.zDim,
+      filters: g.filters ?? D.filters,
+      beta1: g.beta1 ?? D.beta1,
+      beta2: g.beta2 ?? D.beta2,
+      samplesPerClass: g.samplesPerClass ?? D.samplesPerClass,
+      classifier: { model: 'lenet', epochs: g.classifierEpochs ?? 3, batchSize: 32, lr: 1e-2, seed: 1 },
+    },
+    augmentations: ['none'],
+    seeds,
+    epochs: r.epochs ?? D.epochs,
+    stepsPerEpoch: r.stepsPerEpoch ?? D.stepsPerEpoch,
+    batchSize: r.batchSize ?? D.batchSize,
+    lr: r.lr ?? D.lr,
+    optimizer: 'adam',
+    backend: r.backend ?? 'auto',
+    engine: 'tfjs',
+    workers: r.workers ?? -1,
+    ...(queue ? { queue: queue.url } : {}),
+  };
+  const runsDir = path.resolve(baseDir, r.runsDir ?? path.join('.lossmith', 'runs'));
+  return {
+    config,
+    sources,
+    runsDir,
+    engineNote: `engine tfjs${queue ? " on the queue's workers" : ''} (GAN runs train on tfjs: a class-conditional DCGAN on the embedded digits)`,
+    ...(r.workers !== undefined ? { workers: r.workers } : {}),
+    ...(queue ? { queue } : {}),
+  };
 }
 
 /** A queue URL parsed and its password found, or a ConfigError naming `$.queue`. */

@@ -2,13 +2,13 @@
  * The seam between the run side (compare, evolve) and whatever runs its trainings: the local
  * worker pool (worker-pool.ts: forked processes on this machine) or the job queue
  * (queue/queue-runner.ts: `lossmith worker` processes on any machine, through Redis). Both take
- * a TrainTask and answer with progress and one TrainTaskResult; the run side stays the only
+ * a TrainTask (or a GanTask) and answer with progress and one result; the run side stays the only
  * writer of its run folder either way.
  *
  * Errors: TaskCancelledError when the signal aborts it, WorkerCrashError when its process died
  * (worth a retry), TaskError when the training itself threw (not worth one).
  */
-import type { TrainTask, TrainTaskResult } from '../compute/types';
+import type { GanTask, GanTaskResult, TrainTask, TrainTaskResult } from '../compute/types';
 import type { RunOptions } from './worker-pool';
 
 export type { RunOptions } from './worker-pool';
@@ -17,6 +17,7 @@ export interface TaskRunner {
   /** Trainings it runs at once (0: in this process). */
   readonly size: number;
   run(task: TrainTask, opts?: RunOptions): Promise<TrainTaskResult>;
+  run(task: GanTask, opts?: RunOptions): Promise<GanTaskResult>;
   /** Stops it; tasks still running or waiting reject (TaskCancelledError). */
   close(): Promise<void>;
 }

@@ -35,6 +35,11 @@ export async function executeTask(task: Task, ctx: TaskContext): Promise<unknown
   switch (task.kind) {
     case 'train':
       return loadEngine(task.engine ?? 'tfjs').train(task, ctx);
+    case 'gan': {
+      const engine = loadEngine(task.engine ?? 'tfjs');
+      if (!engine.gan) throw new Error(`the ${engine.name} engine cannot train GANs yet (use --engine tfjs)`);
+      return engine.gan(task, ctx);
+    }
     case 'debug':
       return runDebug(task, ctx);
     default:

@@ -1,6 +1,8 @@
 /**
  * The DSL-to-tfjs compiler: a loss of a checked model becomes a LossFn
- * (y [N,K], logits [N,K]) -> per-sample loss [N], in float32, differentiable by tfjs.
+ * (y [N,K], logits [N,K]) -> per-sample loss [N], in float32, differentiable by tfjs; a loss of
+ * a `task gan` file becomes a GanLossFn ({d_real, d_fake, grad_norm} each [N]) -> [N] through
+ * the same lowering (`compileGanLoss`).
  *
  * - Every builtin goes through the lowering table (lowering.ts), total over BuiltinId.
  * - Per-sample scalars are [N,1] so they broadcast against vectors [N,K]; the result is
@@ -19,6 +21,7 @@ import {
   builtinById,
   INPUT_NAMES,
   taskOfInput,
+  transitiveNames,
   builtinIdOf,
   checkText,
   children,
@@ -29,6 +32,7 @@ import {
   type LetStmt,
   type Model,
   type ParamStmt,
+  type TaskName,
 } from '../../../../grammar/src/index';
 import { LineIndex } from '../../../../grammar/src/text';
 import { TF, type TVal } from './lowering';
@@ -42,8 +46,10 @@ export class CompileError extends Error {
 }
 
 interface Env {
-  y: tf.Tensor2D;
-  logits: tf.Tensor2D;
+  y?: tf.Tensor2D;
+  logits?: tf.Tensor2D;
+  /** Task gan: d_real, d_fake, grad_norm as [N,1]. */
+  gan?: Partial<Record<string, tf.Tensor2D>>;
   k: number;
   p?: tf.Tensor;
   logp?: tf.Tensor;
@@ -53,10 +59,29 @@ interface Env {
 type Plan = {
   params: Map<string, number>;
   lets: Map<string, LetStmt>;
+  /** The inputs a training of the loss's task supplies. */
+  inputs: ReadonlySet<string>;
 };
 
-/** What a classification training supplies per sample (iou is for detectors: check, preview and export only). */
-const INPUTS = new Set(['y', 'logits', 'p', 'C']);
+/**
+ * What a training supplies per sample, per task (iou is for detectors: check, preview and export
+ * only); a GAN training supplies grad_norm only to losses that read it.
+ */
+const TASK_INPUTS: Record<TaskName, ReadonlySet<string>> = {
+  classification: new Set(['y', 'logits', 'p', 'C']),
+  gan: new Set(['d_real', 'd_fake', 'grad_norm']),
+};
+
+/** The inputs of a GAN loss, per sample: the discriminator's outputs and the penalty's gradient norm. */
+export interface GanInputs {
+  d_real: tf.Tensor1D;
+  d_fake: tf.Tensor1D;
+  /** Needed only by losses that read grad_norm (gradient penalties). */
+  grad_norm?: tf.Tensor1D;
+}
+
+/** A GAN loss compiled: per-sample inputs [N] -> per-sample loss [N]. */
+export type GanLossFn = ((inputs: GanInputs) => tf.Tensor1D) & { readonly reads: ReadonlySet<string> };
 
 function idOf(e: Expr): BuiltinId {
   const id = builtinIdOf(e);
@@ -75,12 +100,12 @@ function validate(e: Expr, plan: Plan, seen: Set<string>): void {
     case 'Missing':
       throw new CompileError('incomplete expression (syntax error)');
     case 'Name': {
-      if (INPUTS.has(e.name) || plan.params.has(e.name)) return;
+      if (plan.inputs.has(e.name) || plan.params.has(e.name)) return;
       if (INPUT_NAMES.has(e.name)) {
         throw new CompileError(
           e.name === 'iou'
             ? `'iou' (IoU-balanced classification) is a detector's input: classification trainings have no boxes, so this loss can be checked, previewed and exported but not trained here`
-            : `'${e.name}' is an input of task ${taskOfInput(e.name)}: trainings of that task are not built yet (check, preview and export work)`,
+            : `'${e.name}' is an input of task ${taskOfInput(e.name)}, not of this loss's task`,
         );
       }
       const l = plan.lets.get(e.name);
@@ -99,8 +124,13 @@ function validate(e: Expr, plan: Plan, seen: Set<string>): void {
   }
 }
 
+function logits(env: Env): tf.Tensor2D {
+  if (!env.logits) throw new CompileError('internal: no logits in this task');
+  return env.logits;
+}
+
 function logp(env: Env): tf.Tensor {
-  return (env.logp ??= tf.logSoftmax(env.logits));
+  return (env.logp ??= tf.logSoftmax(logits(env)));
 }
 
 const ofLogits = (e: Expr): boolean => e.kind === 'Name' && e.name === 'logits';
@@ -112,15 +142,21 @@ function lower(e: Expr, env: Env, plan: Plan): TVal {
     case 'Missing':
       throw new CompileError('incomplete expression');
     case 'Name': {
-      switch (e.name) {
-        case 'y':
-          return env.y;
-        case 'logits':
-          return env.logits;
-        case 'p':
-          return (env.p ??= tf.softmax(env.logits));
-        case 'C':
-          return env.k;
+      if (env.gan) {
+        const g = env.gan[e.name];
+        if (g) return g;
+        if (plan.inputs.has(e.name)) throw new Error(`the GAN loss reads ${e.name}, which the training did not supply`);
+      } else {
+        switch (e.name) {
+          case 'y':
+            return env.y!;
+          case 'logits':
+            return logits(env);
+          case 'p':
+            return (env.p ??= tf.softmax(logits(env)));
+          case 'C':
+            return env.k;
+        }
       }
       const prm = plan.params.get(e.name);
       if (prm !== undefined) return prm;
@@ -136,7 +172,7 @@ function lower(e: Expr, env: Env, plan: Plan): TVal {
       const id = idOf(e);
       const args = argsOf(e);
       if (id === 'log_softmax' && ofLogits(args[0])) return logp(env);
-      if (id === 'softmax' && ofLogits(args[0])) return (env.p ??= tf.softmax(env.logits));
+      if (id === 'softmax' && ofLogits(args[0])) return (env.p ??= tf.softmax(logits(env)));
       const vals = args.map((a) => lower(a, env, plan));
       const b = builtinById(id);
       if (b.shape === 'elementwise' && vals.every((v) => typeof v === 'number')) {
@@ -153,16 +189,62 @@ function lower(e: Expr, env: Env, plan: Plan): TVal {
  * does not resolve, or a builtin without a lowering.
  */
 export function compileLoss(written: Model, lossName: string, params: Record<string, number> = {}): LossFn {
+  if (written.task !== 'classification') {
+    throw new CompileError(`loss '${lossName}' is a 'task ${written.task}' loss: it trains in the ${written.task} loop (compileGanLoss), not as a classification loss`);
+  }
+  const { loss, plan } = prepare(written, lossName, params);
+
+  return (y, logits) =>
+    tf.tidy(() => {
+      const [n, k] = logits.shape;
+      if (y.shape[0] !== n || y.shape[1] !== k) throw new Error(`loss ${lossName}: y is [${y.shape}] but logits are [${logits.shape}]`);
+      const env: Env = { y: tf.cast(y, 'float32') as tf.Tensor2D, logits: tf.cast(logits, 'float32') as tf.Tensor2D, k, lets: new Map() };
+      return perSample(lower(loss.expr, env, plan), n, lossName);
+    });
+}
+
+/** A lowered value as the per-sample loss [N] (a constant is filled in). */
+function perSample(v: TVal, n: number, lossName: string): tf.Tensor1D {
+  if (typeof v === 'number') return tf.fill([n], v) as tf.Tensor1D;
+  if (v.shape.length !== 2 || v.shape[1] !== 1 || v.shape[0] !== n) {
+    throw new Error(`loss ${lossName} is not a per-sample scalar (shape [${v.shape}]); wrap a vector in sum(...)`);
+  }
+  return tf.reshape(v, [n]) as tf.Tensor1D;
+}
+
+/**
+ * Compiles `lossName` of a `task gan` model (NAME_g or NAME_d) into a GanLossFn over the
+ * per-sample discriminator outputs, in the stable form like a classification loss. `reads`
+ * names the inputs it uses (a loss that reads grad_norm needs the gradient penalty's double
+ * backward pass).
+ */
+export function compileGanLoss(written: Model, lossName: string, params: Record<string, number> = {}): GanLossFn {
+  if (written.task !== 'gan') throw new CompileError(`loss '${lossName}' is not a GAN loss (the file has no 'task gan' line)`);
+  const { loss, plan, model } = prepare(written, lossName, params);
+  const reads = new Set([...transitiveNames(loss.expr, model)].filter((n) => plan.inputs.has(n)));
+  const fn = (inputs: GanInputs): tf.Tensor1D =>
+    tf.tidy(() => {
+      const n = inputs.d_real.shape[0];
+      const gan: Partial<Record<string, tf.Tensor2D>> = {};
+      for (const [name, t] of Object.entries(inputs) as [string, tf.Tensor1D | undefined][]) {
+        if (!t) continue;
+        if (t.shape.length !== 1 || t.shape[0] !== n) throw new Error(`loss ${lossName}: ${name} is [${t.shape}], expected [${n}]`);
+        gan[name] = tf.reshape(tf.cast(t, 'float32'), [n, 1]) as tf.Tensor2D;
+      }
+      return perSample(lower(loss.expr, { gan, k: 1, lets: new Map() }, plan), n, lossName);
+    });
+  return Object.assign(fn, { reads });
+}
+
+/** The stable form of `lossName` and its plan (params, lets, the task's inputs), validated. */
+function prepare(written: Model, lossName: string, params: Record<string, number>): { loss: Model['losses'][number]; plan: Plan; model: Model } {
   const writtenLoss = written.losses.find((l) => l.name === lossName);
   if (!writtenLoss) {
     const names = written.losses.map((l) => l.name);
     throw new CompileError(`no loss named '${lossName}'${names.length ? ` (this file has: ${names.join(', ')})` : ' (this file defines no loss)'}`);
   }
-  if (written.task !== 'classification') {
-    throw new CompileError(`task ${written.task}: trainings of ${written.task} losses are not built yet (check, preview and export work)`);
-  }
   const first = (m: Model, s: ParamStmt | LetStmt): boolean => m.symbols.get(s.name)?.stmt === s && !INPUT_NAMES.has(s.name);
-  const plan: Plan = { params: new Map(), lets: new Map() };
+  const plan: Plan = { params: new Map(), lets: new Map(), inputs: TASK_INPUTS[written.task] };
   for (const p of written.params) if (first(written, p)) plan.params.set(p.name, p.value);
   for (const [name, v] of Object.entries(params)) {
     if (!plan.params.has(name)) {
@@ -176,19 +258,7 @@ export function compileLoss(written: Model, lossName: string, params: Record<str
   const loss = model.losses[written.losses.indexOf(writtenLoss)];
   for (const l of model.lets) if (first(model, l)) plan.lets.set(l.name, l);
   validate(loss.expr, plan, new Set());
-
-  return (y, logits) =>
-    tf.tidy(() => {
-      const [n, k] = logits.shape;
-      if (y.shape[0] !== n || y.shape[1] !== k) throw new Error(`loss ${lossName}: y is [${y.shape}] but logits are [${logits.shape}]`);
-      const env: Env = { y: tf.cast(y, 'float32') as tf.Tensor2D, logits: tf.cast(logits, 'float32') as tf.Tensor2D, k, lets: new Map() };
-      const v = lower(loss.expr, env, plan);
-      if (typeof v === 'number') return tf.fill([n], v) as tf.Tensor1D;
-      if (v.shape.length !== 2 || v.shape[1] !== 1 || v.shape[0] !== n) {
-        throw new Error(`loss ${lossName} is not a per-sample scalar (shape [${v.shape}]); wrap a vector in sum(...)`);
-      }
-      return tf.reshape(v, [n]) as tf.Tensor1D;
-    });
+  return { loss, plan, model };
 }
 
 function describe(text: string, d: Diagnostic): string {
@@ -201,6 +271,15 @@ function describe(text: string, d: Diagnostic): string {
  * arity) makes it throw a CompileError listing them with line:column; warnings do not.
  */
 export function compileSource(text: string, lossName: string, params?: Record<string, number>): LossFn {
+  return compileLoss(checkedModel(text, lossName), lossName, params);
+}
+
+/** compileSource for a loss of a `task gan` file. */
+export function compileGanSource(text: string, lossName: string, params?: Record<string, number>): GanLossFn {
+  return compileGanLoss(checkedModel(text, lossName), lossName, params);
+}
+
+function checkedModel(text: string, lossName: string): Model {
   const { model, diagnostics } = checkText(text, { integrity: false });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
@@ -210,5 +289,5 @@ export function compileSource(text: string, lossName: string, params?: Record<st
       errors,
     );
   }
-  return compileLoss(model, lossName, params);
+  return model;
 }

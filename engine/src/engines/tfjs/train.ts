@@ -90,7 +90,7 @@ export function learningRate(step: number, total: number, peak: number, warmupFr
   return 0.5 * peak * (1 + Math.cos((Math.PI * (step - warm)) / span));
 }
 
-class BatchStream {
+export class BatchStream {
   private order: Int32Array;
   private pos = 0;
   constructor(private n: number, private rng: Rng) {

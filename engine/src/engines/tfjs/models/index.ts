@@ -29,6 +29,8 @@ export interface Model {
   readonly stateVariables: tf.Variable[];
   /** x: [N,H,W,C] (or [N,H*W*C] for the MLP). Returns logits [N, numClasses]. */
   apply(x: tf.Tensor, training: boolean, opts?: ApplyOptions): tf.Tensor2D;
+  /** The penultimate layer's activations [N, F] (inference mode), for models that name it (lenet: the dense 128 after ReLU). */
+  features?(x: tf.Tensor): tf.Tensor2D;
   numParams(): number;
   dispose(): void;
 }
@@ -83,12 +85,12 @@ function buildConvNet(p: ParamStore, spec: ModelSpec, shape: [number, number, nu
  * -> 7), no batch norm or dropout. Not a surrogate of the search literature: a model that
  * reaches MNIST's usual accuracies (98%) in a few epochs on the CPU (README, "The main job").
  */
-function buildLeNet(p: ParamStore, spec: ModelSpec, shape: [number, number, number], k: number): Layer {
+function buildLeNet(p: ParamStore, spec: ModelSpec, shape: [number, number, number], k: number): Layer & { features: Layer } {
   const w = spec.width ?? 1;
   const [f1, f2, d] = [8, 16, 128].map((f) => scaled(f, w));
   const [h2, w2] = [Math.floor(shape[0] / 4), Math.floor(shape[1] / 4)];
   if (h2 < 1 || w2 < 1) throw new Error(`model 'lenet' needs images of at least 4x4 pixels (got ${shape[0]}x${shape[1]})`);
-  return seq(
+  const body = seq(
     conv2d(p, 'conv1', 5, shape[2], f1),
     relu,
     maxPool2,
@@ -98,8 +100,10 @@ function buildLeNet(p: ParamStore, spec: ModelSpec, shape: [number, number, numb
     flatten,
     dense(p, 'dense', h2 * w2 * f2, d),
     relu,
-    dense(p, 'logits', d, k)
   );
+  const head = dense(p, 'logits', d, k);
+  // The penultimate layer (the GAN metrics' feature space: engines/tfjs/gan/classifier.ts).
+  return Object.assign(seq(body, head), { features: body });
 }
 
 /** NLFS ResNet9V2 block: (BN-swish-conv/2, BN-swish-conv, BN-swish-conv) + conv1x1/2 shortcut. */
@@ -134,7 +138,7 @@ export function createModel(
 ): Model {
   const params = new ParamStore(Rng.derive(seed, 'init', spec.kind));
   const defaultRng = Rng.derive(seed, 'dropout');
-  let net: Layer;
+  let net: Layer & { features?: Layer };
   switch (spec.kind) {
     case 'mlp': net = buildMlp(params, spec, inputShape, numClasses); break;
     case 'convnet': net = buildConvNet(params, spec, inputShape, numClasses); break;
@@ -156,6 +160,14 @@ export function createModel(
         return net(h, ctx) as tf.Tensor2D;
       });
     },
+    ...(net.features
+      ? {
+          features(x: tf.Tensor): tf.Tensor2D {
+            const body = net.features!;
+            return tf.tidy(() => body(x.rank === 2 ? tf.reshape(x, [x.shape[0], ...inputShape]) : x, { training: false, rng: defaultRng, updateStats: false }) as tf.Tensor2D);
+          },
+        }
+      : {}),
     numParams() {
       return params.trainable.reduce((a, v) => a + v.size, 0);
     },
