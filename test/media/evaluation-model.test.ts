@@ -440,3 +440,42 @@ test('a queued run: the job queue and its workers at the start, and where each t
   for (const e of events) reduce(local, e as WireEvent);
   assert.ok(!metadata(local).some(([k]) => k === 'Job queue' || k === 'Ran on'));
 });
+
+test('a GAN comparison (task gan): FD rows (lower is better) with the accuracy on generated digits beside them, FD curves, the metric explained', () => {
+  const gan = fixtureEvents('compare-gan', MEDIA_FIXTURES) as WireEvent[];
+  const m = emptyModel('g');
+  for (const e of gan) reduce(m, e);
+  assert.equal(m.task, 'gan');
+  assert.equal(m.status, 'done');
+  const header = tableHeader(m);
+  assert.equal(header[2], 'FD (mean; lower is better)');
+  assert.equal(header[5], 'Difference in FD');
+  assert.equal(header[header.length - 1], 'Accuracy on generated digits');
+  const rows = table(m);
+  assert.deepEqual(rows.map((r) => r.loss), ['ns', 'hinge']);
+  const result = gan.find((e) => e.type === 'result' && e.loss === 'hinge') as unknown as { gan: { fd: { mean: number }; genAccuracy: { mean: number } }; vsBaseline: { meanDiff: number; metric: string; lowerIsBetter: boolean } };
+  assert.equal(result.vsBaseline.metric, 'fd');
+  const hinge = rows[1];
+  assert.equal(hinge.cells.mean, result.gan.fd.mean.toFixed(1));
+  assert.equal(hinge.cells.diff, `${result.vsBaseline.meanDiff > 0 ? '+' : ''}${result.vsBaseline.meanDiff.toFixed(1)}`);
+  assert.match(hinge.cells.ci, /^\[[-+]\d+\.\d, [-+]?\d+\.\d\]$/);
+  assert.match(hinge.cells.gen, /^\d+\.\d+% ± \d+\.\d \([-+]?\d+\.\d+ pp, no difference\)$/);
+  assert.match(rows[0].cells.gen, /^\d+\.\d+% ± \d+\.\d$/);
+  for (const r of rows) for (const c of Object.values(r.cells)) assert.ok(c && !/undefined|NaN|null/.test(c), `${r.loss}: ${c}`);
+  assert.match(tableLegend(m), /^FD is the Fréchet distance in the feature space of Lossmith's digit classifier \(lenet, \d+\.\d+% on the real test digits\) .* not Inception FID: lower is better/);
+  const meta = new Map(metadata(m));
+  assert.match(meta.get('Model')!, /^class-conditional DCGAN \(task gan/);
+  assert.match(meta.get('Metrics')!, /not Inception FID/);
+  // The curves: the quick FD and the accuracy on generated digits per epoch.
+  const fd = curves(m, 'none', 'fd', false);
+  assert.deepEqual(fd.x, [1, 2]);
+  assert.ok(fd.series.every((s) => s.y.every((v) => v !== null && v > 0)));
+  const acc = curves(m, 'none', 'genAccuracy', false);
+  assert.ok(acc.series.every((s) => s.y.every((v) => v !== null && v >= 0 && v <= 1)));
+  // Verdicts in FD units, never "pp" for FD.
+  const v = verdictSummary(m)!;
+  assert.match(v.lines[0], /^hinge: no difference \(FD [-+]\d+\.\d, p_adj /);
+  assert.doesNotMatch(v.lines.join(' '), /FD[^;]*pp/);
+  const csv = tableCsv(m).trim().split('\r\n');
+  assert.equal(csv.length, 3);
+});

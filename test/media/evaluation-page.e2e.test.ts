@@ -138,6 +138,31 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
       }
     });
 
+    await t.test('a GAN comparison (task gan): FD with the accuracy on generated digits, FD curves, and what FD is here', async () => {
+      const gEvents = fixtureEvents('compare-gan', MEDIA_FIXTURES);
+      const { page, errors, violations } = await openPanel(ctx, `${base}/evaluation.html`, 'dark');
+      await send(page, { type: 'events', runId: 'compare-gan', from: 0, events: gEvents });
+      await page.waitForSelector('#results[data-final="true"]');
+      const headers = await page.locator('#results thead th').allTextContents();
+      assert.equal(headers[2], 'FD (mean; lower is better)');
+      assert.equal(headers[headers.length - 1], 'Accuracy on generated digits');
+      assert.deepEqual(await page.locator('#acc-select option').allTextContents(), ['FD (quick)', 'On generated digits']);
+      await page.waitForSelector('#chart-acc canvas');
+      assert.match((await page.textContent('#cap-acc')) ?? '', /^FD \(quick, per epoch\) per epoch/);
+      assert.match((await page.textContent('#table-legend')) ?? '', /not Inception FID/);
+      assert.equal(await page.textContent('#table-heading'), 'FD and accuracy on generated digits');
+      assert.equal(await page.textContent('#acc-label'), 'Metric');
+      assert.match((await page.textContent('#table-hint')) ?? '', /^Difference to the baseline pair: mean over seeds of \(pair − baseline\) FD/);
+      const meta = (await page.locator('#meta').innerText()).replace(/\s+/g, ' ');
+      assert.match(meta, /class-conditional DCGAN/);
+      assert.match(meta, /not Inception FID/);
+      assert.doesNotMatch((await page.locator('#results').innerText()).replace(/\s+/g, ' '), /undefined|NaN/);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
+      await page.screenshot({ path: path.join(shots, 'evaluation-gan-dark.png'), fullPage: true });
+      await page.close();
+    });
+
     await t.test('learning-rate tuning: progress while tuning, the rate table with the chosen rate in bold and in words, each row\u2019s rate', async () => {
       const tEvents = fixtureEvents('compare-tuned', MEDIA_FIXTURES);
       const { page, errors, violations } = await openPanel(ctx, `${base}/evaluation.html`, 'dark');

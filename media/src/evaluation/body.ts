@@ -16,7 +16,7 @@ export const EVALUATION_BODY = `<main id="app" aria-busy="true">
     <div class="controls">
       <label for="aug-select">Augmentation</label>
       <select id="aug-select"></select>
-      <label for="acc-select">Accuracy</label>
+      <label for="acc-select" id="acc-label">Accuracy</label>
       <select id="acc-select">
         <option value="valAcc">Validation</option>
         <option value="trainAcc">Training</option>

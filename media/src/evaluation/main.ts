@@ -39,11 +39,29 @@ const charts: { loss?: uPlot; acc?: uPlot } = {};
 const saveView = (patch: Record<string, string | boolean>): void => page.saveView(patch);
 const schedule = (): void => page.schedule();
 
+/** The second chart's choices: validation or training accuracy; for a GAN run, its quick FD or the accuracy on generated digits. */
+const ACC_CHOICES: Record<'classification' | 'gan', [Metric, string][]> = {
+  classification: [
+    ['valAcc', 'Validation'],
+    ['trainAcc', 'Training'],
+  ],
+  gan: [
+    ['fd', 'FD (quick)'],
+    ['genAccuracy', 'On generated digits'],
+  ],
+};
+
+function setText(id: string, text: string): void {
+  const e = document.getElementById(id);
+  if (e && e.textContent !== text) e.textContent = text;
+}
+
 function view(): { aug: string; acc: Metric; seeds: boolean } {
   const v = page.view;
+  const choices = ACC_CHOICES[model.task].map(([m]) => m);
   return {
     aug: typeof v.aug === 'string' ? v.aug : '',
-    acc: v.acc === 'trainAcc' ? 'trainAcc' : 'valAcc',
+    acc: choices.includes(v.acc as Metric) ? (v.acc as Metric) : choices[0],
     seeds: v.seeds === true,
   };
 }
@@ -79,6 +97,20 @@ function render(): void {
   const aug = augs.includes(v.aug) ? v.aug : augs[0] ?? '';
   els.aug.value = aug;
   els.aug.disabled = augs.length < 2;
+  const choices = ACC_CHOICES[model.task];
+  // A GAN run's words: its metric is FD (lower is better), beside the accuracy on generated digits.
+  const gan = model.task === 'gan';
+  setText('acc-label', gan ? 'Metric' : 'Accuracy');
+  setText('table-heading', gan ? 'FD and accuracy on generated digits' : 'Test accuracy');
+  setText(
+    'table-hint',
+    gan
+      ? 'Difference to the baseline pair: mean over seeds of (pair − baseline) FD on the same seeds (negative: closer to the real digits); 95% confidence interval and p-value of a two-sided paired t-test, and the exact Wilcoxon signed-rank p-value.'
+      : 'Difference to the baseline: mean over seeds of (loss − baseline) test accuracy on the same seeds; 95% confidence interval and p-value of a two-sided paired t-test, and the exact Wilcoxon signed-rank p-value.',
+  );
+  if ([...els.acc.options].map((o) => o.value).join('\n') !== choices.map(([m]) => m).join('\n')) {
+    els.acc.replaceChildren(...choices.map(([m, label]) => el('option', { text: label, attrs: { value: m } })));
+  }
   els.acc.value = v.acc;
   els.seeds.checked = v.seeds;
 
@@ -111,8 +143,10 @@ function renderTable(): void {
     { text: r.cells.wilcoxon, className: 'num' },
     { text: r.cells.time, className: 'num' },
     { text: r.cells.excluded, className: 'nowrap' },
+    ...(model.task === 'gan' ? [{ text: r.cells.gen, className: 'num' }] : []),
   ]);
-  const caption = provisional ? 'Test accuracy of the finished trainings so far (provisional: the paired tests come when the run ends)' : `Test accuracy over ${model.seeds.length} seed(s), per augmentation`;
+  const what = model.task === 'gan' ? 'FD (lower is better) and accuracy on generated digits' : 'Test accuracy';
+  const caption = provisional ? `${what} of the finished trainings so far (provisional: the paired tests come when the run ends)` : `${what} over ${model.seeds.length} seed(s), per augmentation`;
   fillTable(els.results, caption, tableHeader(model), cells);
   els.results.dataset.final = provisional || rows.length === 0 ? 'false' : 'true';
   els.legend.textContent = tableLegend(model);

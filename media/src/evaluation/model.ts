@@ -17,6 +17,9 @@ export interface EpochPoint {
   trainLoss: number | null;
   trainAcc: number | null;
   valAcc: number | null;
+  /** GAN runs: the epoch's quick FD and accuracy on generated digits (null elsewhere). */
+  fd: number | null;
+  genAccuracy: number | null;
 }
 
 export interface Training {
@@ -26,7 +29,10 @@ export interface Training {
   seedIndex: number;
   epochs: EpochPoint[];
   status: string | null;
+  /** Test accuracy (a GAN training: the accuracy on generated digits). */
   testAcc: number | null;
+  /** A GAN training's FD. */
+  fd: number | null;
   /** The job-queue worker that trained it (host) and which attempt it was; null when it ran locally. */
   worker: { host: string; attempt: number } | null;
 }
@@ -52,6 +58,8 @@ export interface ResultRow extends Pick<PairedTestJson, 'n' | 'meanDiff' | 'ci95
   ended: number;
   /** The learning rate its trainings used (the tuned one under tuning; null in runs recorded before it was written). */
   lr: number | null;
+  /** GAN runs: the accuracy on generated digits (mean, s.d.) and its paired difference to the baseline pair; mean/std/perSeed above are FD. */
+  gen: { mean: number | null; std: number | null; diff: number | null; pAdjusted: number | null; verdict: Verdict | null } | null;
 }
 
 /** One loss and augmentation's choice of learning rate (an `lr-chosen` event), as in the protocol; `note` null when there is none. */
@@ -84,6 +92,10 @@ export interface Tuning {
 export interface EvalModel {
   runId: string;
   status: RunStatus;
+  /** 'gan' for a GAN comparison (task gan): its metric is FD, lower is better. */
+  task: 'classification' | 'gan';
+  /** GAN runs: the digit classifier's accuracy on real test digits (the FD's feature space). */
+  classifierAccuracy: number | null;
   created: string | null;
   losses: string[];
   baseline: string;
@@ -113,6 +125,8 @@ export function emptyModel(runId: string): EvalModel {
   return {
     runId,
     status: 'waiting',
+    task: 'classification',
+    classifierAccuracy: null,
     created: null,
     losses: [],
     baseline: 'ce',
@@ -143,7 +157,7 @@ function training(m: EvalModel, e: WireEvent): Training | undefined {
   const k = key(e.loss, e.augmentation, e.seedIndex);
   let t = m.trainings.get(k);
   if (!t) {
-    t = { loss: e.loss, augmentation: e.augmentation, seed: isFiniteNum(e.seed) ? e.seed : e.seedIndex + 1, seedIndex: e.seedIndex, epochs: [], status: null, testAcc: null, worker: null };
+    t = { loss: e.loss, augmentation: e.augmentation, seed: isFiniteNum(e.seed) ? e.seed : e.seedIndex + 1, seedIndex: e.seedIndex, epochs: [], status: null, testAcc: null, fd: null, worker: null };
     m.trainings.set(k, t);
     if (!m.losses.includes(e.loss) && e.loss !== m.baseline) m.losses.push(e.loss);
     if (!m.augmentations.includes(e.augmentation)) m.augmentations.push(e.augmentation);
@@ -153,7 +167,9 @@ function training(m: EvalModel, e: WireEvent): Training | undefined {
 
 function resultRow(e: WireEvent): ResultRow | undefined {
   if (!isStr(e.loss, 500) || !isStr(e.augmentation, 500)) return undefined;
-  const acc = isObj(e.testAccuracy) ? e.testAccuracy : {};
+  const gan = isObj(e.gan) ? e.gan : null;
+  // A GAN result: its summary statistic is FD (the paired test in vsBaseline compares FD).
+  const acc = gan && isObj(gan.fd) ? gan.fd : isObj(e.testAccuracy) ? e.testAccuracy : {};
   const vs = isObj(e.vsBaseline) ? e.vsBaseline : {};
   const ci = parseInterval(vs.ci95);
   const perSeed = Array.isArray(acc.perSeed) ? acc.perSeed.slice(0, 10_000).map(numOrNull) : [];
@@ -183,7 +199,14 @@ function resultRow(e: WireEvent): ResultRow | undefined {
     excluded,
     ended,
     lr: isFiniteNum(e.lr) && e.lr > 0 ? e.lr : null,
+    gen: gan ? genStats(gan) : null,
   };
+}
+
+function genStats(gan: Record<string, unknown>): NonNullable<ResultRow['gen']> {
+  const g = isObj(gan.genAccuracy) ? gan.genAccuracy : {};
+  const vs = isObj(gan.genAccuracyVsBaseline) ? gan.genAccuracyVsBaseline : {};
+  return { mean: numOrNull(g.mean), std: numOrNull(g.std), diff: numOrNull(vs.meanDiff), pAdjusted: numOrNull(vs.pAdjusted), verdict: parseVerdict(vs.verdict) };
 }
 
 const isRate = (x: unknown): x is number => isFiniteNum(x) && x > 0;
@@ -224,6 +247,7 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       if (isInt(e.jobs, 0, 1e7)) m.jobs = e.jobs;
       if (isInt(e.workers, 0, 1e4)) m.workers = e.workers;
       const c = isObj(e.config) ? e.config : {};
+      if (c.task === 'gan') m.task = 'gan';
       if (isObj(c.baseline) && isStr(c.baseline.label, 500)) m.baseline = c.baseline.label;
       if (Array.isArray(c.losses)) for (const l of c.losses) if (isObj(l) && isStr(l.label, 500) && !m.losses.includes(l.label)) m.losses.push(l.label);
       if (isObj(c.dataset)) {
@@ -289,7 +313,8 @@ export function reduce(m: EvalModel, e: WireEvent): void {
     case 'epoch': {
       const t = training(m, e);
       if (!t || !isInt(e.epoch, 0, 1e6)) return;
-      const p: EpochPoint = { epoch: e.epoch, trainLoss: numOrNull(e.trainLoss), trainAcc: numOrNull(e.trainAcc), valAcc: numOrNull(e.valAcc) };
+      const g = isObj(e.gan) ? e.gan : {};
+      const p: EpochPoint = { epoch: e.epoch, trainLoss: numOrNull(e.trainLoss), trainAcc: numOrNull(e.trainAcc), valAcc: numOrNull(e.valAcc), fd: numOrNull(g.fd), genAccuracy: numOrNull(g.genAccuracy) };
       const i = t.epochs.findIndex((q) => q.epoch === p.epoch);
       if (i >= 0) t.epochs[i] = p;
       else t.epochs.push(p);
@@ -305,6 +330,10 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       if (t.status === null && st !== 'cancelled' && st !== 'failed') m.finished++;
       t.status = st;
       t.testAcc = numOrNull(e.testAcc);
+      if (isObj(e.gan)) {
+        t.fd = numOrNull(e.gan.fd);
+        if (isFiniteNum(e.gan.classifierAccuracy)) m.classifierAccuracy = e.gan.classifierAccuracy;
+      }
       t.worker = isObj(e.worker) && isStr(e.worker.host, 200) ? { host: e.worker.host, attempt: isInt(e.worker.attempt, 1, 1e4) ? e.worker.attempt : 1 } : null;
       return;
     }
@@ -374,8 +403,8 @@ export function lossOrder(m: EvalModel): string[] {
   return [m.baseline, ...rest].filter((l) => seen.has(l) || m.losses.includes(l) || l === m.baseline);
 }
 
-export type Metric = 'trainLoss' | 'valAcc' | 'trainAcc';
-export const METRIC_LABEL: Record<Metric, string> = { trainLoss: 'Training loss', valAcc: 'Validation accuracy', trainAcc: 'Training accuracy' };
+export type Metric = 'trainLoss' | 'valAcc' | 'trainAcc' | 'fd' | 'genAccuracy';
+export const METRIC_LABEL: Record<Metric, string> = { trainLoss: 'Training loss', valAcc: 'Validation accuracy', trainAcc: 'Training accuracy', fd: 'FD (quick, per epoch)', genAccuracy: 'Accuracy on generated digits' };
 
 export interface CurveSeries {
   loss: string;
@@ -437,7 +466,7 @@ export interface TableRow {
   augmentation: string;
   baseline: boolean;
   provisional: boolean;
-  cells: { lr: string; mean: string; std: string; n: string; diff: string; ci: string; dz: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string };
+  cells: { lr: string; mean: string; std: string; n: string; diff: string; ci: string; dz: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string; gen: string };
   /** The run's verdict on the comparison with the baseline (null: the baseline, a provisional row, a run recorded before verdicts). */
   verdict: Verdict | null;
   /** Why (the verdict cell's tooltip; '' for the baseline and provisional rows). */
@@ -451,6 +480,13 @@ function chosenLr(m: EvalModel, loss: string, augmentation: string): number | nu
   return m.tuning?.choices.find((c) => c.loss === loss && c.augmentation === augmentation)?.lr ?? null;
 }
 
+/** Mean and sample s.d. (null where undefined). */
+function meanStd(xs: number[]): [number | null, number | null] {
+  const mean = xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+  const std = xs.length >= 2 && mean !== null ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : null;
+  return [mean, std];
+}
+
 function provisionalRows(m: EvalModel): ResultRow[] {
   const rows: ResultRow[] = [];
   for (const aug of m.augmentations) {
@@ -459,9 +495,12 @@ function provisionalRows(m: EvalModel): ResultRow[] {
       const ended = [...m.trainings.values()].filter((t) => t.loss === loss && t.augmentation === aug && t.status !== null && t.status !== 'cancelled');
       if (!ended.length) continue;
       const count = (status: string): number => ended.filter((t) => t.status === status).length;
-      const accs = ended.filter((t) => t.status === 'completed').map((t) => t.testAcc).filter((v): v is number => v !== null);
-      const mean = accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : null;
-      const std = accs.length >= 2 && mean !== null ? Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / (accs.length - 1)) : null;
+      const done = ended.filter((t) => t.status === 'completed');
+      // A GAN run's rows are FD; the accuracy on generated digits goes beside it.
+      const accs = done.map((t) => (m.task === 'gan' ? t.fd : t.testAcc)).filter((v): v is number => v !== null);
+      const [mean, std] = meanStd(accs);
+      const gens = m.task === 'gan' ? done.map((t) => t.testAcc).filter((v): v is number => v !== null) : [];
+      const [genMean, genStd] = meanStd(gens);
       rows.push({
         loss,
         augmentation: aug,
@@ -483,6 +522,7 @@ function provisionalRows(m: EvalModel): ResultRow[] {
         excluded: { nan: count('nan'), failed: count('failed'), earlyStopped: count('early-stopped') },
         ended: ended.length,
         lr: chosenLr(m, loss, aug),
+        gen: m.task === 'gan' ? { mean: genMean, std: genStd, diff: null, pAdjusted: null, verdict: null } : null,
       });
     }
   }
@@ -496,7 +536,37 @@ function inTableOrder(m: EvalModel, rows: readonly ResultRow[]): ResultRow[] {
 }
 
 /** The final table (from result events), or provisional rows from finished seeds while none arrived. */
+/** A GAN comparison's verdict in FD units ("better (FD -67.9, p_adj = 0.031)"). */
+function ganVerdictPhrase(r: ResultRow): string {
+  if (!r.verdict) return '—';
+  if (r.verdict === 'inconclusive') return `inconclusive (${r.n} seed pair${r.n === 1 ? '' : 's'})`;
+  return `${VERDICT_WORDS[r.verdict]} (FD ${fdText(r.meanDiff, true)}${r.pAdjusted === null ? '' : `, p_adj ${pValue(r.pAdjusted)}`})`;
+}
+
+function ganVerdictReason(r: ResultRow, baseline: string): string {
+  const pa = `p (Holm) ${pValue(r.pAdjusted)}`;
+  if (r.verdict === 'better' || r.verdict === 'worse') return `${r.verdict} than ${baseline}: FD ${fdText(r.meanDiff, true)} (lower is better), ${pa}`;
+  if (r.verdict === 'no-difference') return `no difference in FD from ${baseline} detected: ${pa} (not a proof of equality)`;
+  return verdictReason(r, baseline);
+}
+
+/** An FD value (or a signed difference of two). */
+function fdText(v: number | null, signed = false): string {
+  if (v === null) return '—';
+  return `${signed && v > 0 ? '+' : ''}${v.toFixed(1)}`;
+}
+
+/** A GAN row's accuracy on generated digits: mean ± s.d., and its difference to the baseline pair with the verdict. */
+function genText(r: ResultRow): string {
+  const g = r.gen;
+  if (!g) return '—';
+  const base = `${pct(g.mean)}${g.std === null ? '' : ` ± ${(g.std * 100).toFixed(1)}`}`;
+  if (r.baseline || g.diff === null) return base;
+  return `${base} (${pp(g.diff)}${g.verdict ? `, ${VERDICT_WORDS[g.verdict]}` : ''})`;
+}
+
 export function table(m: EvalModel): TableRow[] {
+  const gan = m.task === 'gan';
   const provisional = m.results.length === 0;
   return inTableOrder(m, provisional ? provisionalRows(m) : m.results).map((r) => {
     const seedsTotal = m.seeds.length || r.perSeed.length;
@@ -510,16 +580,16 @@ export function table(m: EvalModel): TableRow[] {
       baseline: r.baseline,
       provisional,
       verdict: tested ? r.verdict : null,
-      verdictTitle: tested ? verdictReason(r, m.baseline) : '',
+      verdictTitle: tested ? (gan ? ganVerdictReason(r, m.baseline) : verdictReason(r, m.baseline)) : '',
       note: r.note,
       raw: r,
       cells: {
         lr: r.lr === null ? '—' : String(r.lr),
-        mean: pct(r.mean),
-        std: r.std === null ? '—' : `${(r.std * 100).toFixed(2)} pp`,
+        mean: gan ? fdText(r.mean) : pct(r.mean),
+        std: r.std === null ? '—' : gan ? fdText(r.std) : `${(r.std * 100).toFixed(2)} pp`,
         n: provisional ? `${r.n} of ${seedsTotal}` : String(r.baseline ? r.perSeed.filter((v) => v !== null).length : r.n),
-        diff: r.baseline ? 'baseline' : pp(r.meanDiff),
-        ci: r.ci95 && !r.baseline ? `[${pp(r.ci95[0])}, ${pp(r.ci95[1])}]` : '—',
+        diff: r.baseline ? 'baseline' : gan ? fdText(r.meanDiff, true) : pp(r.meanDiff),
+        ci: r.ci95 && !r.baseline ? (gan ? `[${fdText(r.ci95[0], true)}, ${fdText(r.ci95[1], true)}]` : `[${pp(r.ci95[0])}, ${pp(r.ci95[1])}]`) : '—',
         dz: r.baseline ? '—' : dzText(r),
         p: r.baseline ? '—' : untestable ? noTest : pValue(r.pValue),
         pAdjusted: r.baseline ? '—' : untestable ? '—' : pValue(r.pAdjusted),
@@ -528,6 +598,7 @@ export function table(m: EvalModel): TableRow[] {
         time: duration(r.meanWallMs),
         // '—': a run recorded before the exclusions were counted.
         excluded: r.excluded ? excludedText(r.excluded, r.ended) || 'none' : '—',
+        gen: genText(r),
       },
     };
   });
@@ -540,14 +611,29 @@ const LR_COLUMN = 2;
 /** The final table's header: with a "Learning rate" column when the run tuned its rates. */
 export function tableHeader(m: EvalModel): string[] {
   const h = [...TABLE_HEADER];
+  if (m.task === 'gan') {
+    h[2] = 'FD (mean; lower is better)';
+    h[5] = 'Difference in FD';
+    h.push('Accuracy on generated digits');
+  }
   if (m.tuning) h.splice(LR_COLUMN, 0, 'Learning rate');
   return h;
+}
+
+/** What FD is here (every place that shows it says so). */
+export function fdNote(m: EvalModel): string {
+  return `FD is the Fréchet distance in the feature space of Lossmith's digit classifier${m.classifierAccuracy === null ? '' : ` (lenet, ${pct(m.classifierAccuracy)} on the real test digits)`} between real test digits and generated ones, not Inception FID: lower is better, not comparable with published FIDs. Accuracy on generated digits: the classifier's, against the class each digit was generated for (chance 10%).`;
 }
 
 /** The line under the table: Holm's adjustment and the verdict rule (as under the CLI's table), or why there is none. */
 export function tableLegend(m: EvalModel): string {
   const rows = table(m);
   if (!rows.length) return '';
+  if (m.task === 'gan') return `${fdNote(m)} ${legendWithoutGan(m, rows)}`;
+  return legendWithoutGan(m, rows);
+}
+
+function legendWithoutGan(m: EvalModel, rows: TableRow[]): string {
   if (rows[0].provisional) return 'Only completed trainings count: diverged (NaN), failed and early-stopped ones are left out. The paired tests, p (Holm) and the verdicts come when the run ends.';
   const tested = rows.filter((r) => !r.baseline);
   if (!tested.some((r) => r.raw.verdict !== null || r.raw.pAdjusted !== null)) return NO_VERDICTS_LEGEND;
@@ -683,7 +769,7 @@ export function verdictSummary(m: EvalModel): VerdictSummary | null {
     const left = excludedText(r.excluded, r.ended);
     if (r.baseline) {
       if (left) lines.push(`${name} (baseline): ${left}`);
-    } else lines.push(`${name}: ${verdictPhrase(r)}${left ? `; ${left}` : ''}`);
+    } else lines.push(`${name}: ${m.task === 'gan' ? ganVerdictPhrase(r) : verdictPhrase(r)}${left ? `; ${left}` : ''}`);
   }
   return { short: verdictCounts(tested.map((r) => r.verdict)), lines };
 }
@@ -713,7 +799,8 @@ export function metadata(m: EvalModel): [string, string][] {
     ['Status', m.status],
     ['Engine', m.backends.length ? m.backends.map(computeLine).join('; ') : m.status === 'running' || m.status === 'waiting' ? 'not reported yet' : '—'],
     ['Dataset', m.dataset ? `${m.dataset}${m.maxTrain ? ` (${m.maxTrain} training examples)` : ''}` : '—'],
-    ['Model', m.model || '—'],
+    ['Model', m.task === 'gan' ? `${m.model === 'dcgan' ? 'class-conditional DCGAN' : m.model || '—'} (task gan: each loss is a generator/discriminator pair)` : m.model || '—'],
+    ...(m.task === 'gan' ? [['Metrics', `FD in the feature space of Lossmith's digit classifier${m.classifierAccuracy === null ? '' : ` (${pct(m.classifierAccuracy)} on real test digits)`}, not Inception FID; accuracy on generated digits`] as [string, string]] : []),
     ['Augmentations', m.augmentations.join(', ') || '—'],
     ['Seeds × epochs', m.seeds.length ? `${m.seeds.length} × ${m.epochs}` : '—'],
     ...(m.tuning ? [['Learning-rate tuning', tuningLine(m.tuning, tuneDone(m))] as [string, string]] : []),
