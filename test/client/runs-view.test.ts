@@ -87,6 +87,8 @@ test('a row is named by what ran (losses, model, augmentations) and its verdict,
   assert.equal(runRowLabel(better), 'focal vs ce · lenet · none — better +0.40 pp');
   assert.equal(verdictOutcome(one('focal: no difference (-0.05 pp, p_adj = 0.86)', '1 no difference')), 'no difference -0.05 pp');
   assert.equal(verdictOutcome(one('focal: inconclusive (0 seed pairs); 5 of 5 seeds diverged', '1 inconclusive')), 'inconclusive');
+  // A GAN comparison's verdict is in FD units.
+  assert.equal(verdictOutcome(one('hinge: better (FD -67.9, p_adj 0.031)', '1 better')), 'better FD -67.9');
   // A baseline's line (seeds left out) is not a comparison.
   assert.equal(verdictOutcome({ ...better, verdicts: { short: '1 better', lines: ['ce (baseline): 1 of 3 seeds diverged', 'focal: better (+0.40 pp, p_adj = 0.012)'] } }), 'better +0.40 pp');
   // Running, or recorded before verdicts: what ran, no verdict.
