@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { checkText, evalExpr, sampleEnv } from '../../grammar/src/index';
 import { initBackend } from '../../engine/src/engines/tfjs/backend';
 import { compileGanLoss } from '../../engine/src/engines/tfjs/compile';
+import { createGanNets } from '../../engine/src/engines/tfjs/gan/nets';
+import { gradNorm } from '../../engine/src/engines/tfjs/gan/train-gan';
 import { frechetDistance, frechetOfFeatures, sqrtPsd, symmetricEigen } from '../../engine/src/engines/tfjs/gan/frechet';
 import { main, type Io } from '../../engine/src/cli';
 import { Rng } from '../../engine/src/rng';
@@ -213,4 +215,56 @@ test('compare of GAN files: refusals are one line before any run folder', async 
   }
   assert.equal(fs.existsSync(runs), false, 'no run folder was made');
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the gradient penalty trains through a gradient of a gradient: tfjs double backprop of (||grad_x D(x^)|| - 1)^2 against finite differences', async () => {
+  await initBackend('cpu');
+  const nets = createGanNets(8, 10, 4, 7);
+  try {
+    const rng = new Rng(3);
+    const img = () => tf.tensor4d(Float32Array.from({ length: 2 * 28 * 28 }, () => rng.next()), [2, 28, 28, 1]);
+    const real = img();
+    const fake = img();
+    const eps = tf.tensor4d([0.3, 0.8], [2, 1, 1, 1]);
+    const labels = tf.oneHot(tf.tensor1d([3, 7], 'int32'), 10).toFloat() as tf.Tensor2D;
+    const penalty = (): tf.Scalar => tf.mean(tf.square(tf.sub(gradNorm(nets, real, fake, eps, labels), 1))) as tf.Scalar;
+    const { grads } = tf.variableGrads(penalty, nets.dVars);
+    let checked = 0;
+    let worst = 0;
+    // Central differences on a few entries of every discriminator variable that gets a gradient.
+    // The discriminator is piecewise linear (leaky ReLU as 0.6x + 0.4|x|): grad_x D changes with
+    // the weights inside one linear piece and not with the biases (their penalty gradient is 0),
+    // so the step must stay inside the piece: h = 1e-4 (1e-2 crosses kinks and disagrees).
+    const used = nets.dVars.filter((v) => grads[v.name]);
+    assert.ok(used.length >= 3, `gradients for ${used.length} of ${nets.dVars.length} discriminator variables`);
+    for (const v of used) {
+      const g = grads[v.name].dataSync();
+      const w = v.dataSync().slice();
+      for (const i of [0, Math.floor(w.length / 2), w.length - 1]) {
+        const h = 1e-4;
+        const at = (d: number): number => {
+          const moved = w.slice();
+          moved[i] += d;
+          v.assign(tf.tensor(moved, v.shape));
+          return tf.tidy(() => penalty().dataSync()[0]);
+        };
+        const f0 = at(0);
+        const fwd = (at(h) - f0) / h;
+        const bwd = (f0 - at(-h)) / h;
+        v.assign(tf.tensor(w, v.shape));
+        // A kink inside the step (the one-sided slopes disagree): no derivative to compare there.
+        if (Math.abs(fwd - bwd) > 0.2 * Math.max(Math.abs(fwd), Math.abs(bwd)) + 2e-3) continue;
+        const fd = (fwd + bwd) / 2;
+        // float32 rounding of a 1e-4 step: an absolute allowance of 1e-3 beside 10% relative.
+        const err = Math.abs(g[i] - fd) - 1e-3;
+        worst = Math.max(worst, err <= 0 ? 0 : err / Math.max(Math.abs(fd), Math.abs(g[i])));
+        if (Math.abs(g[i]) > 1e-3) checked++;
+      }
+    }
+    assert.ok(checked >= 3, `only ${checked} entries with a non-zero gradient to check`);
+    assert.ok(worst < 0.1, `double backprop differs from finite differences by ${(100 * worst).toFixed(2)}%`);
+    tf.dispose([real, fake, eps, labels, ...Object.values(grads)]);
+  } finally {
+    nets.dispose();
+  }
 });

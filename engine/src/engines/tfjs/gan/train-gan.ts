@@ -63,7 +63,7 @@ function normals(rng: Rng, n: number): Float32Array {
 }
 
 /** grad_norm: ||grad_x D(x, y)|| per sample at the interpolates, differentiable (nested tapes). */
-function gradNorm(nets: GanNets, real: tf.Tensor4D, fake: tf.Tensor4D, eps: tf.Tensor4D, labels: tf.Tensor2D): tf.Tensor1D {
+export function gradNorm(nets: GanNets, real: tf.Tensor4D, fake: tf.Tensor4D, eps: tf.Tensor4D, labels: tf.Tensor2D): tf.Tensor1D {
   const xHat = tf.add(tf.mul(real, eps), tf.mul(fake, tf.sub(1, eps))) as tf.Tensor4D;
   const g = tf.grad((x: tf.Tensor) => tf.sum(nets.discriminate(x as tf.Tensor4D, labels)))(xHat);
   return tf.sqrt(tf.add(tf.sum(tf.square(g), [1, 2, 3]), 1e-12)) as tf.Tensor1D;
