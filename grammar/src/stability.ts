@@ -179,6 +179,11 @@ class Stability {
   run(): void {
     for (const s of this.model.program.statements) {
       if (s.kind === 'Param' || hasMissing(s.expr)) continue;
+      // Per statement: its nodes are its own, and maps of a whole file's nodes (a million in a
+      // 100,000-line file) cost more in hashing and garbage collection than the checks.
+      this.argIvs.clear();
+      this.nodeIv.clear();
+      this.parent.clear();
       const root = this.intervals.of(s.expr, (_b, args, node) => {
         this.argIvs.set(node, args);
         if (node.kind === 'Binary') {
