@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { build, checkText, evalLoss, printExpr } from '../../../grammar/src/index';
 import { Rng } from '../../../engine/src/rng';
@@ -15,6 +14,7 @@ import { SEED_BINARY, SEED_UNARY } from '../../../engine/src/evolve/ops';
 import { resolveConfig } from '../../../engine/src/evolve/config';
 import { runEvolve } from '../../../engine/src/evolve/run';
 import { fakeEvaluate } from './fake-fitness';
+import { tmpDir } from '../../helpers/tmp';
 
 const { num, ref, sub, add, call, mul } = build;
 
@@ -63,7 +63,7 @@ test('displayExpr evaluates equal to the genome over random genomes of the seed 
 });
 
 test('top-k files hold the simplified loss, the trained one in a comment; both evaluate equal', async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-display-'));
+  const root = tmpDir('lossmith-display-');
   const res = await runEvolve({
     root,
     config: resolveConfig({ population: 6, sample: 3, steps: 10, initialCandidates: 8, workers: 2, batch: 2, seed: 11, topK: 3, surrogate: { stage1: { passRatio: 0.6 } } }),
