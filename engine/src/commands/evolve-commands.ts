@@ -284,7 +284,7 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           throw new UsageError((e as Error).message.replace('$.queue', '--queue'));
         }
         const q = await openQueue(target);
-        queued = queueRun(q.target, q.check, config ? (config.surrogate.engine === 'torch' ? 'torch' : 'tfjs') : resumedEngine);
+        queued = queueRun(q.target, q.check, config ? (config.surrogate.engine === 'torch' ? 'torch' : 'tfjs') : resumedEngine, config?.surrogate.torch?.device ?? config?.surrogate.device);
         if (!f.json) io.out(`${queued.line}\n`);
         if (config) {
           config.queue = q.target.url;
