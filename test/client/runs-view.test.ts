@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { EvolveSummary } from '../../protocol/evolve-events';
 import { progressOf, runEvents, runSetup } from '../../client/src/runs/run-files';
@@ -82,6 +83,14 @@ test('a row is named by what ran (losses, model, augmentations) and its verdict,
   assert.equal(runSetup(VERDICTS, 'compare'), `${JSON.parse(fs.readFileSync(path.join(VERDICTS, 'config.json'), 'utf8')).model.kind} · none`);
   assert.equal(runSetup(path.join(ROOT, 'test', 'fixtures', 'runs', 'evolve-finished'), 'evolve'), 'mlp');
   assert.equal(runSetup(path.join(ROOT, 'nothing'), 'compare'), '');
+  // A run trained on a job queue says so.
+  const queued = fs.mkdtempSync(path.join(os.tmpdir(), 'lossmith-runs-view-'));
+  try {
+    fs.writeFileSync(path.join(queued, 'config.json'), JSON.stringify({ model: { kind: 'lenet' }, augmentations: ['none'], queue: 'redis://:***@gpu-box:6379' }));
+    assert.equal(runSetup(queued, 'compare'), 'lenet · none · job queue');
+  } finally {
+    fs.rmSync(queued, { recursive: true, force: true });
+  }
   const one = (line: string, short: string): RunItem => ({ id: '20261206-101600-000-abcd', kind: 'compare', status: 'done', label: 'focal vs ce', setup: 'lenet · none', created: '2026-12-06T10:16:00.000Z', verdicts: { short, lines: [line] } });
   const better = one('focal: better (+0.40 pp, p_adj = 0.012)', '1 better');
   assert.equal(runRowLabel(better), 'focal vs ce · lenet · none — better +0.40 pp');

@@ -120,16 +120,18 @@ export function runLabel(dir: string, kind: string): string {
   return kind === 'evolve' ? 'evolution' : kind === 'compare' ? 'evaluation' : 'run';
 }
 
-/** What a run trained, from its config.json: 'lenet · none, cutout' (compare), the surrogate model 'mlp' (evolve); '' when unreadable. */
+/** What a run trained, from its config.json: 'lenet · none, cutout' (compare), the surrogate model 'mlp' (evolve), then ' · job queue' when it trained on a queue's workers; '' when unreadable. */
 export function runSetup(dir: string, kind: string): string {
   try {
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     const modelOf = (o: unknown): string => (o && typeof o === 'object' && typeof (o as { kind?: unknown }).kind === 'string' ? (o as { kind: string }).kind : '');
+    // Trained on a job queue's workers (its masked URL is in the config): said in the row.
+    const queued = typeof config.queue === 'string' && config.queue ? 'job queue' : '';
     if (kind === 'compare') {
       const augs = Array.isArray(config.augmentations) ? config.augmentations.filter((a): a is string => typeof a === 'string').join(', ') : '';
-      return [modelOf(config.model), augs].filter(Boolean).join(' · ');
+      return [modelOf(config.model), augs, queued].filter(Boolean).join(' · ');
     }
-    if (kind === 'evolve') return modelOf(config.surrogate && typeof config.surrogate === 'object' ? (config.surrogate as { model?: unknown }).model : undefined);
+    if (kind === 'evolve') return [modelOf(config.surrogate && typeof config.surrogate === 'object' ? (config.surrogate as { model?: unknown }).model : undefined), queued].filter(Boolean).join(' · ');
   } catch {
     // fall through
   }
