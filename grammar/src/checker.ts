@@ -6,7 +6,7 @@
  * line just before it turns that statement's diagnostics with those codes into infos.
  */
 import type { Expr, LossStmt, Range, Statement } from './ast';
-import { anyInputSpec, INPUT_NAMES, inputSpec, isTaskName, overloads, taskOfInput, TASK_NAMES, TASKS, resolveCall, OPERATOR_IDS, builtinById, safeRange, sumRange, type Builtin } from './builtins';
+import { anyInputSpec, INPUT_NAMES, inputSpec, isTaskName, overloads, taskOfInput, TASK_NAMES, resolveCall, OPERATOR_IDS, builtinById, safeRange, sumRange, type Builtin } from './builtins';
 import * as I from './interval';
 import type { Interval } from './interval';
 import { parse, type ParseResult } from './parser';

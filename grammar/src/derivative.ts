@@ -63,7 +63,6 @@ function derive(model: Model, loss: LossStmt, wrt: Wrt, opts: DerivativeOptions)
     if (st && st.kind === 'Let') lets.push(st);
   }
   lets.sort((a, b) => a.range.start - b.range.start);
-  const letByName = new Map(lets.map((l) => [l.name, l]));
   const baseTypes = nameTypes(model);
   const typeOf = (e: Expr): Ty | undefined => exprType(e, baseTypes);
 

@@ -17,7 +17,6 @@ import {
   type SymbolInfo,
   resolveCall,
   overloads,
-  INPUT_NAMES,
 } from '../../grammar/src/index';
 import { LineIndex } from './convert';
 import { IntegrityRunner } from './integrity';
@@ -164,10 +163,6 @@ function buildOccurrences(check: CheckResult): Occurrence[] {
   return out;
 }
 
-/** Is this name an input (of any task: y, p, logits, C, iou; d_real, d_fake, grad_norm)? */
-export function isInput(name: string): boolean {
-  return INPUT_NAMES.has(name);
-}
 
 /** Open documents and the analysis of each one's newest version. */
 export class DocumentStore {

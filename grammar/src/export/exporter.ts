@@ -119,7 +119,6 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
   const usedInputs = new Set<'y' | 'p' | 'C' | 'log_p'>();
   // Per-sample scalar inputs (iou; a GAN's d_real, d_fake, grad_norm): arguments of the function.
   const scalarInputs = new Set(SCALAR_INPUT_VIEWS.map((i) => i.name));
-  const usedScalars = new Set<string>();
   const task = TASKS[model.task];
   // The function's inputs: classification's logits and target, then the per-sample scalars the
   // loss reads (through its lets too), in the task's order.
@@ -199,7 +198,6 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
             return input(e.name);
         }
         if (scalarInputs.has(e.name)) {
-          usedScalars.add(e.name);
           return { code: pyName(e.name), kind: 'scalar', prec: PREC.atom };
         }
         if (params.has(e.name)) {
