@@ -598,6 +598,8 @@ export interface InputSpec {
   latex: string;
   /** A per-sample scalar input's value wherever data does not give one (the preview's 1-D view, the integrity check). */
   view?: number;
+  /** Why the task's trainings do not supply it (a loss that reads it is checked, previewed and exported, not trained). */
+  untrained?: string;
 }
 
 export type TaskName = 'classification' | 'gan';
@@ -628,6 +630,7 @@ const CLASSIFICATION_INPUTS: readonly InputSpec[] = [
     range: I.UNIT_CLOSED,
     latex: '\\mathrm{IoU}',
     view: 0.5,
+    untrained: "a detector's input: classification runs have no boxes",
   },
 ];
 
@@ -672,6 +675,11 @@ export const INPUTS: readonly InputSpec[] = CLASSIFICATION_INPUTS;
 export const SCALAR_INPUT_VIEWS: readonly { name: string; view: number }[] = TASK_NAMES.flatMap((t) =>
   TASKS[t].inputs.filter((i) => i.view !== undefined).map((i) => ({ name: i.name, view: i.view! })),
 );
+
+/** The inputs a task's trainings supply per sample (all but the `untrained` ones). */
+export function trainedInputs(task: TaskName): ReadonlySet<string> {
+  return new Set(TASKS[task].inputs.filter((i) => !i.untrained).map((i) => i.name));
+}
 
 /** Every input name of every task: a name no definition may take. */
 export const INPUT_NAMES = new Set(TASK_NAMES.flatMap((t) => TASKS[t].inputs.map((i) => i.name)));

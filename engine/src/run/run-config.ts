@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkText, editDistance, transitiveNames } from '../../../grammar/src/index';
+import { anyInputSpec, checkText, editDistance, TASKS, trainedInputs, transitiveNames } from '../../../grammar/src/index';
 import { LineIndex } from '../../../grammar/src/text';
 import type { CompareConfigJson, EngineName, LossRefJson, ModelKind } from '../../../protocol/run-events';
 import { chooseEngine, EngineError, type EngineChoice } from '../compute/select';
@@ -236,8 +236,8 @@ interface LossFile {
   pairs: string[];
   losses: string[];
   params: Map<string, number>;
-  /** Losses that read `iou`. */
-  detector: Set<string>;
+  /** Losses that read an input their task's trainings do not supply (iou), with that input. */
+  detector: Map<string, string>;
 }
 
 function readLossFile(file: string, baseDir: string, where: string): LossFile {
@@ -258,7 +258,13 @@ function readLossFile(file: string, baseDir: string, where: string): LossFile {
     });
     throw new ConfigError(`${where}: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${lines.join('\n')}`);
   }
-  const detector = new Set(model.losses.filter((l) => transitiveNames(l.expr, model).has('iou')).map((l) => l.name));
+  // Losses that read an input the task's trainings do not supply (iou), with the input.
+  const trained = trainedInputs(model.task);
+  const untrainedOf = (names: Set<string>): string | undefined => TASKS[model.task].inputs.find((i) => !trained.has(i.name) && names.has(i.name))?.name;
+  const detector = new Map(model.losses.flatMap((l) => {
+    const input = untrainedOf(transitiveNames(l.expr, model));
+    return input ? [[l.name, input] as [string, string]] : [];
+  }));
   const losses = model.losses.map((l) => l.name);
   const pairs: string[] = [];
   if (model.task === 'gan') {
@@ -275,10 +281,11 @@ function readLossFile(file: string, baseDir: string, where: string): LossFile {
   return { file, source, task: model.task, pairs, losses, params: new Map(model.params.map((p) => [p.name, p.value])), detector };
 }
 
-/** A loss that reads `iou` (IoU-balanced classification) needs boxes that classification data has not. */
+/** A loss that reads an input its task's trainings do not supply (iou: boxes that classification data has not) cannot be trained. */
 function trainable(lf: LossFile, loss: string, where: string): void {
-  if (lf.detector.has(loss)) {
-    throw new ConfigError(`${where}: loss '${loss}' in ${lf.file} reads iou, a detector's input: classification runs have no boxes (check, preview and export work)`);
+  const input = lf.detector.get(loss);
+  if (input) {
+    throw new ConfigError(`${where}: loss '${loss}' in ${lf.file} reads ${input}, ${anyInputSpec(input)?.untrained ?? 'an input its trainings do not supply'} (check, preview and export work)`);
   }
 }
 

@@ -19,8 +19,10 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   builtinById,
+  anyInputSpec,
   INPUT_NAMES,
   taskOfInput,
+  trainedInputs,
   transitiveNames,
   builtinIdOf,
   checkText,
@@ -32,7 +34,6 @@ import {
   type LetStmt,
   type Model,
   type ParamStmt,
-  type TaskName,
 } from '../../../../grammar/src/index';
 import { LineIndex } from '../../../../grammar/src/text';
 import { TF, type TVal } from './lowering';
@@ -63,14 +64,6 @@ type Plan = {
   inputs: ReadonlySet<string>;
 };
 
-/**
- * What a training supplies per sample, per task (iou is for detectors: check, preview and export
- * only); a GAN training supplies grad_norm only to losses that read it.
- */
-const TASK_INPUTS: Record<TaskName, ReadonlySet<string>> = {
-  classification: new Set(['y', 'logits', 'p', 'C']),
-  gan: new Set(['d_real', 'd_fake', 'grad_norm']),
-};
 
 /** The inputs of a GAN loss, per sample: the discriminator's outputs and the penalty's gradient norm. */
 export interface GanInputs {
@@ -102,9 +95,10 @@ function validate(e: Expr, plan: Plan, seen: Set<string>): void {
     case 'Name': {
       if (plan.inputs.has(e.name) || plan.params.has(e.name)) return;
       if (INPUT_NAMES.has(e.name)) {
+        const why = anyInputSpec(e.name)?.untrained;
         throw new CompileError(
-          e.name === 'iou'
-            ? `'iou' (IoU-balanced classification) is a detector's input: classification trainings have no boxes, so this loss can be checked, previewed and exported but not trained here`
+          why
+            ? `'${e.name}' is ${why}, so this loss can be checked, previewed and exported but not trained here`
             : `'${e.name}' is an input of task ${taskOfInput(e.name)}, not of this loss's task`,
         );
       }
@@ -244,7 +238,7 @@ function prepare(written: Model, lossName: string, params: Record<string, number
     throw new CompileError(`no loss named '${lossName}'${names.length ? ` (this file has: ${names.join(', ')})` : ' (this file defines no loss)'}`);
   }
   const first = (m: Model, s: ParamStmt | LetStmt): boolean => m.symbols.get(s.name)?.stmt === s && !INPUT_NAMES.has(s.name);
-  const plan: Plan = { params: new Map(), lets: new Map(), inputs: TASK_INPUTS[written.task] };
+  const plan: Plan = { params: new Map(), lets: new Map(), inputs: trainedInputs(written.task) };
   for (const p of written.params) if (first(written, p)) plan.params.set(p.name, p.value);
   for (const [name, v] of Object.entries(params)) {
     if (!plan.params.has(name)) {
