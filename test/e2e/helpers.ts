@@ -256,3 +256,25 @@ export async function launchWorkbench(name: string, files: Record<string, string
     throw e;
   }
 }
+
+/** Answer one quick pick: type to filter (or not), wait for the title, Enter. */
+export async function pick(page: Page, title: RegExp, filter?: string): Promise<void> {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
+  if (filter) {
+    await page.keyboard.type(filter);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: filter }).first().waitFor();
+  }
+  await page.keyboard.press('Enter');
+}
+
+/** The Evaluate command's questions, answered for a tiny run: mnist, mlp, no augmentation, 2 seeds × 2 epochs, 300 examples. */
+export async function answerTinyEvaluation(page: Page): Promise<void> {
+  await pick(page, /^Evaluate \S+ vs cross-entropy$/, 'Choose the settings');
+  await pick(page, /Dataset/, 'mnist');
+  await pick(page, /Engine and device/);
+  await pick(page, /Model/, 'mlp');
+  await pick(page, /Augmentations/);
+  await pick(page, /Seeds/, '2 seeds');
+  await pick(page, /Epochs/, '2 epochs');
+  await pick(page, /Training examples/, '300 examples');
+}

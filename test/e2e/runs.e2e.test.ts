@@ -15,7 +15,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { frameWith, launchWorkbench, openFile, reloadWindow, ROOT, runCommand, waitFor } from './helpers';
+import { frameWith, launchWorkbench, openFile, reloadWindow, ROOT, runCommand, waitFor, pick, answerTinyEvaluation } from './helpers';
 
 /** The frame of a run panel matching `selector`. */
 function panelFrame(page: Page, selector: string, what: string, timeoutMs = 120_000): Promise<Frame> {
@@ -23,16 +23,6 @@ function panelFrame(page: Page, selector: string, what: string, timeoutMs = 120_
 }
 
 const palette = runCommand;
-
-/** Answer one quick pick: type to filter (or not), wait for the title, Enter. */
-async function pick(page: Page, title: RegExp, filter?: string): Promise<void> {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
-  if (filter) {
-    await page.keyboard.type(filter);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: filter }).first().waitFor();
-  }
-  await page.keyboard.press('Enter');
-}
 
 // Generous: on 2 busy cores every run here takes 2 to 4 times as long as on idle ones.
 test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeout: 1_200_000 }, async (t) => {
@@ -57,14 +47,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
     await t.test('Evaluate Loss Against Cross-Entropy from the palette: progress, then curves and the final table', async () => {
       const t1 = Date.now();
       await palette(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
-      await pick(page, /^Evaluate \S+ vs cross-entropy$/, 'Choose the settings');
-      await pick(page, /Dataset/, 'mnist');
-      await pick(page, /Engine and device/);
-      await pick(page, /Model/, 'mlp');
-      await pick(page, /Augmentations/);
-      await pick(page, /Seeds/, '2 seeds');
-      await pick(page, /Epochs/, '2 epochs');
-      await pick(page, /Training examples/, '300 examples');
+      await answerTinyEvaluation(page);
       // Progress: a notification with Cancel, and the status bar item.
       await page.locator('.notification-toast', { hasText: 'Lossmith: focal vs ce' }).first().waitFor({ timeout: 60_000 });
       assert.ok(await page.locator('.notification-toast', { hasText: 'Lossmith: focal vs ce' }).first().getByRole('button', { name: 'Cancel' }).count());
@@ -216,14 +199,7 @@ test('Lossmith runs in code-server: evaluate, stop, reload and reopen', { timeou
       // "Evaluate vs CE" on the best candidate: a real comparison of that loss file against CE.
       const seen = new Set(fs.readdirSync(path.join(workspace, '.lossmith', 'runs')));
       await frame.locator('#top tbody tr').first().getByRole('button', { name: /Evaluate against cross-entropy/ }).click();
-      await pick(page, /^Evaluate \S+ vs cross-entropy$/, 'Choose the settings');
-      await pick(page, /Dataset/, 'mnist');
-      await pick(page, /Engine and device/);
-      await pick(page, /Model/, 'mlp');
-      await pick(page, /Augmentations/);
-      await pick(page, /Seeds/, '2 seeds');
-      await pick(page, /Epochs/, '2 epochs');
-      await pick(page, /Training examples/, '300 examples');
+      await answerTinyEvaluation(page);
       const evalId = await waitFor('the evaluation run folder', () => fs.readdirSync(path.join(workspace, '.lossmith', 'runs')).find((d) => !seen.has(d)), 60_000, 200);
       const evalFrame = await panelFrame(page, `#meta:has-text("${evalId}")`, 'the candidate\u2019s evaluation panel');
       await waitFor('the candidate\u2019s evaluation to finish', async () => (await evalFrame.getAttribute('#results', 'data-final')) === 'true', 180_000, 250);

@@ -15,18 +15,8 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
-import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, openFile, requireFile, runCommand, stopGroup, VSIX, waitFor } from './helpers';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, openFile, requireFile, runCommand, stopGroup, VSIX, waitFor, pick, answerTinyEvaluation } from './helpers';
 import { tmpDir } from '../helpers/tmp';
-
-/** Answer one quick pick: type to filter (or not), wait for the title, Enter. */
-async function pick(page: Page, title: RegExp, filter?: string): Promise<void> {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
-  if (filter) {
-    await page.keyboard.type(filter);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: filter }).first().waitFor();
-  }
-  await page.keyboard.press('Enter');
-}
 
 /** Every folder from `dir` up to the root: none may hold a node_modules. */
 function assertNoNodeModulesAbove(dir: string): void {
@@ -122,14 +112,7 @@ test('the .vsix alone in a fresh code-server profile: an evaluation and a quick 
     await t.test('Evaluate Loss Against Cross-Entropy runs to its final table', async () => {
       const t1 = Date.now();
       await runCommand(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
-      await pick(page, /^Evaluate \S+ vs cross-entropy$/, 'Choose the settings');
-      await pick(page, /Dataset/, 'mnist');
-      await pick(page, /Engine and device/);
-      await pick(page, /Model/, 'mlp');
-      await pick(page, /Augmentations/);
-      await pick(page, /Seeds/, '2 seeds');
-      await pick(page, /Epochs/, '2 epochs');
-      await pick(page, /Training examples/, '300 examples');
+      await answerTinyEvaluation(page);
       const frame: Frame = await frameWith(page, '#results[data-final="true"]', 'the final table', 240_000);
       timing.evaluationMs = Date.now() - t1;
       assert.equal(await frame.textContent('#status'), 'Finished');
