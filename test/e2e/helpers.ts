@@ -257,14 +257,44 @@ export async function launchWorkbench(name: string, files: Record<string, string
   }
 }
 
-/** Answer one quick pick: type to filter (or not), wait for the title, Enter. */
+/** What a quick input shows now: its title, placeholder and rows (to tell one question from the next). */
+async function quickInputState(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const w = document.querySelector<HTMLElement>('.quick-input-widget');
+    if (!w || w.style.display === 'none' || !w.offsetParent) return 'hidden';
+    const title = w.querySelector('.quick-input-title')?.textContent ?? '';
+    const placeholder = w.querySelector('input')?.getAttribute('placeholder') ?? '';
+    const rows = [...w.querySelectorAll('.quick-input-list .monaco-list-row')].map((r) => r.textContent ?? '').join('|');
+    return `${title}\u0000${placeholder}\u0000${rows}`;
+  });
+}
+
+/**
+ * Answer one quick pick: wait for the title, type to filter (or not), Enter, then wait until the
+ * quick input has taken the answer (hidden, or showing another question). Two questions in a row
+ * can share a title, so without that last wait the next answer could be typed into this one.
+ */
 export async function pick(page: Page, title: RegExp, filter?: string): Promise<void> {
   await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
   if (filter) {
     await page.keyboard.type(filter);
     await page.locator('.quick-input-list .monaco-list-row', { hasText: filter }).first().waitFor();
   }
+  const before = await quickInputState(page);
   await page.keyboard.press('Enter');
+  // A next question identical in title, placeholder and rows is possible in principle: then go on after 10 s.
+  await waitFor('the quick pick to take the answer', async () => (await quickInputState(page)) !== before, 10_000, 50).catch(() => undefined);
+}
+
+/**
+ * The workbench as a user would describe it, for a failure message: the quick input, the
+ * notifications, the editor tabs and the panels' titles.
+ */
+export async function describeWorkbench(page: Page): Promise<string> {
+  const quick = (await quickInputState(page).catch((e) => String(e))).replace(/\u0000/g, ' / ');
+  const texts = async (selector: string): Promise<string> =>
+    (await page.locator(selector).allTextContents().catch(() => [] as string[])).map((t) => t.trim().replace(/\s+/g, ' ').slice(0, 160)).join(' | ');
+  return [`quick input: ${quick.slice(0, 400)}`, `notifications: ${await texts('.notification-toast')}`, `tabs: ${await texts('.tabs-container .tab')}`, `status bar: ${await texts('.statusbar-item')}`].join('\n');
 }
 
 /** The Evaluate command's questions, answered for a tiny run: mnist, mlp, no augmentation, 2 seeds × 2 epochs, 300 examples. */
@@ -277,4 +307,20 @@ export async function answerTinyEvaluation(page: Page): Promise<void> {
   await pick(page, /Seeds/, '2 seeds');
   await pick(page, /Epochs/, '2 epochs');
   await pick(page, /Training examples/, '300 examples');
+}
+
+/**
+ * Run one step of an editor test; when it fails, save a screenshot as `shot` and fail with the
+ * workbench described in the message (CI keeps the log, not always the screenshots).
+ */
+export async function explained(page: Page, shot: string, fn: () => Promise<void> | void): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    await page.screenshot({ path: shot }).catch(() => undefined);
+    const state = await describeWorkbench(page).catch((x) => `(the workbench could not be described: ${String(x)})`);
+    const err = e instanceof Error ? e : new Error(String(e));
+    err.message = `${err.message}\n--- the workbench when this step failed (screenshot ${path.basename(shot)}):\n${state}`;
+    throw err;
+  }
 }

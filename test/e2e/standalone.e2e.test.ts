@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
-import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, openFile, requireFile, runCommand, stopGroup, VSIX, waitFor, pick, answerTinyEvaluation } from './helpers';
+import { artifactsDir, CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, CODE_SERVER_SETTINGS, ensurePackaged, frameWith, freePort, openFile, requireFile, runCommand, stopGroup, VSIX, waitFor, pick, answerTinyEvaluation, explained } from './helpers';
 import { tmpDir } from '../helpers/tmp';
 
 /** Every folder from `dir` up to the root: none may hold a node_modules. */
@@ -108,8 +108,11 @@ test('the .vsix alone in a fresh code-server profile: an evaluation and a quick 
     await page.locator('.monaco-editor .codelens-decoration', { hasText: 'Evaluate vs CE' }).first().waitFor({ timeout: 90_000 });
     timing.workbenchMs = Date.now() - t0;
 
+    let failures = 0;
+    const step = (name: string, fn: () => Promise<void> | void): Promise<void> =>
+      t.test(name, () => explained(page, path.join(shots, `code-server-standalone-failure-${++failures}.png`), fn));
     let evalId = '';
-    await t.test('Evaluate Loss Against Cross-Entropy runs to its final table', async () => {
+    await step('Evaluate Loss Against Cross-Entropy runs to its final table', async () => {
       const t1 = Date.now();
       await runCommand(page, 'Lossmith: Evaluate Loss Against Cross-Entropy');
       await answerTinyEvaluation(page);
@@ -135,7 +138,7 @@ test('the .vsix alone in a fresh code-server profile: an evaluation and a quick 
       }
     });
 
-    await t.test('Start Evolution with quick settings (mlp, none, 20 children, 300 examples) runs to its end', async () => {
+    await step('Start Evolution with quick settings (mlp, none, 20 children, 300 examples) runs to its end', async () => {
       const t2 = Date.now();
       await runCommand(page, 'Lossmith: Start Evolution');
       // No *.evolve.json in the workspace: the quick settings come at once.
@@ -154,7 +157,7 @@ test('the .vsix alone in a fresh code-server profile: an evaluation and a quick 
       assert.ok(summary.best.length >= 1);
     });
 
-    await t.test('the runs used the bundled engine with VS Code\u2019s runtime, never node from PATH', () => {
+    await step('the runs used the bundled engine with VS Code\u2019s runtime, never node from PATH', () => {
       const trapped = fs.existsSync(trapLog) ? fs.readFileSync(trapLog, 'utf8') : '';
       assert.ok(!trapped.includes('dist/engine'), `node on PATH ran the engine:\n${trapped}`);
       const channel = logsMatching(path.join(userData, 'logs'), /Lossmith\.log$/);
@@ -162,7 +165,7 @@ test('the .vsix alone in a fresh code-server profile: an evaluation and a quick 
       assert.match(channel, /runs use Node 2\d\.\S+ at \S+ \(VS Code\u2019s own runtime\)/);
     });
 
-    await t.test('with lossmith.nodePath pointing nowhere, Evaluate says so with the fix before asking anything', async () => {
+    await step('with lossmith.nodePath pointing nowhere, Evaluate says so with the fix before asking anything', async () => {
       const missing = path.join(base, 'no-such-node');
       // A workspace setting (code-server does not notice a user settings.json written from outside).
       fs.mkdirSync(path.join(workspace, '.vscode'));
