@@ -76,7 +76,7 @@ export interface CurveWire {
   /** True-class probabilities of the grid (task gan: D(G(z)) = sigmoid(d_fake)). */
   pt: number[];
   /** The axis and gradient labels when they are not pt, dL/dz_true, dL/dz_other (task gan). */
-  axes?: { x: string; gradTrue: string; gradOther: string };
+  axes?: { x: string; xLong: string; grad: string; gradTrue: string; gradOther: string };
   /** Loss values (NaN is sent as null by JSON). */
   loss: (number | null)[];
   /** dL/dz of the true class; null when not computable. */

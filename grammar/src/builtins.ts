@@ -13,10 +13,46 @@ import * as I from './interval';
 import type { Interval } from './interval';
 import * as S from './special';
 
-export type Ty = 'scalar' | 'vector';
+/**
+ * The type of a value: which of the two axes it has. `vector` is over classes; `field` is over
+ * the pixels of an image and `map` over pixels and classes (task segmentation); `scalar` has
+ * neither. Operators broadcast over the union of their arguments' axes.
+ */
+export type Ty = 'scalar' | 'vector' | 'field' | 'map';
 
-/** `const`: must not depend on the inputs (a number, a param, or arithmetic of those). */
-export type ArgKind = 'any' | 'vector' | 'const';
+/** Has a class axis (vector, map). */
+export function hasClassAxis(t: Ty | undefined): boolean {
+  return t === 'vector' || t === 'map';
+}
+
+/** Has a pixel axis (field, map). */
+export function hasPixelAxis(t: Ty | undefined): boolean {
+  return t === 'field' || t === 'map';
+}
+
+/** The type with these axes. */
+export function tyWith(classes: boolean, pixels: boolean): Ty {
+  return classes ? (pixels ? 'map' : 'vector') : pixels ? 'field' : 'scalar';
+}
+
+/** The type of an elementwise result: the union of the arguments' axes. */
+export function joinTy(a: Ty, b: Ty): Ty {
+  return tyWith(hasClassAxis(a) || hasClassAxis(b), hasPixelAxis(a) || hasPixelAxis(b));
+}
+
+/** What a type is, in words, for messages and hover. */
+export const TY_WORDS: Readonly<Record<Ty, string>> = {
+  scalar: 'a scalar',
+  vector: 'a vector over classes',
+  field: 'a field over pixels',
+  map: 'a map over pixels and classes',
+};
+
+/**
+ * `const`: must not depend on the inputs (a number, a param, or arithmetic of those);
+ * `vector`: has a class axis; `pixels`: has a pixel axis.
+ */
+export type ArgKind = 'any' | 'vector' | 'pixels' | 'const';
 
 export interface ArgSpec {
   name: string;
@@ -29,6 +65,7 @@ export type Category =
   | 'protected'
   | 'special'
   | 'reduction'
+  | 'pixel-reduction'
   | 'probability'
   | 'tempered'
   | 'utility';
@@ -88,7 +125,44 @@ export interface MapBuiltin extends Common {
   fn: (v: Float64Array, ...consts: number[]) => Float64Array;
 }
 
-export type Builtin = ElementwiseBuiltin | ReductionBuiltin | MapBuiltin;
+/** A reduction over the pixel axis (task segmentation): a field gives a scalar, a map a vector over classes. */
+export interface PixelReductionBuiltin extends Common {
+  shape: 'pixel-reduction';
+  fn: (v: Float64Array) => number;
+}
+
+export type Builtin = ElementwiseBuiltin | ReductionBuiltin | MapBuiltin | PixelReductionBuiltin;
+
+/**
+ * The type of `b`'s result given its arguments' types. An unknown argument (already reported)
+ * makes a reduction's or map's result unknown (no second error down the chain); an elementwise
+ * result has at least the known arguments' axes (unknown when those are none).
+ */
+export function resultTy(b: Builtin, args: readonly (Ty | undefined)[]): Ty | undefined {
+  const a0 = args[0];
+  if (b.shape !== 'elementwise' && a0 === undefined) return undefined;
+  switch (b.shape) {
+    case 'reduction':
+      return tyWith(false, hasPixelAxis(a0));
+    case 'map':
+      return tyWith(true, hasPixelAxis(a0));
+    case 'pixel-reduction':
+      return tyWith(hasClassAxis(a0), false);
+    case 'elementwise':
+      return joinTys(args);
+  }
+}
+
+/** The union of the axes of `ts` (an operator's or elementwise call's result); see resultTy. */
+export function joinTys(ts: readonly (Ty | undefined)[]): Ty | undefined {
+  let t: Ty = 'scalar';
+  let unknown = false;
+  for (const x of ts) {
+    if (x === undefined) unknown = true;
+    else t = joinTy(t, x);
+  }
+  return unknown && t === 'scalar' ? undefined : t;
+}
 
 /** Guard used by the protected operators of the seed system's search space. */
 export const EPS = 1e-7;
@@ -98,6 +172,7 @@ const LN10 = Math.LN10;
 const x = (n = 'x'): ArgSpec => ({ name: n, kind: 'any' });
 const c = (n: string): ArgSpec => ({ name: n, kind: 'const' });
 const v = (n = 'v'): ArgSpec => ({ name: n, kind: 'vector' });
+const px = (n = 'x'): ArgSpec => ({ name: n, kind: 'pixels' });
 
 const op = (name: string, a: string[]): string => `\\operatorname{${name.replace(/_/g, '\\_')}}\\left(${a.join(', ')}\\right)`;
 const fnLatex = (tex: string) => (a: string[]): string => `${tex}\\left(${a.join(', ')}\\right)`;
@@ -120,6 +195,11 @@ function elementwise<const N extends string, const I extends string = N>(
 
 /** Vector entries (reductions and maps) keep their literal id, for BuiltinId. */
 function vector<const I extends string>(b: (ReductionBuiltin | MapBuiltin) & { id: I }): (ReductionBuiltin | MapBuiltin) & { readonly id: I } {
+  return b;
+}
+
+/** Pixel reductions keep their literal id, for BuiltinId. */
+function pixelReduction<const I extends string>(b: PixelReductionBuiltin & { id: I }): PixelReductionBuiltin & { readonly id: I } {
   return b;
 }
 
@@ -525,6 +605,30 @@ const LIST = [
     range: () => I.iv(-Infinity, 0, true, true),
   }),
 
+  // ---------------------------------------------------------------- reductions over pixels (task segmentation)
+  pixelReduction({
+    id: 'sum_px', name: 'sum_px', shape: 'pixel-reduction', callable: true, category: 'pixel-reduction', args: [px()],
+    doc: {
+      summary: 'Sum over the pixels of the image (task segmentation): a field gives a scalar, a map a vector over classes. sum_px(p * y) is the soft intersection of each class with its target region, as in the Dice loss.',
+      formula: 'sum_px(x) = Σ_i x_i over the P pixels i',
+    },
+    latex: (a) => `\\sum_{i} ${a[0]}`,
+    fn: (u) => u.reduce((s, t) => s + t, 0),
+    derivative: { vjp: (_a, adj) => [adj] },
+    range: (a) => pixelSumRange(a[0]),
+  }),
+  pixelReduction({
+    id: 'mean_px', name: 'mean_px', shape: 'pixel-reduction', callable: true, category: 'pixel-reduction', args: [px()],
+    doc: {
+      summary: 'Mean over the pixels of the image (task segmentation): a field gives a scalar, a map a vector over classes. mean_px(-sum(y * log(p))) is cross-entropy per pixel, averaged over the image.',
+      formula: 'mean_px(x) = (1/P) Σ_i x_i over the P pixels i',
+    },
+    latex: (a) => `\\frac{1}{P}\\sum_{i} ${a[0]}`,
+    fn: (u) => u.reduce((s, t) => s + t, 0) / u.length,
+    derivative: { vjp: (_a, adj) => [div(adj, { kind: 'Name', name: 'P', range: { start: 0, end: 0 } })] },
+    range: (a) => a[0],
+  }),
+
   // ---------------------------------------------------------------- utility
   unary('stop_gradient', 'utility',
     { summary: 'Identity in value, blocks the gradient (for targets built from the prediction, e.g. AACE).', formula: 'stop_gradient(x) = x, ∂/∂x = 0' },
@@ -545,6 +649,13 @@ export function safeRange(b: Builtin, args: Interval[]): Interval {
 export function sumRange(a: Interval): Interval {
   const lo = a.lo > 0 ? 2 * a.lo : a.lo === 0 ? 0 : -Infinity;
   const hi = a.hi < 0 ? 2 * a.hi : a.hi === 0 ? 0 : Infinity;
+  return I.iv(lo, hi, a.loOpen, a.hiOpen);
+}
+
+/** Bounds of Σ_i x_i over P >= 1 pixels, elementwise bounds given. */
+export function pixelSumRange(a: Interval): Interval {
+  const lo = a.lo >= 0 ? a.lo : -Infinity;
+  const hi = a.hi <= 0 ? a.hi : Infinity;
   return I.iv(lo, hi, a.loOpen, a.hiOpen);
 }
 
@@ -585,11 +696,23 @@ export const OPERATOR_IDS: Record<'+' | '-' | '*' | '/' | '^', string> = { '+': 
 /** Signature text, e.g. `log_t(x, t: const) -> same`. */
 export function signature(b: Builtin): string {
   const args = b.args.map((a) => (a.kind === 'any' ? a.name : `${a.name}: ${a.kind}`)).join(', ');
-  const res = b.shape === 'elementwise' ? (b.args.length > 1 ? 'scalar or vector (broadcast)' : 'same as x') : b.shape === 'reduction' ? 'scalar' : 'vector';
+  const res =
+    b.shape === 'elementwise'
+      ? b.args.length > 1
+        ? 'scalar or vector (broadcast)'
+        : 'same as x'
+      : b.shape === 'reduction'
+        ? 'scalar'
+        : b.shape === 'pixel-reduction'
+          ? 'scalar (from a field) or vector (from a map)'
+          : 'vector';
   return `${b.name}(${args}) -> ${res}`;
 }
 
-/** An input of the losses of one task. Names are unique across tasks. */
+/**
+ * An input of the losses of one task. A name means the same thing in every task that has it
+ * (y, logits and p are per sample in classification, per pixel in segmentation).
+ */
 export interface InputSpec {
   name: string;
   type: Ty;
@@ -602,7 +725,7 @@ export interface InputSpec {
   untrained?: string;
 }
 
-export type TaskName = 'classification' | 'gan';
+export type TaskName = 'classification' | 'gan' | 'segmentation';
 
 /**
  * What a file's losses are for, declared by a `task NAME` line (none: classification). A task
@@ -647,6 +770,21 @@ const GAN_INPUTS: readonly InputSpec[] = [
   },
 ];
 
+const SEGMENTATION_INPUTS: readonly InputSpec[] = [
+  { name: 'y', type: 'map', doc: "Target per pixel: a distribution over classes at each pixel (one-hot from the mask). A map over pixels and classes; sum_px(y) is each class's area.", range: I.UNIT_CLOSED, latex: 'y' },
+  { name: 'logits', type: 'map', doc: "Raw network outputs per pixel, one per class. A map over pixels and classes.", range: I.REAL, latex: 'z' },
+  { name: 'p', type: 'map', doc: 'Predicted probabilities per pixel, p = softmax(logits) over the classes at each pixel. Strictly inside (0, 1); sums to 1 over the classes at each pixel.', range: I.UNIT_OPEN, latex: 'p' },
+  { name: 'C', type: 'scalar', doc: 'Number of classes (background included).', range: I.iv(2, Infinity), latex: 'C' },
+  { name: 'P', type: 'scalar', doc: 'Number of pixels of the image.', range: I.iv(1, Infinity), latex: 'P' },
+  {
+    name: 'dist',
+    type: 'map',
+    doc: "Signed distance of each pixel to the boundary of each class's target region, in pixels: negative inside the region, positive outside, 0 everywhere for a class absent from the image (Kervadec et al.'s boundary loss reads sum_px(dist * p)). Computed from the mask by the run.",
+    range: I.REAL,
+    latex: '\\phi',
+  },
+];
+
 export const TASKS: Readonly<Record<TaskName, TaskSpec>> = {
   classification: {
     name: 'classification',
@@ -659,6 +797,12 @@ export const TASKS: Readonly<Record<TaskName, TaskSpec>> = {
     doc: "GAN training: a generator's and a discriminator's loss per pair of samples, from the discriminator's outputs on a real and a generated sample. Losses come in pairs: NAME_g (generator) and NAME_d (discriminator).",
     inputs: GAN_INPUTS,
     wrt: ['d_fake', 'd_real'],
+  },
+  segmentation: {
+    name: 'segmentation',
+    doc: 'Semantic segmentation: a loss per image from the per-pixel targets y and logits or probabilities over the classes (maps over pixels and classes), reduced over pixels with sum_px or mean_px and over classes with sum or mean.',
+    inputs: SEGMENTATION_INPUTS,
+    wrt: ['logits', 'p'],
   },
 };
 

@@ -6,7 +6,7 @@
  * line just before it turns that statement's diagnostics with those codes into infos.
  */
 import type { Expr, LossStmt, Range, Statement } from './ast';
-import { anyInputSpec, INPUT_NAMES, inputSpec, isTaskName, overloads, taskOfInput, TASK_NAMES, resolveCall, OPERATOR_IDS, builtinById, safeRange, sumRange, type Builtin } from './builtins';
+import { anyInputSpec, INPUT_NAMES, inputSpec, isTaskName, overloads, taskOfInput, TASK_NAMES, resolveCall, OPERATOR_IDS, builtinById, safeRange, sumRange, TY_WORDS, type Builtin, type Ty } from './builtins';
 import * as I from './interval';
 import type { Interval } from './interval';
 import { parse, type ParseResult } from './parser';
@@ -56,6 +56,13 @@ export const ISSUE_CODES = [
   'nested-too-deep',
   'too-many-problems',
 ] as const;
+
+/** How a loss of each non-scalar type is made one number: the wrapper the error and its quick fix offer. */
+export const LOSS_REDUCTION: Readonly<Record<Exclude<Ty, 'scalar'>, { open: string; close: string }>> = {
+  vector: { open: 'sum(', close: ')' },
+  field: { open: 'mean_px(', close: ')' },
+  map: { open: 'mean_px(sum(', close: '))' },
+};
 
 export type IssueCode = (typeof ISSUE_CODES)[number];
 
@@ -205,13 +212,15 @@ function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
   for (const loss of model.losses) {
     if (hasMissing(loss.expr)) continue;
     const type = model.types.get(loss.expr);
-    if (type === 'vector') {
+    if (type !== undefined && type !== 'scalar') {
+      // One code for every loss that is not one number: the fix reduces the axes it has.
+      const fix = LOSS_REDUCTION[type];
       out.push({
         code: 'vector-loss',
         severity: 'error',
-        message: `loss '${loss.name}' is a vector over classes; a loss must be one number per sample (wrap it in sum(...))`,
+        message: `loss '${loss.name}' is ${TY_WORDS[type]}; a loss must be one number per ${model.task === 'segmentation' ? 'image' : 'sample'} (wrap it in ${fix.open}...${fix.close})`,
         range: loss.expr.range,
-        data: { fix: 'sum' },
+        data: { fix },
       });
       continue;
     }
@@ -221,11 +230,13 @@ function semanticDiagnostics(model: Model, opts: CheckOptions): Diagnostic[] {
       out.push(...ganDependence(loss, deps));
       continue;
     }
-    const usesTarget = deps.has('y');
+    const usesTarget = deps.has('y') || deps.has('dist');
     const usesPred = deps.has('p') || deps.has('logits');
-    if (!usesTarget) out.push({ code: 'no-target-dependence', severity: 'warning', message: `loss '${loss.name}' does not depend on the target y`, range: loss.nameRange });
+    if (!usesTarget) out.push({ code: 'no-target-dependence', severity: 'warning', message: `loss '${loss.name}' does not depend on the target y${model.task === 'segmentation' ? ' (or its distance map dist)' : ''}`, range: loss.nameRange });
     if (!usesPred) out.push({ code: 'no-prediction-dependence', severity: 'warning', message: `loss '${loss.name}' does not depend on the prediction (p or logits)`, range: loss.nameRange });
-    if (opts.integrity === false) continue;
+    // The integrity check probes classification losses on a grid of samples; a segmentation
+    // loss is a function of a whole image (its checks are the types, intervals and stability).
+    if (opts.integrity === false || model.task === 'segmentation') continue;
     out.push(...lossIntegrity(model, loss));
   }
   // Exact constant facts, infinite gradients and float32 hazards (stability.ts).

@@ -8,12 +8,12 @@
  */
 import type { Expr, LetStmt, LossStmt } from './ast';
 import { add, call, mul, num, ref, sub } from './build';
-import type { Ty } from './builtins';
+import { hasClassAxis, hasPixelAxis, type Ty } from './builtins';
 import { builtinOf, children as argsOf, exprType, nameTypes, type Model } from './semantics';
 import { exprKey, letReuseTable, reuseLetTable, simplifyWithin, type SimplifyContext } from './simplify';
 import { letsNeeded } from './evaluate';
 
-/** What to differentiate with respect to: a task's `wrt` (TASKS in builtins.ts): logits or p; d_fake, d_real. */
+/** What to differentiate with respect to: a task's `wrt` (TASKS in builtins.ts): logits or p (per pixel in segmentation); d_fake, d_real. */
 export type Wrt = 'logits' | 'p' | 'd_fake' | 'd_real';
 
 export class DerivativeError extends Error {}
@@ -83,8 +83,16 @@ function derive(model: Model, loss: LossStmt, wrt: Wrt, opts: DerivativeOptions)
   for (const l of lets) if (depends(l.expr)) dependent.add(l.name);
 
   const adjoints = new Map<string, Expr[]>();
-  const fit = (adj: Expr, target: Expr): Expr =>
-    typeOf(target) === 'scalar' && typeOf(adj) === 'vector' ? call('sum', adj) : adj;
+  // An adjoint has the axes of the value it flows to: sum out those the value was broadcast over.
+  const fit = (adj: Expr, target: Expr): Expr => {
+    const t = typeOf(target);
+    const a = typeOf(adj);
+    if (t === undefined || a === undefined) return adj;
+    let out = adj;
+    if (hasClassAxis(a) && !hasClassAxis(t)) out = call('sum', out);
+    if (hasPixelAxis(a) && !hasPixelAxis(t)) out = call('sum_px', out);
+    return out;
+  };
 
   const backprop = (e: Expr, adj: Expr): void => {
     if (!depends(e)) return;

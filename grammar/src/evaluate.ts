@@ -1,18 +1,25 @@
 /**
  * The float64 numeric evaluator: the oracle every other implementation (tfjs lowering,
- * exports, symbolic derivatives) is checked against. Values are scalars or vectors over classes.
+ * exports, symbolic derivatives) is checked against. Values are scalars, vectors over classes,
+ * and (task segmentation) per-pixel values of one image: Pixels, a scalar (field) or a vector
+ * over classes (map) at each pixel.
  */
 import type { Expr, LetStmt } from './ast';
 import { builtinById, INPUT_NAMES, OPERATOR_IDS, resolveCall, SCALAR_INPUT_VIEWS, softmaxF, type Builtin } from './builtins';
 import type { Model } from './semantics';
 
-export type Value = number | Float64Array;
+/** A per-pixel value of one image (task segmentation): a field (numbers) or a map (vectors over classes). */
+export class Pixels {
+  constructor(readonly at: (number | Float64Array)[]) {}
+}
+
+export type Value = number | Float64Array | Pixels;
 
 export type Env = (name: string) => Value | undefined;
 
 export class EvalError extends Error {}
 
-function applyElementwise(b: Builtin & { shape: 'elementwise' }, args: Value[]): Value {
+function applyElementwise(b: Builtin & { shape: 'elementwise' }, args: (number | Float64Array)[]): number | Float64Array {
   let n = -1;
   for (const a of args) if (typeof a !== 'number') n = Math.max(n, a.length);
   if (n < 0) return b.fn(...(args as number[]));
@@ -29,12 +36,43 @@ function applyElementwise(b: Builtin & { shape: 'elementwise' }, args: Value[]):
 }
 
 export function applyBuiltin(b: Builtin, args: Value[]): Value {
+  if (b.shape === 'pixel-reduction') {
+    const [x] = args;
+    if (!(x instanceof Pixels)) throw new EvalError(`${b.name} reduces over pixels: its argument has no pixel axis`);
+    const n = x.at.length;
+    const first = x.at[0];
+    if (typeof first === 'number' || first === undefined) return b.fn(Float64Array.from(x.at as number[]));
+    // A map: the reduction per class.
+    const out = new Float64Array(first.length);
+    const col = new Float64Array(n);
+    for (let c = 0; c < out.length; c++) {
+      for (let i = 0; i < n; i++) col[i] = (x.at[i] as Float64Array)[c];
+      out[c] = b.fn(col);
+    }
+    return out;
+  }
+  // Per pixel: every other builtin applies at each pixel, the values without a pixel axis broadcast.
+  let pixels = -1;
+  for (const a of args) if (a instanceof Pixels) pixels = a.at.length;
+  if (pixels >= 0) {
+    const out = new Array<number | Float64Array>(pixels);
+    const at = new Array<number | Float64Array>(args.length);
+    for (let i = 0; i < pixels; i++) {
+      for (let j = 0; j < args.length; j++) {
+        const a = args[j];
+        at[j] = a instanceof Pixels ? a.at[i] : a;
+      }
+      out[i] = applyBuiltin(b, at) as number | Float64Array;
+    }
+    return new Pixels(out);
+  }
+  const plain = args as (number | Float64Array)[];
   switch (b.shape) {
     case 'elementwise':
-      return applyElementwise(b, args);
+      return applyElementwise(b, plain);
     case 'reduction':
     case 'map': {
-      const [vec, ...rest] = args;
+      const [vec, ...rest] = plain;
       const v = typeof vec === 'number' ? Float64Array.of(vec) : vec;
       const consts = rest.map((r) => (typeof r === 'number' ? r : NaN));
       return b.fn(v, ...consts);
@@ -67,8 +105,13 @@ export function evalExpr(e: Expr, env: Env): Value {
 }
 
 export interface Point {
+  /** Over the classes; in task segmentation over pixels and classes (pixel-major, `pixels` × C). */
   logits: ArrayLike<number>;
   y: ArrayLike<number>;
+  /** Task segmentation: the number of pixels P of the image. */
+  pixels?: number;
+  /** Task segmentation: the signed distance map (`pixels` × C, as logits); zeros when not given. */
+  dist?: ArrayLike<number>;
   /** Per-sample scalar inputs (iou; d_real, d_fake, grad_norm): each defaults to its view value. */
   inputs?: Record<string, number>;
 }
@@ -144,11 +187,15 @@ export function sampleEnv(
   plan: EnvPlan = envPlan(model),
 ): Map<string, Value> {
   const env = new Map<string, Value>();
-  const logits = Float64Array.from(point.logits);
-  env.set('logits', logits);
-  env.set('y', Float64Array.from(point.y));
-  env.set('p', point.p ? Float64Array.from(point.p) : softmax(logits));
-  env.set('C', logits.length);
+  if (model.task === 'segmentation') {
+    setImageInputs(env, point);
+  } else {
+    const logits = Float64Array.from(point.logits);
+    env.set('logits', logits);
+    env.set('y', Float64Array.from(point.y));
+    env.set('p', point.p ? Float64Array.from(point.p) : softmax(logits));
+    env.set('C', logits.length);
+  }
   for (const i of SCALAR_INPUT_VIEWS) env.set(i.name, point.inputs?.[i.name] ?? i.view);
   for (const prm of plan.params) env.set(prm.name, params[prm.name] ?? prm.value);
   const get: Env = (n) => env.get(n);
@@ -160,6 +207,28 @@ export function sampleEnv(
     }
   }
   return env;
+}
+
+/** The inputs of one image (task segmentation): y, logits, p and dist per pixel, C and P. */
+function setImageInputs(env: Map<string, Value>, point: Point & { p?: ArrayLike<number> }): void {
+  const n = point.pixels;
+  if (!n || n < 1 || point.logits.length % n !== 0) throw new EvalError(`an image of task segmentation needs its pixel count (got ${String(n)} for ${point.logits.length} values)`);
+  const classes = point.logits.length / n;
+  const rows = (src: ArrayLike<number> | undefined, f?: (row: Float64Array) => Float64Array): Pixels => {
+    const at: Float64Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = new Float64Array(classes);
+      if (src) for (let c = 0; c < classes; c++) row[c] = src[i * classes + c];
+      at.push(f ? f(row) : row);
+    }
+    return new Pixels(at);
+  };
+  env.set('logits', rows(point.logits));
+  env.set('y', rows(point.y));
+  env.set('p', point.p ? rows(point.p) : rows(point.logits, softmaxF));
+  env.set('dist', rows(point.dist));
+  env.set('C', classes);
+  env.set('P', n);
 }
 
 /** The lets an expression needs, directly or through other lets. */
@@ -203,13 +272,14 @@ export function evalLoss(model: Model, lossName: string, point: Point, params?: 
   if (!loss) throw new EvalError(`no loss named ${lossName}`);
   const env = sampleEnv(model, point, params, envPlan(model, [loss.expr]));
   const v = evalExpr(loss.expr, (n) => env.get(n));
-  if (typeof v !== 'number') throw new EvalError(`loss ${lossName} is a vector; wrap it in sum(...)`);
+  if (typeof v !== 'number') throw new EvalError(`loss ${lossName} is not one number per ${model.task === 'segmentation' ? 'image' : 'sample'}; reduce it (sum, mean_px)`);
   return v;
 }
 
 /** Broadcast a value to a vector of length n. */
 export function toVector(v: Value, n: number): Float64Array {
   if (typeof v === 'number') return new Float64Array(n).fill(v);
+  if (v instanceof Pixels) throw new EvalError('a per-pixel value where a vector over classes was expected');
   return v;
 }
 
@@ -234,6 +304,9 @@ export interface BatchEnv {
 
 function bApply(b: Builtin, args: BatchValue[], n: number, c: number): BatchValue {
   switch (b.shape) {
+    case 'pixel-reduction':
+      // Batches are of samples over classes; an image's pixels go through the per-image evaluator.
+      throw new EvalError(`${b.name}: task segmentation losses are evaluated per image`);
     case 'elementwise': {
       const vector = args.some((a) => a.vector);
       const len = vector ? n * c : n;

@@ -15,19 +15,29 @@ export interface LatexOptions {
   nameType: (name: string) => Ty | undefined;
 }
 
-export function latexName(name: string, vector: boolean): string {
+/**
+ * A name in LaTeX, with the index of each axis it has: k over classes, i over pixels (`vector`
+ * true is a vector over classes, as before the pixel axis existed).
+ */
+export function latexName(name: string, type: Ty | boolean | undefined): string {
+  const t: Ty | undefined = type === true ? 'vector' : type === false ? undefined : type;
+  const sub = t === 'vector' ? 'k' : t === 'field' ? 'i' : t === 'map' ? 'ik' : '';
   const spec = anyInputSpec(name);
   let base: string;
   if (spec) base = spec.latex;
   else {
     const m = /^([A-Za-z]+?)(\d+|_[A-Za-z0-9]+)?$/.exec(name);
     const stem = m ? m[1] : name;
-    const sub = m && m[2] ? m[2].replace(/^_/, '') : '';
+    const own = m && m[2] ? m[2].replace(/^_/, '') : '';
     const head = GREEK.has(stem) ? `\\${stem}` : stem.length === 1 ? stem : `\\mathrm{${stem.replace(/_/g, '\\_')}}`;
-    if (name === 'pt') return vector ? 'p_{t,k}' : 'p_t';
-    base = sub ? `${head}_{${sub}}` : head;
+    if (name === 'pt') return sub === 'k' ? 'p_{t,k}' : sub ? `p_{t,${sub}}` : 'p_t';
+    base = own ? `${head}_{${own}}` : head;
   }
-  return vector ? `${base}_k` : base;
+  if (!sub) return base;
+  // A base that has its own subscript (p_t, w_{2}) gets the axes after a comma.
+  const m = /^(.*)_\{(.*)\}$/.exec(base) ?? /^(.*)_(\w)$/.exec(base);
+  if (m && !spec) return `${m[1]}_{${m[2]},${sub}}`;
+  return sub.length === 1 ? `${base}_${sub}` : `${base}_{${sub}}`;
 }
 
 function prec(e: Expr): number {
@@ -57,7 +67,7 @@ function latexOf(e: Expr, opts: LatexOptions): string {
       return m ? `${m[1]} \\times 10^{${m[2]}}` : t;
     }
     case 'Name':
-      return latexName(e.name, opts.nameType(e.name) === 'vector');
+      return latexName(e.name, opts.nameType(e.name));
     case 'Missing':
       return '?';
     case 'Unary':
@@ -81,7 +91,7 @@ function latexOf(e: Expr, opts: LatexOptions): string {
     }
     case 'Call': {
       const b = resolveCall(e.callee, e.args.length);
-      const args = e.args.map((a) => (b && (b.shape === 'reduction') && a.kind === 'Binary' && (a.op === '+' || a.op === '-') ? `\\left(${rec(a)}\\right)` : rec(a)));
+      const args = e.args.map((a) => (b && (b.shape === 'reduction' || b.shape === 'pixel-reduction') && a.kind === 'Binary' && (a.op === '+' || a.op === '-') ? `\\left(${rec(a)}\\right)` : rec(a)));
       if (!b) return `\\operatorname{${e.callee.replace(/_/g, '\\_')}}\\left(${args.join(', ')}\\right)`;
       return b.latex(args);
     }

@@ -3,7 +3,7 @@
  * collected for the checker. Later statements may only use names defined before them.
  */
 import type { Expr, LetStmt, LossStmt, ParamStmt, Program, Range, Statement } from './ast';
-import { builtinById, CALLABLE_NAMES, INPUT_NAMES, isTaskName, OPERATOR_IDS, overloads, resolveCall, taskOfInput, TASKS, type Builtin, type BuiltinId, type TaskName, type Ty } from './builtins';
+import { builtinById, CALLABLE_NAMES, hasClassAxis, hasPixelAxis, INPUT_NAMES, isTaskName, joinTys, OPERATOR_IDS, overloads, resolveCall, resultTy, taskOfInput, TASKS, TY_WORDS, type Builtin, type BuiltinId, type TaskName, type Ty } from './builtins';
 import { MAX_INLINED_NESTING } from './limits';
 
 export type SymbolKind = 'input' | 'param' | 'let' | 'loss';
@@ -263,7 +263,7 @@ function inferType(e: Expr, model: Model, cx: Context, depth: number): Ty | unde
     case 'Binary': {
       const a = inferType(e.left, model, cx, depth + 1);
       const b = inferType(e.right, model, cx, depth + 1);
-      t = a === undefined || b === undefined ? (a === 'vector' || b === 'vector' ? 'vector' : undefined) : a === 'vector' || b === 'vector' ? 'vector' : 'scalar';
+      t = joinTys([a, b]);
       break;
     }
     case 'Call': {
@@ -302,13 +302,21 @@ function inferType(e: Expr, model: Model, cx: Context, depth: number): Ty | unde
       b.args.forEach((spec, i) => {
         const at = argTypes[i];
         const arg = e.args[i];
-        if (spec.kind === 'vector' && at === 'scalar') {
-          model.problems.push({ code: 'type-mismatch', message: `${b.name} expects a vector (over classes) as '${spec.name}', got a scalar`, range: arg.range });
+        if (spec.kind === 'vector' && at !== undefined && !hasClassAxis(at)) {
+          model.problems.push({ code: 'type-mismatch', message: `${b.name} expects a vector (over classes) as '${spec.name}', got ${TY_WORDS[at]}`, range: arg.range });
+          bad = true;
+        }
+        if (spec.kind === 'pixels' && at !== undefined && !hasPixelAxis(at)) {
+          model.problems.push({
+            code: 'type-mismatch',
+            message: `${b.name} reduces over pixels: it expects a field or map (task segmentation) as '${spec.name}', got ${TY_WORDS[at]}`,
+            range: arg.range,
+          });
           bad = true;
         }
         if (spec.kind === 'const') {
-          if (at === 'vector') {
-            model.problems.push({ code: 'type-mismatch', message: `${b.name} expects a scalar constant as '${spec.name}', got a vector`, range: arg.range });
+          if (at !== undefined && at !== 'scalar') {
+            model.problems.push({ code: 'type-mismatch', message: `${b.name} expects a scalar constant as '${spec.name}', got ${TY_WORDS[at]}`, range: arg.range });
             bad = true;
           } else if (dependsOnInputs(arg, cx.scope)) {
             model.problems.push({ code: 'not-constant', message: `'${spec.name}' of ${b.name} must be a constant (numbers and params only)`, range: arg.range });
@@ -319,9 +327,7 @@ function inferType(e: Expr, model: Model, cx: Context, depth: number): Ty | unde
         t = undefined;
         break;
       }
-      if (b.shape === 'reduction') t = 'scalar';
-      else if (b.shape === 'map') t = 'vector';
-      else t = argTypes.some((x) => x === 'vector') ? 'vector' : argTypes.some((x) => x === undefined) ? undefined : 'scalar';
+      t = resultTy(b, argTypes);
       break;
     }
   }
@@ -399,19 +405,12 @@ export function exprType(e: Expr, nameType: (name: string) => Ty | undefined): T
     case 'Unary':
       return exprType(e.operand, nameType);
     case 'Binary': {
-      const a = exprType(e.left, nameType);
-      const b = exprType(e.right, nameType);
-      if (a === 'vector' || b === 'vector') return 'vector';
-      return a && b ? 'scalar' : undefined;
+      return joinTys([exprType(e.left, nameType), exprType(e.right, nameType)]);
     }
     case 'Call': {
       const b = resolveCall(e.callee, e.args.length);
       if (!b) return undefined;
-      if (b.shape === 'reduction') return 'scalar';
-      if (b.shape === 'map') return 'vector';
-      const ts = e.args.map((a) => exprType(a, nameType));
-      if (ts.some((t) => t === 'vector')) return 'vector';
-      return ts.every((t) => t) ? 'scalar' : undefined;
+      return resultTy(b, e.args.map((a) => exprType(a, nameType)));
     }
   }
 }

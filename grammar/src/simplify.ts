@@ -10,7 +10,7 @@
  */
 import type { Expr } from './ast';
 import { add, call, div, mul, neg, num, pow, ref, sub } from './build';
-import { resolveCall, type Ty } from './builtins';
+import { hasClassAxis, hasPixelAxis, resolveCall, type Ty } from './builtins';
 import { exprType } from './semantics';
 import { MAX_SIMPLIFY_WORK } from './limits';
 
@@ -318,6 +318,9 @@ class Simplifier {
       case 'sum':
         if (args.length === 1) return this.sumP(this.poly(args[0]));
         break;
+      case 'sum_px':
+      case 'mean_px':
+        return this.pixelP(name, this.poly(args[0]));
       case 'softmax':
         // p is softmax(logits) by definition.
         if (args[0].kind === 'Name' && args[0].name === 'logits') return this.single(ref('p'));
@@ -349,8 +352,9 @@ class Simplifier {
     for (const t of p) {
       const scalars: Factor[] = [];
       const vectors: Factor[] = [];
-      // A factor is a vector when its base or its exponent is (2^y is a vector).
-      for (const f of t.factors) (this.typeOf(f.base) === 'vector' || this.typeOf(f.exp) === 'vector' ? vectors : scalars).push(f);
+      // A factor is over classes when its base or its exponent is (2^y is); a field (per pixel)
+      // is the same for every class at a pixel, so it comes out of the sum like a scalar.
+      for (const f of t.factors) (hasClassAxis(this.typeOf(f.base)) || hasClassAxis(this.typeOf(f.exp)) ? vectors : scalars).push(f);
       const outer: Term = { coef: t.coef, factors: scalars };
       if (vectors.length === 0) {
         out = this.addP(out, [this.mulTerm(outer, { coef: 1, factors: [this.factor(ref('C'))] })]);
@@ -362,6 +366,25 @@ class Simplifier {
       }
       const inner = this.fromPoly([{ coef: 1, factors: vectors }]);
       out = this.addP(out, [this.mulTerm(outer, { coef: 1, factors: [this.factor(call('sum', inner))] })]);
+    }
+    return out;
+  }
+
+  /** sum_px and mean_px (task segmentation), linear: factors without a pixel axis come out. */
+  private pixelP(name: 'sum_px' | 'mean_px', p: Poly): Poly {
+    let out: Poly = [];
+    for (const t of p) {
+      const outside: Factor[] = [];
+      const inside: Factor[] = [];
+      for (const f of t.factors) (hasPixelAxis(this.typeOf(f.base)) || hasPixelAxis(this.typeOf(f.exp)) ? inside : outside).push(f);
+      const outer: Term = { coef: t.coef, factors: outside };
+      if (inside.length === 0) {
+        // The sum of a constant over the P pixels is P times it; its mean is itself.
+        out = this.addP(out, [name === 'sum_px' ? this.mulTerm(outer, { coef: 1, factors: [this.factor(ref('P'))] }) : outer]);
+        continue;
+      }
+      const inner = this.fromPoly([{ coef: 1, factors: inside }]);
+      out = this.addP(out, [this.mulTerm(outer, { coef: 1, factors: [this.factor(call(name, inner))] })]);
     }
     return out;
   }

@@ -5,7 +5,7 @@
  */
 import type { Expr, LossStmt } from './ast';
 import { differentiate } from './derivative';
-import { batchEnv, envPlan, evalBatch, type BatchValue, type EnvPlan } from './evaluate';
+import { batchEnv, envPlan, evalBatch, evalExpr, Pixels, sampleEnv, type BatchValue, type EnvPlan, type Value } from './evaluate';
 import type { Model } from './semantics';
 
 export interface CurveOptions {
@@ -19,16 +19,28 @@ export interface CurveOptions {
   hi?: number;
 }
 
+export interface CurveAxes {
+  x: string;
+  xLong: string;
+  grad: string;
+  gradTrue: string;
+  gradOther: string;
+}
+
 export interface Curve {
   classes: number;
   /**
    * The x axis: classification's true-class probability pt; for a GAN file (task gan) the
    * discriminator's probability on generated samples, D(G(z)) = sigmoid(d_fake), the axis of
-   * the GAN papers' generator-loss plots, with d_real and grad_norm at their view values.
+   * the GAN papers' generator-loss plots, with d_real and grad_norm at their view values; for
+   * task segmentation the probability every pixel of a 5%-foreground image gives its true class.
    */
   pt: number[];
-  /** What the axis and the two gradients are (absent: classification's pt, dL/dz_true, dL/dz_other). */
-  axes?: { x: string; gradTrue: string; gradOther: string };
+  /**
+   * What the axis and the two gradients are (absent: classification's pt, ∂L/∂z of the true and
+   * of another class): the axis's short and long names, the gradient axis, each gradient.
+   */
+  axes?: CurveAxes;
   loss: number[];
   /** dL/dz of the true class (null where not computed). */
   gradTrue: number[] | null;
@@ -62,6 +74,7 @@ export function curve(model: Model, lossName: string, opts: CurveOptions = {}): 
   const loss = model.losses.find((l) => l.name === lossName);
   if (!loss) throw new Error(`no loss named '${lossName}'`);
   if (model.task === 'gan') return ganCurve(model, loss, n, lo, hi, opts);
+  if (model.task === 'segmentation') return imageCurve(model, loss, Math.min(n, IMAGE_POINTS), lo, hi, classes, opts);
   let grad: Expr | undefined;
   if (opts.gradient !== false) {
     try {
@@ -129,10 +142,115 @@ function ganCurve(model: Model, loss: LossStmt, n: number, lo: number, hi: numbe
   return {
     classes: 1,
     pt: xs,
-    axes: { x: 'D(G(z))', gradTrue: 'dL/d d_fake', gradOther: 'dL/d d_real' },
+    axes: { x: 'D(G(z))', xLong: "the discriminator's probability on generated samples D(G(z)) = sigmoid(d_fake)", grad: '∂L/∂d', gradTrue: '∂L/∂d_fake', gradOther: '∂L/∂d_real' },
     loss: scalars(() => evalBatch(loss.expr, env), n),
     gradTrue: gFake,
     gradOther: gReal,
+  };
+}
+
+/** Points of the segmentation view (each one an image evaluated per pixel). */
+const IMAGE_POINTS = 61;
+
+/**
+ * The image of the segmentation view: VIEW_SIDE × VIEW_SIDE pixels, class 1 on a 5-pixel plus
+ * at the centre (5% foreground, the unbalanced case segmentation losses are written for), class
+ * 0 elsewhere; its signed distance maps as the runs compute them (negative inside a region).
+ */
+export const VIEW_SIDE = 10;
+
+export function viewImage(classes: number): { target: number[]; dist: Float64Array } {
+  const side = VIEW_SIDE;
+  const c0 = side / 2;
+  const target = Array.from({ length: side * side }, (_, i) => {
+    const r = Math.floor(i / side);
+    const c = i % side;
+    return Math.abs(r - c0) + Math.abs(c - c0) <= 1 ? 1 : 0;
+  });
+  const dist = new Float64Array(side * side * classes);
+  for (let k = 0; k < classes; k++) {
+    const inside = (i: number): boolean => target[i] === k;
+    if (!target.some((_, i) => inside(i))) continue;
+    for (let i = 0; i < side * side; i++) {
+      // Distance to the nearest pixel of the other side (brute force: 100 pixels).
+      let best = Infinity;
+      for (let j = 0; j < side * side; j++) {
+        if (inside(j) === inside(i)) continue;
+        best = Math.min(best, Math.hypot(Math.floor(i / side) - Math.floor(j / side), (i % side) - (j % side)));
+      }
+      if (!Number.isFinite(best)) best = 0;
+      dist[i * classes + k] = inside(i) ? -(best - 1) : best;
+    }
+  }
+  return { target, dist };
+}
+
+/**
+ * The segmentation view: the loss of the view image (viewImage) when every pixel gives its true
+ * class probability pt (the other classes sharing 1 - pt), against pt; the gradients are by the
+ * true class's logit at a foreground pixel and at a background pixel, the contrast an
+ * unbalanced-segmentation loss is about.
+ */
+function imageCurve(model: Model, loss: LossStmt, n: number, lo: number, hi: number, classes: number, opts: CurveOptions): Curve {
+  let grad: Expr | undefined;
+  if (opts.gradient !== false) {
+    try {
+      grad = differentiate(model, loss.name, 'logits');
+    } catch {
+      grad = undefined;
+    }
+  }
+  const plan = envPlan(model, grad ? [loss.expr, grad] : [loss.expr]);
+  const { target, dist } = viewImage(classes);
+  const pixels = target.length;
+  const fg = target.indexOf(1);
+  const bg = target.indexOf(0);
+  const xs: number[] = [];
+  const values: number[] = [];
+  const gT: number[] = [];
+  const gO: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const pt = lo + ((hi - lo) * i) / (n - 1);
+    xs.push(pt);
+    const rest = (1 - pt) / (classes - 1);
+    const logits = new Float64Array(pixels * classes);
+    const y = new Float64Array(pixels * classes);
+    for (let j = 0; j < pixels; j++) {
+      for (let k = 0; k < classes; k++) logits[j * classes + k] = Math.log(k === target[j] ? pt : rest);
+      y[j * classes + target[j]] = 1;
+    }
+    try {
+      const env = sampleEnv(model, { logits, y, pixels, dist }, opts.params, plan);
+      const get = (name: string): Value | undefined => env.get(name);
+      const v = evalExpr(loss.expr, get);
+      values.push(typeof v === 'number' ? v : NaN);
+      if (grad) {
+        const g = evalExpr(grad, get);
+        const at = (j: number): number => (g instanceof Pixels ? ((g.at[j] as Float64Array)[target[j]] ?? NaN) : NaN);
+        gT.push(at(fg));
+        gO.push(at(bg));
+      }
+    } catch {
+      values.push(NaN);
+      if (grad) {
+        gT.push(NaN);
+        gO.push(NaN);
+      }
+    }
+  }
+  return {
+    classes,
+    pt: xs,
+    axes: {
+      x: 'pt',
+      xLong: `pt, the true-class probability at every pixel of a ${VIEW_SIDE}×${VIEW_SIDE} image with 5% foreground, ${classes} classes`,
+      grad: '∂L/∂z',
+      gradTrue: '∂L/∂z (true class, foreground pixel)',
+      gradOther: '∂L/∂z (true class, background pixel)',
+    },
+    loss: values,
+    gradTrue: grad ? gT : null,
+    gradOther: grad ? gO : null,
   };
 }
 

@@ -44,6 +44,7 @@ interface Case {
 function cases(): Case[] {
   const out: Case[] = [];
   for (const id of Object.keys(BUILTIN_LOSSES) as BuiltinId[]) {
+    if (!BUILTIN_LOSSES[id]) continue; // a segmentation builtin (test/grammar/segmentation.test.ts)
     out.push({ label: `builtin ${id}`, source: `loss l = ${BUILTIN_LOSSES[id]}\n`, file: `builtin-${id}.loss`, loss: 'l' });
   }
   for (const f of fs.readdirSync(EXAMPLES).filter((n) => n.endsWith('.loss')).sort()) {

@@ -125,7 +125,7 @@ interface Analysis {
 }
 
 function sources(): { label: string; source: string; file: string; loss: string }[] {
-  const out = (Object.keys(BUILTIN_LOSSES) as BuiltinId[]).map((id) => ({ label: `builtin ${id}`, source: `loss l = ${BUILTIN_LOSSES[id]}\n`, file: `builtin-${id}.loss`, loss: 'l' }));
+  const out = (Object.keys(BUILTIN_LOSSES) as BuiltinId[]).filter((id) => BUILTIN_LOSSES[id]).map((id) => ({ label: `builtin ${id}`, source: `loss l = ${BUILTIN_LOSSES[id]}\n`, file: `builtin-${id}.loss`, loss: 'l' }));
   for (const f of fs.readdirSync(EXAMPLES).filter((n) => n.endsWith('.loss')).sort()) {
     const source = fs.readFileSync(path.join(EXAMPLES, f), 'utf8');
     for (const l of checkText(source).model.losses) out.push({ label: `${f}#${l.name}`, source, file: `examples/${f}`, loss: l.name });

@@ -101,7 +101,7 @@ function envAt(rng: Rng, classes: number): (name: string) => Value | undefined {
   return (n) => vals[n];
 }
 
-const scalar = (v: Value): number => (typeof v === 'number' ? v : v.reduce((a, b) => a + b, 0));
+const scalar = (v: Value): number => (typeof v === 'number' ? v : (v as Float64Array).reduce((a, b) => a + b, 0));
 
 test('property: simplify(e) evaluates equal to e wherever e is finite (random search expressions)', () => {
   const rng = new Rng(20251206);

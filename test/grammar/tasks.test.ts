@@ -37,7 +37,7 @@ test('the task line: parsed apart from the statements, formatted back, malformed
   for (const bad of ['task\nloss a = sum(y * p)', 'task gan gan\nloss a_g = -d_fake', 'task 3']) {
     const e = parse(bad).errors;
     assert.equal(e.length, 1, bad);
-    assert.match(e[0].message, /^expected one task name after 'task' \(classification, gan\)$/);
+    assert.match(e[0].message, /^expected one task name after 'task' \(classification, gan, segmentation\)$/);
   }
   // No task line: classification, as before.
   assert.equal(checkText('loss ce = -sum(y * log(p))').model.task, 'classification');
@@ -64,7 +64,7 @@ test("inputs follow the task: a GAN file's names are unknown in classification a
   const bad = checkText('task gan\nloss g = -d_fake');
   assert.match(bad.diagnostics.find((x) => x.code === 'gan-pair')!.message, /NAME_g .* or NAME_d .*'g' is neither/);
   const unknown = checkText('task gna\nloss a = sum(y * log(p))');
-  assert.equal(unknown.diagnostics.find((x) => x.code === 'unknown-task')!.message, "unknown task 'gna'; the tasks are classification, gan: did you mean 'gan'?");
+  assert.equal(unknown.diagnostics.find((x) => x.code === 'unknown-task')!.message, "unknown task 'gna'; the tasks are classification, gan, segmentation: did you mean 'gan'?");
   // An unknown task falls back to classification: the rest of the file still checks.
   assert.deepEqual(unknown.diagnostics.filter((x) => x.code === 'unknown-name'), []);
 });
@@ -77,7 +77,7 @@ test('derivatives, the report and the 1-D view of a GAN loss are with respect to
   assert.deepEqual(r.derivatives.map((d) => [d.wrt, d.text]), [['d_fake', 'sigmoid(d_fake)'], ['d_real', '-sigmoid(-d_real)']]);
   assert.equal(r.latex, '\\operatorname{softplus}\\left(-D(x)\\right) + \\operatorname{softplus}\\left(D(G(z))\\right)');
   const c = curve(model, 'ns_g', { points: 3, lo: 0.1, hi: 0.9 });
-  assert.deepEqual(c.axes, { x: 'D(G(z))', gradTrue: 'dL/d d_fake', gradOther: 'dL/d d_real' });
+  assert.deepEqual(c.axes, { x: 'D(G(z))', xLong: "the discriminator's probability on generated samples D(G(z)) = sigmoid(d_fake)", grad: '∂L/∂d', gradTrue: '∂L/∂d_fake', gradOther: '∂L/∂d_real' });
   // L_G = -log D(G(z)); dL/d d_fake = -(1 - D(G(z))).
   c.pt.forEach((x, i) => {
     assert.ok(Math.abs(c.loss[i] + Math.log(x)) < 1e-12, `${x}`);

@@ -70,5 +70,9 @@ export const BUILTIN_LOSSES: Record<BuiltinId, string> = {
   log_softmax: `-sum(y * log_softmax(logits^2 / 3))`,
   log1m_softmax: `-sum(${W} * log1m_softmax(2 * logits))`,
   stop_gradient: `sum(stop_gradient(p) * logits)`,
+  // Pixel reductions need task segmentation's images: empty here (the loops above skip them),
+  // tested in test/grammar/segmentation.test.ts (derivatives, evaluator, export, lowering).
+  sum_px: '',
+  mean_px: '',
 };
 

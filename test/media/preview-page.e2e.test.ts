@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'crypto';
 import * as path from 'path';
+import * as fs from 'fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { makeNonce, previewHtml } from '../../client/src/panels/preview-html';
@@ -32,6 +33,8 @@ loss ns_g = softplus(-d_fake)
 loss ns_d = softplus(-d_real) + softplus(d_fake)
 loss hinge_g = -d_fake
 `;
+
+const DICE = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'examples', 'segmentation', 'dice.loss'), 'utf8');
 
 /** What the server answers for this text (its own code, no process). */
 function serverResult(params: Omit<DerivativeParams, 'uri'>, text = FOCAL): DerivativeResult {
@@ -227,6 +230,30 @@ test('derivative preview page in headless Chromium', { timeout: 180_000 }, async
       await page.keyboard.press('Home');
       await page.waitForFunction(() => /^D\(G\(z\)\) 0\.001, loss 6\.9\d*, ∂L\/∂d_fake -0\.99\d*/.test(document.querySelector('#chart-readout')?.textContent ?? ''));
       await page.screenshot({ path: path.join(shots, 'preview-gan.png'), fullPage: true });
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
+      await page.close();
+    });
+
+    await t.test('a segmentation loss (task segmentation): derivatives by logits and p per pixel, the curve against pt at every pixel, foreground and background gradients', async () => {
+      const { page, errors, violations } = await openPage(ctx, base, 'dark');
+      const r = serverResult({ classes: 2, loss: 'dice' }, DICE);
+      assert.equal(r.loss, 'dice');
+      assert.deepEqual(r.derivatives.map((d) => d.wrt), ['logits', 'p']);
+      await send(page, { type: 'derivative', result: r, fileName: 'dice.loss', classes: 2, overrides: {} });
+      await page.waitForSelector('#chart[data-ready="true"] canvas');
+      await page.waitForSelector('#math[data-ready="true"] .katex');
+      assert.equal(await page.locator('#math .katex-display').count(), 3, 'loss, d/dz, d/dp');
+      // Pixel sums are typeset with their index, the per-pixel inputs with both.
+      const tex = await page.locator('#math annotation').allTextContents();
+      assert.ok(tex.some((x) => x.includes('\\sum_{i} p_{ik}')), tex.join(' | '));
+      assert.match((await page.textContent('#chart-summary')) ?? '', /^Plot of dice against pt, the true-class probability at every pixel of a 10×10 image with 5% foreground, 2 classes\. pt 0\.1/);
+      const legend = (await page.locator('#chart .u-legend').innerText()).replace(/\s+/g, ' ');
+      assert.match(legend, /∂L\/∂z \(true class, foreground pixel\)/);
+      assert.match(legend, /∂L\/∂z \(true class, background pixel\)/);
+      assert.ok((await paintedPixels(page)) > 2000);
+      assert.equal(await page.isVisible('#classes'), true, 'the class count matters to a segmentation view');
+      await page.screenshot({ path: path.join(shots, 'preview-segmentation.png'), fullPage: true });
       assert.deepEqual(errors, []);
       assert.deepEqual(violations, []);
       await page.close();

@@ -150,7 +150,7 @@ test('signature help: active parameter by commas, overloads of max, nested calls
 test('tasks: task names after `task`; a GAN file is offered its inputs and the GAN catalogue without its task line', async () => {
   const c = await startServer({ examplesDir: path.join(__dirname, '..', '..', '..', 'examples') });
   try {
-    assert.deepEqual(labels(await complete(c, 'task <|>')), ['classification', 'gan']);
+    assert.deepEqual(labels(await complete(c, 'task <|>')), ['classification', 'gan', 'segmentation']);
     const expr = labels(await complete(c, 'task gan\nloss a_g = -<|>'));
     assert.deepEqual(expr.slice(0, 3), ['d_real', 'd_fake', 'grad_norm']);
     assert.ok(!expr.includes('p') && !expr.includes('logits'));

@@ -258,6 +258,9 @@ function readLossFile(file: string, baseDir: string, where: string): LossFile {
     });
     throw new ConfigError(`${where}: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${lines.join('\n')}`);
   }
+  if (model.task === 'segmentation') {
+    throw new ConfigError(`${where}: ${file} is a 'task segmentation' file: segmentation runs are not built yet (check, derive, the preview and export work)`);
+  }
   // Losses that read an input the task's trainings do not supply (iou), with the input.
   const trained = trainedInputs(model.task);
   const untrainedOf = (names: Set<string>): string | undefined => TASKS[model.task].inputs.find((i) => !trained.has(i.name) && names.has(i.name))?.name;

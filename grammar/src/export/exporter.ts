@@ -18,7 +18,7 @@
  *  - helper functions (Bessel J0/J1 and quotients, tempered functions, ...) are emitted only when used.
  */
 import type { Expr, LetStmt, ParamStmt, Statement } from '../ast';
-import { INPUT_NAMES, resolveCall, SCALAR_INPUT_VIEWS, TASKS, type BuiltinId } from '../builtins';
+import { INPUT_NAMES, joinTy, resolveCall, resultTy, SCALAR_INPUT_VIEWS, TASKS, TY_WORDS, type BuiltinId, type Ty } from '../builtins';
 import { checkText } from '../checker';
 import { printStatement } from '../printer';
 import { letsNeeded } from '../evaluate';
@@ -70,7 +70,13 @@ export interface ExportResult {
   lets: string[];
 }
 
-const RANK: Record<Kind, number> = { const: 0, scalar: 1, vector: 2 };
+/** The kind of an elementwise result: const when every argument is, else the union of their axes. */
+function joinKinds(ks: readonly Kind[]): Kind {
+  if (ks.every((k) => k === 'const')) return 'const';
+  let t: Ty = 'scalar';
+  for (const k of ks) if (k !== 'const') t = joinTy(t, k);
+  return t;
+}
 
 function idOf(e: Expr): BuiltinId {
   const id = builtinIdOf(e);
@@ -116,7 +122,8 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
   while (PYTHON_KEYWORDS.includes(functionName) || PYTHON_BUILTINS.includes(functionName) || spec.reserved.includes(functionName) || functionName in spec.helpers) functionName += '_';
 
   // ---- state of the walk
-  const usedInputs = new Set<'y' | 'p' | 'C' | 'log_p'>();
+  const usedInputs = new Set<'y' | 'p' | 'C' | 'log_p' | 'P' | 'dist'>();
+  const image = model.task === 'segmentation';
   // Per-sample scalar inputs (iou; a GAN's d_real, d_fake, grad_norm): arguments of the function.
   const scalarInputs = new Set(SCALAR_INPUT_VIEWS.map((i) => i.name));
   const task = TASKS[model.task];
@@ -124,9 +131,9 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
   // loss reads (through its lets too), in the task's order.
   const reads = transitiveNames(loss.expr, model);
   const scalarArgs = task.inputs.filter((i) => scalarInputs.has(i.name) && reads.has(i.name));
-  if (model.task !== 'classification' && scalarArgs.length === 0) throw new ExportError(`loss '${lossName}' reads none of the task's inputs (${task.inputs.map((i) => i.name).join(', ')}): nothing to export`);
+  if (model.task === 'gan' && scalarArgs.length === 0) throw new ExportError(`loss '${lossName}' reads none of the task's inputs (${task.inputs.map((i) => i.name).join(', ')}): nothing to export`);
   // The tensor whose dtype, device and batch shape constants take.
-  const ref = model.task === 'classification' ? 'logits' : pyName(scalarArgs[0].name);
+  const ref = model.task !== 'gan' ? 'logits' : pyName(scalarArgs[0].name);
   const usedHelpers = new Set<string>();
   const usedParams = new Set<string>();
   const letCode = new Map<string, { line: string; kind: Kind; deps: Set<string> }>();
@@ -150,9 +157,9 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
     },
   };
 
-  const input = (n: 'y' | 'p' | 'C' | 'log_p'): Code => {
+  const input = (n: 'y' | 'p' | 'C' | 'log_p' | 'P' | 'dist'): Code => {
     usedInputs.add(n);
-    return { code: n, kind: n === 'C' ? 'const' : 'vector', prec: PREC.atom };
+    return { code: n, kind: n === 'C' || n === 'P' ? 'const' : image ? 'map' : 'vector', prec: PREC.atom };
   };
 
   // log_softmax(logits) used more than once (the stable forms repeat it) becomes the local log_p.
@@ -191,11 +198,14 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
       case 'Name': {
         switch (e.name) {
           case 'logits':
-            return { code: 'logits', kind: 'vector', prec: PREC.atom };
+            return { code: 'logits', kind: image ? 'map' : 'vector', prec: PREC.atom };
           case 'y':
           case 'p':
           case 'C':
             return input(e.name);
+          case 'P':
+          case 'dist':
+            if (image) return input(e.name);
         }
         if (scalarInputs.has(e.name)) {
           return { code: pyName(e.name), kind: 'scalar', prec: PREC.atom };
@@ -219,19 +229,18 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
         const b = resolveCall(e.kind === 'Call' ? e.callee : '', args.length);
         const shape = e.kind === 'Call' && b ? b.shape : 'elementwise';
         if (shape !== 'elementwise' && vals[0].kind === 'const') {
-          throw new ExportError(`${e.kind === 'Call' ? e.callee : id} expects a vector over classes, got a constant`);
+          throw new ExportError(`${e.kind === 'Call' ? e.callee : id} expects ${shape === 'pixel-reduction' ? 'a field or map over pixels' : 'a vector over classes'}, got a constant`);
         }
         const out = spec.table[id](vals, cx);
         const code = typeof out === 'string' ? { code: out, prec: PREC.atom } : out;
-        const kind: Kind =
-          shape === 'reduction' ? 'scalar' : shape === 'map' ? 'vector' : vals.reduce<Kind>((k, v) => (RANK[v.kind] > RANK[k] ? v.kind : k), 'const');
+        const kind: Kind = shape === 'elementwise' || !b ? joinKinds(vals.map((v) => v.kind)) : resultTy(b, [vals[0].kind as Ty])!;
         return { ...code, kind };
       }
     }
   };
 
   const result = emit(loss.expr);
-  if (result.kind === 'vector') throw new ExportError(`loss '${lossName}' is a vector over classes; a loss must be one number per sample (wrap it in sum(...))`);
+  if (result.kind !== 'const' && result.kind !== 'scalar') throw new ExportError(`loss '${lossName}' is ${TY_WORDS[result.kind]}; a loss must be one number per ${image ? 'image' : 'sample'}`);
 
   // ---- lets in file order, each after the lets it uses
   const letLines: string[] = [];
@@ -288,8 +297,18 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
     header.push('#', '# Computed in stable forms (equal to the DSL, finite in float32; Lossmith docs/export.md):');
     for (const t of stableTitles) header.push(`#   ${t}`);
   }
-  const inputArgs = [...(model.task === 'classification' ? ['logits', 'target'] : []), ...scalarArgs.map((i) => pyName(i.name))];
-  if (model.task === 'classification') {
+  const readsDist = image && reads.has('dist');
+  const inputArgs = [...(model.task !== 'gan' ? ['logits', 'target'] : []), ...(readsDist ? ['dist'] : []), ...scalarArgs.map((i) => pyName(i.name))];
+  if (image) {
+    header.push(
+      '#',
+      `# Task segmentation. Inputs: logits ${spec.image.layout} raw scores per pixel; target class indices`,
+      `# ${spec.image.indexLayout} or per-pixel distributions ${spec.image.layout}${readsDist ? `; dist ${spec.image.layout} the signed distance of each` : ''}`,
+      ...(readsDist ? ["# pixel to the boundary of each class's target region (negative inside; Kervadec et al.)"] : []),
+      '# Inside, pixels are flattened: y, p and logits are [N, P, C], P the number of pixels, C of',
+      '# classes; sum_px and mean_px reduce the pixel axis (-2), sum and mean the class axis (-1).',
+    );
+  } else if (model.task === 'classification') {
     header.push(
       '#',
       '# Inputs: y is the target distribution (from class indices, one-hot of C classes), logits the',
@@ -306,22 +325,35 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
 
   const body: string[] = [];
   if (model.task === 'classification') body.push(...spec.prologue);
+  if (image) {
+    body.push(`logits = ${spec.image.flatten('logits')}`);
+    if (readsDist) body.push(`dist = ${spec.image.flatten('dist')}`);
+  }
   // Per-sample scalars [...] become [..., 1], like the reductions' results.
   for (const i of scalarArgs) body.push(`${pyName(i.name)} = ${spec.column(pyName(i.name))}`);
-  if (usedInputs.has('y')) body.push(...spec.targetLines());
+  if (usedInputs.has('y')) body.push(...(image ? spec.image.targetLines() : spec.targetLines()));
   if (usedInputs.has('C')) body.push(`C = ${spec.classes}`);
+  if (usedInputs.has('P')) body.push(`P = ${spec.image.pixels}`);
   if (usedInputs.has('p')) body.push(`p = ${spec.softmax('logits')}`);
   if (usedInputs.has('log_p')) body.push(`log_p = ${spec.logSoftmax('logits')}  # log(p), computed stably from the logits`);
   body.push(...letLines);
   body.push(`loss = ${result.code}`);
-  body.push(`return ${spec.finish({ code: 'loss', kind: result.kind, prec: PREC.atom }, ref)}`);
+  body.push(`return ${(image ? spec.image.finish : spec.finish)({ code: 'loss', kind: result.kind, prec: PREC.atom }, ref)}`);
 
   const kw = exportedParams.map((p) => `${p.python}=${pyFloat(p.value)}`);
   const signature = `def ${functionName}(${[...inputArgs, ...(kw.length ? ['*', ...kw] : [])].join(', ')}):`;
   const doc = [
-    `"""Per-sample \`${lossName}\` loss (exported by Lossmith).`,
+    `"""Per-${image ? 'image' : 'sample'} \`${lossName}\` loss (exported by Lossmith).`,
     '',
     'Args:',
+    ...(image
+      ? [
+          `    logits: raw scores per pixel, shape ${spec.image.layout}.`,
+          `    target: class indices, shape ${spec.image.indexLayout} (integers), or a distribution over the`,
+          `        classes per pixel, shape ${spec.image.layout}.`,
+          ...(readsDist ? [`    dist: signed distance to each class's target boundary, shape ${spec.image.layout}.`] : []),
+        ]
+      : []),
     ...(model.task === 'classification'
       ? [
           '    logits: raw scores, shape [..., C] (classes on the last axis).',
@@ -333,10 +365,12 @@ export function exportLoss(written: Model, lossName: string, opts: ExportOptions
     ...exportedParams.map((p) => `    ${p.python}: default ${pyFloat(p.value)}${p.bounds ? `, range [${p.bounds.lo}, ${p.bounds.hi}]` : ''}.`),
     '',
     'Returns:',
-    '    The loss of each sample, shape [...]; reduce it yourself (e.g. .mean()).',
+    image ? '    The loss of each image, shape [N]; reduce it yourself (e.g. .mean()).' : '    The loss of each sample, shape [...]; reduce it yourself (e.g. .mean()).',
     '',
     'Example:',
-    ...(model.task === 'classification' && scalarArgs.length === 0
+    ...(image
+      ? spec.image.usage(functionName)
+      : model.task === 'classification' && scalarArgs.length === 0
       ? spec.usage(functionName)
       : [`loss = ${functionName}(${inputArgs.join(', ')}).mean()  # ${inputArgs.filter((a) => a !== 'logits' && a !== 'target').join(', ')}: one value per sample, [N]`]
     ).map((l) => `    ${l}`),

@@ -13,6 +13,8 @@ const E = pyNumber(EPS);
 
 const fn1 = (f: string): Template => (a) => `${f}(${arg(a[0])})`;
 const reduce = (f: string): Template => (a) => `${f}(${arg(a[0])}, axis=-1, keepdims=True)`;
+/** Reductions over the pixel axis (task segmentation: [N, P, C]) keep it too. */
+const reducePx = (f: string): Template => (a) => `${f}(${arg(a[0])}, axis=-2, keepdims=True)`;
 
 export const JAX_TEMPLATES: TemplateTable = {
   ...OPERATOR_TEMPLATES,
@@ -62,6 +64,8 @@ export const JAX_TEMPLATES: TemplateTable = {
   softmax: (a) => `jax.nn.softmax(${arg(a[0])}, axis=-1)`,
   log_softmax: (a) => `jax.nn.log_softmax(${arg(a[0])}, axis=-1)`,
   stop_gradient: fn1('jax.lax.stop_gradient'),
+  sum_px: reducePx('jnp.sum'),
+  mean_px: reducePx('jnp.mean'),
 };
 
 const TEMPERED: Record<string, Helper> = {
@@ -233,4 +237,20 @@ export const JAX: TargetSpec = {
     `loss = jnp.mean(${fn}(logits, labels))  # logits [N, C]; labels: class indices [N] or probabilities [N, C]`,
     `grads = jax.grad(lambda w: jnp.mean(${fn}(model(w, x), labels)))(w)`,
   ],
+  image: {
+    layout: '[N, H, W, C]',
+    indexLayout: '[N, H, W]',
+    flatten: (n) => `jnp.asarray(${n}).reshape(jnp.shape(${n})[0], -1, jnp.shape(${n})[-1])  # [N, H, W, C] -> [N, P, C], P = H * W pixels`,
+    targetLines: () => [
+      'target = jnp.asarray(target)',
+      'if jnp.issubdtype(target.dtype, jnp.integer):',
+      '    y = jax.nn.one_hot(target.reshape(target.shape[0], -1), logits.shape[-1], dtype=logits.dtype)  # class indices [N, H, W]',
+      'else:',
+      '    y = target.astype(logits.dtype).reshape(logits.shape)  # per-pixel distributions [N, H, W, C]',
+    ],
+    pixels: 'logits.shape[-2]',
+    finish: (e, ref) =>
+      e.kind === 'const' ? `jnp.broadcast_to(jnp.asarray(${e.code}, dtype=${ref}.dtype), ${ref}.shape[:1])` : `jnp.reshape(${e.code}, (-1,))`,
+    usage: (fn) => [`loss = jnp.mean(${fn}(logits, labels))  # logits [N, H, W, C]; labels: class indices [N, H, W] or probabilities [N, H, W, C]`],
+  },
 };

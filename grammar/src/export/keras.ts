@@ -15,6 +15,8 @@ const LN10 = pyNumber(Math.LN10);
 
 const fn1 = (f: string): Template => (a, cx) => `${f}(${cx.tensor(a[0])})`;
 const reduce = (f: string): Template => (a) => `${f}(${arg(a[0])}, axis=-1, keepdims=True)`;
+/** Reductions over the pixel axis (task segmentation: [N, P, C]) keep it too. */
+const reducePx = (f: string): Template => (a) => `${f}(${arg(a[0])}, axis=-2, keepdims=True)`;
 
 export const KERAS_TEMPLATES: TemplateTable = {
   ...OPERATOR_TEMPLATES,
@@ -67,6 +69,8 @@ export const KERAS_TEMPLATES: TemplateTable = {
   softmax: (a) => `tf.nn.softmax(${arg(a[0])}, axis=-1)`,
   log_softmax: (a) => `tf.nn.log_softmax(${arg(a[0])}, axis=-1)`,
   stop_gradient: (a, cx) => `tf.stop_gradient(${cx.tensor(a[0])})`,
+  sum_px: reducePx('tf.reduce_sum'),
+  mean_px: reducePx('tf.reduce_mean'),
 };
 
 const TEMPERED: Record<string, Helper> = {
@@ -232,4 +236,20 @@ export const KERAS: TargetSpec = {
     `loss = tf.reduce_mean(${fn}(logits, labels))  # logits [N, C]; labels: class indices [N] or probabilities [N, C]`,
     `model.compile(optimizer='adam', loss=lambda y_true, y_pred: ${fn}(y_pred, y_true))  # model outputs logits`,
   ],
+  image: {
+    layout: '[N, H, W, C]',
+    indexLayout: '[N, H, W]',
+    flatten: (n) => `tf.reshape(tf.convert_to_tensor(${n}), [tf.shape(${n})[0], -1, tf.shape(${n})[-1]])  # [N, H, W, C] -> [N, P, C], P = H * W pixels`,
+    targetLines: () => [
+      'target = tf.convert_to_tensor(target)',
+      '# Class indices: integers, or (as Keras passes sparse labels) a trailing axis of size 1.',
+      'if target.dtype.is_integer or target.shape[-1] == 1:',
+      '    y = tf.one_hot(tf.reshape(tf.cast(target, tf.int32), [tf.shape(target)[0], -1]), tf.shape(logits)[-1], dtype=logits.dtype)',
+      'else:',
+      '    y = tf.reshape(tf.cast(target, logits.dtype), tf.shape(logits))  # per-pixel distributions [N, H, W, C]',
+    ],
+    pixels: 'tf.cast(tf.shape(logits)[-2], logits.dtype)',
+    finish: (e, ref) => (e.kind === 'const' ? `tf.broadcast_to(tf.cast(${e.code}, ${ref}.dtype), tf.shape(${ref})[:1])` : `tf.reshape(${e.code}, [-1])`),
+    usage: (fn) => [`loss = tf.reduce_mean(${fn}(logits, labels))  # logits [N, H, W, C]; labels: class indices [N, H, W] or probabilities [N, H, W, C]`],
+  },
 };

@@ -15,6 +15,8 @@ const E = pyNumber(EPS);
 const fn1 = (f: string): Template => (a, cx) => `${f}(${cx.tensor(a[0])})`;
 /** Reductions over the class axis keep it, so per-sample scalars broadcast against vectors. */
 const reduce = (f: string): Template => (a) => `${f}(${arg(a[0])}, dim=-1, keepdim=True)`;
+/** Reductions over the pixel axis (task segmentation: [N, P, C]) keep it too. */
+const reducePx = (f: string): Template => (a) => `${f}(${arg(a[0])}, dim=-2, keepdim=True)`;
 /** Both operands as tensors (torch.maximum and torch.minimum take tensors only). */
 const both = (a: Code[], cx: TemplateContext): [string, string] => [cx.tensor(a[0]), cx.tensor(a[1])];
 
@@ -70,6 +72,8 @@ export const PYTORCH_TEMPLATES: TemplateTable = {
   softmax: (a) => `F.softmax(${arg(a[0])}, dim=-1)`,
   log_softmax: (a) => `F.log_softmax(${arg(a[0])}, dim=-1)`,
   stop_gradient: (a, cx) => `${cx.tensor(a[0], PREC.atom)}.detach()`,
+  sum_px: reducePx('torch.sum'),
+  mean_px: reducePx('torch.mean'),
 };
 
 const TEMPERED: Record<string, Helper> = {
@@ -240,4 +244,21 @@ export const PYTORCH: TargetSpec = {
   usage: (fn) => [
     `loss = ${fn}(logits, target).mean()  # logits [N, C]; target: class indices [N] or probabilities [N, C]`,
   ],
+  image: {
+    layout: '[N, C, H, W]',
+    indexLayout: '[N, H, W]',
+    flatten: (n) => `${n}.flatten(2).transpose(1, 2)  # [N, C, H, W] -> [N, P, C], P = H * W pixels`,
+    targetLines: () => [
+      'if torch.is_floating_point(target):',
+      '    y = target.to(logits.dtype).flatten(2).transpose(1, 2)  # per-pixel distributions [N, C, H, W]',
+      'else:',
+      '    y = F.one_hot(target.long().flatten(1), logits.shape[-1]).to(logits.dtype)  # class indices [N, H, W]',
+    ],
+    pixels: 'logits.shape[-2]',
+    finish: (e, ref) => {
+      if (e.kind === 'const') return `torch.as_tensor(${e.code}, dtype=${ref}.dtype, device=${ref}.device).expand(${ref}.shape[:1])`;
+      return `${operand(e, PREC.atom)}.reshape(-1)`;
+    },
+    usage: (fn) => [`loss = ${fn}(logits, target).mean()  # logits [N, C, H, W]; target: class indices [N, H, W] or probabilities [N, C, H, W]`],
+  },
 };

@@ -12,9 +12,12 @@ export const EXPORT_TARGETS: readonly ExportTarget[] = ['pytorch', 'jax', 'keras
  * What an emitted Python expression holds:
  *  - `const`: a Python number or a 0-d tensor (numbers, params, C and arithmetic of those);
  *  - `scalar`: one value per sample, shape [..., 1] (keepdim), broadcasting against vectors;
- *  - `vector`: one value per class, shape [..., C].
+ *  - `vector`: one value per class, shape [..., C];
+ *  - task segmentation, where a sample is an image of P pixels (flattened): `field`, one value
+ *    per pixel, shape [N, P, 1]; `map`, per pixel and class, [N, P, C] (`scalar` is [N, 1, 1]
+ *    and `vector` [N, 1, C] there, so that every kind broadcasts against every other).
  */
-export type Kind = 'const' | 'scalar' | 'vector';
+export type Kind = 'const' | 'scalar' | 'vector' | 'field' | 'map';
 
 /** Python precedence levels used for parenthesisation (higher binds tighter). */
 export const PREC = { add: 10, mul: 20, unary: 30, pow: 40, atom: 100 } as const;
@@ -81,5 +84,24 @@ export interface TargetSpec {
   /** Names the emitted module itself defines or imports (never used for user identifiers). */
   reserved: string[];
   /** A usage example for the docstring, given the function name. */
+  usage(fn: string): string[];
+  /** Task segmentation: the inputs are images; inside the function, pixels are flattened to [N, P, C]. */
+  image: ImageSpec;
+}
+
+/** How a target library's segmentation inputs are laid out and flattened. */
+export interface ImageSpec {
+  /** The layout of logits (and dist, and a soft target), for the docstring, e.g. `[N, C, H, W]`. */
+  layout: string;
+  /** The layout of a target given as class indices, e.g. `[N, H, W]`. */
+  indexLayout: string;
+  /** `name` (logits or dist, in `layout`) flattened to [N, P, C]. */
+  flatten(name: string): string;
+  /** Lines turning `target` into y [N, P, C], once logits is [N, P, C]. */
+  targetLines(): string[];
+  /** P, the number of pixels, once logits is [N, P, C]. */
+  pixels: string;
+  /** The final per-image value ([N, 1, 1] scalar or const) as shape [N]; `ref` is [N, P, C]. */
+  finish(e: Code, ref: string): string;
   usage(fn: string): string[];
 }

@@ -352,7 +352,8 @@ function render(msg: ToWebview): void {
   renderSliders(model);
   if (document.activeElement !== els.classes) els.classes.value = String(model.classes);
   if (document.activeElement !== els.classesRange) els.classesRange.value = String(Math.min(Number(els.classesRange.max), model.classes));
-  // The class count means nothing to a GAN loss's view (task gan: its x axis is D(G(z))).
+  // The class count means nothing to a GAN loss's view (task gan: its x axis is D(G(z))); a
+  // segmentation loss's view (x: pt at every pixel) has classes.
   const classControl = document.getElementById('classes-control');
   if (classControl) classControl.hidden = model.chart !== null && model.chart.labels.x !== 'pt';
   renderChart(model.chart, model.summary);

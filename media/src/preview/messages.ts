@@ -83,9 +83,9 @@ function isDerivativeText(x: unknown): x is DerivativeTextWire {
 }
 function isCurve(x: unknown): x is CurveWire {
   if (!isObj(x)) return false;
-  // A GAN file's curve (task gan) has its own axes and no classes.
+  // A GAN or segmentation file's curve has its own axes (a GAN's has no classes).
   const axes = x.axes;
-  if (axes !== undefined && !(isObj(axes) && isStr(axes.x, 100) && isStr(axes.gradTrue, 100) && isStr(axes.gradOther, 100))) return false;
+  if (axes !== undefined && !(isObj(axes) && isStr(axes.x, 100) && isStr(axes.xLong, 300) && isStr(axes.grad, 100) && isStr(axes.gradTrue, 100) && isStr(axes.gradOther, 100))) return false;
   if (!isInt(x.classes, axes === undefined ? MIN_CLASSES : 1, 100_000) || !isNumArray(x.pt, false)) return false;
   const n = (x.pt as number[]).length;
   if (!isNumArray(x.loss, true) || (x.loss as unknown[]).length !== n) return false;

@@ -37,6 +37,8 @@ export interface ChartModel {
   classes: number;
   /** What the x axis and the two gradients are: pt and dL/dz (true, other class), or a GAN file's D(G(z)) and dL/d d_fake, dL/d d_real. */
   labels: { x: string; xLong: string; grad: string; gradTrue: string; gradOther: string };
+  /** The labels are the task's own (task gan, segmentation), not classification's. */
+  own: boolean;
 }
 
 export interface PreviewModel {
@@ -146,8 +148,9 @@ export function chartModel(curve: CurveWire | null): ChartModel | null {
     gradRange: robustRange([curve.gradTrue, curve.gradOther]),
     classes: curve.classes,
     labels: curve.axes
-      ? { x: curve.axes.x, xLong: `the discriminator's probability on generated samples ${curve.axes.x} = sigmoid(d_fake)`, grad: '∂L/∂d', gradTrue: '∂L/∂d_fake', gradOther: '∂L/∂d_real' }
+      ? { ...curve.axes }
       : { x: 'pt', xLong: 'true-class probability pt', grad: '∂L/∂z', gradTrue: '∂L/∂z (true class)', gradOther: '∂L/∂z (other class)' },
+    own: curve.axes !== undefined,
   };
 }
 
@@ -165,7 +168,7 @@ function describeCurve(c: ChartModel | null, loss: string): string {
     const i = nearestIndex(pt, x);
     return `${c.labels.x} ${formatNumber(pt[i])}: loss ${formatNumber(l[i])}` + (c.hasGradTrue ? `, gradient ${formatNumber(g[i])}` : '');
   };
-  const against = c.labels.x === 'pt' ? `the true-class probability pt for ${c.classes} classes` : c.labels.xLong;
+  const against = c.own ? c.labels.xLong : `the true-class probability pt for ${c.classes} classes`;
   return `Plot of ${loss} against ${against}. ${at(0.1)}; ${at(0.5)}; ${at(0.9)}.`;
 }
 

@@ -46,9 +46,12 @@ function fixesFor(a: Analysis, g: GDiagnostic, d: Diagnostic): CodeAction[] {
   const replace = (r: { start: number; end: number }, text: string): TextEdit => TextEdit.replace(toRange(a.index, r), text);
   const out: CodeAction[] = [];
   switch (g.code) {
-    case 'vector-loss':
-      out.push(action(a, 'Wrap in sum(...)', d, [replace(g.range, `sum(${src(g.range)})`)], true));
+    case 'vector-loss': {
+      // The checker names the reduction that makes the loss one number (LOSS_REDUCTION).
+      const fix = (g.data?.fix ?? { open: 'sum(', close: ')' }) as { open: string; close: string };
+      out.push(action(a, `Wrap in ${fix.open}...${fix.close}`, d, [replace(g.range, `${fix.open}${src(g.range)}${fix.close}`)], true));
       break;
+    }
     case 'unknown-name': {
       const suggestions = Array.isArray(g.data?.suggestions) ? (g.data!.suggestions as string[]) : [];
       for (const s of suggestions) out.push(action(a, `Change to '${s}'`, d, [replace(g.range, s)], suggestions.length === 1));

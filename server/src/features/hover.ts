@@ -76,13 +76,15 @@ export function lossMarkdown(a: Analysis, loss: LossStmt, classes: number): stri
       for (const wrt of wrts) lines.push('', `**∂L/∂${wrt}** = \`` + derivativeText(a.model, loss.name, wrt).text + '`');
       const c = curve(a.model, loss.name, { classes, points: 3, lo: 0.1, hi: 0.9 });
       const x = c.axes ? c.axes.x : 'pt';
-      lines.push('', `| ${x} | L | ${c.axes ? '∂L/∂d_fake' : '∂L/∂z_true'} |`, `|---:|---:|---:|`);
+      lines.push('', `| ${x} | L | ${c.axes ? c.axes.gradTrue : '∂L/∂z_true'} |`, `|---:|---:|---:|`);
       for (let i = 0; i < c.pt.length; i++) lines.push(`| ${fmt(c.pt[i])} | ${fmt(c.loss[i])} | ${fmt(c.gradTrue ? c.gradTrue[i] : NaN)} |`);
       lines.push(
         '',
         a.model.task === 'gan'
           ? `*D(G(z)) = sigmoid(d_fake); d_real = ${fmt(anyInputSpec('d_real')!.view!)} (D(x) = ${fmt(1 / (1 + Math.exp(-anyInputSpec('d_real')!.view!)))}), params at their defaults.*`
-          : `*C = ${c.classes}, params at their defaults; the other classes share 1 − pt.*`,
+          : a.model.task === 'segmentation'
+            ? `*${c.axes!.xLong}; the other classes share 1 − pt; params at their defaults.*`
+            : `*C = ${c.classes}, params at their defaults; the other classes share 1 − pt.*`,
       );
     } catch (e) {
       lines.push('', `*No derivative: ${e instanceof Error ? e.message : String(e)}*`);

@@ -20,8 +20,8 @@ export interface CatalogueEntry {
   task?: string;
 }
 
-/** Subfolders of the examples folder read too: other tasks' catalogues (examples/gan) and detection's (examples/detection). */
-const EXAMPLE_SUBDIRS = ['', 'detection', 'gan'];
+/** Subfolders of the examples folder read too: other tasks' catalogues (examples/gan, examples/segmentation) and detection's (examples/detection). */
+const EXAMPLE_SUBDIRS = ['', 'detection', 'gan', 'segmentation'];
 
 const BUILTIN: { name: string; description: string; text: string }[] = [
   { name: 'cross_entropy', description: 'Cross-entropy', text: 'loss ce = -sum(y * log(p))' },

@@ -8,8 +8,9 @@
  *    broadcasting then matches the DSL's "a scalar broadcasts over a vector";
  *  - an elementwise builtin whose arguments are all constants is folded in float64 by the
  *    grammar's own `fn` (the oracle), so constants are exactly the evaluator's;
- *  - reductions and maps act on the class axis (1) with keepDims; given a per-sample scalar they
- *    act on a one-element vector, as the evaluator does;
+ *  - reductions and maps act on the class axis (the last) with keepDims; given a per-sample scalar
+ *    they act on a one-element vector, as the evaluator does; sum_px and mean_px act on the pixel
+ *    axis (-2) of task segmentation's [N, P, K] images;
  *  - gradients: the tfjs op's own where it equals the grammar's derivative rule (including the
  *    choice at kinks: max2/min2/clamp/abs), a custom gradient where it does not (step, sign,
  *    stop_gradient: zero; i1x/i1ex/j1x: analytic with series near 0);
@@ -257,13 +258,16 @@ export const TF: { [K in BuiltinId]: Lower } = {
     const temp = constArg(tt, 'tempered_softmax', 't');
     return isNum(z) ? 1 : S.temperedSoftmax(z, temp);
   },
-  sum: reduce((x) => tf.sum(x, 1, keep), (v) => v),
-  mean: reduce((x) => tf.mean(x, 1, keep), (v) => v),
-  max: reduce((x) => tf.max(x, 1, keep), (v) => v),
-  min: reduce((x) => tf.min(x, 1, keep), (v) => v),
-  logsumexp: reduce((x) => tf.logSumExp(x, 1, keep), (v) => v),
+  sum: reduce((x) => tf.sum(x, -1, keep), (v) => v),
+  mean: reduce((x) => tf.mean(x, -1, keep), (v) => v),
+  max: reduce((x) => tf.max(x, -1, keep), (v) => v),
+  min: reduce((x) => tf.min(x, -1, keep), (v) => v),
+  logsumexp: reduce((x) => tf.logSumExp(x, -1, keep), (v) => v),
   softmax: reduce((x) => tf.softmax(x), () => 1),
   log_softmax: reduce((x) => tf.logSoftmax(x), () => 0),
   log1m_softmax: reduce(log1mSoftmax, () => -Infinity),
   stop_gradient: ([x]) => (isNum(x) ? x : stopGradient(x)),
+  // Task segmentation: [N, P, K] images, pixels on axis -2 (the checker refuses a value without them).
+  sum_px: ([x]) => tf.sum(t(x), -2, keep),
+  mean_px: ([x]) => tf.mean(t(x), -2, keep),
 };
