@@ -298,6 +298,37 @@ export interface EpochEvent extends TrainingKey {
   gan?: GanEpochJson;
 }
 
+/** A segmentation comparison's settings (task segmentation): its data and its U-Net. */
+export interface SegSettingsJson {
+  /** Canvas side of the built-in digits-in-clutter images (folders keep their own size). */
+  size: number;
+  /** Images of the built-in data's train, validation and test splits (folders keep theirs). */
+  train: number;
+  val: number;
+  test: number;
+  /** U-Net width: filters of its first level, doubled at each of its two lower levels. */
+  filters: number;
+}
+
+/**
+ * A segmentation training's metrics on the test images, over the foreground classes (c >= 1):
+ * Dice and IoU per image and class (1 when both prediction and target are empty), averaged;
+ * hd95 the 95th-percentile symmetric Hausdorff distance of the boundaries in pixels (the image
+ * diagonal when only one of them is empty). Null when it did not complete.
+ */
+export interface SegMetricsJson {
+  dice: number | null;
+  iou: number | null;
+  hd95: number | null;
+}
+
+/** One segmentation epoch: the mean training loss over its steps and the validation metrics. */
+export interface SegEpochJson {
+  loss: number | null;
+  valDice: number | null;
+  valIou: number | null;
+}
+
 /** One GAN epoch: mean losses over its steps and quick metrics (fewer generated digits than the final ones). */
 export interface GanEpochJson {
   dLoss: number | null;

@@ -6,10 +6,10 @@
  *
  * The run side imports this module and `engines.ts`, never an engine's folder.
  */
-import type { BackendJson, EngineName, GanEpochJson, GanMetricsJson, GanSettingsJson, ModelKind, TfjsBackendName, TorchOptionsJson, TrainingStatus, WorkerRefJson } from '../../../protocol/run-events';
+import type { BackendJson, EngineName, GanEpochJson, GanMetricsJson, GanSettingsJson, ModelKind, SegEpochJson, SegMetricsJson, SegSettingsJson, TfjsBackendName, TorchOptionsJson, TrainingStatus, WorkerRefJson } from '../../../protocol/run-events';
 import type { EpochRecord, TrainOutcome, TrainSpec } from '../../../protocol/train-spec';
 
-export type { BackendJson, DigitClassifierJson, EngineName, GanEpochJson, GanMetricsJson, GanSettingsJson, ModelKind, TfjsBackendName, TorchOptionsJson } from '../../../protocol/run-events';
+export type { BackendJson, DigitClassifierJson, EngineName, GanEpochJson, GanMetricsJson, GanSettingsJson, ModelKind, SegEpochJson, SegMetricsJson, SegSettingsJson, TfjsBackendName, TorchOptionsJson } from '../../../protocol/run-events';
 
 export type { AdamConfig, ModelSpec, OptimizerConfig, SamSpec, SgdConfig, TrainSpec } from '../../../protocol/train-spec';
 
@@ -97,10 +97,54 @@ export interface GanTaskResult {
   worker?: WorkerRefJson;
 }
 
-/** What the run side hands to a runner: a training of either task. */
-export type ComputeTask = TrainTask | GanTask;
+/**
+ * One segmentation training (a `task segmentation` file's loss): a small U-Net on the dataset's
+ * images, trained with the loss per image, its weights kept at the best validation Dice, then
+ * its metrics on the test images.
+ */
+export interface SegTask {
+  kind: 'segmentation';
+  /** A whole `task segmentation` .loss file. */
+  lossSource: string;
+  lossName: string;
+  /** Overrides of the file's params. */
+  params?: Record<string, number>;
+  /** The compute engine (tfjs only for now). */
+  engine?: EngineName;
+  backend: 'auto' | TfjsBackendName;
+  /** 'digits-clutter' (built from the embedded digits) or a folder of images/ and masks/ PNGs. */
+  dataset: { spec: string; seed: number; cwd?: string };
+  seg: SegSettingsJson;
+  /** Adam's learning rate, batch size, epochs (of stepsPerEpoch steps, default one pass over the training images), seed (init, data order). */
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  stepsPerEpoch?: number;
+  seed: number;
+}
+
+/** A segmentation training's outcome. */
+export interface SegTaskResult {
+  status: TrainStatus;
+  /** Finished epochs. */
+  history: (SegEpochJson & { epoch: number; ms: number })[];
+  /** Test metrics with the best-validation-Dice weights; null fields when it did not complete. */
+  metrics: SegMetricsJson;
+  bestValDice: number | null;
+  steps: number;
+  wallMs: number;
+  backend: BackendJson;
+  pid: number;
+  /** What it trained on: image size, classes, split sizes and the mean foreground fraction of the training masks. */
+  dataset: { name: string; height: number; width: number; channels: number; classes: number; train: number; val: number; test: number; foreground: number };
+  reason?: string;
+  worker?: WorkerRefJson;
+}
+
+/** What the run side hands to a runner: a training of any task. */
+export type ComputeTask = TrainTask | GanTask | SegTask;
 /** The result type of a compute task. */
-export type ComputeResult<T extends ComputeTask> = T extends GanTask ? GanTaskResult : TrainTaskResult;
+export type ComputeResult<T extends ComputeTask> = T extends GanTask ? GanTaskResult : T extends SegTask ? SegTaskResult : TrainTaskResult;
 
 export type TrainStatus = Exclude<TrainingStatus, 'failed'>;
 
@@ -123,6 +167,7 @@ export interface TrainTaskResult extends TrainOutcome {
 export type Progress =
   | { kind: 'epoch'; epoch: EpochRecord }
   | { kind: 'gan-epoch'; epoch: GanEpochJson & { epoch: number; ms: number } }
+  | { kind: 'seg-epoch'; epoch: SegEpochJson & { epoch: number; ms: number } }
   | { kind: 'step'; step: number; steps: number; epoch: number; epochs: number }
   | { kind: 'backend'; backend: BackendJson; pid: number }
   | { kind: 'custom'; data: unknown };
@@ -176,6 +221,8 @@ export interface ComputeEngine {
   train(task: TrainTask, ctx: TaskContext): Promise<TrainTaskResult>;
   /** Runs one GAN training (engines that have the GAN loop: tfjs). */
   gan?(task: GanTask, ctx: TaskContext): Promise<GanTaskResult>;
+  /** Runs one segmentation training (engines that have the U-Net loop: tfjs). */
+  segment?(task: SegTask, ctx: TaskContext): Promise<SegTaskResult>;
   /** What this engine finds on this machine (for `lossmith backend`). */
   status?(req: EngineRequest): Promise<EngineStatus>;
   /** Checks, before a run folder is made, that this engine can serve the request (the run's main process calls it). */

@@ -23,10 +23,10 @@
  */
 import { createHash } from 'crypto';
 import { Queue, QueueEvents, type Job } from 'bullmq';
-import type { ComputeTask, EngineName, GanTask, GanTaskResult, Progress, TrainTask, TrainTaskResult } from '../compute/types';
+import type { ComputeTask, EngineName, GanTask, GanTaskResult, Progress, SegTask, SegTaskResult, TrainTask, TrainTaskResult } from '../compute/types';
 
-/** A training's result, of either task (train, gan). */
-type AnyResult = TrainTaskResult | GanTaskResult;
+/** A training's result, of any task (train, gan, segmentation). */
+type AnyResult = TrainTaskResult | GanTaskResult | SegTaskResult;
 import { TaskCancelledError, TaskError, type RunOptions } from '../run/worker-pool';
 import type { TaskRunner } from '../run/task-runner';
 import { deviceClassOf, KEY_PREFIX, queueName, redisOptions, tunable, type QueueTarget } from './connection';
@@ -100,6 +100,7 @@ export class QueueRunner implements TaskRunner {
 
   run(task: TrainTask, opts?: RunOptions): Promise<TrainTaskResult>;
   run(task: GanTask, opts?: RunOptions): Promise<GanTaskResult>;
+  run(task: SegTask, opts?: RunOptions): Promise<SegTaskResult>;
   async run(task: ComputeTask, opts: RunOptions = {}): Promise<AnyResult> {
     if (this.closed) throw new Error('the queue runner is closed');
     const id = jobId(this.opts.namespace, task);
@@ -226,7 +227,7 @@ export class QueueRunner implements TaskRunner {
     const p = this.pending.get(id);
     if (!p || p.settled || !data || typeof data !== 'object') return;
     const pr = data as Progress;
-    if (pr.kind === 'epoch' || pr.kind === 'gan-epoch') {
+    if (pr.kind === 'epoch' || pr.kind === 'gan-epoch' || pr.kind === 'seg-epoch') {
       if (pr.epoch.epoch <= p.epoch) return;
       p.epoch = pr.epoch.epoch;
     } else if (pr.kind === 'backend') {

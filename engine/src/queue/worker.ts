@@ -17,7 +17,7 @@
 import * as os from 'os';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueWorkerJson, WorkerRefJson } from '../../../protocol/run-events';
-import type { ComputeTask, EngineName, GanTaskResult, Progress, TorchOptionsJson, TrainTaskResult } from '../compute/types';
+import type { ComputeTask, EngineName, GanTaskResult, Progress, SegTaskResult, TorchOptionsJson, TrainTaskResult } from '../compute/types';
 import { STEP_PROGRESS_MS } from '../compute/types';
 import { TaskCancelledError, TaskError, WorkerPool } from '../run/worker-pool';
 import { KEY_PREFIX, queueName, redisOptions, tunable, workerKey, type DeviceClass, type QueueTarget } from './connection';
@@ -82,7 +82,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     else free++;
   };
 
-  const processor = async (job: Job, token?: string): Promise<TrainTaskResult | GanTaskResult> => {
+  const processor = async (job: Job, token?: string): Promise<TrainTaskResult | GanTaskResult | SegTaskResult> => {
     await acquire();
     try {
       return await train(job, token);
@@ -91,10 +91,10 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     }
   };
 
-  const train = async (job: Job, token?: string): Promise<TrainTaskResult | GanTaskResult> => {
+  const train = async (job: Job, token?: string): Promise<TrainTaskResult | GanTaskResult | SegTaskResult> => {
     const task = adapt(job.data as ComputeTask, o);
     const attempt = job.attemptsStarted;
-    const what = `${job.id} (${task.kind === 'gan' ? `${task.gLoss} + ${task.dLoss} · seed ${task.seed}` : `${task.lossName} · ${task.augment} · seed ${task.train.seed}`}${attempt > 1 ? ` · attempt ${attempt}` : ''})`;
+    const what = `${job.id} (${task.kind === 'gan' ? `${task.gLoss} + ${task.dLoss} · seed ${task.seed}` : task.kind === 'segmentation' ? `${task.lossName} · seed ${task.seed}` : `${task.lossName} · ${task.augment} · seed ${task.train.seed}`}${attempt > 1 ? ` · attempt ${attempt}` : ''})`;
     o.log(`took ${what}`);
     running++;
     const t0 = performance.now();
@@ -108,10 +108,10 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       job.updateProgress(p as object).catch(() => undefined);
     };
     try {
-      const r: TrainTaskResult | GanTaskResult = await pool.run(task, { onProgress });
+      const r: TrainTaskResult | GanTaskResult | SegTaskResult = await pool.run(task, { onProgress });
       done++;
-      const acc = 'testAcc' in r ? r.testAcc : r.metrics.genAccuracy;
-      o.log(`done ${job.id} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${r.status}${acc !== null ? `, ${'testAcc' in r ? 'test' : 'accuracy on generated digits'} ${(100 * acc).toFixed(2)}%` : ''}`);
+      const [what, value] = 'testAcc' in r ? ['test', r.testAcc] : 'genAccuracy' in r.metrics ? ['accuracy on generated digits', r.metrics.genAccuracy] : ['test Dice', r.metrics.dice];
+      o.log(`done ${job.id} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${r.status}${value !== null ? `, ${what} ${(100 * value).toFixed(2)}%` : ''}`);
       const worker: WorkerRefJson = { id, host, attempt };
       return { ...r, worker };
     } catch (e) {

@@ -8,7 +8,7 @@
  * Errors: TaskCancelledError when the signal aborts it, WorkerCrashError when its process died
  * (worth a retry), TaskError when the training itself threw (not worth one).
  */
-import type { GanTask, GanTaskResult, TrainTask, TrainTaskResult } from '../compute/types';
+import type { GanTask, GanTaskResult, SegTask, SegTaskResult, TrainTask, TrainTaskResult } from '../compute/types';
 import type { RunOptions } from './worker-pool';
 
 export type { RunOptions } from './worker-pool';
@@ -18,6 +18,7 @@ export interface TaskRunner {
   readonly size: number;
   run(task: TrainTask, opts?: RunOptions): Promise<TrainTaskResult>;
   run(task: GanTask, opts?: RunOptions): Promise<GanTaskResult>;
+  run(task: SegTask, opts?: RunOptions): Promise<SegTaskResult>;
   /** Stops it; tasks still running or waiting reject (TaskCancelledError). */
   close(): Promise<void>;
 }

@@ -40,6 +40,11 @@ export async function executeTask(task: Task, ctx: TaskContext): Promise<unknown
       if (!engine.gan) throw new Error(`the ${engine.name} engine cannot train GANs yet (use --engine tfjs)`);
       return engine.gan(task, ctx);
     }
+    case 'segmentation': {
+      const engine = loadEngine(task.engine ?? 'tfjs');
+      if (!engine.segment) throw new Error(`the ${engine.name} engine cannot train segmentation models yet (use --engine tfjs)`);
+      return engine.segment(task, ctx);
+    }
     case 'debug':
       return runDebug(task, ctx);
     default:

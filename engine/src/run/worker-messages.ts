@@ -3,7 +3,7 @@
  * over the IPC channel. Its own module, so worker-pool.ts and worker-main.ts both import it and
  * neither imports the other (the pool only `require`s the worker in its in-process mode).
  */
-import type { GanTask, GanTaskResult, Progress, TrainTask, TrainTaskResult } from '../compute/types';
+import type { GanTask, GanTaskResult, Progress, SegTask, SegTaskResult, TrainTask, TrainTaskResult } from '../compute/types';
 
 // ------------------------------------------------------------------------------- task types
 
@@ -20,7 +20,7 @@ export interface DebugTask {
   echo?: unknown;
 }
 
-export type Task = TrainTask | GanTask | DebugTask;
+export type Task = TrainTask | GanTask | SegTask | DebugTask;
 
 /** What a debug task returns: its echo, the worker's pid and when it ran (wall clock, ms). */
 export interface DebugResult {
@@ -30,7 +30,7 @@ export interface DebugResult {
   endedAt: number;
 }
 
-export type ResultOf<T extends Task> = T extends TrainTask ? TrainTaskResult : T extends GanTask ? GanTaskResult : T extends DebugTask ? DebugResult : unknown;
+export type ResultOf<T extends Task> = T extends TrainTask ? TrainTaskResult : T extends GanTask ? GanTaskResult : T extends SegTask ? SegTaskResult : T extends DebugTask ? DebugResult : unknown;
 
 
 // ------------------------------------------------------------------------------- wire messages

@@ -23,7 +23,7 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import type { GanTask, GanTaskResult, Progress, TrainTask, TrainTaskResult } from '../compute/types';
+import type { GanTask, GanTaskResult, Progress, SegTask, SegTaskResult, TrainTask, TrainTaskResult } from '../compute/types';
 import type { FromWorker, ResultOf, Task, ToWorker } from './worker-messages';
 
 export type { DatasetTaskSpec, Progress, TrainTask, TrainTaskResult } from '../compute/types';
@@ -137,6 +137,7 @@ export class WorkerPool {
 
   run(task: TrainTask, opts?: RunOptions): Promise<TrainTaskResult>;
   run(task: GanTask, opts?: RunOptions): Promise<GanTaskResult>;
+  run(task: SegTask, opts?: RunOptions): Promise<SegTaskResult>;
   run<T extends Task>(task: T, opts?: RunOptions): Promise<ResultOf<T>>;
   run<T extends Task>(task: T, opts: RunOptions = {}): Promise<ResultOf<T>> {
     return this.submit(task, opts).promise;

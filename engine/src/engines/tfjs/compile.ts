@@ -2,7 +2,9 @@
  * The DSL-to-tfjs compiler: a loss of a checked model becomes a LossFn
  * (y [N,K], logits [N,K]) -> per-sample loss [N], in float32, differentiable by tfjs; a loss of
  * a `task gan` file becomes a GanLossFn ({d_real, d_fake, grad_norm} each [N]) -> [N] through
- * the same lowering (`compileGanLoss`).
+ * the same lowering (`compileGanLoss`); a loss of a `task segmentation` file becomes an
+ * ImageLossFn (y, logits, dist [N,P,K], pixels flattened) -> per-image loss [N]
+ * (`compileImageLoss`), its pixel reductions on axis -2.
  *
  * - Every builtin goes through the lowering table (lowering.ts), total over BuiltinId.
  * - Per-sample scalars are [N,1] so they broadcast against vectors [N,K]; the result is
@@ -47,8 +49,11 @@ export class CompileError extends Error {
 }
 
 interface Env {
-  y?: tf.Tensor2D;
-  logits?: tf.Tensor2D;
+  /** [N,K]; task segmentation: [N,P,K]. */
+  y?: tf.Tensor;
+  logits?: tf.Tensor;
+  /** Task segmentation: the signed distance maps [N,P,K] and the pixel count P. */
+  image?: { dist?: tf.Tensor; pixels: number };
   /** Task gan: d_real, d_fake, grad_norm as [N,1]. */
   gan?: Partial<Record<string, tf.Tensor2D>>;
   k: number;
@@ -118,7 +123,7 @@ function validate(e: Expr, plan: Plan, seen: Set<string>): void {
   }
 }
 
-function logits(env: Env): tf.Tensor2D {
+function logits(env: Env): tf.Tensor {
   if (!env.logits) throw new CompileError('internal: no logits in this task');
   return env.logits;
 }
@@ -150,6 +155,15 @@ function lower(e: Expr, env: Env, plan: Plan): TVal {
             return (env.p ??= tf.softmax(logits(env)));
           case 'C':
             return env.k;
+          case 'P':
+            if (env.image) return env.image.pixels;
+            break;
+          case 'dist':
+            if (env.image) {
+              if (!env.image.dist) throw new Error(`the loss reads dist, which the training did not supply`);
+              return env.image.dist;
+            }
+            break;
         }
       }
       const prm = plan.params.get(e.name);
@@ -184,7 +198,7 @@ function lower(e: Expr, env: Env, plan: Plan): TVal {
  */
 export function compileLoss(written: Model, lossName: string, params: Record<string, number> = {}): LossFn {
   if (written.task !== 'classification') {
-    throw new CompileError(`loss '${lossName}' is a 'task ${written.task}' loss: it trains in the ${written.task} loop (compileGanLoss), not as a classification loss`);
+    throw new CompileError(`loss '${lossName}' is a 'task ${written.task}' loss: it trains in the ${written.task} loop (${written.task === 'gan' ? 'compileGanLoss' : 'compileImageLoss'}), not as a classification loss`);
   }
   const { loss, plan } = prepare(written, lossName, params);
 
@@ -192,18 +206,50 @@ export function compileLoss(written: Model, lossName: string, params: Record<str
     tf.tidy(() => {
       const [n, k] = logits.shape;
       if (y.shape[0] !== n || y.shape[1] !== k) throw new Error(`loss ${lossName}: y is [${y.shape}] but logits are [${logits.shape}]`);
-      const env: Env = { y: tf.cast(y, 'float32') as tf.Tensor2D, logits: tf.cast(logits, 'float32') as tf.Tensor2D, k, lets: new Map() };
+      const env: Env = { y: tf.cast(y, 'float32'), logits: tf.cast(logits, 'float32'), k, lets: new Map() };
       return perSample(lower(loss.expr, env, plan), n, lossName);
     });
 }
 
-/** A lowered value as the per-sample loss [N] (a constant is filled in). */
-function perSample(v: TVal, n: number, lossName: string): tf.Tensor1D {
+/** A lowered value as the per-sample loss [N] (a constant is filled in); [N,1] or, per image, [N,1,1]. */
+function perSample(v: TVal, n: number, lossName: string, rank = 2): tf.Tensor1D {
   if (typeof v === 'number') return tf.fill([n], v) as tf.Tensor1D;
-  if (v.shape.length !== 2 || v.shape[1] !== 1 || v.shape[0] !== n) {
-    throw new Error(`loss ${lossName} is not a per-sample scalar (shape [${v.shape}]); wrap a vector in sum(...)`);
+  if (v.shape.length !== rank || v.shape[0] !== n || v.shape.slice(1).some((d) => d !== 1)) {
+    throw new Error(`loss ${lossName} is not one number per ${rank === 2 ? 'sample' : 'image'} (shape [${v.shape}])`);
   }
   return tf.reshape(v, [n]) as tf.Tensor1D;
+}
+
+/** A segmentation loss compiled: (y, logits, dist) [N,P,K] (pixels flattened) -> per-image loss [N]. */
+export type ImageLossFn = ((y: tf.Tensor3D, logits: tf.Tensor3D, dist?: tf.Tensor3D) => tf.Tensor1D) & { readonly reads: ReadonlySet<string> };
+
+/**
+ * Compiles `lossName` of a `task segmentation` model into an ImageLossFn: the same lowering on
+ * [N,P,K] tensors (class reductions on the last axis, pixel reductions on axis -2), in the
+ * stable form. `reads` says whether it needs dist (the trainer computes the maps only then).
+ */
+export function compileImageLoss(written: Model, lossName: string, params: Record<string, number> = {}): ImageLossFn {
+  if (written.task !== 'segmentation') throw new CompileError(`loss '${lossName}' is not a segmentation loss (the file has no 'task segmentation' line)`);
+  const { loss, plan, model } = prepare(written, lossName, params);
+  const reads = new Set([...transitiveNames(loss.expr, model)].filter((n) => plan.inputs.has(n)));
+  const fn = (y: tf.Tensor3D, logitsT: tf.Tensor3D, dist?: tf.Tensor3D): tf.Tensor1D =>
+    tf.tidy(() => {
+      const [n, pixels, k] = logitsT.shape;
+      const same = (t: tf.Tensor3D | undefined, name: string): void => {
+        if (t && (t.shape[0] !== n || t.shape[1] !== pixels || t.shape[2] !== k)) throw new Error(`loss ${lossName}: ${name} is [${t.shape}] but logits are [${logitsT.shape}]`);
+      };
+      same(y, 'y');
+      same(dist, 'dist');
+      const env: Env = {
+        y: tf.cast(y, 'float32'),
+        logits: tf.cast(logitsT, 'float32'),
+        image: { pixels, ...(dist ? { dist: tf.cast(dist, 'float32') } : {}) },
+        k,
+        lets: new Map(),
+      };
+      return perSample(lower(loss.expr, env, plan), n, lossName, 3);
+    });
+  return Object.assign(fn, { reads });
 }
 
 /**
@@ -266,6 +312,11 @@ function describe(text: string, d: Diagnostic): string {
  */
 export function compileSource(text: string, lossName: string, params?: Record<string, number>): LossFn {
   return compileLoss(checkedModel(text, lossName), lossName, params);
+}
+
+/** compileSource for a loss of a `task segmentation` file. */
+export function compileImageSource(text: string, lossName: string, params?: Record<string, number>): ImageLossFn {
+  return compileImageLoss(checkedModel(text, lossName), lossName, params);
 }
 
 /** compileSource for a loss of a `task gan` file. */
