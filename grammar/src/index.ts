@@ -10,7 +10,7 @@ export { simplify, exprKey, exprSize } from './simplify';
 export { STABLE_REWRITES, stabilize, stableContext, stableForm, stableRewrite, stableRewriteAt, type AppliedRewrite, type StableContext, type StableResult, type StableRewrite, type StabilizeOptions } from './stable';
 export { printExpr, printParenthesized, printStatement, formatProgram } from './printer';
 export { toLatex, latexName } from './latex';
-export { curve, integrityCheck, judgeCurve, viewPoint, clearIntegrityCache, integrityCacheStats, type Curve, type IntegrityResult } from './view1d';
+export { curve, imageIntegrity, integrityCheck, judgeCurve, viewPoint, clearIntegrityCache, integrityCacheStats, type Curve, type IntegrityResult } from './view1d';
 export { checkText, integrityDiagnostics, INTEGRITY_CODES, transitiveNames, ISSUE_CODES, type Diagnostic, type IssueCode, type Severity, type CheckResult } from './checker';
 export { capDiagnostics, MAX_DIAGNOSTICS, MAX_NESTING, MAX_INLINED_NESTING, MAX_SIMPLIFY_WORK } from './limits';
 export * as build from './build';

@@ -254,6 +254,18 @@ function imageCurve(model: Model, loss: LossStmt, n: number, lo: number, hi: num
   };
 }
 
+/**
+ * The integrity check of a segmentation loss (the seed system's rules, on the segmentation
+ * view): on `points` values of pt in (0, 1) for the 5%-foreground view image (two classes),
+ * the loss must be finite, not flat, without its extremum at pt = 0.5 and turn at most once.
+ */
+export function imageIntegrity(model: Model, lossName: string, params?: Record<string, number>, points = IMAGE_POINTS): IntegrityResult {
+  const loss = model.losses.find((l) => l.name === lossName);
+  if (!loss) throw new Error(`no loss named '${lossName}'`);
+  const c = imageCurve(model, loss, points, 0.5 / points, 1 - 0.5 / points, 2, { gradient: false, ...(params ? { params } : {}) });
+  return judgeCurve(c.loss);
+}
+
 export type IntegrityCode = 'non-finite' | 'flat-loss' | 'extremum-in-middle' | 'oscillating-loss' | 'loss-rises';
 
 export interface IntegrityResult {

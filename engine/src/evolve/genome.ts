@@ -8,6 +8,14 @@
  * file keeps its own shape ('free' form): its `let`s are inlined into the loss expression and
  * its `param`s stay named constants, so mutations can reach every part of it.
  *
+ * Task segmentation has two forms of its own (the search space gains the pixel reductions):
+ *
+ *   'pixel':  loss candidate = mean_px(sum(E))   E over y and p at each pixel (the seed
+ *             system's space, per pixel: cross-entropy and focal per pixel live here);
+ *   'region': loss candidate = mean(E)           E over each class's region statistics
+ *             tp = sum_px(p * y), sp = sum_px(p), sy = sum_px(y) (Dice, Tversky, ... live here:
+ *             Dice is 1 - 2 tp / (sp + sy)), printed as `let`s of the file.
+ *
  * Everything random draws from the caller's Rng, so a search is reproducible from its seed.
  */
 import {
@@ -34,11 +42,33 @@ export interface ParamDef {
   hi?: number;
 }
 
+export type GenomeForm = 'sum' | 'free' | 'pixel' | 'region';
+
 export interface Genome {
-  /** 'sum': the loss is sum(expr), expr elementwise; 'free': expr is the whole (scalar) loss. */
-  form: 'sum' | 'free';
+  /**
+   * 'sum': the loss is sum(expr), expr elementwise; 'free': expr is the whole (scalar) loss;
+   * task segmentation: 'pixel' mean_px(sum(expr)), 'region' mean(expr) over REGION_TERMS.
+   */
+  form: GenomeForm;
+  /** A 'free' genome of a `task segmentation` file (the 'pixel' and 'region' forms are). */
+  task?: 'segmentation';
   params: ParamDef[];
   expr: Expr;
+}
+
+/** The region statistics of the 'region' form: each a vector over classes, a `let` of the file. */
+export const REGION_TERMS: Readonly<Record<string, string>> = {
+  tp: 'sum_px(p * y)',
+  sp: 'sum_px(p)',
+  sy: 'sum_px(y)',
+};
+
+/** The inputs each region statistic reads. */
+const REGION_READS: Readonly<Record<string, readonly string[]>> = { tp: ['p', 'y'], sp: ['p'], sy: ['y'] };
+
+/** Is the genome a task segmentation loss. */
+export function isSegmentation(g: Genome): boolean {
+  return g.form === 'pixel' || g.form === 'region' || g.task === 'segmentation';
 }
 
 export type Terminal = string | number;
@@ -70,9 +100,18 @@ export const DEFAULT_MUTATION_WEIGHTS: Required<MutationWeights> = {
 
 // ------------------------------------------------------------------ printing
 
-/** The loss expression of a genome (sum(expr) in the default form). */
+/** The loss expression of a genome (sum(expr) in the default form; see GenomeForm). */
 export function lossExpr(g: Genome): Expr {
-  return g.form === 'sum' ? build.call('sum', g.expr) : g.expr;
+  switch (g.form) {
+    case 'sum':
+      return build.call('sum', g.expr);
+    case 'pixel':
+      return build.call('mean_px', build.call('sum', g.expr));
+    case 'region':
+      return build.call('mean', g.expr);
+    case 'free':
+      return g.expr;
+  }
 }
 
 export function formatValue(v: number): string {
@@ -83,6 +122,11 @@ export function formatValue(v: number): string {
 /** The genome as a `.loss` file (comment lines first, without '#'). */
 export function printGenome(g: Genome, comments: string[] = []): string {
   const lines = comments.map((c) => `# ${c}`.trimEnd());
+  if (isSegmentation(g)) lines.push('task segmentation');
+  if (g.form === 'region') {
+    const used = freeNames(g.expr);
+    for (const [name, def] of Object.entries(REGION_TERMS)) if (used.has(name)) lines.push(`let ${name} = ${def}`);
+  }
   for (const p of g.params) {
     const bounds = p.lo !== undefined && p.hi !== undefined ? ` in [${formatValue(p.lo)}, ${formatValue(p.hi)}]` : '';
     lines.push(`param ${p.name} = ${formatValue(p.value)}${bounds}`);
@@ -101,8 +145,11 @@ export function printGenome(g: Genome, comments: string[] = []): string {
 export function displayExpr(g: Genome): Expr {
   const raw = lossExpr(g);
   const params = new Set(g.params.map((p) => p.name));
+  const task = isSegmentation(g) ? 'segmentation' : 'classification';
   try {
-    return simplify(raw, { nameType: (n) => inputSpec(n)?.type ?? (params.has(n) ? 'scalar' : undefined) });
+    return simplify(raw, {
+      nameType: (n) => inputSpec(n, task)?.type ?? (params.has(n) ? 'scalar' : g.form === 'region' && n in REGION_TERMS ? 'vector' : undefined),
+    });
   } catch {
     return raw;
   }
@@ -191,10 +238,17 @@ export function withinLimits(g: Genome, limits: Limits, parent?: Genome): boolea
   return depth(g.expr) <= maxD && size(g.expr) <= maxS;
 }
 
-/** Names the loss reads (params excluded). */
+/** Names the loss reads (params excluded; a region statistic counts as the inputs it reads). */
 export function inputsUsed(g: Genome): Set<string> {
   const names = freeNames(lossExpr(g));
   for (const p of g.params) names.delete(p.name);
+  if (g.form === 'region') {
+    for (const [t, reads] of Object.entries(REGION_READS)) {
+      if (!names.has(t)) continue;
+      names.delete(t);
+      for (const r of reads) names.add(r);
+    }
+  }
   return names;
 }
 
@@ -223,17 +277,18 @@ export function randomExpr(rng: Rng, fs: FunctionSet, maxDepth: number, root = t
   return binaryOp(pick(rng, fs.binary)).make(randomExpr(rng, fs, maxDepth - 1, false), randomExpr(rng, fs, maxDepth - 1, false));
 }
 
-/** A random default-form genome reading both y and p, within the limits (tries, then repairs). */
-export function randomGenome(rng: Rng, fs: FunctionSet, limits: Limits, initDepth = 4): Genome {
+/** A random genome of `form` (default: the seed system's 'sum') reading both y and p, within the limits (tries, then repairs). */
+export function randomGenome(rng: Rng, fs: FunctionSet, limits: Limits, initDepth = 4, form: Exclude<GenomeForm, 'free'> = 'sum'): Genome {
   for (let i = 0; i < 200; i++) {
     const expr = randomExpr(rng, fs, Math.min(initDepth, limits.maxDepth));
-    const g: Genome = { form: 'sum', params: [], expr };
+    const g: Genome = { form, params: [], expr };
     const used = inputsUsed(g);
     if (used.has('y') && (used.has('p') || used.has('logits')) && withinLimits(g, limits)) return g;
   }
-  // EvoMAL-style repair: a binary operator of (y, p).
+  // EvoMAL-style repair: a binary operator of (y, p), or in the region form of (tp, sp + sy).
   const b = fs.binary.length ? fs.binary[rng.int(fs.binary.length)] : 'mul';
-  return { form: 'sum', params: [], expr: binaryOp(b).make(build.ref('y'), build.ref('p')) };
+  if (form === 'region') return { form, params: [], expr: binaryOp(b).make(build.ref('tp'), build.add(build.ref('sp'), build.ref('sy'))) };
+  return { form, params: [], expr: binaryOp(b).make(build.ref('y'), build.ref('p')) };
 }
 
 // ------------------------------------------------------------------ seeds from .loss files
@@ -259,6 +314,7 @@ export function genomeFromSource(text: string, lossName?: string): Genome {
 export function genomeFromModel(model: Model, lossName?: string): Genome {
   const loss = lossName ? model.losses.find((l) => l.name === lossName) : model.losses[0];
   if (!loss) throw new Error(lossName ? `no loss named '${lossName}'` : 'the file has no loss');
+  if (model.task === 'segmentation') return segmentationGenome(model, loss.expr);
   const lets = new Map<string, Expr>();
   for (const l of model.lets) if (!lets.has(l.name)) lets.set(l.name, inline(l.expr, lets));
   const expr = inline(loss.expr, lets);
@@ -271,6 +327,43 @@ export function genomeFromModel(model: Model, lossName?: string): Genome {
     if ([...inner].every((n) => n === 'y' || n === 'p')) return { form: 'sum', params: [], expr: expr.args[0] };
   }
   return { form: 'free', params, expr };
+}
+
+/** Params of `model` that `expr` reads, as ParamDefs. */
+function paramsRead(model: Model, expr: Expr): ParamDef[] {
+  const used = freeNames(expr);
+  return model.params
+    .filter((p, i, all) => used.has(p.name) && all.findIndex((q) => q.name === p.name) === i)
+    .map((p) => ({ name: p.name, value: p.value, ...(p.bounds ? { lo: p.bounds.lo, hi: p.bounds.hi } : {}) }));
+}
+
+/**
+ * A genome from a `task segmentation` loss: 'region' when it is mean(E) with E over the
+ * standard region lets only (tp, sp, sy as REGION_TERMS defines them), 'pixel' when it is
+ * mean_px(sum(E)) with E over y and p, else 'free' (lets inlined, params kept).
+ */
+function segmentationGenome(model: Model, written: Expr): Genome {
+  const letExpr = new Map<string, Expr>();
+  for (const l of model.lets) if (!letExpr.has(l.name)) letExpr.set(l.name, l.expr);
+  if (written.kind === 'Call' && written.callee === 'mean' && written.args.length === 1 && model.params.length === 0) {
+    const names = freeNames(written.args[0]);
+    const standard = [...names].every((n) => n in REGION_TERMS && letExpr.has(n) && printExpr(letExpr.get(n)!) === REGION_TERMS[n]);
+    if (names.size && standard) return { form: 'region', params: [], expr: inline(written.args[0], new Map()) };
+  }
+  const lets = new Map<string, Expr>();
+  for (const l of model.lets) if (!lets.has(l.name)) lets.set(l.name, inline(l.expr, lets));
+  const expr = inline(written, lets);
+  const params = paramsRead(model, expr);
+  if (expr.kind === 'Call' && expr.callee === 'mean_px' && expr.args.length === 1 && params.length === 0) {
+    // mean_px(sum(E)), or mean_px(-sum(E)) as cross-entropy is written: -E moves inside.
+    const a = expr.args[0];
+    const negated = a.kind === 'Unary';
+    const s = a.kind === 'Unary' ? a.operand : a;
+    if (s.kind === 'Call' && s.callee === 'sum' && s.args.length === 1 && [...freeNames(s.args[0])].every((n) => n === 'y' || n === 'p')) {
+      return { form: 'pixel', params: [], expr: negated ? build.neg(s.args[0]) : s.args[0] };
+    }
+  }
+  return { form: 'free', task: 'segmentation', params, expr };
 }
 
 // ------------------------------------------------------------------ mutation
@@ -414,8 +507,9 @@ function mutateKindRaw(g: Genome, kind: Exclude<MutationKind, 'crossover'>, rng:
  * error). Mutations that would remove every input are redrawn, so they always yield valid ASTs.
  */
 function readsInput(g: Genome): boolean {
-  if (g.form !== 'sum') return true;
+  if (g.form === 'free') return true;
   const names = freeNames(g.expr);
+  if (g.form === 'region') return names.has('tp') || names.has('sp') || names.has('sy');
   return names.has('y') || names.has('p') || names.has('logits');
 }
 
@@ -464,7 +558,7 @@ function crossoverOnce(a: Genome, b: Genome, rng: Rng): MutationResult {
   const used = freeNames(sb.node);
   const params = [...a.params];
   for (const p of b.params) if (used.has(p.name) && !params.some((q) => q.name === p.name)) params.push(p);
-  return { genome: { form: a.form, params, expr: replaceAt(a.expr, sa.path, sb.node) }, kind: 'crossover', detail: `${printExpr(sb.node)} at ${sa.path.join('.') || 'root'}` };
+  return { genome: { ...a, params, expr: replaceAt(a.expr, sa.path, sb.node) }, kind: 'crossover', detail: `${printExpr(sb.node)} at ${sa.path.join('.') || 'root'}` };
 }
 
 /** Drops params the expression no longer reads. */

@@ -14,6 +14,10 @@
  *   logits-protocol       AutoLoss-Zero / EvoMAL: descending the loss on one batch's logits
  *                         alone must raise that batch's accuracy above a threshold
  *
+ * Task segmentation genomes take the same path with the integrity check on the segmentation
+ * view (grammar's imageIntegrity: the loss of a 5%-foreground image against pt at every pixel)
+ * and without the logits protocol (its batch is of classification samples).
+ *
  * The logits protocol runs on the float64 evaluator with the symbolic gradient (no tfjs): for
  * the small expressions of a search this costs a few milliseconds (see `npm run bench`).
  * Its optimiser is SGD with the step normalised by the gradient's RMS over the batch, so that
@@ -27,6 +31,7 @@ import {
   OPERATOR_IDS,
   resolveCall,
   evalExpr,
+  imageIntegrity,
   integrityCheck,
   sampleEnv,
   toVector,
@@ -34,7 +39,7 @@ import {
   type Model,
 } from '../../../grammar/src/index';
 import { Rng } from '../rng';
-import { canonicalKey, genomeFromModel, inputsUsed, LOSS_NAME, negate, printGenome, type Genome } from './genome';
+import { canonicalKey, genomeFromModel, inputsUsed, isSegmentation, LOSS_NAME, negate, printGenome, type Genome } from './genome';
 
 export const REJECT_REASONS = [
   'checker',
@@ -176,7 +181,8 @@ export function screen(g0: Genome, archive: Archive, opts: ScreenOptions = DEFAU
   const used = inputsUsed(g);
   if (!used.has('y')) return fail('no-target', 'the loss does not read y');
   if (!used.has('p') && !used.has('logits')) return fail('no-prediction', 'the loss reads neither p nor logits');
-  let integ = integrityCheck(checked.model, LOSS_NAME, paramValues(g));
+  const integrity = (model: Model, genome: Genome) => (isSegmentation(genome) ? imageIntegrity : integrityCheck)(model, LOSS_NAME, paramValues(genome));
+  let integ = integrity(checked.model, g);
   if (!integ.ok) {
     const p = integ.problems.find((q) => q.code !== 'loss-rises')!;
     return fail(INTEGRITY_REASON[p.code] ?? 'integrity-non-finite', p.message);
@@ -187,7 +193,7 @@ export function screen(g0: Genome, archive: Archive, opts: ScreenOptions = DEFAU
     checked = check(negate(g));
     if (checked.error) return fail('checker', checked.error);
     g = checked.genome;
-    integ = integrityCheck(checked.model, LOSS_NAME, paramValues(g));
+    integ = integrity(checked.model, g);
     if (!integ.ok) return fail('integrity-non-finite', integ.problems[0].message);
   }
   const key = canonicalKey(g);
@@ -198,7 +204,7 @@ export function screen(g0: Genome, archive: Archive, opts: ScreenOptions = DEFAU
   if (dist < opts.phenotypeTolerance) return fail('duplicate-phenotype', `its normalised curve is within L2 ${dist.toPrecision(2)} of one seen before`, key);
   archive.addPhenotype(phenotype);
   let logitsAcc: number | null = null;
-  if (opts.logits.enabled) {
+  if (opts.logits.enabled && !isSegmentation(g)) {
     const r = logitsProtocol(checked.model, paramValues(g), opts.logits);
     logitsAcc = r.acc;
     if (!r.ok) return fail('logits-protocol', r.detail, key, printGenome(g));
@@ -213,7 +219,7 @@ export function archivePhenotype(text: string, archive: Archive): void {
   if (res.diagnostics.some((d) => d.severity === 'error')) return;
   const model = res.model;
   const g = genomeFromModel(model, LOSS_NAME);
-  const integ = integrityCheck(model, LOSS_NAME, paramValues(g));
+  const integ = (isSegmentation(g) ? imageIntegrity : integrityCheck)(model, LOSS_NAME, paramValues(g));
   if (integ.phenotype) archive.addPhenotype(Float64Array.from(integ.phenotype));
 }
 

@@ -1,0 +1,80 @@
+/**
+ * Evolution of segmentation losses: the 'pixel' and 'region' genome forms (the search space
+ * with the pixel reductions), read from and printed to `task segmentation` files, random
+ * genomes and mutations that stay valid, and the screen on the segmentation view.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { checkText, printExpr } from '../../../grammar/src/index';
+import { displayExpr, genomeFromSource, mutate, printGenome, randomGenome, type FunctionSet } from '../../../engine/src/evolve/genome';
+import { Archive, DEFAULT_SCREEN, screen } from '../../../engine/src/evolve/reject';
+import { SEED_BINARY, SEED_UNARY } from '../../../engine/src/evolve/ops';
+import { Rng } from '../../../engine/src/rng';
+
+const SEG = path.join(__dirname, '..', '..', '..', '..', 'examples', 'segmentation');
+const DICE_REGION = 'task segmentation\nlet tp = sum_px(p * y)\nlet sp = sum_px(p)\nlet sy = sum_px(y)\nloss candidate = mean(1 - pdiv(tp + tp, sp + sy))\n';
+
+test('segmentation genomes: the region form over tp, sp, sy and the pixel form mean_px(sum(E)), printed back as task segmentation files', () => {
+  const region = genomeFromSource(DICE_REGION, 'candidate');
+  assert.equal(region.form, 'region');
+  assert.equal(printExpr(region.expr), '1 - pdiv(tp + tp, sp + sy)');
+  assert.equal(printGenome(region), DICE_REGION);
+  const ce = genomeFromSource(fs.readFileSync(path.join(SEG, 'cross-entropy-pixel.loss'), 'utf8'));
+  assert.equal(ce.form, 'pixel');
+  assert.equal(printGenome(ce), 'task segmentation\nloss candidate = mean_px(sum(-(y * log(p))))\n');
+  // A catalogue loss with params and its own lets is a free segmentation genome.
+  const dice = genomeFromSource(fs.readFileSync(path.join(SEG, 'dice.loss'), 'utf8'));
+  assert.equal(dice.form, 'free');
+  assert.equal(dice.task, 'segmentation');
+  assert.match(printGenome(dice), /^task segmentation\nparam s = 1 in \[0, 10\]\nloss candidate = 1 - mean\(/);
+  for (const g of [region, ce, dice]) assert.deepEqual(checkText(printGenome(g)).diagnostics.filter((d) => d.severity === 'error'), []);
+  // Lets other than the standard region statistics make it free (inlined), not region.
+  const other = genomeFromSource('task segmentation\nlet tp = sum_px(p)\nloss candidate = mean(tp)\n');
+  assert.equal(other.form, 'free');
+  // Only the statistics the expression reads are printed.
+  assert.equal(printGenome({ form: 'region', params: [], expr: genomeFromSource(DICE_REGION).expr }).split('\n').filter((l) => l.startsWith('let')).length, 3);
+  assert.equal(printExpr(displayExpr(region)), 'mean(1 - pdiv(2 * tp, sp + sy))');
+});
+
+test('random region and pixel genomes type-check, read y and p, and so do their mutations', () => {
+  const rng = new Rng(5);
+  const limits = { maxDepth: 5, maxSize: 15 };
+  const forms: [('region' | 'pixel'), FunctionSet][] = [
+    ['region', { unary: [...SEED_UNARY], binary: [...SEED_BINARY], terminals: ['tp', 'sp', 'sy', 1, -1] }],
+    ['pixel', { unary: [...SEED_UNARY], binary: [...SEED_BINARY], terminals: ['y', 'p', 1, -1] }],
+  ];
+  for (const [form, fs] of forms) {
+    for (let i = 0; i < 40; i++) {
+      let g = randomGenome(rng, fs, limits, 4, form);
+      assert.equal(g.form, form);
+      for (let k = 0; k < 3; k++) {
+        const text = printGenome(g);
+        const errors = checkText(text).diagnostics.filter((d) => d.severity === 'error');
+        assert.deepEqual(errors, [], text);
+        assert.equal(genomeFromSource(text).form, form, text);
+        g = mutate(g, rng, fs).genome;
+      }
+    }
+  }
+});
+
+test('the screen of segmentation genomes: the Dice family passes, a rising one is kept upside down, one without the target is rejected', () => {
+  const archive = new Archive();
+  const dice = screen(genomeFromSource(DICE_REGION), archive, DEFAULT_SCREEN);
+  assert.ok(dice.ok, JSON.stringify(dice));
+  // 2 tp / (sp + sy) rises as pt rises: negated, like the seed system keeps such a loss.
+  const rising = screen(genomeFromSource(DICE_REGION.replace('mean(1 - pdiv(tp + tp, sp + sy))', 'mean(pdiv(tp * 3, sp + sy + 1))')), archive, DEFAULT_SCREEN);
+  assert.ok(rising.ok && rising.flipped, JSON.stringify(rising));
+  const noTarget = screen(genomeFromSource('task segmentation\nlet sp = sum_px(p)\nloss candidate = mean(sp)\n'), archive, DEFAULT_SCREEN);
+  assert.ok(!noTarget.ok && noTarget.reason === 'no-target');
+  const ce = screen(genomeFromSource(fs.readFileSync(path.join(SEG, 'cross-entropy-pixel.loss'), 'utf8')), archive, DEFAULT_SCREEN);
+  assert.ok(ce.ok, JSON.stringify(ce));
+  // The same curve twice is a duplicate phenotype.
+  const again = screen(genomeFromSource(DICE_REGION.replace('1 - pdiv(tp + tp, sp + sy)', '2 - pdiv(tp + tp, sp + sy) - 1')), archive, DEFAULT_SCREEN);
+  assert.ok(!again.ok && (again.reason === 'duplicate-phenotype' || again.reason === 'duplicate-text'), JSON.stringify(again));
+  // A flat one (reads y and p but does not change with pt) is rejected by the integrity check.
+  const flat = screen(genomeFromSource('task segmentation\nlet sp = sum_px(p)\nlet sy = sum_px(y)\nloss candidate = mean(sp + sy)\n'), new Archive(), DEFAULT_SCREEN);
+  assert.ok(!flat.ok && flat.reason === 'integrity-flat', JSON.stringify(flat));
+});
