@@ -30,6 +30,8 @@ import type { ModelSpec, TfjsBackendName as BackendName } from '../compute/types
 
 interface EvolveFlags {
   config?: string;
+  task?: string;
+  form?: string;
   population?: string;
   sample?: string;
   steps?: string;
@@ -125,6 +127,17 @@ export function configFromFlags(f: EvolveFlags, cwd = process.cwd()): EvolveConf
   set('finalSeeds', intFlag(f.finalSeeds, 'final-seeds', 0));
   const seeds = [...((input.seeds as unknown[]) ?? []), ...(f.seedLosses ?? [])];
   input.seeds = readSeeds(seeds, base);
+  if (f.task) {
+    if (f.task !== 'classification' && f.task !== 'segmentation') throw new UsageError(`--task must be classification or segmentation (got '${f.task}')`);
+    input.task = f.task;
+  } else if (!input.task && input.seeds.length && input.seeds.every((sd) => /^task[ \t]+segmentation[ \t]*$/m.test(sd.source))) {
+    // Seeds that are all segmentation losses make a segmentation search.
+    input.task = 'segmentation';
+  }
+  if (f.form) {
+    if (f.form !== 'region' && f.form !== 'pixel' && f.form !== 'sum') throw new UsageError(`--form must be region or pixel (task segmentation), or sum (got '${f.form}')`);
+    input.form = f.form;
+  }
   const sur = { ...(input.surrogate ?? {}) };
   if (f.dataset) sur.dataset = f.dataset;
   if (f.model) sur.model = parseModel(f.model);
@@ -212,7 +225,9 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
     .option('--workers <n>', 'parallel worker processes (default: one per core; 0 = in this process)')
     .option('--seed <n>', 'search seed')
     .option('--resume <run>', 'continue a killed or finished run (folder or id)')
-    .option('--seed-losses <files...>', '.loss files to put in the initial population (e.g. the catalogue)')
+    .option('--seed-losses <files...>', '.loss files to put in the initial population (e.g. the catalogue); task segmentation files make a segmentation search')
+    .option('--task <t>', 'classification (default) or segmentation (a U-Net on digits in clutter; fitness: validation Dice)')
+    .option('--form <f>', "task segmentation: 'region' (mean over classes of E(tp, sp, sy): the Dice family; default) or 'pixel' (mean_px(sum(E(y, p))))")
     .option('--dataset <d>', "surrogate dataset: 'mnist', 'fashion-mnist' or a folder")
     .option('--model <kind>', 'surrogate model: mlp | convnet | resnet9 (also mlp:H1,H2 for hidden sizes)')
     .option('--width <w>', 'width multiplier of the surrogate network')
@@ -243,12 +258,19 @@ export const register: Registrar = (program: Command, io: Io, setExit: (code: nu
           config = resolveConfig(configFromFlags(f));
           queueUrl ??= config.queue;
           const sur = config.surrogate;
+          if (config.task === 'segmentation') {
+            // The U-Net loop is the tfjs engine's.
+            if (sur.engine === 'torch' || f.engine === 'torch') throw new UsageError('task segmentation searches train on the tfjs engine (the torch engine has no U-Net loop yet): drop --engine torch');
+            config.surrogate = { ...sur, engine: 'tfjs' };
+            const problem = sur.dataset === 'digits-clutter' ? undefined : fs.existsSync(path.resolve(root, sur.dataset)) ? undefined : `no such folder ${path.resolve(root, sur.dataset)}`;
+            if (problem) throw new UsageError(`--dataset: ${problem} (task segmentation: 'digits-clutter' or a folder of images/ and masks/)`);
+          }
           for (const st of config.transfer ?? []) {
             const problem = (st.model && modelProblem(sur.engine === 'torch' ? 'torch' : resolveEngine(sur, sur.model.kind, !!imageFolderRoot(sur.dataset, root)).engine, st.model.kind)) ||
               (st.dataset ? datasetSpecProblem(st.dataset, root, true) : undefined);
             if (problem) throw new UsageError(`--transfer ${st.label}: ${problem}`);
           }
-          if (sur.engine === undefined || sur.engine === 'auto' || !(sur.engine === 'tfjs' || sur.torch)) {
+          if (config.task !== 'segmentation' && (sur.engine === undefined || sur.engine === 'auto' || !(sur.engine === 'tfjs' || sur.torch))) {
             const choice = resolveEngine(sur, sur.model.kind, !!imageFolderRoot(sur.dataset, root), !!queueUrl);
             const { python: _p, device: _d, precision: _q, compile: _c, ...rest } = sur;
             config.surrogate = { ...rest, engine: choice.engine, ...(choice.torch ? { torch: choice.torch } : {}) };

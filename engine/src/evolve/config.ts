@@ -5,7 +5,7 @@
  */
 import * as os from 'os';
 import { ENGINE_MODELS } from '../compute/engines';
-import type { EngineName, ModelSpec, OptimizerConfig, TfjsBackendName as BackendName, TorchOptionsJson } from '../compute/types';
+import type { EngineName, ModelSpec, OptimizerConfig, SegSettingsJson, TfjsBackendName as BackendName, TorchOptionsJson } from '../compute/types';
 import { DEFAULT_MUTATION_WEIGHTS, type MutationWeights, type Terminal } from './genome';
 import { checkFunctionSet, SEED_BINARY, SEED_UNARY } from './ops';
 import { DEFAULT_SCREEN, type LogitsProtocolOptions } from './reject';
@@ -54,9 +54,21 @@ export interface SurrogateConfig {
   };
   /** The full stage; null: stage 1 alone gives the fitness. */
   stage2: StageConfig | null;
+  /**
+   * Task segmentation: the U-Net's data and width (the surrogate trains a segmentation task:
+   * `dataset` 'digits-clutter' or an images/ + masks/ folder; fitness = best validation Dice).
+   */
+  seg?: SegSettingsJson;
 }
 
 export interface EvolveConfig {
+  /** What the losses are for: classification (the seed system's search) or segmentation. */
+  task: 'classification' | 'segmentation';
+  /**
+   * The form of random genomes (genome.ts): 'sum' (classification: sum(E) over y, p);
+   * segmentation: 'region' (mean(E) over tp, sp, sy: the Dice family) or 'pixel' (mean_px(sum(E))).
+   */
+  form: 'sum' | 'pixel' | 'region';
   population: number;
   sample: number;
   /** Children evaluated after the initial population (each one fitness evaluation). */
@@ -125,6 +137,20 @@ export type EvolveConfigInput = Partial<Omit<EvolveConfig, 'surrogate' | 'screen
   seeds?: (string | { name: string; source: string; loss?: string })[];
 };
 
+/** The segmentation surrogate: a small U-Net on small digits-in-clutter images, a short budget. */
+export const DEFAULT_SEG_SURROGATE: SurrogateConfig = {
+  dataset: 'digits-clutter',
+  model: { kind: 'mlp' },
+  augment: 'none',
+  backend: 'auto',
+  lr: 3e-3,
+  batchSize: 32,
+  seed: 1,
+  stage1: { epochs: 1, stepsPerEpoch: 16, passRatio: 0.9 },
+  stage2: { epochs: 2, stepsPerEpoch: 24 },
+  seg: { size: 32, train: 512, val: 128, test: 128, filters: 4 },
+};
+
 export function defaultWorkers(backend: string): number {
   // One per core; on a GPU, one per GPU (we cannot count GPUs portably: one).
   if (backend === 'tensorflow-gpu') return 1;
@@ -169,24 +195,34 @@ function stage(s: StageConfig, field: string): void {
 }
 
 const KNOWN_KEYS = new Set([
-  '$schema', 'population', 'sample', 'steps', 'initialCandidates', 'batch', 'workers', 'seed', 'replace', 'oldestPool', 'crossover', 'mutation',
+  '$schema', 'task', 'form', 'population', 'sample', 'steps', 'initialCandidates', 'batch', 'workers', 'seed', 'replace', 'oldestPool', 'crossover', 'mutation',
   'maxDepth', 'maxSize', 'initDepth', 'functionSet', 'seeds', 'maxAttempts', 'screen', 'surrogate', 'augments', 'crossTop', 'topK', 'finalSeeds', 'transfer', 'queue',
 ]);
 
 /** Defaults filled in and every field checked. Seeds must already be sources ({ name, source }). */
 export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
   for (const k of Object.keys(input)) if (!KNOWN_KEYS.has(k)) fail(k, 'is not a known field');
+  const task = input.task ?? 'classification';
+  if (task !== 'classification' && task !== 'segmentation') fail('task', `must be 'classification' or 'segmentation' (got ${JSON.stringify(task)})`);
+  const seg = task === 'segmentation';
   const s = input.surrogate ?? {};
+  const base = seg ? DEFAULT_SEG_SURROGATE : DEFAULT_SURROGATE;
   const surrogate: SurrogateConfig = {
-    ...DEFAULT_SURROGATE,
+    ...base,
     ...s,
-    model: s.model ?? DEFAULT_SURROGATE.model,
-    stage1: { ...DEFAULT_SURROGATE.stage1, ...(s.stage1 ?? {}) },
-    stage2: s.stage2 === null ? null : { ...DEFAULT_SURROGATE.stage2!, ...(s.stage2 ?? {}) },
+    model: s.model ?? base.model,
+    stage1: { ...base.stage1, ...(s.stage1 ?? {}) },
+    stage2: s.stage2 === null ? null : { ...base.stage2!, ...(s.stage2 ?? {}) },
+    ...(seg ? { seg: { ...DEFAULT_SEG_SURROGATE.seg!, ...(s.seg ?? {}) } } : {}),
   };
+  if (!seg && s.seg) fail('surrogate.seg', "is for task 'segmentation'");
+  const form = input.form ?? (seg ? 'region' : 'sum');
+  if (seg ? form !== 'region' && form !== 'pixel' : form !== 'sum') fail('form', seg ? `must be 'region' or 'pixel' for task segmentation (got ${JSON.stringify(form)})` : `is 'sum' for classification (got ${JSON.stringify(form)})`);
   const population = int(input.population ?? 16, 'population', 2);
   const workers = int(input.workers ?? defaultWorkers(surrogate.backend), 'workers', 0);
   const cfg: EvolveConfig = {
+    task,
+    form,
     population,
     sample: int(input.sample ?? Math.max(2, Math.round(population / 3)), 'sample', 1),
     steps: int(input.steps ?? 200, 'steps', 0),
@@ -206,7 +242,7 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
     functionSet: {
       unary: input.functionSet?.unary ?? [...SEED_UNARY],
       binary: input.functionSet?.binary ?? [...SEED_BINARY],
-      terminals: input.functionSet?.terminals ?? ['y', 'p', 1, -1],
+      terminals: input.functionSet?.terminals ?? (form === 'region' ? ['tp', 'sp', 'sy', 1, -1] : ['y', 'p', 1, -1]),
     },
     seeds: (input.seeds ?? []).map((sd, i) => {
       if (typeof sd === 'string') fail(`seeds[${i}]`, 'must be read into { name, source } first (resolveSeedFiles)');
@@ -240,8 +276,20 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
     fail('functionSet', (e as Error).message);
   }
   if (!cfg.functionSet.terminals.length) fail('functionSet.terminals', 'must not be empty');
+  const inputs = form === 'region' ? ['tp', 'sp', 'sy'] : form === 'pixel' ? ['y', 'p'] : ['y', 'p', 'logits'];
   for (const t of cfg.functionSet.terminals) {
-    if (typeof t === 'string' && !['y', 'p', 'logits'].includes(t)) fail('functionSet.terminals', `'${t}' is not an input (y, p, logits) or a number`);
+    if (typeof t === 'string' && !inputs.includes(t)) fail('functionSet.terminals', `'${t}' is not ${form === 'region' ? 'a region statistic' : 'an input'} (${inputs.join(', ')}) or a number`);
+  }
+  if (seg) {
+    // One U-Net task: no augmentation searches, no transfer ladder of classification models.
+    if (cfg.augments.length || surrogate.augment !== 'none') fail('augments', 'are not supported for task segmentation (the surrogate trains without augmentation)');
+    if (cfg.transfer?.length) fail('transfer', 'is not supported for task segmentation');
+    const sg = surrogate.seg!;
+    int(sg.size, 'surrogate.seg.size', 8);
+    int(sg.train, 'surrogate.seg.train', 1);
+    int(sg.val, 'surrogate.seg.val', 1);
+    int(sg.test, 'surrogate.seg.test', 1);
+    int(sg.filters, 'surrogate.seg.filters', 1);
   }
   const lg = cfg.screen.logits;
   int(lg.samples, 'screen.logits.samples', 1);
@@ -249,7 +297,7 @@ export function resolveConfig(input: EvolveConfigInput = {}): EvolveConfig {
   int(lg.steps, 'screen.logits.steps', 1);
   num(lg.lr, 'screen.logits.lr', 0);
   num(lg.threshold, 'screen.logits.threshold', 0, 1);
-  if (!ENGINE_MODELS.torch.includes(surrogate.model.kind)) fail('surrogate.model.kind', `must be one of ${ENGINE_MODELS.torch.join(', ')}`);
+  if (!seg && !ENGINE_MODELS.torch.includes(surrogate.model.kind)) fail('surrogate.model.kind', `must be one of ${ENGINE_MODELS.torch.join(', ')}`);
   num(surrogate.lr, 'surrogate.lr', 0);
   if (surrogate.tuneLr !== undefined) {
     if (!Array.isArray(surrogate.tuneLr) || surrogate.tuneLr.length < 2) fail('surrogate.tuneLr', 'must list at least 2 learning rates');

@@ -8,7 +8,7 @@
 import { setMaxListeners } from 'events';
 import * as path from 'path';
 import { WorkerCrashError, WorkerPool, TaskCancelledError, type Progress, type TrainTask, type TrainTaskResult } from '../run/worker-pool';
-import type { BackendJson } from '../compute/types';
+import type { BackendJson, SegTask, SegTaskResult } from '../compute/types';
 import type { TaskRunner } from '../run/task-runner';
 import type { StageConfig, SurrogateConfig } from './config';
 import type { EvalJob, EvalOutcome, Evaluate } from './search';
@@ -49,15 +49,40 @@ export function trainTask(sur: SurrogateConfig, job: EvalJob, cwd = process.cwd(
   };
 }
 
-export function outcomeOf(r: TrainTaskResult): EvalOutcome {
+/**
+ * The worker task of one evaluation of a segmentation search: the surrogate's U-Net trained
+ * with the candidate on its stage's budget (fitness: the best validation Dice).
+ */
+export function segTask(s: SurrogateConfig, job: EvalJob, cwd = process.cwd()): SegTask {
+  const st = stageOf(s, job.stage);
+  if (!s.seg) throw new Error('internal: a segmentation evaluation without surrogate.seg');
+  return {
+    kind: 'segmentation',
+    lossSource: job.source,
+    lossName: job.lossName,
+    backend: s.backend,
+    engine: 'tfjs',
+    dataset: { spec: s.dataset, seed: s.seed, cwd: path.resolve(cwd) },
+    seg: s.seg,
+    lr: job.lr ?? s.lr,
+    batchSize: s.batchSize,
+    epochs: st.epochs,
+    ...(st.stepsPerEpoch !== undefined ? { stepsPerEpoch: st.stepsPerEpoch } : {}),
+    seed: job.seed ?? s.seed,
+  };
+}
+
+/** The fitness of a finished evaluation: best validation accuracy, or (segmentation) Dice. */
+export function outcomeOf(r: TrainTaskResult | SegTaskResult): EvalOutcome {
   const ok = r.status === 'completed';
+  const seg = 'metrics' in r;
   return {
     status: r.status,
-    fitness: ok ? r.bestValAcc : null,
+    fitness: ok ? (seg ? r.bestValDice : r.bestValAcc) : null,
     wallMs: r.wallMs,
     ...(r.reason ? { reason: r.reason } : {}),
     backend: r.backend.name,
-    testAcc: r.testAcc,
+    testAcc: seg ? r.metrics.dice : r.testAcc,
   };
 }
 
@@ -94,11 +119,11 @@ export function poolEvaluator(
   };
   const retries = opts.retries ?? 2;
   const evaluate: Evaluate = async (job) => {
-    const task = trainTask(s, job, opts.cwd);
     for (let attempt = 0; ; attempt++) {
       const t0 = performance.now();
       try {
-        const r = await pool.run(task, { signal: opts.signal, onProgress });
+        const runOpts = { signal: opts.signal, onProgress };
+        const r = s.seg ? await pool.run(segTask(s, job, opts.cwd), runOpts) : await pool.run(trainTask(s, job, opts.cwd), runOpts);
         compute ??= r.backend;
         return outcomeOf(r);
       } catch (e) {

@@ -15,7 +15,7 @@ import { searchAugments, type EvolveConfig } from './config';
 import { poolEvaluator } from './fitness';
 import type { RunnerFactory } from '../run/task-runner';
 import type { QueueWorkersEvent } from '../../../protocol/run-events';
-import { CE_SOURCE, CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState, type PhaseJob } from './search';
+import { CancelledError, newSearchState, pool, Search, type CandidateRecord, type EvalOutcome, type Evaluate, type SearchState, type PhaseJob } from './search';
 import { genomeFromSource, LOSS_NAME, printGenomeSimplified } from './genome';
 import { transferPhase, transferRows, type TransferState } from './transfer';
 import { REJECT_REASONS } from './reject';
@@ -237,7 +237,7 @@ async function crossTable(
     });
     augs.forEach((a, ai) => {
       const b = state.searches[ai].baseline;
-      jobs.push({ key: `x:ce:${a}`, from: -1, rank: 0, loss: b.loss, text: CE_SOURCE, augment: a, outcome: cfg.surrogate.stage2 ? b.s2 : b.s1 });
+      jobs.push({ key: `x:ce:${a}`, from: -1, rank: 0, loss: b.loss, text: b.text, augment: a, outcome: cfg.surrogate.stage2 ? b.s2 : b.s1 });
     });
     state.cross = jobs;
     save();
@@ -277,7 +277,7 @@ async function finalPhase(
         for (const seed of seeds) jobs.push({ key: `f:${si}:${rec.id}:${seed}`, from: si, rank: rank + 1, id: rec.id, loss: rec.loss, text: rec.text, augment: a, seed, ...(lr ? { lr } : {}) });
       });
       const celr = tunedLr(s.st.baseline);
-      for (const seed of seeds) jobs.push({ key: `f:${si}:ce:${seed}`, from: si, rank: 0, id: -1, loss: s.st.baseline.loss, text: CE_SOURCE, augment: a, seed, ...(celr ? { lr: celr } : {}) });
+      for (const seed of seeds) jobs.push({ key: `f:${si}:ce:${seed}`, from: si, rank: 0, id: -1, loss: s.st.baseline.loss, text: s.st.baseline.text, augment: a, seed, ...(celr ? { lr: celr } : {}) });
     });
     state.final = jobs;
     save();

@@ -25,6 +25,7 @@ import {
   mutate,
   pruneParams,
   randomGenome,
+  isSegmentation,
   withinLimits,
   type FunctionSet,
   type Genome,
@@ -33,6 +34,16 @@ import {
 import { Archive, archivePhenotype, screen, type ScreenOptions } from './reject';
 
 export const CE_SOURCE = `# cross-entropy, the baseline\nloss ${LOSS_NAME} = -sum(y * log_softmax(logits))\n`;
+
+/** The baseline of a segmentation search: cross-entropy per pixel, averaged over the image. */
+export const SEG_CE_SOURCE = `# cross-entropy per pixel, the baseline\ntask segmentation\nloss ${LOSS_NAME} = mean_px(-sum(y * log_softmax(logits)))\n`;
+
+/** The baseline loss of a search of this task: its source and its expression. */
+export function baselineOf(cfg: Pick<EvolveConfig, 'task'>): { text: string; loss: string; detail: string } {
+  return cfg.task === 'segmentation'
+    ? { text: SEG_CE_SOURCE, loss: 'mean_px(-sum(y * log_softmax(logits)))', detail: 'cross-entropy per pixel' }
+    : { text: CE_SOURCE, loss: '-sum(y * log_softmax(logits))', detail: 'cross-entropy' };
+}
 
 export interface EvalJob {
   /** Unique within the run: `<search>:<candidate>:s<stage>` (or a cross-table key). */
@@ -175,8 +186,8 @@ export function newSearchState(cfg: EvolveConfig, index: number, augment: string
     rng: Rng.derive(cfg.seed, 'evolve', index).state(),
     nextId: 1,
     baseline: {
-      id: 0, text: CE_SOURCE, loss: '-sum(y * log_softmax(logits))', origin: 'baseline', parent: null, parent2: null,
-      mutation: 'baseline', detail: 'cross-entropy', flipped: false, fitness: null, status: 'pending',
+      id: 0, text: baselineOf(cfg).text, loss: baselineOf(cfg).loss, origin: 'baseline', parent: null, parent2: null,
+      mutation: 'baseline', detail: baselineOf(cfg).detail, flipped: false, fitness: null, status: 'pending',
     },
     cands: {},
     population: [],
@@ -464,13 +475,17 @@ export class Search {
         this.emit('seed-invalid', { name: sd.name, reason: (e as Error).message });
         continue;
       }
+      if (isSegmentation(g) !== (this.cfg.task === 'segmentation')) {
+        this.emit('seed-invalid', { name: sd.name, reason: `a ${isSegmentation(g) ? 'segmentation' : 'classification'} loss in a ${this.cfg.task} search` });
+        continue;
+      }
       const rec = this.propose(g, 'seed', null, null, 'seed', sd.name);
       if (rec) st.initIds.push(rec.id);
     }
     let attempts = 0;
     while (st.initIds.length < want && attempts++ < want * this.cfg.maxAttempts) {
       this.check();
-      const g = randomGenome(this.rng, this.fs, this.limits, this.cfg.initDepth);
+      const g = randomGenome(this.rng, this.fs, this.limits, this.cfg.initDepth, this.cfg.form);
       const rec = this.propose(g, 'random', null, null, 'random', 'random expression');
       if (rec) st.initIds.push(rec.id);
     }

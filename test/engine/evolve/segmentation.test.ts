@@ -12,6 +12,12 @@ import { displayExpr, genomeFromSource, mutate, printGenome, randomGenome, type 
 import { Archive, DEFAULT_SCREEN, screen } from '../../../engine/src/evolve/reject';
 import { SEED_BINARY, SEED_UNARY } from '../../../engine/src/evolve/ops';
 import { Rng } from '../../../engine/src/rng';
+import { resolveConfig } from '../../../engine/src/evolve/config';
+import { segTask } from '../../../engine/src/evolve/fitness';
+import { runEvolve } from '../../../engine/src/evolve/run';
+import type { EvalJob } from '../../../engine/src/evolve/search';
+import { fakeEvaluate } from './fake-fitness';
+import { tmpDir } from '../../helpers/tmp';
 
 const SEG = path.join(__dirname, '..', '..', '..', '..', 'examples', 'segmentation');
 const DICE_REGION = 'task segmentation\nlet tp = sum_px(p * y)\nlet sp = sum_px(p)\nlet sy = sum_px(y)\nloss candidate = mean(1 - pdiv(tp + tp, sp + sy))\n';
@@ -77,4 +83,51 @@ test('the screen of segmentation genomes: the Dice family passes, a rising one i
   // A flat one (reads y and p but does not change with pt) is rejected by the integrity check.
   const flat = screen(genomeFromSource('task segmentation\nlet sp = sum_px(p)\nlet sy = sum_px(y)\nloss candidate = mean(sp + sy)\n'), new Archive(), DEFAULT_SCREEN);
   assert.ok(!flat.ok && flat.reason === 'integrity-flat', JSON.stringify(flat));
+});
+
+test('config of a segmentation search: its surrogate, form and terminals; what it refuses', () => {
+  const cfg = resolveConfig({ task: 'segmentation' });
+  assert.equal(cfg.form, 'region');
+  assert.deepEqual(cfg.functionSet.terminals, ['tp', 'sp', 'sy', 1, -1]);
+  assert.equal(cfg.surrogate.dataset, 'digits-clutter');
+  assert.deepEqual(cfg.surrogate.seg, { size: 32, train: 512, val: 128, test: 128, filters: 4 });
+  assert.deepEqual(resolveConfig({ task: 'segmentation', form: 'pixel' }).functionSet.terminals, ['y', 'p', 1, -1]);
+  assert.equal(resolveConfig({}).form, 'sum');
+  assert.throws(() => resolveConfig({ task: 'segmentation', form: 'sum' }), /^Error: config: form must be 'region' or 'pixel' for task segmentation/);
+  assert.throws(() => resolveConfig({ form: 'region' }), /config: form is 'sum' for classification/);
+  assert.throws(() => resolveConfig({ task: 'segmentation', augments: ['none', 'cutout'] }), /config: augments are not supported for task segmentation/);
+  assert.throws(() => resolveConfig({ task: 'segmentation', functionSet: { terminals: ['y', 1] } }), /'y' is not a region statistic \(tp, sp, sy\)/);
+  assert.throws(() => resolveConfig({ surrogate: { seg: { size: 32, train: 1, val: 1, test: 1, filters: 1 } } }), /surrogate.seg is for task 'segmentation'/);
+  assert.throws(() => resolveConfig({ task: 'detection' as never }), /config: task must be 'classification' or 'segmentation'/);
+  // An evaluation is a U-Net training with the stage's budget; its fitness the best validation Dice.
+  const job: EvalJob = { key: '0:3:s2', source: DICE_REGION, lossName: 'candidate', augment: 'none', stage: 2 };
+  const t = segTask(cfg.surrogate, job, '/tmp');
+  assert.equal(t.kind, 'segmentation');
+  assert.deepEqual([t.epochs, t.stepsPerEpoch, t.batchSize, t.dataset.spec, t.seg.filters], [2, 24, 32, 'digits-clutter', 4]);
+});
+
+test('a segmentation search with a fake surrogate: seeds from the catalogue, region children, task segmentation best files, the per-pixel CE baseline', async () => {
+  const root = tmpDir('lossmith-evolve-seg-');
+  const calls: EvalJob[] = [];
+  const seeds = ['dice.loss', 'tversky.loss', 'cross-entropy-pixel.loss', '../focal.loss'].map((f) => ({ name: f, source: fs.readFileSync(path.join(SEG, f), 'utf8') }));
+  const events: { type: string; [k: string]: unknown }[] = [];
+  const cfg = resolveConfig({ task: 'segmentation', population: 6, sample: 3, steps: 12, initialCandidates: 8, workers: 2, batch: 2, seed: 3, seeds, surrogate: { stage1: { passRatio: 0.6 } } });
+  const res = await runEvolve({ root, config: cfg, evaluate: fakeEvaluate({ calls }), onEvent: (e) => events.push(e as never) });
+  assert.equal(res.summary.status, 'done');
+  // The classification seed is refused with a reason; the others enter.
+  const invalid = events.filter((e) => e.type === 'seed-invalid');
+  assert.deepEqual(invalid.map((e) => [e.name, e.reason]), [['../focal.loss', 'a classification loss in a segmentation search']]);
+  assert.match(calls[0].source, /^# cross-entropy per pixel, the baseline\ntask segmentation\n/);
+  for (const c of calls) assert.match(c.source, /^task segmentation$/m, c.source);
+  for (const b of res.summary.best) {
+    const text = fs.readFileSync(path.join(res.dir, b.file), 'utf8');
+    assert.match(text, /^task segmentation$/m);
+    assert.deepEqual(checkText(text).diagnostics.filter((d) => d.severity === 'error'), [], text);
+  }
+  const st = res.state.searches[0];
+  const forms = Object.values(st.cands).filter((c) => c.origin === 'random' || c.origin === 'child').map((c) => genomeFromSource(c.text, 'candidate').form);
+  // Random candidates are of the region form; children keep their parent's form.
+  const random = Object.values(st.cands).filter((c) => c.origin === 'random').map((c) => genomeFromSource(c.text, 'candidate').form);
+  assert.ok(random.length > 0 && random.every((f) => f === 'region'), random.join(','));
+  assert.ok(forms.length > 0);
 });
