@@ -95,7 +95,7 @@ test('npm pack: the lossmith CLI package holds the bundles, and runs every comma
     /^dist\/engine\/schemas\/lossrun\.schema\.json$/,
     /^dist\/engine\/torch\/lossmith_torch\/\w+\.py$/,
     /^schemas\/(lossrun|evolve)\.schema\.json$/,
-    /^examples\/(?:(?:gan|detection)\/)?[\w-]+\.loss$/,
+    /^examples\/(?:(?:gan|detection|segmentation)\/)?[\w-]+\.loss$/,
   ];
   assert.deepEqual(files.filter((f) => !allowed.some((re) => re.test(f))), [], 'unexpected files in the package');
   for (const f of ['bin/lossmith.js', 'dist/server.js', 'dist/engine/lossmith.js', 'dist/engine/worker-main.js', 'dist/engine/tfjs-backend-wasm.wasm', 'dist/engine/mnist/9.json', 'dist/engine/schemas/lossrun.schema.json', 'dist/engine/torch/lossmith_torch/__main__.py', 'examples/focal.loss', 'examples/gan/hinge.loss']) {

@@ -74,8 +74,8 @@ test('lossmith.vsix contains only what the extension needs, and is small', { tim
   for (const f of ['extension/dist/media/compare.js', 'extension/media/walkthrough/write.md', 'extension/media/walkthrough/export.md', 'extension/dist/extension.js', 'extension/dist/server.js', 'extension/dist/media/preview.js', 'extension/dist/media/preview.css', 'extension/dist/media/katex/katex.min.css', 'extension/dist/media/katex/fonts/KaTeX_Main-Regular.woff2', 'extension/grammar/syntaxes/loss.tmLanguage.json', 'extension/icons/lossmith.png']) {
     assert.ok(names.has(f), `${f} is missing`);
   }
-  // The catalogue and the other tasks' catalogues (examples/gan, examples/detection).
-  for (const sub of ['', 'gan/', 'detection/']) {
+  // The catalogue and the other tasks' catalogues (examples/gan, examples/detection, examples/segmentation).
+  for (const sub of ['', 'gan/', 'detection/', 'segmentation/']) {
     const examples = fs.readdirSync(path.join(ROOT, 'examples', sub)).filter((f) => f.endsWith('.loss'));
     assert.ok(examples.length > 0, sub);
     for (const f of examples) assert.ok(names.has(`extension/examples/${sub}${f}`), `${sub}${f}`);
