@@ -2,7 +2,8 @@
  * The torch engine's wire types: what the Node bridge (engine/src/engines/torch/) sends to the
  * Python runner (engine/torch/lossmith_torch/) and what the runner prints back.
  *
- * One task is one training: one model, one loss, one seed. The runner takes it as a JSON file
+ * One task is one training: one model, one loss, one seed (a classification TorchTask, or a
+ * segmentation TorchSegTask, told apart by its `kind`). The runner takes it as a JSON file
  * (`python3 -m lossmith_torch TASK.json`) or, in serve mode (`python3 -m lossmith_torch
  * --serve`), as one JSON line per task on stdin; it answers with JSON lines on stdout
  * (`TorchMessage`), one `info` per task, `epoch` per finished epoch, then exactly one of
@@ -124,6 +125,123 @@ export type TorchMessage =
   | { type: 'step'; step: number; epoch: number; trainLoss: number; lr: number; steps?: number }
   | { type: 'epoch'; epoch: TorchEpochJson }
   | { type: 'result'; result: TorchResultJson }
+  | { type: 'error'; code: TorchErrorCode; message: string; detail?: string };
+
+// ---------------------------------------------------------------------------------------------
+// Segmentation trainings (task kind 'segmentation'; the compute interface's SegTask)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A segmentation data set, written by the Node side (engine/src/engines/torch/lmds.ts) from
+ * engine/src/data/segmentation.ts, so both engines train on exactly the same images:
+ *   bytes 0..5  "LMDS1\n"
+ *   bytes 6..9  header length L, uint32 little-endian
+ *   L bytes     JSON header: {kind: 'segmentation', name, shape: [h,w,c], classes,
+ *                dtype: 'uint8'|'float32', splits: {train|val|test: {n, x, masks, dist?}}}
+ *               (offsets from the start of the file, each 8-byte aligned); x NHWC as in the
+ *               classification file; masks uint8 [n, h, w] class indices (classes <= 256);
+ *               dist float32 [n, h, w, classes] (class last, engine/src/data/segmentation.ts
+ *               `signedDistanceMaps`), present only for the training split and only in files
+ *               written for a loss that reads dist.
+ */
+export interface TorchSegDataJson {
+  kind: 'seg-tensors';
+  path: string;
+}
+
+/** The U-Net (the tfjs engine's engines/tfjs/seg/unet.ts): filters F, 2F, 4F on its three levels. */
+export interface TorchSegModelJson {
+  kind: 'unet';
+  filters: number;
+}
+
+/** Adam (epsilon 1e-7, no weight decay) at a constant rate; epochs of stepsPerEpoch steps (default one pass, rounded up). */
+export interface TorchSegTrainJson {
+  lr: number;
+  batchSize: number;
+  /** 0 trains nothing: the test metrics are those of the initial weights. */
+  epochs: number;
+  stepsPerEpoch?: number;
+  seed: number;
+}
+
+/**
+ * One segmentation training. The runner tells it from a classification task by `kind` (a
+ * TorchTask has none). The loss is `fn(logits [N,K,H,W], target [N,H,W] int64[, dist
+ * [N,K,H,W]], **params)` returning the per-image loss [N] (the PyTorch exporter's
+ * segmentation signature; the runner passes dist exactly when the function names it); the
+ * objective is its batch mean. After each epoch the runner sends the validation split's
+ * predicted label maps (`seg-epoch`), at the end the test split's, predicted with the weights
+ * of the best validation Dice; the Node side computes every reported metric from them
+ * (engine/src/data/seg-metrics.ts). The runner chooses the best epoch with the same per-image
+ * foreground Dice, computed the same way in the same float64 operations, so both agree.
+ */
+export interface TorchSegTask {
+  version: typeof TORCH_TASK_VERSION;
+  kind: 'segmentation';
+  loss: TorchLossJson;
+  model: TorchSegModelJson;
+  data: TorchSegDataJson;
+  train: TorchSegTrainJson;
+  device: TorchDevice;
+  precision: TorchPrecision;
+  /** channels-last memory format (default: on for CUDA). */
+  channelsLast?: boolean;
+  /** torch.compile the U-Net where torch has it (default false). */
+  compile?: boolean;
+  threads?: number;
+  /** Per-step progress every N steps (default 0: epochs only). */
+  stepEvery?: number;
+}
+
+/** Any task the runner takes. */
+export type TorchAnyTask = TorchTask | TorchSegTask;
+
+/**
+ * Predicted label maps of one split: the per-pixel argmax, uint8 class indices n*H*W row-major,
+ * zlib-compressed (RFC 1950, Python's zlib.compress, Node's zlib.inflateSync) and base64-encoded
+ * into the JSON line (masks are mostly background: 500 40x40 maps are ~800 KB raw and tens of
+ * KB compressed).
+ */
+export interface TorchLabelMapsJson {
+  n: number;
+  height: number;
+  width: number;
+  encoding: 'uint8-zlib-base64';
+  data: string;
+}
+
+/** One finished segmentation epoch, as the runner sees it. */
+export interface TorchSegEpochJson {
+  epoch: number;
+  /** Mean training loss over the epoch's steps. */
+  loss: number | null;
+  /** The runner's validation Dice (what it chose the best epoch with); null without validation images. */
+  valDice: number | null;
+  /** Training and validation prediction time of the epoch. */
+  ms: number;
+}
+
+export interface TorchSegResultJson {
+  status: 'completed' | 'nan' | 'cancelled';
+  /** The epoch whose weights predicted `test` (0: none had a validation Dice; the final weights). */
+  bestEpoch: number;
+  bestValDice: number | null;
+  /** Steps applied. */
+  steps: number;
+  wallMs: number;
+  imagesPerSec: number;
+  reason?: string;
+  /** The test split's label maps (status completed and test images only, else null). */
+  test: TorchLabelMapsJson | null;
+}
+
+/** What the runner prints for a segmentation task (`info` and `step` as for a TorchTask). */
+export type TorchSegMessage =
+  | { type: 'info'; info: TorchInfo }
+  | { type: 'step'; step: number; epoch: number; trainLoss: number; lr: number; steps?: number }
+  | { type: 'seg-epoch'; epoch: TorchSegEpochJson; val: TorchLabelMapsJson | null }
+  | { type: 'result'; result: TorchSegResultJson }
   | { type: 'error'; code: TorchErrorCode; message: string; detail?: string };
 
 /** `python3 -m lossmith_torch --probe`: one JSON line describing what is there. */

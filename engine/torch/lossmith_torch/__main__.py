@@ -1,6 +1,7 @@
 """Command line of the runner (protocol/torch-task.ts).
 
-    python3 -m lossmith_torch TASK.json   one task; exit 0 after a result, 2 after an error
+    python3 -m lossmith_torch TASK.json   one task (TorchTask, or TorchSegTask: kind 'segmentation');
+                                          exit 0 after a result, 2 after an error
     python3 -m lossmith_torch --serve     one task JSON per stdin line, answered in turn; exit 0 at EOF
     python3 -m lossmith_torch --probe     one TorchProbe line; exit 0 (also without torch)
 
@@ -55,8 +56,13 @@ def run_one(task_obj, emit, cache=None) -> bool:
     try:
         from .env import import_torch
         import_torch()
-        from .train import run_task
-        run_task(task_obj, emit, cache)
+        from .task import is_seg_task, parse_any_task
+        if is_seg_task(task_obj):
+            from .seg import run_seg_task
+            run_seg_task(parse_any_task(task_obj), emit)  # a wrong kind is a bad-task error
+        else:
+            from .train import run_task
+            run_task(task_obj, emit, cache)
         return True
     except Exception as e:
         _error(emit, e)

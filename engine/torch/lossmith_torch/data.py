@@ -76,8 +76,12 @@ def _empty_like(split: Split) -> Split:
 
 # ---------------------------------------------------------------- LMDS (tensors)
 
-def read_lmds(path: str) -> Dataset:
-    fix = 'the file is written by the Node side (format in protocol/torch-task.ts); write it again'
+_LMDS_FIX = 'the file is written by the Node side (format in protocol/torch-task.ts); write it again'
+
+
+def _open_lmds(path: str):
+    """(file bytes, JSON header dict, bad(msg) -> RunnerError) of an LMDS file."""
+    fix = _LMDS_FIX
     if not os.path.isfile(path):
         raise RunnerError('dataset', 'tensors file %s not found; %s' % (path, fix))
     with open(path, 'rb') as f:
@@ -98,6 +102,13 @@ def read_lmds(path: str) -> Dataset:
 
     if not isinstance(header, dict):
         raise bad('the header is not a JSON object')
+    return buf, header, bad
+
+
+def read_lmds(path: str) -> Dataset:
+    buf, header, bad = _open_lmds(path)
+    if header.get('kind') == 'segmentation':
+        raise bad('it is a segmentation data file (masks, no labels), not a classification one')
     shape = header.get('shape')
     if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and v > 0 for v in shape)):
         raise bad('header.shape must be [h, w, c] of positive integers, got %r' % (shape,))
@@ -139,6 +150,121 @@ def read_lmds(path: str) -> Dataset:
         out[name] = Split(x.permute(0, 3, 1, 2).contiguous(), labels)
     return Dataset(str(header.get('name') or os.path.basename(path)), (h, w, c), classes, out['train'], out['val'], out['test'],
                    header.get('info') if isinstance(header.get('info'), dict) else None)
+
+
+# ---------------------------------------------------------------- LMDS, segmentation variant
+
+class SegSplit:
+    def __init__(self, x: torch.Tensor, masks: torch.Tensor, dist: Optional[torch.Tensor] = None):
+        self.x = x          # [n, c, h, w] uint8 or float32
+        self.masks = masks  # [n, h, w] uint8 class indices
+        self.dist = dist    # [n, classes, h, w] float32 signed distance maps, or None
+
+    @property
+    def n(self) -> int:
+        return int(self.masks.shape[0])
+
+
+class SegDataset:
+    def __init__(self, name: str, shape: Tuple[int, int, int], classes: int, train: SegSplit, val: SegSplit, test: SegSplit):
+        self.name = name
+        self.shape = shape  # (h, w, c)
+        self.classes = classes
+        self.train = train
+        self.val = val
+        self.test = test
+
+
+def read_seg_lmds(path: str) -> SegDataset:
+    """The segmentation variant of LMDS (protocol/torch-task.ts TorchSegDataJson): images as in
+    the classification file, uint8 masks [n, h, w] and, where present, float32 distance maps
+    [n, h, w, classes], returned as [n, classes, h, w]."""
+    buf, header, bad = _open_lmds(path)
+    if header.get('kind') != 'segmentation':
+        raise bad("header.kind must be 'segmentation' (this is a classification data file), got %r" % (header.get('kind'),))
+    shape = header.get('shape')
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)):
+        raise bad('header.shape must be [h, w, c] of positive integers, got %r' % (shape,))
+    classes = header.get('classes')
+    if not isinstance(classes, int) or isinstance(classes, bool) or not 2 <= classes <= 256:
+        raise bad('header.classes must be an integer in 2..256, got %r' % (classes,))
+    dtype = header.get('dtype', 'uint8')
+    if dtype not in ('uint8', 'float32'):
+        raise bad("header.dtype must be 'uint8' or 'float32', got %r" % (dtype,))
+    tdtype, itemsize = (torch.uint8, 1) if dtype == 'uint8' else (torch.float32, 4)
+    h, w, c = shape
+    splits = header.get('splits')
+    if not isinstance(splits, dict) or 'train' not in splits:
+        raise bad('header.splits must hold at least a train split')
+    out: Dict[str, SegSplit] = {}
+    for name in ('train', 'val', 'test'):
+        s = splits.get(name)
+        if s is None:
+            out[name] = SegSplit(torch.zeros((0, c, h, w), dtype=tdtype), torch.zeros((0, h, w), dtype=torch.uint8))
+            continue
+        n, xo, mo, do = s.get('n'), s.get('x'), s.get('masks'), s.get('dist')
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (n, xo, mo)) or \
+                not (do is None or (isinstance(do, int) and not isinstance(do, bool) and do >= 0)):
+            raise bad('splits.%s needs integers n, x, masks (and dist) >= 0, got %r' % (name, s))
+        px = h * w
+        spans = [(xo, n * px * c * itemsize), (mo, n * px)] + ([(do, n * px * classes * 4)] if do is not None else [])
+        for off, size in spans:
+            if off % 8:
+                raise bad('splits.%s offsets must be 8-byte aligned (got %d)' % (name, off))
+            if size and off + size > len(buf):
+                raise bad('splits.%s (n=%d) runs past the end of the file (%d bytes)' % (name, n, len(buf)))
+        if n == 0:
+            out[name] = SegSplit(torch.zeros((0, c, h, w), dtype=tdtype), torch.zeros((0, h, w), dtype=torch.uint8))
+            continue
+        x = torch.frombuffer(buf, dtype=tdtype, count=n * px * c, offset=xo).view(n, h, w, c)
+        masks = torch.frombuffer(buf, dtype=torch.uint8, count=n * px, offset=mo).view(n, h, w).clone()
+        top = int(masks.max())
+        if top >= classes:
+            i = int((masks.view(n, -1) >= classes).any(1).nonzero()[0])
+            raise bad('splits.%s mask %d holds class %d, outside 0..%d' % (name, i, top, classes - 1))
+        dist = None
+        if do is not None:
+            dist = torch.frombuffer(buf, dtype=torch.float32, count=n * px * classes, offset=do).view(n, h, w, classes)
+            dist = dist.permute(0, 3, 1, 2).contiguous()
+        out[name] = SegSplit(x.permute(0, 3, 1, 2).contiguous(), masks, dist)
+    return SegDataset(str(header.get('name') or os.path.basename(path)), (h, w, c), classes, out['train'], out['val'], out['test'])
+
+
+def write_seg_lmds(path: str, name: str, splits: Dict[str, Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]],
+                   classes: int) -> None:
+    """Writes a segmentation LMDS file (for tests and tools; the Node side writes the real ones).
+    splits: name -> (x NHWC uint8 or float32 [n, h, w, c], masks [n, h, w], dist [n, h, w, classes] float32 or None)."""
+    first = next(iter(splits.values()))[0]
+    h, w, c = (int(v) for v in first.shape[1:])
+    dtype = 'uint8' if first.dtype == torch.uint8 else 'float32'
+
+    def header_bytes(m):
+        return json.dumps({'kind': 'segmentation', 'name': name, 'shape': [h, w, c], 'classes': classes, 'dtype': dtype,
+                           'splits': m}).encode('utf-8')
+
+    fake = {k: {'n': int(v[1].shape[0]), 'x': 10 ** 12, 'masks': 10 ** 12, **({'dist': 10 ** 12} if v[2] is not None else {})}
+            for k, v in splits.items()}
+    hlen = len(header_bytes(fake)) + 16
+    at = 10 + hlen
+    at += (-at) % 8
+    meta, blobs = {}, []
+    for k, (x, masks, dist) in splits.items():
+        m = {'n': int(masks.shape[0])}
+        for key, t in (('x', x), ('masks', masks.to(torch.uint8)), ('dist', dist.float() if dist is not None else None)):
+            if t is None:
+                continue
+            b = tensor_bytes(t.contiguous())
+            m[key] = at
+            blobs.append(b + b'\0' * ((-len(b)) % 8))
+            at += len(b) + (-len(b)) % 8
+        meta[k] = m
+    hb = header_bytes(meta)
+    hb = hb + b' ' * (hlen - len(hb))
+    with open(path, 'wb') as f:
+        f.write(b'LMDS1\n' + struct.pack('<I', hlen) + hb)
+        f.write(b'\0' * ((-(10 + hlen)) % 8))
+        for b in blobs:
+            f.write(b)
 
 
 # ---------------------------------------------------------------- CIFAR binary

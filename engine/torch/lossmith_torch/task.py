@@ -10,6 +10,9 @@ gets wrong should fail loudly rather than be ignored.
 
 Defaults are applied where the value is used (train.py), with the same values as
 engine/src/train.ts: lr 1e-3, warmup 0.1, cosine, batch 128, Adam, testWith 'best'.
+
+Segmentation tasks (TorchSegTask, `kind: 'segmentation'`) have their own dataclasses
+(`SegTask`), validated by `parse_seg_task`; `parse_any_task` dispatches on `kind`.
 """
 import math
 import re
@@ -367,6 +370,115 @@ def parse_task(obj: Any) -> Task:
     return Task(version=d['version'], loss=loss, model=model, data=data, augment=augment, train=train,
                 device=device, precision=precision, perturbLoss=perturb, channelsLast=channels_last,
                 compile=comp, threads=threads, stepEvery=step_every)
+
+
+# ---------------------------------------------------------------- segmentation tasks
+
+SEG_TASK_KIND = 'segmentation'
+SEG_DATA_KINDS = ('seg-tensors',)
+SEG_MODEL_KINDS = ('unet',)
+
+
+@dataclass
+class SegModelSpec:
+    kind: str
+    filters: int
+
+
+@dataclass
+class SegDataSpec:
+    kind: str
+    path: str
+
+
+@dataclass
+class SegTrainSpec:
+    lr: float
+    batchSize: int
+    epochs: int
+    seed: int
+    stepsPerEpoch: Optional[int] = None
+
+
+@dataclass
+class SegTask:
+    """protocol/torch-task.ts TorchSegTask."""
+    version: int
+    kind: str
+    loss: LossSpec
+    model: SegModelSpec
+    data: SegDataSpec
+    train: SegTrainSpec
+    device: str
+    precision: str
+    channelsLast: Optional[bool] = None
+    compile: Optional[bool] = None
+    threads: Optional[int] = None
+    stepEvery: Optional[int] = None
+
+
+def parse_seg_task(obj: Any) -> SegTask:
+    """Validates a decoded TorchSegTask (as parse_task does a TorchTask); raises RunnerError('bad-task')."""
+    c = _Checker()
+    known = tuple(f.name for f in fields(SegTask))
+    required = ('version', 'kind', 'loss', 'model', 'data', 'train', 'device', 'precision')
+    d = c.obj(obj, 'task', known, required)
+    if d is None:
+        raise RunnerError('bad-task', 'task: ' + c.errors[0].split(': ', 1)[1] + '; send one JSON object per task (protocol/torch-task.ts)')
+    if 'version' in d and d['version'] != TORCH_TASK_VERSION:
+        c.err('task.version', 'must be %d, got %s (the Node side and the runner are from different Lossmith versions: reinstall them together)'
+              % (TORCH_TASK_VERSION, _show(d['version'])))
+    c.string(d, 'kind', 'task', (SEG_TASK_KIND,))
+    loss = _loss(c, d['loss'], 'task.loss') if 'loss' in d else None
+    model = None
+    m = c.obj(d['model'], 'task.model', ('kind', 'filters'), ('kind', 'filters')) if 'model' in d else None
+    if m is not None:
+        mk = c.string(m, 'kind', 'task.model', SEG_MODEL_KINDS)
+        filters = c.num(m, 'filters', 'task.model', lo=1, integer=True, required=True)
+        if mk is not None and filters is not None:
+            model = SegModelSpec(kind=mk, filters=filters)
+    data = None
+    dd = c.obj(d['data'], 'task.data', ('kind', 'path'), ('kind', 'path')) if 'data' in d else None
+    if dd is not None:
+        dk = c.string(dd, 'kind', 'task.data', SEG_DATA_KINDS)
+        dp = c.string(dd, 'path', 'task.data')
+        if dk is not None and dp is not None:
+            data = SegDataSpec(kind=dk, path=dp)
+    train = None
+    t = c.obj(d['train'], 'task.train', ('lr', 'batchSize', 'epochs', 'stepsPerEpoch', 'seed'),
+              ('lr', 'batchSize', 'epochs', 'seed')) if 'train' in d else None
+    if t is not None:
+        lr = c.num(t, 'lr', 'task.train', lo=0, lo_open=True, required=True)
+        bs = c.num(t, 'batchSize', 'task.train', lo=1, integer=True, required=True)
+        epochs = c.num(t, 'epochs', 'task.train', lo=0, integer=True, required=True)
+        spe = c.num(t, 'stepsPerEpoch', 'task.train', lo=1, integer=True)
+        seed = c.num(t, 'seed', 'task.train', integer=True, required=True)
+        if None not in (lr, bs, epochs, seed):
+            train = SegTrainSpec(lr=lr, batchSize=bs, epochs=epochs, seed=seed, stepsPerEpoch=spe)
+    device = c.string(d, 'device', 'task')
+    if device is not None and not DEVICE_RE.match(device):
+        c.err('task.device', "must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got %s" % _show(device))
+    precision = c.string(d, 'precision', 'task', PRECISIONS)
+    channels_last = c.boolean(d, 'channelsLast', 'task')
+    comp = c.boolean(d, 'compile', 'task')
+    threads = c.num(d, 'threads', 'task', lo=1, integer=True)
+    step_every = c.num(d, 'stepEvery', 'task', lo=0, integer=True)
+    if c.errors:
+        raise RunnerError('bad-task', '; '.join(c.errors))
+    return SegTask(version=d['version'], kind=d['kind'], loss=loss, model=model, data=data, train=train, device=device,
+                   precision=precision, channelsLast=channels_last, compile=comp, threads=threads, stepEvery=step_every)
+
+
+def is_seg_task(obj: Any) -> bool:
+    """Whether a decoded task is a segmentation task (its `kind`); a TorchTask has no kind."""
+    return isinstance(obj, SegTask) or (isinstance(obj, dict) and 'kind' in obj)
+
+
+def parse_any_task(obj: Any):
+    """A Task or a SegTask, by the object's `kind` (absent: a classification Task)."""
+    if isinstance(obj, dict) and 'kind' in obj and obj['kind'] != SEG_TASK_KIND:
+        raise RunnerError('bad-task', "task.kind: must be %r or absent (a classification task), got %s" % (SEG_TASK_KIND, _show(obj['kind'])))
+    return parse_seg_task(obj) if is_seg_task(obj) else parse_task(obj)
 
 
 def task_to_dict(task: Any) -> Any:

@@ -9,7 +9,7 @@ _sys.path.insert(0, _os.path.dirname(_os.path.abspath(__file__)))  # for helpers
 from helpers import EXAMPLES, example
 
 from lossmith_torch.errors import RunnerError
-from lossmith_torch.task import parse_task, task_to_dict
+from lossmith_torch.task import SegTask, Task, parse_any_task, parse_seg_task, parse_task, task_to_dict
 
 
 def base():
@@ -30,6 +30,24 @@ def base():
         'compile': False,
         'threads': 2,
         'stepEvery': 5,
+    }
+
+
+def seg_base():
+    """A TorchSegTask with every field (protocol/torch-task.ts)."""
+    return {
+        'version': 1,
+        'kind': 'segmentation',
+        'loss': {'module': example('focal.py'), 'fn': 'focal', 'params': {'gamma': 2}},
+        'model': {'kind': 'unet', 'filters': 8},
+        'data': {'kind': 'seg-tensors', 'path': '/tmp/x-seg.lmds'},
+        'train': {'lr': 1e-3, 'batchSize': 32, 'epochs': 0, 'stepsPerEpoch': 50, 'seed': 3},
+        'device': 'cuda',
+        'precision': 'auto',
+        'channelsLast': False,
+        'compile': True,
+        'threads': 4,
+        'stepEvery': 2,
     }
 
 
@@ -97,6 +115,52 @@ class TaskTest(unittest.TestCase):
 
     def test_not_an_object(self):
         self.assertIn('must be an object', self.bad([1, 2]))
+
+
+class SegTaskTest(unittest.TestCase):
+    def bad(self, d):
+        with self.assertRaises(RunnerError) as cm:
+            parse_any_task(d)
+        self.assertEqual(cm.exception.code, 'bad-task')
+        self.assertNotIn('\n', cm.exception.message)
+        return cm.exception.message
+
+    def test_round_trip(self):
+        d = seg_base()
+        t = parse_any_task(d)
+        self.assertIsInstance(t, SegTask)
+        self.assertEqual(task_to_dict(t), d)
+        self.assertEqual(task_to_dict(parse_seg_task(d)), d)
+        minimal = {k: v for k, v in d.items() if k not in ('channelsLast', 'compile', 'threads', 'stepEvery')}
+        minimal['train'] = {k: v for k, v in d['train'].items() if k != 'stepsPerEpoch'}
+        self.assertEqual(task_to_dict(parse_any_task(minimal)), minimal)
+        # Without a kind it is a classification task.
+        self.assertIsInstance(parse_any_task(base()), Task)
+
+    def test_bad_fields(self):
+        d = seg_base()
+        d['model']['filters'] = 0
+        d['train']['epochs'] = -1
+        d['train']['lr'] = 0
+        d['data']['kind'] = 'tensors'
+        d['augment'] = 'none'
+        msg = self.bad(d)
+        self.assertIn('task.model.filters: must be an integer >= 1, got 0', msg)
+        self.assertIn('task.train.epochs: must be an integer >= 0, got -1', msg)
+        self.assertIn('task.train.lr: must be a finite number > 0, got 0', msg)
+        self.assertIn("task.data.kind: must be one of 'seg-tensors'", msg)
+        self.assertIn('task.augment: unknown field', msg)
+        d = seg_base()
+        del d['train']['seed']
+        d['model'] = {'kind': 'resnet9', 'filters': 4}
+        msg = self.bad(d)
+        self.assertIn('task.train.seed: is required', msg)
+        self.assertIn("task.model.kind: must be one of 'unet'", msg)
+
+    def test_kind(self):
+        d = seg_base()
+        d['kind'] = 'gan'
+        self.assertIn("task.kind: must be 'segmentation' or absent", self.bad(d))
 
 
 if __name__ == '__main__':

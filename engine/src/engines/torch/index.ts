@@ -7,15 +7,47 @@
  *     same splits as the tfjs engine and handed over as an LMDS file; image folders (one
  *     subfolder per class) are read by the runner itself;
  *   - one runner process per worker (serve mode) takes the tasks one after the other;
- *     `device: 'cuda'` spreads workers over the visible GPUs (worker i on cuda:i mod n).
+ *     `device: 'cuda'` spreads workers over the visible GPUs (worker i on cuda:i mod n);
+ *   - segmentation trainings (`segment`, a SegTask): the data is built here
+ *     (data/segmentation.ts, with the distance maps when the loss reads dist) and handed over
+ *     as a segmentation LMDS file; the runner trains its U-Net and sends back predicted label
+ *     maps (validation after each epoch, test at the end), from which every reported metric
+ *     is computed here with data/seg-metrics.ts, the one implementation of the metrics.
  */
 import * as os from 'os';
+import * as zlib from 'zlib';
 import { exportSource, type ExportResult } from '../../../../grammar/src/export/index';
-import { TORCH_TASK_VERSION, type TorchDataJson, type TorchLossJson, type TorchTask } from '../../../../protocol/torch-task';
+import { parse } from '../../../../grammar/src/parser';
+import { declaredTask } from '../../../../grammar/src/semantics';
+import {
+  TORCH_TASK_VERSION,
+  type TorchDataJson,
+  type TorchLabelMapsJson,
+  type TorchLossJson,
+  type TorchSegMessage,
+  type TorchSegResultJson,
+  type TorchSegTask,
+  type TorchTask,
+} from '../../../../protocol/torch-task';
 import { ENGINE_MODELS } from '../../../../protocol/run-events';
-import { STEP_PROGRESS_MS, type BackendJson, type ComputeEngine, type EngineReadiness, type EngineRequest, type EngineStatus, type TaskContext, type TorchOptionsJson, type TrainTask, type TrainTaskResult } from '../../compute/types';
+import {
+  STEP_PROGRESS_MS,
+  type BackendJson,
+  type ComputeEngine,
+  type EngineReadiness,
+  type EngineRequest,
+  type EngineStatus,
+  type SegTask,
+  type SegTaskResult,
+  type TaskContext,
+  type TorchOptionsJson,
+  type TrainTask,
+  type TrainTaskResult,
+} from '../../compute/types';
 import { cachedDataset, datasetKey, imageFolderRoot } from '../../data';
-import { writeLmds } from './lmds';
+import { segMetrics } from '../../data/seg-metrics';
+import { loadSegmentation, signedDistanceMaps, type SegDataset, type SegSplit } from '../../data/segmentation';
+import { writeLmds, writeSegLmds } from './lmds';
 import { deviceProblem, probePython, requestedPython, resolveDevice } from './python';
 import { describeTorch, RunnerError, RunnerProcess } from './runner';
 
@@ -162,6 +194,213 @@ async function trainTorch(task: TrainTask, ctx: TaskContext): Promise<TrainTaskR
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Segmentation
+// ---------------------------------------------------------------------------------------------
+
+/** A segmentation task's data in this worker, with the file handed to the runner. */
+interface SegData {
+  ds: SegDataset;
+  /** Mean over the training pixels of [mask != 0]. */
+  foreground: number;
+  /** The data file and whether it holds the training distance maps (a file with them serves every loss). */
+  file?: string;
+  fileHasDist: boolean;
+}
+
+const segCache = new Map<string, SegData>();
+
+/** The cache key of a task's data (the tfjs engine's: the dataset and, for the built-in one, its sizes). */
+function segDataKey(task: SegTask): string {
+  const s = task.seg;
+  return JSON.stringify([task.dataset.spec, task.dataset.seed, task.dataset.cwd ?? null, s.size, s.train, s.val, s.test]);
+}
+
+/** The task's data, loaded once per worker, and its data file (written again, with the distance maps, for the first loss that reads dist). */
+function segData(task: SegTask, withDist: boolean): SegData & { file: string } {
+  const key = segDataKey(task);
+  let d = segCache.get(key);
+  if (!d) {
+    const s = task.seg;
+    const ds = loadSegmentation(task.dataset.spec, { seed: task.dataset.seed, cwd: task.dataset.cwd, size: s.size, train: s.train, val: s.val, test: s.test });
+    let fg = 0;
+    const m = ds.train.masks;
+    for (let i = 0; i < m.length; i++) if (m[i] !== 0) fg++;
+    d = { ds, foreground: m.length > 0 ? fg / m.length : 0, fileHasDist: false };
+    if (segCache.size >= 4) segCache.delete(segCache.keys().next().value as string);
+    segCache.set(key, d);
+  }
+  if (!d.file || (withDist && !d.fileHasDist)) {
+    const ds = d.ds;
+    const dist = withDist ? signedDistanceMaps(ds.train.masks, ds.train.n, ds.height, ds.width, ds.classes) : undefined;
+    d.file = writeSegLmds(ds, dist);
+    d.fileHasDist = withDist;
+  }
+  return d as SegData & { file: string };
+}
+
+/**
+ * A segmentation loss as the PyTorch exporter writes it, and whether it reads dist (its
+ * function's signature names it: `NAME(logits, target, dist, *, params)`).
+ */
+export function exportedSegLoss(source: string, name: string, params: Record<string, number> | undefined): { loss: TorchLossJson; readsDist: boolean } {
+  const loss = exportedLoss(source, name, params);
+  if (declaredTask(parse(source).program) !== 'segmentation') {
+    throw new Error(`loss '${name}' is not a segmentation loss (the file has no 'task segmentation' line)`);
+  }
+  const escaped = loss.fn.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const sig = new RegExp(`^def ${escaped}\\(([^)]*)\\)`, 'm').exec(loss.module);
+  if (!sig) throw new Error(`internal: the exported module of '${name}' has no function ${loss.fn}`);
+  const readsDist = sig[1].split(',').map((a) => a.trim()).includes('dist');
+  return { loss, readsDist };
+}
+
+/** The torch engine's options of a segmentation task (SegTask carries them as TrainTask does, when the run side sets them). */
+function segTorchOptions(task: SegTask): TorchOptionsJson {
+  return (task as SegTask & { torch?: TorchOptionsJson }).torch ?? { python: requestedPython(), device: 'auto', precision: 'auto' };
+}
+
+function checkSegTask(task: SegTask): void {
+  for (const [name, v, min] of [['batchSize', task.batchSize, 1], ['epochs', task.epochs, 0], ['seg.filters', task.seg.filters, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new Error(`segmentation task: ${name} must be a whole number >= ${min}, got ${v}`);
+  }
+  if (task.stepsPerEpoch !== undefined && !(Number.isInteger(task.stepsPerEpoch) && task.stepsPerEpoch >= 1)) {
+    throw new Error(`segmentation task: stepsPerEpoch must be a whole number >= 1, got ${task.stepsPerEpoch}`);
+  }
+  if (!(task.lr > 0)) throw new Error(`segmentation task: lr must be > 0, got ${task.lr}`);
+}
+
+/**
+ * The runner's task for a segmentation task, and the data it trains on. The loss is exported
+ * first (a loss that does not compile fails with the exporter's message before any data is
+ * built or the runner started), then the data file is written (once per worker and dataset).
+ */
+function prepareSeg(task: SegTask, device: string, opts: TorchOptionsJson): { tt: TorchSegTask; data: SegData } {
+  checkSegTask(task);
+  const { loss, readsDist } = exportedSegLoss(task.lossSource, task.lossName, task.params);
+  const data = segData(task, readsDist);
+  const ntrain = data.ds.train.n;
+  const bs = Math.max(1, Math.min(task.batchSize, ntrain));
+  const spe = task.stepsPerEpoch ?? Math.max(1, Math.ceil(ntrain / bs));
+  const tt: TorchSegTask = {
+    version: TORCH_TASK_VERSION,
+    kind: 'segmentation',
+    loss,
+    model: { kind: 'unet', filters: task.seg.filters },
+    data: { kind: 'seg-tensors', path: data.file! },
+    train: { lr: task.lr, batchSize: task.batchSize, epochs: task.epochs, ...(task.stepsPerEpoch !== undefined ? { stepsPerEpoch: task.stepsPerEpoch } : {}), seed: task.seed },
+    device: device as TorchSegTask['device'],
+    precision: opts.precision,
+    ...(device === 'cpu' ? { threads: cpuThreads() } : {}),
+    ...(opts.compile !== undefined ? { compile: opts.compile } : {}),
+    ...(opts.channelsLast !== undefined ? { channelsLast: opts.channelsLast } : {}),
+    // About 25 step reports an epoch; the worker passes on at most one every STEP_PROGRESS_MS.
+    stepEvery: Math.max(1, Math.floor(spe / 25)),
+  };
+  return { tt, data };
+}
+
+/** The TorchSegTask for a segmentation task (tests and the bench; writes the data file). */
+export function torchSegTask(task: SegTask, device: string, opts: TorchOptionsJson): TorchSegTask {
+  return prepareSeg(task, device, opts).tt;
+}
+
+/** Label maps from the runner as class indices (n*H*W), checked against the split they predict. */
+export function decodeLabelMaps(m: TorchLabelMapsJson, split: SegSplit, H: number, W: number): Int32Array {
+  if (m.encoding !== 'uint8-zlib-base64') throw new Error(`internal: label maps in an unknown encoding '${m.encoding}'`);
+  if (m.n !== split.n || m.height !== H || m.width !== W) throw new Error(`internal: the runner predicted ${m.n} maps of ${m.height}x${m.width} for ${split.n} images of ${H}x${W}`);
+  const raw = zlib.inflateSync(Buffer.from(m.data, 'base64'));
+  if (raw.length !== m.n * H * W) throw new Error(`internal: label maps of ${raw.length} bytes, expected ${m.n * H * W}`);
+  return Int32Array.from(raw);
+}
+
+async function segmentTorch(task: SegTask, ctx: TaskContext): Promise<SegTaskResult> {
+  const t0 = performance.now();
+  const opts = segTorchOptions(task);
+  const device = deviceFor(opts);
+  const { tt, data } = prepareSeg(task, device, opts);
+  const { ds } = data;
+  const { height: H, width: W, channels: CH, classes: K } = ds;
+  const dataset: SegTaskResult['dataset'] = { name: ds.name, height: H, width: W, channels: CH, classes: K, train: ds.train.n, val: ds.val.n, test: ds.test.n, foreground: data.foreground };
+  const runner = runnerFor(opts.python);
+  const history: SegTaskResult['history'] = [];
+  let backend: BackendJson | undefined;
+  let lastStep = -Infinity;
+  let stepsSeen = 0;
+  let disagreement: string | undefined;
+  const noMetrics = { dice: null, iou: null, hd95: null };
+  const backendOr = (): BackendJson => backend ?? { name: 'torch', engine: 'torch', device: 'cpu', threads: 0, detail: 'torch', warnings: [] };
+  const spe = tt.train.stepsPerEpoch ?? Math.ceil(ds.train.n / Math.min(task.batchSize, ds.train.n));
+  let res: TorchSegResultJson;
+  try {
+    res = (await runner.run(
+      tt as unknown as TorchTask,
+      (raw) => {
+        const m = raw as unknown as TorchSegMessage;
+        if (m.type === 'info') {
+          const i = m.info;
+          backend = { name: 'torch', engine: 'torch', device: i.device.startsWith('cpu') ? 'cpu' : 'gpu', threads: i.threads, detail: describeTorch(i), warnings: [], torch: i };
+          ctx.progress({ kind: 'backend', backend, pid: i.pid });
+        } else if (m.type === 'seg-epoch') {
+          const e = m.epoch;
+          let valDice: number | null = null;
+          let valIou: number | null = null;
+          if (m.val) {
+            const v = segMetrics(decodeLabelMaps(m.val, ds.val, H, W), ds.val.masks, ds.val.n, H, W, K);
+            valDice = v.dice;
+            valIou = v.iou;
+          }
+          if (valDice !== e.valDice && !disagreement) {
+            disagreement = `the runner chose the best epoch by a validation Dice of ${e.valDice} at epoch ${e.epoch}, where segMetrics gives ${valDice}`;
+          }
+          const rec = { epoch: e.epoch, loss: e.loss, valDice, valIou, ms: e.ms };
+          history.push(rec);
+          stepsSeen = e.epoch * spe;
+          ctx.progress({ kind: 'seg-epoch', epoch: rec });
+        } else if (m.type === 'step') {
+          stepsSeen = m.step + 1;
+          if (m.steps && performance.now() - lastStep >= STEP_PROGRESS_MS) {
+            lastStep = performance.now();
+            ctx.progress({ kind: 'step', step: m.step + 1, steps: m.steps, epoch: m.epoch, epochs: task.epochs });
+          }
+        }
+      },
+      ctx.signal,
+    )) as unknown as TorchSegResultJson;
+  } catch (e) {
+    if (e instanceof RunnerError && e.code === 'cancelled') {
+      // The runner is being killed (its process group); the next task starts a fresh one even
+      // before the exit is seen. The finished epochs are kept, as the tfjs engine keeps them.
+      if (runners.get(opts.python) === runner) runners.delete(opts.python);
+      let best: number | null = null;
+      for (const h of history) if (h.valDice !== null && (best === null || h.valDice > best)) best = h.valDice;
+      return { status: 'cancelled', history, metrics: noMetrics, bestValDice: best, steps: stepsSeen, wallMs: performance.now() - t0, backend: backendOr(), pid: backend?.torch?.pid ?? process.pid, dataset, reason: 'cancelled' };
+    }
+    if (e instanceof RunnerError && e.code !== 'internal') throw new Error(`torch engine: ${e.message}`);
+    throw e;
+  }
+  if (disagreement) throw new Error(`torch engine: internal: ${disagreement}; this is a bug, please report it`);
+  const best = res.bestEpoch > 0 ? history[res.bestEpoch - 1] : undefined;
+  if (res.bestEpoch > 0 && (!best || best.epoch !== res.bestEpoch)) throw new Error(`torch engine: internal: the runner's best epoch ${res.bestEpoch} is not among the ${history.length} reported`);
+  let metrics: SegTaskResult['metrics'] = noMetrics;
+  if (res.status === 'completed' && res.test) {
+    const m = segMetrics(decodeLabelMaps(res.test, ds.test, H, W), ds.test.masks, ds.test.n, H, W, K);
+    metrics = { dice: m.dice, iou: m.iou, hd95: m.hd95 };
+  }
+  return {
+    status: res.status,
+    history,
+    metrics,
+    bestValDice: best ? best.valDice : null,
+    steps: res.steps,
+    wallMs: performance.now() - t0,
+    backend: backendOr(),
+    pid: backend?.torch?.pid ?? process.pid,
+    dataset,
+    ...(res.reason ? { reason: res.reason } : {}),
+  };
+}
+
 /** Whether the torch engine can serve a request: its Python, torch and device, in one line when not. */
 function prepare(req: EngineRequest): EngineReadiness {
   const probe = probePython(req.python);
@@ -212,6 +451,7 @@ export const engine: ComputeEngine = {
   name: 'torch',
   models: ENGINE_MODELS.torch,
   train: trainTorch,
+  segment: segmentTorch,
   prepare,
   status,
   shutdown() {
