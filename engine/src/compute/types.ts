@@ -109,9 +109,11 @@ export interface SegTask {
   lossName: string;
   /** Overrides of the file's params. */
   params?: Record<string, number>;
-  /** The compute engine (tfjs only for now). */
+  /** The compute engine (default tfjs). */
   engine?: EngineName;
   backend: 'auto' | TfjsBackendName;
+  /** The torch engine's Python, device and precision (engine 'torch'). */
+  torch?: TorchOptionsJson;
   /** 'digits-clutter' (built from the embedded digits) or a folder of images/ and masks/ PNGs. */
   dataset: { spec: string; seed: number; cwd?: string };
   seg: SegSettingsJson;

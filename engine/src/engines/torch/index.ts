@@ -257,7 +257,7 @@ export function exportedSegLoss(source: string, name: string, params: Record<str
 
 /** The torch engine's options of a segmentation task (SegTask carries them as TrainTask does, when the run side sets them). */
 function segTorchOptions(task: SegTask): TorchOptionsJson {
-  return (task as SegTask & { torch?: TorchOptionsJson }).torch ?? { python: requestedPython(), device: 'auto', precision: 'auto' };
+  return task.torch ?? { python: requestedPython(), device: 'auto', precision: 'auto' };
 }
 
 function checkSegTask(task: SegTask): void {
