@@ -86,6 +86,11 @@ export interface GanSettingsJson {
   beta2: number;
   /** Generated digits per class for the final metrics. */
   samplesPerClass: number;
+  /**
+   * Weight clipping of the discriminator (WGAN, Arjovsky et al. 2017: c = 0.01): after every D
+   * step each of its weights is clipped to [-clip, clip]. Absent: no clipping.
+   */
+  clip?: number;
   /** The digit classifier behind FD and the accuracy on generated digits (trained once, cached). */
   classifier: DigitClassifierJson;
 }
@@ -117,14 +122,21 @@ export interface GanMetricsJson {
 /** The fully resolved configuration a compare run used (also config.json). */
 export interface CompareConfigJson {
   kind: 'compare';
-  /** 'gan' for comparisons of GAN loss pairs (a loss label names a pair NAME: NAME_g + NAME_d); absent: classification. */
-  task?: 'gan';
+  /**
+   * 'gan' for comparisons of GAN loss pairs (a loss label names a pair NAME: NAME_g + NAME_d);
+   * 'segmentation' for comparisons of `task segmentation` losses (a U-Net per loss and seed);
+   * absent: classification.
+   */
+  task?: 'gan' | 'segmentation';
   /** GAN settings (task 'gan'). */
   gan?: GanSettingsJson;
+  /** Segmentation settings (task 'segmentation'): the built-in data's splits and size, the U-Net's width. */
+  seg?: SegSettingsJson;
   losses: LossRefJson[];
   baseline: LossRefJson;
+  /** Segmentation runs: spec is 'digits-clutter' or the absolute path of a folder of images/ and masks/ PNGs. */
   dataset: { spec: string; seed: number; maxTrain?: number; labelNoise?: number; imbalance?: number; imageSize?: number };
-  model: { kind: ModelKind; width?: number; hidden?: number[]; bnMomentum?: number; arch?: string; init?: string };
+  model: { kind: ModelKind | SegModelKind; width?: number; hidden?: number[]; bnMomentum?: number; arch?: string; init?: string };
   augmentations: string[];
   /** Training seeds; seed i is the same for every loss and augmentation. */
   seeds: number[];
@@ -296,7 +308,12 @@ export interface EpochEvent extends TrainingKey {
   ms: number;
   /** GAN runs (trainLoss is the generator's loss; trainAcc and valAcc are null): the epoch's mean losses and a quick FD / accuracy on a few generated digits. */
   gan?: GanEpochJson;
+  /** Segmentation runs (trainLoss is the mean training loss; trainAcc and valAcc are null): the mean loss and the validation Dice and IoU. */
+  seg?: SegEpochJson;
 }
+
+/** The network of segmentation runs: a small two-level U-Net (the tfjs engine's engines/tfjs/seg). */
+export type SegModelKind = 'unet';
 
 /** A segmentation comparison's settings (task segmentation): its data and its U-Net. */
 export interface SegSettingsJson {
@@ -354,6 +371,11 @@ export interface SeedEndEvent extends TrainingKey {
   worker?: WorkerRefJson;
   /** GAN runs: the final metrics (testAcc is the accuracy on generated digits, bestValAcc null). */
   gan?: GanMetricsJson;
+  /**
+   * Segmentation runs: the test metrics with the best-validation-Dice weights (testAcc is the
+   * test Dice, bestValAcc the best validation Dice, bestEpoch the epoch that reached it).
+   */
+  seg?: SegMetricsJson;
 }
 
 export interface PairedTestJson {
@@ -391,9 +413,11 @@ export interface PairedTestJson {
   /**
    * The metric compared (absent: test accuracy): 'fd' (GAN runs' primary metric, lower is
    * better: the verdict is `better` when the difference is significantly negative) or
-   * 'genAccuracy'. meanDiff and ci95 are in the metric's own units.
+   * 'genAccuracy'; in segmentation runs 'dice' (the primary, a fraction: differences of
+   * fractions, shown in percentage points) or 'hd95' (pixels, lower is better). meanDiff and
+   * ci95 are in the metric's own units.
    */
-  metric?: 'fd' | 'genAccuracy';
+  metric?: 'fd' | 'genAccuracy' | 'dice' | 'hd95';
   lowerIsBetter?: boolean;
 }
 
@@ -409,6 +433,8 @@ export interface SeedResultJson {
   worker?: WorkerRefJson;
   /** GAN runs: the training's metrics. */
   gan?: GanMetricsJson;
+  /** Segmentation runs: the training's test metrics (testAcc is its Dice, bestValAcc its best validation Dice). */
+  seg?: SegMetricsJson;
 }
 
 /** The GAN metrics of one loss pair over seeds (summary.json of a gan run). */
@@ -421,6 +447,28 @@ export interface GanResultJson {
   perClassAccuracy: (number | null)[];
   /** The paired comparison of genAccuracy with the baseline pair (Holm over the run's genAccuracy comparisons). */
   genAccuracyVsBaseline: PairedTestJson;
+}
+
+/** Mean, sample standard deviation and per-seed values of one metric (perSeed aligned with config.seeds; null where no completed training). */
+export interface MetricStatsJson {
+  mean: number | null;
+  std: number | null;
+  perSeed: (number | null)[];
+}
+
+/**
+ * The segmentation metrics of one loss over seeds (summary.json of a segmentation run), on the
+ * test images over the foreground classes, with each training's best-validation-Dice weights.
+ */
+export interface SegResultJson {
+  /** Dice (a fraction; the primary metric, higher is better; = testAccuracy). */
+  dice: MetricStatsJson;
+  /** IoU (a fraction, higher is better). */
+  iou: MetricStatsJson;
+  /** 95th-percentile Hausdorff distance in pixels (lower is better). */
+  hd95: MetricStatsJson;
+  /** The paired comparison of hd95 with the baseline (lower is better; Holm over the run's hd95 comparisons). */
+  hd95VsBaseline: PairedTestJson;
 }
 
 export interface CompareResultJson {
@@ -441,11 +489,14 @@ export interface CompareResultJson {
   lr?: number;
   /**
    * Paired comparison with the baseline on the same augmentation and seeds (finished trainings
-   * only): of test accuracy, or in a GAN run of FD (`metric: 'fd'`, lower is better).
+   * only): of test accuracy, in a GAN run of FD (`metric: 'fd'`, lower is better), in a
+   * segmentation run of Dice (`metric: 'dice'`).
    */
   vsBaseline: PairedTestJson;
   /** GAN runs: FD, accuracy on generated digits (also testAccuracy) and its comparison. */
   gan?: GanResultJson;
+  /** Segmentation runs: Dice (also testAccuracy), IoU, HD95 and the HD95 comparison. */
+  seg?: SegResultJson;
   /**
    * Trainings left out of the mean and the test: ended `nan` (diverged), `failed` or
    * `early-stopped`; `finished` counts the completed ones (absent in older runs).
@@ -500,17 +551,44 @@ export type CompareEvent =
 
 export type CompareStatus = 'running' | 'done' | 'cancelled' | 'failed';
 
+/** summary.json's `metrics` of a GAN run. */
+export interface GanMetricsInfoJson {
+  primary: 'fd';
+  secondary: 'genAccuracy';
+  perClass: 'perClassAccuracy';
+  note: string;
+}
+
+/**
+ * summary.json's `metrics` of a segmentation run: the primary metric (verdicts, testAccuracy),
+ * the others reported beside it, which of them improve downwards, and what they are in words.
+ */
+export interface SegMetricsInfoJson {
+  primary: 'dice';
+  secondary: ['iou', 'hd95'];
+  lowerIsBetter: ['hd95'];
+  note: string;
+}
+
 /** summary.json of a compare run (the run store adds id, kind and created). */
 export interface CompareSummary {
   id?: string;
   created?: string;
   kind: 'compare';
-  /** 'gan' for GAN comparisons (results carry `gan`, vsBaseline compares FD); absent: classification. */
-  task?: 'gan';
-  /** GAN runs: the metrics, in words (FD is in the digit classifier's feature space, not Inception FID). */
-  metrics?: { primary: 'fd'; secondary: 'genAccuracy'; perClass: 'perClassAccuracy'; note: string };
+  /**
+   * 'gan' for GAN comparisons (results carry `gan`, vsBaseline compares FD); 'segmentation' for
+   * segmentation comparisons (results carry `seg`, vsBaseline compares Dice); absent: classification.
+   */
+  task?: 'gan' | 'segmentation';
+  /**
+   * GAN runs: the metrics, in words (FD is in the digit classifier's feature space, not Inception
+   * FID). Segmentation runs: Dice the primary (higher is better), IoU and HD95 (lower is better) beside it.
+   */
+  metrics?: GanMetricsInfoJson | SegMetricsInfoJson;
   /** GAN runs: the networks' and metrics' settings (config.gan). */
   gan?: GanSettingsJson;
+  /** Segmentation runs: the data's and the U-Net's settings (config.seg). */
+  seg?: SegSettingsJson;
   status: CompareStatus;
   /** The backend the trainings ran on (the first reported; see backends for all). */
   backend: BackendJson | null;
@@ -519,7 +597,8 @@ export interface CompareSummary {
   baseline: string;
   /** One per loss (baseline included, first) x augmentation. */
   results: CompareResultJson[];
-  dataset: CompareConfigJson['dataset'] & { name?: string; train?: number; val?: number; test?: number; classes?: number };
+  /** Segmentation runs add the images' size and the mean foreground fraction of the training masks. */
+  dataset: CompareConfigJson['dataset'] & { name?: string; train?: number; val?: number; test?: number; classes?: number; height?: number; width?: number; foreground?: number };
   model: CompareConfigJson['model'];
   augmentations: string[];
   seeds: number[];

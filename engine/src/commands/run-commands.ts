@@ -12,12 +12,14 @@ import { ENGINE_MODELS } from '../compute/engines';
 import { stdio, UsageError, type Io, type Registrar } from './io';
 import { liveDisplay } from './live-progress';
 import { excludedText, formatCompareTable, formatSeedEnd, loadCompareRun, runCompare, type LiveStep } from '../run/compare';
-import { ConfigError, loadRunConfig, queueTarget, resolveCompareConfig, type RawCompareConfig, type ResolvedCompare } from '../run/run-config';
+import { ConfigError, GAN_DEFAULTS, loadRunConfig, queueTarget, resolveCompareConfig, SEG_DEFAULTS, type RawCompareConfig, type ResolvedCompare } from '../run/run-config';
 import { addQueueOptions, openQueue, queueRun } from './queue-commands';
 import type { WorkerPool } from '../run/worker-pool';
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 const MODEL_KINDS: readonly ModelKind[] = ENGINE_MODELS.torch;
+/** --model values: the classifiers, and unet (the network of segmentation runs). */
+const MODEL_CHOICES: readonly string[] = [...MODEL_KINDS, 'unet'];
 
 /** For tests: run on this pool instead of creating one. */
 let poolOverride: WorkerPool | undefined;
@@ -55,6 +57,7 @@ interface CompareCliOptions {
   imageSize?: number;
   maxTrain?: number;
   maxVal?: number;
+  maxTest?: number;
   stepsPerEpoch?: number;
   batchSize?: number;
   lr?: number;
@@ -88,7 +91,7 @@ interface CompareCliOptions {
 const RESUME_OPTIONS = new Set(['resume', 'workers', 'json', 'runsDir', 'queue', 'queuePasswordFile']);
 
 function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
-  if (!MODEL_KINDS.includes(o.model as ModelKind)) throw new UsageError(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${o.model}'`);
+  if (!MODEL_CHOICES.includes(o.model)) throw new UsageError(`--model must be one of ${MODEL_CHOICES.join(', ')}, got '${o.model}'`);
   if (o.optimizer !== undefined && !['adam', 'sgd'].includes(o.optimizer)) throw new UsageError(`--optimizer must be adam or sgd, got '${o.optimizer}'`);
   if (o.samLoss && o.sam === undefined) throw new UsageError('--sam-loss needs --sam RHO');
   return {
@@ -104,6 +107,7 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.imageSize !== undefined ? { imageSize: o.imageSize } : {}),
     ...(o.maxTrain !== undefined ? { maxTrain: o.maxTrain } : {}),
     ...(o.maxVal !== undefined ? { maxVal: o.maxVal } : {}),
+    ...(o.maxTest !== undefined ? { maxTest: o.maxTest } : {}),
     ...(o.stepsPerEpoch !== undefined ? { stepsPerEpoch: o.stepsPerEpoch } : {}),
     ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
     ...(o.lr !== undefined ? { lr: o.lr } : {}),
@@ -280,27 +284,28 @@ export function flagWords(files: readonly string[], o: Pick<CompareCliOptions, '
 export const register: Registrar = (program: Command, io: Io, setExit) => {
   addQueueOptions(addEngineOptions(program
     .command('compare')))
-    .description('Train each loss and the cross-entropy baseline with the same seeds, data and augmentations; compare test accuracy (paired t-test over seeds).')
+    .description("Train each loss and the cross-entropy baseline with the same seeds, data and augmentations; compare test accuracy (paired t-test over seeds). 'task gan' files compare FD, 'task segmentation' files Dice (U-Net on digits in clutter).")
     .argument('[files...]', 'FILE.loss (every loss in it) or FILE.loss#LOSS')
-    .option('--baseline <loss>', "baseline: 'ce' (built-in cross-entropy) or FILE#LOSS; for 'task gan' files 'ns' (built-in non-saturating GAN, the default) or FILE#NAME", 'ce')
-    .option('--dataset <spec>', "'mnist' (embedded), 'fashion-mnist', a folder of IDX/CIFAR files, or (torch engine) an image folder with one subfolder per class", 'mnist')
-    .option('--model <kind>', `${MODEL_KINDS.join(' | ')}: convnet and resnet9 are the seed system's search surrogates, lenet a small classic CNN (MNIST 98% in 3 epochs), the last four on the torch engine`, 'convnet')
+    .option('--baseline <loss>', "baseline: 'ce' (built-in cross-entropy) or FILE#LOSS; for 'task gan' files 'ns' (built-in non-saturating GAN, the default) or FILE#NAME; for 'task segmentation' files 'ce_pixel' (built-in cross-entropy per pixel, the default) or FILE#LOSS", 'ce')
+    .option('--dataset <spec>', "'mnist' (embedded), 'fashion-mnist', a folder of IDX/CIFAR files, or (torch engine) an image folder with one subfolder per class; for 'task segmentation' files 'digits-clutter' (built in, the default) or a folder of images/ and masks/ PNGs", 'mnist')
+    .option('--model <kind>', `${MODEL_KINDS.join(' | ')}: convnet and resnet9 are the seed system's search surrogates, lenet a small classic CNN (MNIST 98% in 3 epochs), the last four on the torch engine; 'task segmentation' files train a small U-Net (unet, their only model)`, 'convnet')
     .option('--arch <name>', 'model torchvision: the torchvision.models constructor, e.g. efficientnet_v2_s, resnet50')
     .option('--init <file>', 'torch engine: start from this checkpoint (a state dict; the classifier head is replaced to fit the classes)')
-    .option('--width <w>', 'width multiplier of the network', num('--width', false, 1e-6))
+    .option('--width <w>', `width multiplier of the network (segmentation: of the U-Net's ${SEG_DEFAULTS.filters} filters)`, num('--width', false, 1e-6))
     .option('--bn-momentum <m>', 'batch-norm moving-average momentum (default 0.9)', num('--bn-momentum', false, 0, 1))
     .option('--aug <list>', 'comma-separated augmentations, each compared separately (none, flipcrop, cutout, mixup, cutmix, randaugment:N:M, a+b)', 'none')
     .option('--seeds <n>', 'number of seeds (1..n)', num('--seeds', true, 1, 1000), 3)
-    .option('--epochs <n>', 'epochs per training (GAN files: epochs of --steps-per-epoch alternating D/G steps, default 3 x 100)', num('--epochs', true, 1), 5)
+    .option('--epochs <n>', `epochs per training (default 5; GAN files: epochs of --steps-per-epoch alternating D/G steps, default ${GAN_DEFAULTS.epochs} x ${GAN_DEFAULTS.stepsPerEpoch}; segmentation files: passes over the training images, default ${SEG_DEFAULTS.epochs})`, num('--epochs', true, 1), 5)
     .option('--classifier-epochs <n>', "GAN files: epochs of the digit classifier behind FD and the accuracy on generated digits (default 3; trained once per setting and cached)", num('--classifier-epochs', true, 1))
     .option('--noise <r>', 'symmetric label-noise rate on the training split', num('--noise', false, 0, 1))
-    .option('--image-size <n>', 'image folders (torch engine): resize the shorter side to n and centre-crop (default 224)', num('--image-size', true, 8))
+    .option('--image-size <n>', `image folders (torch engine): resize the shorter side to n and centre-crop (default 224); segmentation on digits-clutter: the canvas side (default ${SEG_DEFAULTS.size})`, num('--image-size', true, 8))
     .option('--imbalance <k>', 'long-tailed imbalance ratio of the training split', num('--imbalance', false, 1))
-    .option('--max-train <n>', 'stratified subset of n training examples', num('--max-train', true, 1))
-    .option('--max-val <n>', 'validate on the first n validation examples', num('--max-val', true, 1))
+    .option('--max-train <n>', `stratified subset of n training examples (segmentation on digits-clutter: the training images, default ${SEG_DEFAULTS.train})`, num('--max-train', true, 1))
+    .option('--max-val <n>', `validate on the first n validation examples (segmentation on digits-clutter: the validation images, default ${SEG_DEFAULTS.val})`, num('--max-val', true, 1))
+    .option('--max-test <n>', `segmentation on digits-clutter: the test images (default ${SEG_DEFAULTS.test})`, num('--max-test', true, 1))
     .option('--steps-per-epoch <n>', 'steps per epoch (default: one pass)', num('--steps-per-epoch', true, 1))
-    .option('--batch-size <b>', 'batch size (default 128)', num('--batch-size', true, 1))
-    .option('--lr <x>', 'peak learning rate (default 3e-3 adam, 0.05 sgd)', num('--lr', false, 1e-12))
+    .option('--batch-size <b>', `batch size (default 128; GAN files ${GAN_DEFAULTS.batchSize}; segmentation files ${SEG_DEFAULTS.batchSize})`, num('--batch-size', true, 1))
+    .option('--lr <x>', `peak learning rate (default 3e-3 adam, 0.05 sgd; GAN files ${GAN_DEFAULTS.lr}; segmentation files ${SEG_DEFAULTS.lr}, constant)`, num('--lr', false, 1e-12))
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)')
     .option('--tune-lr [grid]', "tune every loss's learning rate (CE too) per augmentation on the validation split: comma-separated rates (default adam 1e-3,3e-3,1e-2; sgd 0.01,0.03,0.1)")
     .option('--tune-seeds <n>', 'seeds per grid point for --tune-lr (default 2; never the run seeds)', num('--tune-seeds', true, 1, 100))
@@ -337,7 +342,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
       if (files.length === 0) throw new UsageError('compare needs at least one FILE.loss or FILE.loss#LOSS (or --resume RUN)');
       const raw = toRaw(files, o);
       // Defaults that depend on the task (a 'task gan' file has its own) are left to the config.
-      for (const k of ['baseline', 'model', 'epochs'] as const) if (cmd.getOptionValueSource(k) !== 'cli') delete raw[k];
+      for (const k of ['baseline', 'model', 'epochs', 'dataset'] as const) if (cmd.getOptionValueSource(k) !== 'cli') delete raw[k];
       const resolved = wrapConfigErrors(() => resolveCompareConfig(raw, process.cwd()), flagWords(files, o));
       setExit(await runFromCli(resolved, io, !!o.json));
     });

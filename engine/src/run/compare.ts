@@ -11,7 +11,10 @@
  * Statistics: per (loss, augmentation) the mean and sample standard deviation of test accuracy
  * over seeds, and vs the baseline the paired t-test (t-based 95% CI of the mean difference,
  * two-sided p) on the seeds where both produced a test accuracy, plus the exact Wilcoxon
- * signed-rank p on the same pairs.
+ * signed-rank p on the same pairs. GAN runs (`task gan`) compare FD (lower is better) and the
+ * accuracy on generated digits; segmentation runs (`task segmentation`) compare the test Dice
+ * (percentage points, the verdicts) and HD95 (pixels, lower is better), each metric its own Holm
+ * family.
  *
  * Robustness: a NaN loss ends that training with status 'nan' (its best-validation checkpoint, if
  * any epoch finished, is still tested and reported as such); a training that throws is 'failed';
@@ -39,6 +42,7 @@ import type {
   LrChoiceJson,
   PairedTestJson,
   SeedEndEvent,
+  SegMetricsInfoJson,
   CompareConfigJson,
   TrainingKey,
   TrainingStatus,
@@ -53,7 +57,7 @@ import { holmAdjust, meanStd, pairedComparison, verdictOf } from './stats';
 export { describeBackend } from '../compute/describe';
 import { SAM_KEY, type ResolvedCompare } from './run-config';
 import { TaskCancelledError, WorkerCrashError, WorkerPool, defaultWorkers, type TrainTask, type TrainTaskResult } from './worker-pool';
-import type { GanTask, GanTaskResult, Progress } from '../compute/types';
+import type { GanTask, GanTaskResult, Progress, SegTask, SegTaskResult } from '../compute/types';
 import type { RunnerFactory, TaskRunner } from './task-runner';
 
 export interface CompareRunOptions {
@@ -123,7 +127,7 @@ export interface CompareRunResult {
 interface Job extends TrainingKey {
   ref: LossRefJson;
   /** Built when the job runs: under lr tuning its rate is known only after the tuning phase. */
-  task?: TrainTask | GanTask;
+  task?: TrainTask | GanTask | SegTask;
   started: boolean;
   end?: SeedEndEvent;
 }
@@ -145,6 +149,8 @@ function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: str
   const source = resolved.sources.get(ref.label);
   if (source === undefined) throw new Error(`internal: no source for loss ${ref.label}`);
   const samSource = resolved.sources.get(SAM_KEY);
+  const kind = c.model.kind;
+  if (kind === 'unet') throw new Error('internal: the U-Net of a segmentation run in a classification training');
   return {
     kind: 'train',
     lossSource: source,
@@ -157,7 +163,7 @@ function lossTask(resolved: ResolvedCompare, ref: LossRefJson, augmentation: str
     dataset: { ...c.dataset },
     augment: augmentation,
     train: {
-      model: c.model,
+      model: { ...c.model, kind },
       optimizer: { kind: c.optimizer, ...(c.optimizer === 'sgd' ? { momentum: 0.9 } : {}), ...(c.weightDecay ? { weightDecay: c.weightDecay } : {}) },
       lr,
       ...(c.warmup !== undefined ? { warmup: c.warmup } : {}),
@@ -196,6 +202,38 @@ function ganTask(resolved: ResolvedCompare, ref: LossRefJson, seed: number): Gan
     seed,
   };
 }
+
+/** A segmentation comparison's training of one loss on a seed (a U-Net from that seed's initial weights, on that seed's batches). */
+function segTask(resolved: ResolvedCompare, ref: LossRefJson, seed: number): SegTask {
+  const c = resolved.config;
+  const source = resolved.sources.get(ref.label);
+  if (source === undefined) throw new Error(`internal: no source for loss ${ref.label}`);
+  if (!c.seg) throw new Error('internal: a segmentation run without seg settings');
+  return {
+    kind: 'segmentation',
+    lossSource: source,
+    lossName: ref.loss,
+    ...(ref.params ? { params: ref.params } : {}),
+    engine: 'tfjs',
+    backend: c.backend,
+    dataset: { spec: c.dataset.spec, seed: c.dataset.seed },
+    seg: c.seg,
+    lr: c.lr,
+    batchSize: c.batchSize,
+    epochs: c.epochs,
+    ...(c.stepsPerEpoch !== undefined ? { stepsPerEpoch: c.stepsPerEpoch } : {}),
+    seed,
+  };
+}
+
+/** The words of a segmentation run's metrics (summary.json's `metrics`). */
+export const SEG_METRICS_NOTE =
+  'On the test images, with each training\'s best-validation-Dice weights, over the foreground classes only (class 0, the background, is left out): ' +
+  'dice and iou per image and class from the argmax prediction (1 when prediction and target are both empty), averaged; higher is better. ' +
+  'hd95: the 95th-percentile symmetric Hausdorff distance between the predicted and the target boundaries, in pixels ' +
+  '(the image diagonal when only one of them is empty); lower is better. Verdicts compare dice (differences in percentage points); hd95 has its own comparisons.';
+
+const SEG_METRICS: SegMetricsInfoJson = { primary: 'dice', secondary: ['iou', 'hd95'], lowerIsBetter: ['hd95'], note: SEG_METRICS_NOTE };
 
 /** The words of a GAN run's metrics (summary.json's `metrics`, the CLI legend). */
 export const GAN_METRICS_NOTE =
@@ -271,6 +309,7 @@ export function chooseLrs(resolved: ResolvedCompare, tjobs: readonly { loss: str
 function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[] = []): CompareResultJson[] {
   const c = resolved.config;
   const gan = c.task === 'gan';
+  const seg = c.task === 'segmentation';
   const refs = [c.baseline, ...c.losses];
   const out: CompareResultJson[] = [];
   // Only completed trainings count: a diverged (nan), failed or early-stopped training is left
@@ -282,6 +321,7 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
     });
   const perSeedOf = (label: string, aug: string): (number | null)[] => metricOf(label, aug, (e) => e.testAcc);
   const fdOf = (label: string, aug: string): (number | null)[] => metricOf(label, aug, (e) => e.gan?.fd ?? null);
+  const segOf = (label: string, aug: string, k: 'dice' | 'iou' | 'hd95'): (number | null)[] => metricOf(label, aug, (e) => e.seg?.[k] ?? null);
   const stats = (xs: (number | null)[]): { mean: number | null; std: number | null; perSeed: (number | null)[] } => {
     const have = xs.filter((v): v is number => v !== null);
     const ms = have.length ? meanStd(have) : null;
@@ -302,7 +342,11 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
         baseline: ref === c.baseline,
         lr: lrs.find((x) => x.loss === ref.label && x.augmentation === aug)?.lr ?? c.lr,
         testAccuracy: { mean: ms ? ms.mean : null, std: ms ? ms.std : null, perSeed },
-        vsBaseline: gan ? { ...compareWithBaseline(fdOf(ref.label, aug), fdOf(c.baseline.label, aug)), metric: 'fd', lowerIsBetter: true } : compareWithBaseline(perSeed, base),
+        vsBaseline: gan
+          ? { ...compareWithBaseline(fdOf(ref.label, aug), fdOf(c.baseline.label, aug)), metric: 'fd', lowerIsBetter: true }
+          : seg
+            ? { ...compareWithBaseline(perSeed, base), metric: 'dice' }
+            : compareWithBaseline(perSeed, base),
         ...(gan
           ? {
               gan: {
@@ -313,6 +357,16 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
                   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
                 }),
                 genAccuracyVsBaseline: { ...compareWithBaseline(perSeed, base), metric: 'genAccuracy' as const },
+              },
+            }
+          : {}),
+        ...(seg
+          ? {
+              seg: {
+                dice: stats(perSeed),
+                iou: stats(segOf(ref.label, aug, 'iou')),
+                hd95: stats(segOf(ref.label, aug, 'hd95')),
+                hd95VsBaseline: { ...compareWithBaseline(segOf(ref.label, aug, 'hd95'), segOf(c.baseline.label, aug, 'hd95')), metric: 'hd95' as const, lowerIsBetter: true },
               },
             }
           : {}),
@@ -334,6 +388,7 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
             ...(j.end!.reason ? { reason: j.end!.reason } : {}),
             ...(j.end!.worker ? { worker: j.end!.worker } : {}),
             ...(j.end!.gan ? { gan: j.end!.gan } : {}),
+            ...(j.end!.seg ? { seg: j.end!.seg } : {}),
           })),
         meanWallMs: walls.length ? walls.reduce((s, v) => s + v, 0) / walls.length : null,
       });
@@ -353,6 +408,14 @@ function buildResults(resolved: ResolvedCompare, jobs: Job[], lrs: LrChoiceJson[
     holmAdjust(second.map((v) => v.pValue)).forEach((p, i) => {
       second[i].pAdjusted = p;
       second[i].verdict = verdictOf(second[i].n, second[i].meanDiff, p);
+    });
+  }
+  if (seg) {
+    // HD95 has its own family too (lower is better): Holm over the run's hd95 comparisons.
+    const second = tested.map((r) => r.seg!.hd95VsBaseline);
+    holmAdjust(second.map((v) => v.pValue)).forEach((p, i) => {
+      second[i].pAdjusted = p;
+      second[i].verdict = verdictOf(second[i].n, second[i].meanDiff, p, undefined, true);
     });
   }
   return out;
@@ -381,7 +444,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   const workers = opts.pool ? opts.pool.size : (opts.workers ?? resolved.workers ?? defaultWorkers(jobs.length));
   const config = { ...c, workers };
   const backends: BackendJson[] = [];
-  let datasetInfo: TrainTaskResult['dataset'] | undefined;
+  let datasetInfo: (TrainTaskResult['dataset'] & Partial<Pick<SegTaskResult['dataset'], 'height' | 'width' | 'foreground'>>) | undefined;
   let finished = 0;
   let priorWallMs = 0;
   let run: RunHandle;
@@ -438,12 +501,17 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   const summary = (): CompareSummary => ({
     kind: 'compare',
     ...(c.task === 'gan' ? { task: 'gan' as const, metrics: { primary: 'fd' as const, secondary: 'genAccuracy' as const, perClass: 'perClassAccuracy' as const, note: GAN_METRICS_NOTE }, ...(c.gan ? { gan: c.gan } : {}) } : {}),
+    ...(c.task === 'segmentation' ? { task: 'segmentation' as const, metrics: SEG_METRICS, ...(c.seg ? { seg: c.seg } : {}) } : {}),
     status,
     backend: backends[0] ?? null,
     backends,
     baseline: c.baseline.label,
     results: buildResults(resolved, jobs, lrs),
-    dataset: { ...c.dataset, ...(datasetInfo ? { name: datasetInfo.name, train: datasetInfo.train, val: datasetInfo.val, test: datasetInfo.test, classes: datasetInfo.classes } : {}) },
+    dataset: {
+      ...c.dataset,
+      ...(datasetInfo ? { name: datasetInfo.name, train: datasetInfo.train, val: datasetInfo.val, test: datasetInfo.test, classes: datasetInfo.classes } : {}),
+      ...(datasetInfo?.foreground !== undefined ? { height: datasetInfo.height, width: datasetInfo.width, foreground: datasetInfo.foreground } : {}),
+    },
     model: c.model,
     augmentations: c.augmentations,
     seeds: c.seeds,
@@ -489,7 +557,7 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
   const runJob = async (j: Job): Promise<void> => {
     const retries = opts.crashRetries ?? 1;
     const lr = lrs.find((x) => x.loss === j.loss && x.augmentation === j.augmentation)?.lr;
-    j.task ??= c.task === 'gan' ? ganTask(resolved, j.ref, j.seed) : lossTask(resolved, j.ref, j.augmentation, j.seed, lr);
+    j.task ??= c.task === 'gan' ? ganTask(resolved, j.ref, j.seed) : c.task === 'segmentation' ? segTask(resolved, j.ref, j.seed) : lossTask(resolved, j.ref, j.augmentation, j.seed, lr);
     const task = j.task;
     for (let attempt = 0; ; attempt++) {
       if (cancelled) return;
@@ -516,24 +584,45 @@ export async function runCompare(opts: CompareRunOptions): Promise<CompareRunRes
               type: 'epoch', ...key(j), epoch: h.epoch, trainLoss: finiteOrNull(h.gLoss), trainAcc: null, valAcc: null, lr: c.lr, ms: h.ms,
               gan: { dLoss: finiteOrNull(h.dLoss), gLoss: finiteOrNull(h.gLoss), fd: finiteOrNull(h.fd), genAccuracy: finiteOrNull(h.genAccuracy) },
             });
+          } else if (p.kind === 'seg-epoch') {
+            const h = p.epoch;
+            emit({
+              type: 'epoch', ...key(j), epoch: h.epoch, trainLoss: finiteOrNull(h.loss), trainAcc: null, valAcc: null, lr: c.lr, ms: h.ms,
+              seg: { loss: finiteOrNull(h.loss), valDice: finiteOrNull(h.valDice), valIou: finiteOrNull(h.valIou) },
+            });
           }
         },
       };
-      const sub: Promise<TrainTaskResult | GanTaskResult> = task.kind === 'gan' ? pool.run(task, runOpts) : pool.run(task, runOpts);
+      const sub: Promise<TrainTaskResult | GanTaskResult | SegTaskResult> = task.kind === 'gan' ? pool.run(task, runOpts) : task.kind === 'segmentation' ? pool.run(task, runOpts) : pool.run(task, runOpts);
       try {
         const got = await sub;
         datasetInfo ??= got.dataset;
         markStarted(j);
-        if (!('testAcc' in got)) {
-          const m = got.metrics;
+        if (task.kind === 'segmentation') {
+          const r = got as SegTaskResult;
+          const m = r.metrics;
+          // The epoch whose weights were tested: the first with the best validation Dice.
+          let bestEpoch = 0;
+          let best = -Infinity;
+          for (const h of r.history) if (h.valDice !== null && Number.isFinite(h.valDice) && h.valDice > best) [best, bestEpoch] = [h.valDice, h.epoch];
           end(j, {
-            status: got.status, testAcc: finiteOrNull(m.genAccuracy), bestValAcc: null, bestEpoch: got.history.length, epochs: got.history.length, steps: got.steps,
-            wallMs: got.wallMs, backend: got.backend.name, ...(got.reason ? { reason: got.reason } : {}), ...(got.worker ? { worker: got.worker } : {}),
+            status: r.status, testAcc: finiteOrNull(m.dice), bestValAcc: finiteOrNull(r.bestValDice), bestEpoch, epochs: r.history.length, steps: r.steps,
+            wallMs: r.wallMs, backend: r.backend.name, ...(r.reason ? { reason: r.reason } : {}), ...(r.worker ? { worker: r.worker } : {}),
+            seg: { dice: finiteOrNull(m.dice), iou: finiteOrNull(m.iou), hd95: finiteOrNull(m.hd95) },
+          });
+          return;
+        }
+        if (task.kind === 'gan') {
+          const g = got as GanTaskResult;
+          const m = g.metrics;
+          end(j, {
+            status: g.status, testAcc: finiteOrNull(m.genAccuracy), bestValAcc: null, bestEpoch: g.history.length, epochs: g.history.length, steps: g.steps,
+            wallMs: g.wallMs, backend: g.backend.name, ...(g.reason ? { reason: g.reason } : {}), ...(g.worker ? { worker: g.worker } : {}),
             gan: { fd: finiteOrNull(m.fd), genAccuracy: finiteOrNull(m.genAccuracy), perClassAccuracy: m.perClassAccuracy.map((v) => finiteOrNull(v)), classifierAccuracy: finiteOrNull(m.classifierAccuracy) },
           });
           return;
         }
-        const r = got;
+        const r = got as TrainTaskResult;
         const st: TrainingStatus = r.status;
         end(j, {
           status: st, testAcc: finiteOrNull(r.testAcc), bestValAcc: finiteOrNull(r.bestValAcc), bestEpoch: r.bestEpoch,
@@ -643,6 +732,9 @@ export function formatSeedEnd(e: SeedEndEvent, done: number, total: number): str
   const head = `[${String(done).padStart(String(total).length)}/${total}] ${e.loss} · ${e.augmentation} · seed ${e.seed}:`;
   const secs = `${(e.wallMs / 1000).toFixed(1)} s`;
   if (e.gan && e.status === 'completed') return `${head} FD ${e.gan.fd === null ? '—' : e.gan.fd.toFixed(1)}, accuracy on generated digits ${pct(e.gan.genAccuracy, 1)} (${e.steps} steps, ${secs})`;
+  if (e.seg && e.status === 'completed') {
+    return `${head} Dice ${pct(e.seg.dice)}, IoU ${pct(e.seg.iou)}, HD95 ${e.seg.hd95 === null ? '—' : `${e.seg.hd95.toFixed(2)} px`} (best val Dice ${pct(e.bestValAcc)} at epoch ${e.bestEpoch}, ${secs})`;
+  }
   if (e.status === 'completed' || e.status === 'early-stopped') {
     return `${head} test ${pct(e.testAcc)} (best val ${pct(e.bestValAcc)} at epoch ${e.bestEpoch}, ${secs})${e.status === 'early-stopped' ? ' early-stopped' : ''}`;
   }
@@ -719,9 +811,79 @@ function formatGanTable(s: CompareSummary): string {
   return lines.join('\n');
 }
 
+/**
+ * The results table of a segmentation comparison: Dice (the primary metric: verdicts in
+ * percentage points), IoU, HD95 (pixels, lower is better, its own comparison), and a line saying
+ * what the data and the metrics are.
+ */
+function formatSegTable(s: CompareSummary): string {
+  const lines: string[] = [];
+  const ds = s.dataset;
+  const builtin = ds.name === 'digits-clutter' || (ds.name === undefined && ds.spec === 'digits-clutter');
+  const size = ds.height !== undefined ? `${ds.height}×${ds.width}` : s.seg && builtin ? `${s.seg.size}×${s.seg.size}` : '';
+  const splits = ds.train !== undefined ? `train ${ds.train}, val ${ds.val}, test ${ds.test}` : '';
+  const head = [size, splits].filter(Boolean).join(', ');
+  lines.push(
+    `Compare run ${s.id ?? ''} — ${s.status} (task segmentation)`.trim(),
+    `  dataset ${builtin ? 'digits-clutter' : (ds.name ?? ds.spec)}${head ? ` (${head})` : ''} · U-Net${s.seg ? ` (${s.seg.filters} filters)` : ''} · ${s.epochs} epoch${s.epochs === 1 ? '' : 's'} · seeds ${s.seeds.join(', ')}`,
+    `  ${describeBackend(s.backend)} · ${s.finished}/${s.jobs} trainings · wall ${(s.wallMs / 1000).toFixed(1)} s`,
+    '',
+  );
+  const w = Math.max(14, ...s.results.map((r) => r.loss.length + (r.baseline ? 11 : 0))) + 2;
+  const f2 = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(2));
+  const sg2 = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
+  const dHead = `Δ Dice vs ${s.baseline} [95% CI] (pp)`;
+  const dw = Math.max(30, dHead.length + 2);
+  lines.push(
+    `  ${pad('loss', w)}${pad('Dice', 22)}${pad('IoU', 17)}${pad('HD95 (px)', 16)}${pad(dHead, dw)}${pad('p (Holm)', 10)}${pad('verdict', 15)}` +
+      `${pad('Δ HD95 (px) [95% CI]', 26)}${pad('p (Holm)', 10)}${pad('verdict', 15)}time/run`,
+  );
+  for (const r of s.results) {
+    const g = r.seg;
+    const n = g ? g.dice.perSeed.filter((v) => v !== null).length : 0;
+    const dice = !g || g.dice.mean === null ? '—' : `${pct(g.dice.mean)} ± ${g.dice.std === null ? '—' : (100 * g.dice.std).toFixed(2)} (n=${n})`;
+    const iou = !g || g.iou.mean === null ? '—' : `${pct(g.iou.mean)} ± ${g.iou.std === null ? '—' : (100 * g.iou.std).toFixed(2)}`;
+    const hd = !g || g.hd95.mean === null ? '—' : `${f2(g.hd95.mean)} ± ${f2(g.hd95.std)}`;
+    const v = r.vsBaseline;
+    const diff = r.baseline ? '(baseline)' : v.meanDiff === null ? '—' : `${pp(v.meanDiff)}${v.ci95 ? ` [${pp(v.ci95[0])}, ${pp(v.ci95[1])}]` : ''}`;
+    const pa = r.baseline ? '' : pFormat(v.pAdjusted ?? null);
+    const h = g?.hd95VsBaseline;
+    const hdiff = r.baseline || !h || h.meanDiff === null ? '' : `${sg2(h.meanDiff)}${h.ci95 ? ` [${sg2(h.ci95[0])}, ${sg2(h.ci95[1])}]` : ''}`;
+    const hpa = r.baseline || !h ? '' : pFormat(h.pAdjusted ?? null);
+    const t = r.meanWallMs === null ? '—' : `${(r.meanWallMs / 1000).toFixed(1)} s`;
+    const flag = excludedText(r);
+    lines.push(
+      `  ${pad(`${r.loss}${r.baseline ? ' (baseline)' : ''}`, w)}${pad(dice, 22)}${pad(iou, 17)}${pad(hd, 16)}${pad(diff, dw)}${pad(pa, 10)}${pad(r.baseline ? '' : (v.verdict ?? ''), 15)}` +
+        `${pad(hdiff, 26)}${pad(hpa, 10)}${pad(r.baseline ? '' : (h?.verdict ?? ''), 15)}${t}${flag ? `  ${flag}` : ''}`,
+    );
+  }
+  const fg = ds.foreground !== undefined ? `${(100 * ds.foreground).toFixed(1)}% foreground` : '';
+  const test = ds.test !== undefined ? `the ${ds.test} test images` : 'the test images';
+  const data = builtin
+    ? `Data: digits in clutter: one real MNIST digit (14×14) to segment among fragments of other digits on ${size || '40×40'} canvases${fg ? `, ${fg} (mean over the training masks)` : ''}.`
+    : `Data: the folder ${ds.spec}${size ? ` (${size}` : ''}${ds.classes !== undefined ? `${size ? ', ' : ' ('}${ds.classes} classes with the background` : ''}${size || ds.classes !== undefined ? ')' : ''}${fg ? `, ${fg} (mean over the training masks)` : ''}.`;
+  lines.push(
+    '',
+    data,
+    `Metrics on ${test} with each training's best-validation-Dice weights, over the foreground classes only (the background is left out): Dice and IoU`,
+    `per image and class (1 when prediction and target are both empty), averaged; HD95: the 95th-percentile Hausdorff distance between the predicted and`,
+    `the target boundaries in pixels (the image diagonal when only one is empty), lower is better. Mean ± sample std over seeds.`,
+    `Δ: mean paired difference to ${s.baseline} on the same seeds (same initial weights and batches), t-based 95% CI, Dice in percentage points;`,
+    `p (Holm): paired t-test adjusted over the run's comparisons (Dice and HD95 separately). Verdict: better/worse when p (Holm) < 0.05 (for HD95,`,
+    `better = lower), no-difference when none was detected, inconclusive under 3 seed pairs. Only completed trainings count.`,
+  );
+  const minN = Math.min(...s.results.filter((r) => !r.baseline && r.vsBaseline.n > 0).map((r) => r.vsBaseline.n));
+  if (Number.isFinite(minN) && minN < 5) lines.push(`Few seeds (n = ${minN}): treat these p-values as indicative and add seeds before concluding.`);
+  const notes = s.results.filter((r) => !r.baseline && r.vsBaseline.note).map((r) => `  ${r.loss}: ${r.vsBaseline.note}`);
+  if (notes.length) lines.push('Notes:', ...notes);
+  if (s.error) lines.push(`Error: ${s.error}`);
+  return lines.join('\n');
+}
+
 /** The readable results table. */
 export function formatCompareTable(s: CompareSummary): string {
   if (s.task === 'gan') return formatGanTable(s);
+  if (s.task === 'segmentation') return formatSegTable(s);
   const lines: string[] = [];
   const ds = s.dataset;
   const be = s.backend;

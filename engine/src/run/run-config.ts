@@ -9,10 +9,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { anyInputSpec, checkText, editDistance, TASKS, trainedInputs, transitiveNames } from '../../../grammar/src/index';
 import { LineIndex } from '../../../grammar/src/text';
-import type { CompareConfigJson, EngineName, LossRefJson, ModelKind } from '../../../protocol/run-events';
+import type { CompareConfigJson, EngineName, LossRefJson, ModelKind, SegModelKind } from '../../../protocol/run-events';
 import { chooseEngine, EngineError, type EngineChoice } from '../compute/select';
 import { parseAugment } from '../augment';
 import { datasetSpecProblem, imageFolderRoot } from '../data/load';
+import { CLUTTER_DIGIT_SIDE, SEG_DATASETS } from '../data/segmentation';
 import { modelProblem } from '../compute/engines';
 import { parseQueueUrl, QueueError, type QueueTarget } from '../queue/connection';
 
@@ -46,6 +47,18 @@ loss ns_g = softplus(-d_fake)
 `;
 
 /**
+ * The segmentation baseline (examples/segmentation/cross-entropy-pixel.loss), built in like CE:
+ * `--baseline ce_pixel`, the default of `task segmentation` files.
+ */
+export const BUILTIN_CE_PIXEL_SOURCE = `# Cross-entropy per pixel, averaged over the image: the baseline of segmentation runs.
+# Formula: L = (1/P) Σ_i -Σ_c y_ic log(p_ic)
+# Source: Long et al., Fully Convolutional Networks for Semantic Segmentation, CVPR 2015
+# (the per-pixel multinomial logistic loss); torch.nn.functional.cross_entropy on [N, C, H, W].
+task segmentation
+loss ce_pixel = mean_px(-sum(y * log(p)))
+`;
+
+/**
  * GAN comparisons' defaults (`task gan` files): 3 epochs of 150 alternating D/G steps, batch 64,
  * Adam with DCGAN's beta1 0.5 at 5e-4 (DCGAN's 2e-4 draws recognisable digits only after about
  * twice the steps), z of 32, 16/32 filters; metrics on 100 generated digits per class. About a
@@ -54,13 +67,25 @@ loss ns_g = softplus(-d_fake)
  */
 export const GAN_DEFAULTS = { epochs: 3, stepsPerEpoch: 150, batchSize: 64, lr: 5e-4, zDim: 32, filters: 16, beta1: 0.5, beta2: 0.999, samplesPerClass: 100 } as const;
 
+/**
+ * Segmentation comparisons' defaults (`task segmentation` files): the tfjs engine's two-level
+ * U-Net (`filters` at its first level) on digits-clutter (`size` x `size` canvases; `train`,
+ * `val`, `test` images), `epochs` passes over the training images in batches of `batchSize`,
+ * Adam at `lr` (constant). Sized so that `lossmith compare examples/segmentation/dice.loss` (2
+ * losses x 3 seeds) takes a few minutes on 2 CPU cores (wasm): one training is about 20-35 s per
+ * epoch on one core; batch 16 rather than 32 gives CE per pixel 70% test Dice after 3 epochs
+ * instead of about 55% (measured); see docs/segmentation-example.md.
+ */
+export const SEG_DEFAULTS = { dataset: 'digits-clutter', epochs: 3, batchSize: 16, lr: 3e-3, size: 40, train: 2000, val: 500, test: 1000, filters: 8 } as const;
+
 /** The JSON config (and, field for field, the compare command's options). */
 export interface RawCompareConfig {
   kind?: 'compare';
   losses: (string | { file: string; loss?: string; params?: Record<string, number> })[];
   baseline?: string;
   dataset?: string;
-  model?: ModelKind;
+  /** unet: the network of segmentation runs (and only theirs). */
+  model?: ModelKind | SegModelKind;
   /** model torchvision: the constructor name in torchvision.models. */
   arch?: string;
   /** torch engine: checkpoint to start from. */
@@ -74,8 +99,12 @@ export interface RawCompareConfig {
   imbalance?: number;
   /** Image folders (torch engine): side the images are resized to (default 224). */
   imageSize?: number;
+  /** Classification: a stratified subset of the training split; segmentation (digits-clutter): the training images. */
   maxTrain?: number;
+  /** Classification: validate on the first maxVal examples; segmentation (digits-clutter): the validation images. */
   maxVal?: number;
+  /** Segmentation (digits-clutter) only: the test images. */
+  maxTest?: number;
   dataSeed?: number;
   stepsPerEpoch?: number;
   batchSize?: number;
@@ -228,10 +257,18 @@ export function validateSchema(v: unknown, s: Schema, p = '$'): string[] {
 
 // ------------------------------------------------------------------------------------ resolution
 
+/** The task of a loss file, and so of the comparison it is in (a comparison has one task). */
+type TaskOfRun = 'classification' | 'gan' | 'segmentation';
+
+/** "a 'task gan' file" / "a classification file": what a file is, in the words of the errors. */
+const fileOfTask = (t: TaskOfRun): string => (t === 'classification' ? 'a classification file' : `a 'task ${t}' file`);
+/** What a comparison of that task compares: "GAN pairs", "segmentation losses", "classification losses". */
+const lossesOfTask = (t: TaskOfRun): string => (t === 'gan' ? 'GAN pairs' : `${t} losses`);
+
 interface LossFile {
   file: string;
   source: string;
-  task: 'classification' | 'gan';
+  task: TaskOfRun;
   /** GAN files: the complete pairs NAME (NAME_g and NAME_d both defined). */
   pairs: string[];
   losses: string[];
@@ -257,9 +294,6 @@ function readLossFile(file: string, baseDir: string, where: string): LossFile {
       return `  ${file}:${pos.line + 1}:${pos.character + 1}: ${d.message}`;
     });
     throw new ConfigError(`${where}: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${lines.join('\n')}`);
-  }
-  if (model.task === 'segmentation') {
-    throw new ConfigError(`${where}: ${file} is a 'task segmentation' file: segmentation runs are not built yet (check, derive, the preview and export work)`);
   }
   // Losses that read an input the task's trainings do not supply (iou), with the input.
   const trained = trainedInputs(model.task);
@@ -305,7 +339,7 @@ interface PendingLoss {
   loss: string;
   source: string;
   params?: Record<string, number>;
-  task: 'classification' | 'gan';
+  task: TaskOfRun;
 }
 
 function resolveLossSpec(spec: string | { file: string; loss?: string; params?: Record<string, number> }, baseDir: string, where: string): PendingLoss[] {
@@ -313,6 +347,7 @@ function resolveLossSpec(spec: string | { file: string; loss?: string; params?: 
   const params = typeof spec === 'string' ? undefined : spec.params;
   if (o.file === 'ce' && !o.loss && typeof spec === 'string') return [{ file: BUILTIN_FILE, loss: 'ce', source: BUILTIN_CE_SOURCE, task: 'classification' }];
   if (o.file === 'ns' && !o.loss && typeof spec === 'string') return [{ file: BUILTIN_FILE, loss: 'ns', source: BUILTIN_NS_GAN_SOURCE, task: 'gan' }];
+  if (o.file === 'ce_pixel' && !o.loss && typeof spec === 'string') return [{ file: BUILTIN_FILE, loss: 'ce_pixel', source: BUILTIN_CE_PIXEL_SOURCE, task: 'segmentation' }];
   const lf = readLossFile(o.file, baseDir, where);
   if (lf.losses.length === 0) throw new ConfigError(`${where}: ${o.file} defines no loss`);
   const task = lf.task;
@@ -366,16 +401,19 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
     const got = resolveLossSpec(spec, baseDir, `$.losses[${i}]`);
     const other = given.find((g) => g.task !== got[0]?.task);
     if (got.length && (other || (given.length && given[0].task !== got[0].task))) {
-      throw new ConfigError(`$.losses[${i}]: ${got[0].task === 'gan' ? "a 'task gan' file" : 'a classification file'} cannot be compared with ${given[0].file}'s ${given[0].task === 'gan' ? 'GAN pairs' : 'classification losses'}: a comparison has one task`);
+      throw new ConfigError(`$.losses[${i}]: ${fileOfTask(got[0].task)} cannot be compared with ${given[0].file}'s ${lossesOfTask(given[0].task)}: a comparison has one task`);
     }
     given.push(...got);
   });
   const task = given[0]?.task ?? 'classification';
   if (task === 'gan') return resolveGanCompare(r, given, baseDir);
+  if (task === 'segmentation') return resolveSegCompare(r, given, baseDir);
   const baselineSpec = r.baseline ?? 'ce';
   const base = resolveLossSpec(baselineSpec, baseDir, '$.baseline');
   if (base.length !== 1) throw new ConfigError(`$.baseline: ${baselineSpec} holds ${base.length} losses; name one with FILE#LOSS`);
-  if (base[0].task !== 'classification') throw new ConfigError(`$.baseline: ${baselineSpec} is a 'task gan' file; the losses compared are classification losses`);
+  if (base[0].task !== 'classification') throw new ConfigError(`$.baseline: ${baselineSpec} is ${fileOfTask(base[0].task)}; the losses compared are classification losses`);
+  if (r.model === 'unet') throw new ConfigError("$.model: unet is the network of segmentation runs ('task segmentation' files); the losses compared are classification losses");
+  if (r.maxTest !== undefined) throw new ConfigError("$.maxTest: only for segmentation runs (the test images of digits-clutter); classification data keeps its test split");
   const pending: PendingLoss[] = [base[0], ...given];
   const labels = uniqueLabels(pending);
   const sources = new Map<string, string>();
@@ -467,7 +505,7 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
   const baselineSpec = r.baseline ?? 'ns';
   const base = resolveLossSpec(baselineSpec, baseDir, '$.baseline');
   if (base.length !== 1) throw new ConfigError(`$.baseline: ${baselineSpec} holds ${base.length} GAN pairs; name one with FILE#NAME`);
-  if (base[0].task !== 'gan') throw new ConfigError(`$.baseline: ${baselineSpec} is a classification loss; a GAN comparison's baseline is a pair NAME_g + NAME_d (default: ns, the non-saturating GAN)`);
+  if (base[0].task !== 'gan') throw new ConfigError(`$.baseline: ${baselineSpec} is a ${base[0].task} loss; a GAN comparison's baseline is a pair NAME_g + NAME_d (default: ns, the non-saturating GAN)`);
   const refuse = (what: string, why: string): never => {
     throw new ConfigError(`${what}: ${why}`);
   };
@@ -479,6 +517,7 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
   if (r.tuneLr) refuse('$.tuneLr', 'GAN runs have no validation accuracy to tune the learning rate on');
   if (r.optimizer && r.optimizer !== 'adam') refuse('$.optimizer', "GAN runs train with Adam (DCGAN's beta1 0.5)");
   if (r.weightDecay) refuse('$.weightDecay', 'GAN runs train without weight decay');
+  if (r.maxTest !== undefined) refuse('$.maxTest', 'only for segmentation runs (the test images of digits-clutter)');
   const spec = r.dataset ?? 'mnist';
   if (spec !== 'mnist') refuse('$.dataset', `GAN runs train on the embedded digits (mnist) only: the digit classifier behind their metrics knows those (got '${spec}')`);
   const pending = [base[0], ...given];
@@ -526,6 +565,122 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
     sources,
     runsDir,
     engineNote: `engine tfjs${queue ? " on the queue's workers" : ''} (GAN runs train on tfjs: a class-conditional DCGAN on the embedded digits)`,
+    ...(r.workers !== undefined ? { workers: r.workers } : {}),
+    ...(queue ? { queue } : {}),
+  };
+}
+
+/** The layout of a segmentation folder, for its one-line error. */
+const SEG_FOLDER_LAYOUT = 'images/*.png and masks/*.png (same names), or train/ (val/, test/) subfolders holding images/ and masks/';
+
+/**
+ * A quick check of a segmentation dataset spec before a run folder is made (no image is read):
+ * a built-in name, or a folder in the layout of loadSegmentationFolder. The folder as an
+ * absolute path (workers and resumed runs find it from any cwd), or a ConfigError.
+ */
+function segDatasetSpec(spec: string, baseDir: string): string {
+  const s = spec.trim();
+  if (SEG_DATASETS[s]) return s;
+  const names = Object.keys(SEG_DATASETS).join(', ');
+  if (s === 'mnist' || s === 'fashion-mnist' || s === 'fashion_mnist') {
+    throw new ConfigError(`$.dataset: '${s}' has no masks; segmentation runs train on ${names} (built in) or a folder of ${SEG_FOLDER_LAYOUT}`);
+  }
+  const dir = path.resolve(baseDir, s);
+  const isDir = (p: string): boolean => {
+    try {
+      return fs.statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  if (!fs.existsSync(dir)) throw new ConfigError(`$.dataset: segmentation dataset '${spec}': not a built-in name (${names}) and no such folder ${dir}`);
+  if (!isDir(dir)) throw new ConfigError(`$.dataset: segmentation dataset '${spec}': ${dir} is a file; pass the folder holding ${SEG_FOLDER_LAYOUT}`);
+  const flat = isDir(path.join(dir, 'images')) && isDir(path.join(dir, 'masks'));
+  const split = isDir(path.join(dir, 'train', 'images')) && isDir(path.join(dir, 'train', 'masks'));
+  if (!flat && !split) throw new ConfigError(`$.dataset: segmentation dataset '${spec}': ${dir} has no images/ and masks/ folders (expected ${SEG_FOLDER_LAYOUT})`);
+  return dir;
+}
+
+/**
+ * A segmentation comparison (`task segmentation` files): the baseline (default the built-in
+ * cross-entropy per pixel `ce_pixel`) and each loss, each trained by the tfjs engine's U-Net on
+ * digits-clutter or a folder of images and masks. The options that have a meaning here map onto
+ * its settings (maxTrain, maxVal, maxTest, imageSize: the built-in data's splits and canvas;
+ * width: a multiplier of the U-Net's filters); what a segmentation run cannot do is refused
+ * here, before a run folder exists.
+ */
+function resolveSegCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: string): ResolvedCompare {
+  const baselineSpec = r.baseline ?? 'ce_pixel';
+  const base = resolveLossSpec(baselineSpec, baseDir, '$.baseline');
+  if (base.length !== 1) throw new ConfigError(`$.baseline: ${baselineSpec} holds ${base.length} losses; name one with FILE#LOSS`);
+  if (base[0].task !== 'segmentation') {
+    throw new ConfigError(`$.baseline: ${baselineSpec} is ${base[0].task === 'gan' ? 'a GAN pair' : 'a classification loss'}; a segmentation comparison's baseline is a 'task segmentation' loss (default: ce_pixel, cross-entropy per pixel)`);
+  }
+  const refuse = (what: string, why: string): never => {
+    throw new ConfigError(`${what}: ${why}`);
+  };
+  const D = SEG_DEFAULTS;
+  if (r.engine === 'torch') refuse('$.engine', "segmentation runs train on the tfjs engine only for now: the torch engine cannot train a 'task segmentation' file yet (use --engine tfjs)");
+  for (const k of ['python', 'device', 'precision', 'compile'] as const) {
+    if (r[k] !== undefined && r[k] !== false) refuse(`$.${k}`, 'a torch engine setting; segmentation runs train on the tfjs engine only for now');
+  }
+  if (r.model !== undefined && r.model !== 'unet') refuse('$.model', `segmentation runs train a small U-Net (unet), got '${r.model}'`);
+  if (r.arch !== undefined || r.init !== undefined) refuse(r.arch !== undefined ? '$.arch' : '$.init', 'segmentation runs train their U-Net from scratch');
+  if (r.bnMomentum !== undefined) refuse('$.bnMomentum', 'the U-Net of segmentation runs has no batch norm');
+  if (r.augmentations && r.augmentations.some((a) => a !== 'none')) refuse('$.augmentations', `segmentation runs train without augmentation for now (only 'none'), got '${r.augmentations.find((a) => a !== 'none')}'`);
+  if (r.sam) refuse('$.sam', 'segmentation runs do not use SAM');
+  if (r.tuneLr) refuse('$.tuneLr', 'learning-rate tuning is not built for segmentation runs yet (set --lr)');
+  if (r.tuneSeeds !== undefined) refuse('$.tuneSeeds', 'learning-rate tuning is not built for segmentation runs yet');
+  if (r.optimizer && r.optimizer !== 'adam') refuse('$.optimizer', 'segmentation runs train with Adam');
+  if (r.weightDecay) refuse('$.weightDecay', 'segmentation runs train without weight decay');
+  if (r.noise) refuse('$.noise', 'label noise is for classification data');
+  if (r.imbalance !== undefined && r.imbalance !== 1) refuse('$.imbalance', 'imbalance is for classification data (digits-clutter is unbalanced by nature: about 2% foreground)');
+  if (r.gan) refuse('$.gan', "GAN settings are for 'task gan' files");
+  const spec = segDatasetSpec(r.dataset ?? D.dataset, baseDir);
+  const builtin = !!SEG_DATASETS[spec];
+  if (!builtin) {
+    const own = (['maxTrain', 'maxVal', 'maxTest', 'imageSize'] as const).find((k) => r[k] !== undefined);
+    if (own) refuse(`$.${own}`, `only for the built-in digits-clutter: a folder keeps its own images, splits and size`);
+  }
+  const size = r.imageSize ?? D.size;
+  if (size < CLUTTER_DIGIT_SIDE) refuse('$.imageSize', `digits-clutter's canvas must be at least ${CLUTTER_DIGIT_SIDE} pixels (the target digit's side), got ${size}`);
+  const filters = r.width !== undefined ? Math.max(1, Math.round(D.filters * r.width)) : D.filters;
+  const pending = [base[0], ...given];
+  const labels = uniqueLabels(pending);
+  const sources = new Map<string, string>();
+  const refs: LossRefJson[] = pending.map((p, i) => {
+    sources.set(labels[i], p.source);
+    return { label: labels[i], file: p.file, loss: p.loss, ...(p.params ? { params: p.params } : {}) };
+  });
+  const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
+  if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
+  const queue = r.queue ? queueTarget(r.queue, r.queuePasswordFile ? path.resolve(baseDir, r.queuePasswordFile) : undefined) : undefined;
+  const config: CompareConfigJson = {
+    kind: 'compare',
+    task: 'segmentation',
+    baseline: refs[0],
+    losses: refs.slice(1),
+    dataset: { spec, seed: r.dataSeed ?? 0 },
+    model: { kind: 'unet' },
+    seg: { size, train: r.maxTrain ?? D.train, val: r.maxVal ?? D.val, test: r.maxTest ?? D.test, filters },
+    augmentations: ['none'],
+    seeds,
+    epochs: r.epochs ?? D.epochs,
+    ...(r.stepsPerEpoch !== undefined ? { stepsPerEpoch: r.stepsPerEpoch } : {}),
+    batchSize: r.batchSize ?? D.batchSize,
+    lr: r.lr ?? D.lr,
+    optimizer: 'adam',
+    backend: r.backend ?? 'auto',
+    engine: 'tfjs',
+    workers: r.workers ?? -1,
+    ...(queue ? { queue: queue.url } : {}),
+  };
+  const runsDir = path.resolve(baseDir, r.runsDir ?? path.join('.lossmith', 'runs'));
+  return {
+    config,
+    sources,
+    runsDir,
+    engineNote: `engine tfjs${queue ? " on the queue's workers" : ''} (segmentation runs train on tfjs: a small U-Net on ${builtin ? spec : 'the folder\'s images'})`,
     ...(r.workers !== undefined ? { workers: r.workers } : {}),
     ...(queue ? { queue } : {}),
   };
