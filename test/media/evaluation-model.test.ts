@@ -479,3 +479,48 @@ test('a GAN comparison (task gan): FD rows (lower is better) with the accuracy o
   const csv = tableCsv(m).trim().split('\r\n');
   assert.equal(csv.length, 3);
 });
+
+test('a segmentation comparison (task segmentation): Dice rows with IoU and HD95 beside them, validation Dice curves, the metrics explained', () => {
+  const seg = fixtureEvents('compare-seg', MEDIA_FIXTURES) as WireEvent[];
+  const m = emptyModel('s');
+  for (const e of seg) reduce(m, e);
+  assert.equal(m.task, 'segmentation');
+  assert.equal(m.status, 'done');
+  const header = tableHeader(m);
+  assert.equal(header[2], 'Test Dice (mean)');
+  assert.equal(header[5], 'Difference in Dice');
+  assert.equal(header[header.length - 1], 'IoU · HD95 (lower is better)');
+  const rows = table(m);
+  assert.deepEqual(rows.map((r) => r.loss), ['ce_pixel', 'tversky']);
+  const result = seg.find((e) => e.type === 'result' && e.loss === 'tversky') as unknown as { seg: { dice: { mean: number }; iou: { mean: number }; hd95: { mean: number } }; vsBaseline: { meanDiff: number; metric: string } };
+  assert.equal(result.vsBaseline.metric, 'dice');
+  const t = rows[1];
+  assert.equal(t.cells.mean, `${(result.seg.dice.mean * 100).toFixed(2)}%`);
+  assert.match(t.cells.diff, /^[-+]\d+\.\d+ pp$/);
+  assert.match(t.cells.seg, /^IoU \d+\.\d+% ± \d+\.\d · HD95 \d+\.\d\d ± \d+\.\d\d px \([-+]\d+\.\d\d px, [a-z -]+\)$/);
+  assert.ok(t.cells.seg.startsWith(`IoU ${(result.seg.iou.mean * 100).toFixed(2)}%`), t.cells.seg);
+  assert.match(rows[0].cells.seg, /^IoU \d+\.\d+% ± \d+\.\d · HD95 \d+\.\d\d ± \d+\.\d\d px$/);
+  for (const r of rows) for (const c of Object.values(r.cells)) assert.ok(c && !/undefined|NaN|null/.test(c), `${r.loss}: ${c}`);
+  assert.match(tableLegend(m), /^Dice and IoU of the predicted masks .* over the foreground classes, .* HD95 is the 95th-percentile Hausdorff distance .* Verdicts are on Dice\./);
+  const meta = new Map(metadata(m));
+  assert.equal(meta.get('Model'), 'U-Net (task segmentation)');
+  assert.match(meta.get('Metrics')!, /^Dice \(verdicts\), IoU and HD95/);
+  // Curves: validation Dice and IoU per epoch (validation accuracy does not exist here).
+  for (const metric of ['valDice', 'valIou'] as const) {
+    const c = curves(m, 'none', metric, false);
+    assert.deepEqual(c.x, [1, 2]);
+    assert.ok(c.series.every((s) => s.y.every((v) => v !== null && v >= 0 && v <= 1)), metric);
+  }
+  // Verdicts say Dice; the CSV names its columns for Dice and adds IoU and HD95.
+  const v = verdictSummary(m)!;
+  assert.match(v.lines[0], /^tversky: [a-z -]+ \(Dice [-+]\d+\.\d+ pp, p_adj /);
+  const csv = tableCsv(m).trim().split('\r\n');
+  assert.equal(csv.length, 3);
+  assert.match(csv[0], /^loss,augmentation,lr,test_dice_mean,test_dice_std,.*,per_seed,iou_mean,hd95_mean,hd95_diff_vs_baseline$/);
+  // While it runs: provisional rows from the finished trainings, with IoU and HD95.
+  const part = emptyModel('p');
+  for (const e of seg.filter((e) => e.type !== 'result' && e.type !== 'run-end')) reduce(part, e);
+  const prov = table(part);
+  assert.ok(prov[0].provisional);
+  assert.match(prov[1].cells.seg, /^IoU \d+\.\d+% ± \d+\.\d · HD95 /);
+});

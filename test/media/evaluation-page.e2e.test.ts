@@ -163,6 +163,32 @@ test('evaluation panel in headless Chromium', { timeout: 180_000 }, async (t) =>
       await page.close();
     });
 
+    await t.test('a segmentation comparison (task segmentation): Dice with IoU and HD95, validation Dice curves, and what the metrics are', async () => {
+      const sEvents = fixtureEvents('compare-seg', MEDIA_FIXTURES);
+      const { page, errors, violations } = await openPanel(ctx, `${base}/evaluation.html`, 'dark');
+      await send(page, { type: 'events', runId: 'compare-seg', from: 0, events: sEvents });
+      await page.waitForSelector('#results[data-final="true"]');
+      const headers = await page.locator('#results thead th').allTextContents();
+      assert.equal(headers[2], 'Test Dice (mean)');
+      assert.equal(headers[headers.length - 1], 'IoU · HD95 (lower is better)');
+      assert.deepEqual(await page.locator('#acc-select option').allTextContents(), ['Validation Dice', 'Validation IoU']);
+      await page.waitForSelector('#chart-acc canvas');
+      assert.match((await page.textContent('#cap-acc')) ?? '', /^Validation Dice per epoch/);
+      assert.equal(await page.textContent('#table-heading'), 'Test Dice, IoU and HD95');
+      assert.equal(await page.textContent('#acc-label'), 'Metric');
+      assert.match((await page.textContent('#table-hint')) ?? '', /test Dice on the same seeds/);
+      assert.match((await page.textContent('#table-legend')) ?? '', /over the foreground classes/);
+      const meta = (await page.locator('#meta').innerText()).replace(/\s+/g, ' ');
+      assert.match(meta, /U-Net \(task segmentation\)/);
+      const body = (await page.locator('#results tbody').innerText()).replace(/\s+/g, ' ');
+      assert.match(body, /IoU \d+\.\d+% ± \d+\.\d · HD95 \d+\.\d\d/);
+      assert.doesNotMatch(body, /undefined|NaN/);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(violations, []);
+      await page.screenshot({ path: path.join(shots, 'evaluation-segmentation-dark.png'), fullPage: true });
+      await page.close();
+    });
+
     await t.test('learning-rate tuning: progress while tuning, the rate table with the chosen rate in bold and in words, each row\u2019s rate', async () => {
       const tEvents = fixtureEvents('compare-tuned', MEDIA_FIXTURES);
       const { page, errors, violations } = await openPanel(ctx, `${base}/evaluation.html`, 'dark');

@@ -39,8 +39,8 @@ export function verdictOutcome(r: RunItem): string | undefined {
   if (r.kind !== 'compare' || !r.verdicts?.short) return undefined;
   const tested = r.verdicts.lines.filter((l) => !/^[^:]*\(baseline\):/.test(l));
   if (tested.length !== 1) return r.verdicts.short;
-  // 'better (+0.40 pp, …)'; a GAN comparison's 'better (FD -67.9, …)'.
-  const m = /^.*?: ([a-z][a-z -]*?)(?: \(([-+]?\d+(?:\.\d+)? pp|FD [-+]?\d+(?:\.\d+)?)|\s*\(|;|$)/.exec(tested[0]);
+  // 'better (+0.40 pp, …)'; a GAN comparison's 'better (FD -67.9, …)', a segmentation one's 'better (Dice +2.10 pp, …)'.
+  const m = /^.*?: ([a-z][a-z -]*?)(?: \(((?:Dice )?[-+]?\d+(?:\.\d+)? pp|FD [-+]?\d+(?:\.\d+)?)|\s*\(|;|$)/.exec(tested[0]);
   if (!m) return r.verdicts.short;
   return m[2] ? `${m[1]} ${m[2]}` : m[1];
 }

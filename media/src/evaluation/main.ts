@@ -39,8 +39,8 @@ const charts: { loss?: uPlot; acc?: uPlot } = {};
 const saveView = (patch: Record<string, string | boolean>): void => page.saveView(patch);
 const schedule = (): void => page.schedule();
 
-/** The second chart's choices: validation or training accuracy; for a GAN run, its quick FD or the accuracy on generated digits. */
-const ACC_CHOICES: Record<'classification' | 'gan', [Metric, string][]> = {
+/** The second chart's choices: validation or training accuracy; for a GAN run, its quick FD or the accuracy on generated digits; for a segmentation run, validation Dice or IoU. */
+const ACC_CHOICES: Record<'classification' | 'gan' | 'segmentation', [Metric, string][]> = {
   classification: [
     ['valAcc', 'Validation'],
     ['trainAcc', 'Training'],
@@ -48,6 +48,10 @@ const ACC_CHOICES: Record<'classification' | 'gan', [Metric, string][]> = {
   gan: [
     ['fd', 'FD (quick)'],
     ['genAccuracy', 'On generated digits'],
+  ],
+  segmentation: [
+    ['valDice', 'Validation Dice'],
+    ['valIou', 'Validation IoU'],
   ],
 };
 
@@ -100,13 +104,14 @@ function render(): void {
   const choices = ACC_CHOICES[model.task];
   // A GAN run's words: its metric is FD (lower is better), beside the accuracy on generated digits.
   const gan = model.task === 'gan';
-  setText('acc-label', gan ? 'Metric' : 'Accuracy');
-  setText('table-heading', gan ? 'FD and accuracy on generated digits' : 'Test accuracy');
+  const seg = model.task === 'segmentation';
+  setText('acc-label', gan || seg ? 'Metric' : 'Accuracy');
+  setText('table-heading', gan ? 'FD and accuracy on generated digits' : seg ? 'Test Dice, IoU and HD95' : 'Test accuracy');
   setText(
     'table-hint',
     gan
       ? 'Difference to the baseline pair: mean over seeds of (pair − baseline) FD on the same seeds (negative: closer to the real digits); 95% confidence interval and p-value of a two-sided paired t-test, and the exact Wilcoxon signed-rank p-value.'
-      : 'Difference to the baseline: mean over seeds of (loss − baseline) test accuracy on the same seeds; 95% confidence interval and p-value of a two-sided paired t-test, and the exact Wilcoxon signed-rank p-value.',
+      : `Difference to the baseline: mean over seeds of (loss − baseline) test ${seg ? 'Dice' : 'accuracy'} on the same seeds; 95% confidence interval and p-value of a two-sided paired t-test, and the exact Wilcoxon signed-rank p-value.`,
   );
   if ([...els.acc.options].map((o) => o.value).join('\n') !== choices.map(([m]) => m).join('\n')) {
     els.acc.replaceChildren(...choices.map(([m, label]) => el('option', { text: label, attrs: { value: m } })));
@@ -144,8 +149,9 @@ function renderTable(): void {
     { text: r.cells.time, className: 'num' },
     { text: r.cells.excluded, className: 'nowrap' },
     ...(model.task === 'gan' ? [{ text: r.cells.gen, className: 'num' }] : []),
+    ...(model.task === 'segmentation' ? [{ text: r.cells.seg, className: 'num' }] : []),
   ]);
-  const what = model.task === 'gan' ? 'FD (lower is better) and accuracy on generated digits' : 'Test accuracy';
+  const what = model.task === 'gan' ? 'FD (lower is better) and accuracy on generated digits' : model.task === 'segmentation' ? 'Test Dice (with IoU and HD95)' : 'Test accuracy';
   const caption = provisional ? `${what} of the finished trainings so far (provisional: the paired tests come when the run ends)` : `${what} over ${model.seeds.length} seed(s), per augmentation`;
   fillTable(els.results, caption, tableHeader(model), cells);
   els.results.dataset.final = provisional || rows.length === 0 ? 'false' : 'true';

@@ -20,6 +20,9 @@ export interface EpochPoint {
   /** GAN runs: the epoch's quick FD and accuracy on generated digits (null elsewhere). */
   fd: number | null;
   genAccuracy: number | null;
+  /** Segmentation runs: the validation Dice and IoU after the epoch (null elsewhere). */
+  valDice: number | null;
+  valIou: number | null;
 }
 
 export interface Training {
@@ -33,6 +36,9 @@ export interface Training {
   testAcc: number | null;
   /** A GAN training's FD. */
   fd: number | null;
+  /** A segmentation training's test IoU and HD95 (its Dice is testAcc). */
+  iou: number | null;
+  hd95: number | null;
   /** The job-queue worker that trained it (host) and which attempt it was; null when it ran locally. */
   worker: { host: string; attempt: number } | null;
 }
@@ -60,6 +66,8 @@ export interface ResultRow extends Pick<PairedTestJson, 'n' | 'meanDiff' | 'ci95
   lr: number | null;
   /** GAN runs: the accuracy on generated digits (mean, s.d.) and its paired difference to the baseline pair; mean/std/perSeed above are FD. */
   gen: { mean: number | null; std: number | null; diff: number | null; pAdjusted: number | null; verdict: Verdict | null } | null;
+  /** Segmentation runs: IoU (mean, s.d.) and HD95 in pixels with its paired difference to the baseline; mean/std/perSeed above are Dice. */
+  seg: { iou: number | null; iouStd: number | null; hd95: number | null; hd95Std: number | null; hd95Diff: number | null; hd95PAdjusted: number | null; hd95Verdict: Verdict | null } | null;
 }
 
 /** One loss and augmentation's choice of learning rate (an `lr-chosen` event), as in the protocol; `note` null when there is none. */
@@ -92,8 +100,8 @@ export interface Tuning {
 export interface EvalModel {
   runId: string;
   status: RunStatus;
-  /** 'gan' for a GAN comparison (task gan): its metric is FD, lower is better. */
-  task: 'classification' | 'gan';
+  /** 'gan' for a GAN comparison (task gan): its metric is FD, lower is better; 'segmentation': Dice (IoU and HD95 beside it). */
+  task: 'classification' | 'gan' | 'segmentation';
   /** GAN runs: the digit classifier's accuracy on real test digits (the FD's feature space). */
   classifierAccuracy: number | null;
   created: string | null;
@@ -157,7 +165,7 @@ function training(m: EvalModel, e: WireEvent): Training | undefined {
   const k = key(e.loss, e.augmentation, e.seedIndex);
   let t = m.trainings.get(k);
   if (!t) {
-    t = { loss: e.loss, augmentation: e.augmentation, seed: isFiniteNum(e.seed) ? e.seed : e.seedIndex + 1, seedIndex: e.seedIndex, epochs: [], status: null, testAcc: null, fd: null, worker: null };
+    t = { loss: e.loss, augmentation: e.augmentation, seed: isFiniteNum(e.seed) ? e.seed : e.seedIndex + 1, seedIndex: e.seedIndex, epochs: [], status: null, testAcc: null, fd: null, iou: null, hd95: null, worker: null };
     m.trainings.set(k, t);
     if (!m.losses.includes(e.loss) && e.loss !== m.baseline) m.losses.push(e.loss);
     if (!m.augmentations.includes(e.augmentation)) m.augmentations.push(e.augmentation);
@@ -200,7 +208,15 @@ function resultRow(e: WireEvent): ResultRow | undefined {
     ended,
     lr: isFiniteNum(e.lr) && e.lr > 0 ? e.lr : null,
     gen: gan ? genStats(gan) : null,
+    seg: isObj(e.seg) ? segStats(e.seg) : null,
   };
+}
+
+function segStats(seg: Record<string, unknown>): NonNullable<ResultRow['seg']> {
+  const iou = isObj(seg.iou) ? seg.iou : {};
+  const hd = isObj(seg.hd95) ? seg.hd95 : {};
+  const vs = isObj(seg.hd95VsBaseline) ? seg.hd95VsBaseline : {};
+  return { iou: numOrNull(iou.mean), iouStd: numOrNull(iou.std), hd95: numOrNull(hd.mean), hd95Std: numOrNull(hd.std), hd95Diff: numOrNull(vs.meanDiff), hd95PAdjusted: numOrNull(vs.pAdjusted), hd95Verdict: parseVerdict(vs.verdict) };
 }
 
 function genStats(gan: Record<string, unknown>): NonNullable<ResultRow['gen']> {
@@ -247,7 +263,7 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       if (isInt(e.jobs, 0, 1e7)) m.jobs = e.jobs;
       if (isInt(e.workers, 0, 1e4)) m.workers = e.workers;
       const c = isObj(e.config) ? e.config : {};
-      if (c.task === 'gan') m.task = 'gan';
+      if (c.task === 'gan' || c.task === 'segmentation') m.task = c.task;
       if (isObj(c.baseline) && isStr(c.baseline.label, 500)) m.baseline = c.baseline.label;
       if (Array.isArray(c.losses)) for (const l of c.losses) if (isObj(l) && isStr(l.label, 500) && !m.losses.includes(l.label)) m.losses.push(l.label);
       if (isObj(c.dataset)) {
@@ -314,7 +330,17 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       const t = training(m, e);
       if (!t || !isInt(e.epoch, 0, 1e6)) return;
       const g = isObj(e.gan) ? e.gan : {};
-      const p: EpochPoint = { epoch: e.epoch, trainLoss: numOrNull(e.trainLoss), trainAcc: numOrNull(e.trainAcc), valAcc: numOrNull(e.valAcc), fd: numOrNull(g.fd), genAccuracy: numOrNull(g.genAccuracy) };
+      const sg = isObj(e.seg) ? e.seg : {};
+      const p: EpochPoint = {
+        epoch: e.epoch,
+        trainLoss: numOrNull(e.trainLoss),
+        trainAcc: numOrNull(e.trainAcc),
+        valAcc: numOrNull(e.valAcc),
+        fd: numOrNull(g.fd),
+        genAccuracy: numOrNull(g.genAccuracy),
+        valDice: numOrNull(sg.valDice),
+        valIou: numOrNull(sg.valIou),
+      };
       const i = t.epochs.findIndex((q) => q.epoch === p.epoch);
       if (i >= 0) t.epochs[i] = p;
       else t.epochs.push(p);
@@ -330,6 +356,10 @@ export function reduce(m: EvalModel, e: WireEvent): void {
       if (t.status === null && st !== 'cancelled' && st !== 'failed') m.finished++;
       t.status = st;
       t.testAcc = numOrNull(e.testAcc);
+      if (isObj(e.seg)) {
+        t.iou = numOrNull(e.seg.iou);
+        t.hd95 = numOrNull(e.seg.hd95);
+      }
       if (isObj(e.gan)) {
         t.fd = numOrNull(e.gan.fd);
         if (isFiniteNum(e.gan.classifierAccuracy)) m.classifierAccuracy = e.gan.classifierAccuracy;
@@ -403,8 +433,16 @@ export function lossOrder(m: EvalModel): string[] {
   return [m.baseline, ...rest].filter((l) => seen.has(l) || m.losses.includes(l) || l === m.baseline);
 }
 
-export type Metric = 'trainLoss' | 'valAcc' | 'trainAcc' | 'fd' | 'genAccuracy';
-export const METRIC_LABEL: Record<Metric, string> = { trainLoss: 'Training loss', valAcc: 'Validation accuracy', trainAcc: 'Training accuracy', fd: 'FD (quick, per epoch)', genAccuracy: 'Accuracy on generated digits' };
+export type Metric = 'trainLoss' | 'valAcc' | 'trainAcc' | 'fd' | 'genAccuracy' | 'valDice' | 'valIou';
+export const METRIC_LABEL: Record<Metric, string> = {
+  trainLoss: 'Training loss',
+  valAcc: 'Validation accuracy',
+  trainAcc: 'Training accuracy',
+  fd: 'FD (quick, per epoch)',
+  genAccuracy: 'Accuracy on generated digits',
+  valDice: 'Validation Dice',
+  valIou: 'Validation IoU',
+};
 
 export interface CurveSeries {
   loss: string;
@@ -466,7 +504,7 @@ export interface TableRow {
   augmentation: string;
   baseline: boolean;
   provisional: boolean;
-  cells: { lr: string; mean: string; std: string; n: string; diff: string; ci: string; dz: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string; gen: string };
+  cells: { lr: string; mean: string; std: string; n: string; diff: string; ci: string; dz: string; p: string; pAdjusted: string; verdict: string; wilcoxon: string; time: string; excluded: string; gen: string; seg: string };
   /** The run's verdict on the comparison with the baseline (null: the baseline, a provisional row, a run recorded before verdicts). */
   verdict: Verdict | null;
   /** Why (the verdict cell's tooltip; '' for the baseline and provisional rows). */
@@ -501,6 +539,8 @@ function provisionalRows(m: EvalModel): ResultRow[] {
       const [mean, std] = meanStd(accs);
       const gens = m.task === 'gan' ? done.map((t) => t.testAcc).filter((v): v is number => v !== null) : [];
       const [genMean, genStd] = meanStd(gens);
+      const [iou, iouStd] = meanStd(done.map((t) => t.iou).filter((v): v is number => v !== null));
+      const [hd95, hd95Std] = meanStd(done.map((t) => t.hd95).filter((v): v is number => v !== null));
       rows.push({
         loss,
         augmentation: aug,
@@ -523,6 +563,7 @@ function provisionalRows(m: EvalModel): ResultRow[] {
         ended: ended.length,
         lr: chosenLr(m, loss, aug),
         gen: m.task === 'gan' ? { mean: genMean, std: genStd, diff: null, pAdjusted: null, verdict: null } : null,
+        seg: m.task === 'segmentation' ? { iou, iouStd, hd95, hd95Std, hd95Diff: null, hd95PAdjusted: null, hd95Verdict: null } : null,
       });
     }
   }
@@ -554,6 +595,16 @@ function ganVerdictReason(r: ResultRow, baseline: string): string {
 function fdText(v: number | null, signed = false): string {
   if (v === null) return '—';
   return `${signed && v > 0 ? '+' : ''}${v.toFixed(1)}`;
+}
+
+/** A segmentation row's IoU and HD95 (mean ± s.d.), and HD95's difference to the baseline with its verdict. */
+function segText(r: ResultRow): string {
+  const g = r.seg;
+  if (!g) return '—';
+  const iou = `IoU ${pct(g.iou)}${g.iouStd === null ? '' : ` ± ${(g.iouStd * 100).toFixed(1)}`}`;
+  const hd = `HD95 ${g.hd95 === null ? '—' : g.hd95.toFixed(2)}${g.hd95Std === null ? '' : ` ± ${g.hd95Std.toFixed(2)}`} px`;
+  const vs = r.baseline || g.hd95Diff === null ? '' : ` (${g.hd95Diff > 0 ? '+' : ''}${g.hd95Diff.toFixed(2)} px${g.hd95Verdict ? `, ${VERDICT_WORDS[g.hd95Verdict]}` : ''})`;
+  return `${iou} · ${hd}${vs}`;
 }
 
 /** A GAN row's accuracy on generated digits: mean ± s.d., and its difference to the baseline pair with the verdict. */
@@ -599,6 +650,7 @@ export function table(m: EvalModel): TableRow[] {
         // '—': a run recorded before the exclusions were counted.
         excluded: r.excluded ? excludedText(r.excluded, r.ended) || 'none' : '—',
         gen: genText(r),
+        seg: segText(r),
       },
     };
   });
@@ -616,6 +668,11 @@ export function tableHeader(m: EvalModel): string[] {
     h[5] = 'Difference in FD';
     h.push('Accuracy on generated digits');
   }
+  if (m.task === 'segmentation') {
+    h[2] = 'Test Dice (mean)';
+    h[5] = 'Difference in Dice';
+    h.push('IoU · HD95 (lower is better)');
+  }
   if (m.tuning) h.splice(LR_COLUMN, 0, 'Learning rate');
   return h;
 }
@@ -625,11 +682,16 @@ export function fdNote(m: EvalModel): string {
   return `FD is the Fréchet distance in the feature space of Lossmith's digit classifier${m.classifierAccuracy === null ? '' : ` (lenet, ${pct(m.classifierAccuracy)} on the real test digits)`} between real test digits and generated ones, not Inception FID: lower is better, not comparable with published FIDs. Accuracy on generated digits: the classifier's, against the class each digit was generated for (chance 10%).`;
 }
 
+/** What the segmentation metrics are (the table's legend and the metadata say so). */
+export const SEG_NOTE =
+  "Dice and IoU of the predicted masks (argmax per pixel) on the test images, over the foreground classes, with each training's best-validation-Dice weights; HD95 is the 95th-percentile Hausdorff distance between the predicted and target boundaries in pixels (lower is better; the image diagonal where only one of them is empty). Verdicts are on Dice.";
+
 /** The line under the table: Holm's adjustment and the verdict rule (as under the CLI's table), or why there is none. */
 export function tableLegend(m: EvalModel): string {
   const rows = table(m);
   if (!rows.length) return '';
   if (m.task === 'gan') return `${fdNote(m)} ${legendWithoutGan(m, rows)}`;
+  if (m.task === 'segmentation') return `${SEG_NOTE} ${legendWithoutGan(m, rows)}`;
   return legendWithoutGan(m, rows);
 }
 
@@ -748,8 +810,10 @@ export function tableCsv(m: EvalModel): string {
     r.raw.excluded?.failed ?? null,
     r.raw.excluded?.earlyStopped ?? null,
     r.raw.perSeed.map((v) => (v === null ? '' : String(v))).join(' '),
+    ...(m.task === 'segmentation' ? [r.raw.seg?.iou ?? null, r.raw.seg?.hd95 ?? null, r.baseline ? null : r.raw.seg?.hd95Diff ?? null] : []),
   ]);
-  return toCsv(['loss', 'augmentation', 'lr', 'test_acc_mean', 'test_acc_std', 'n', 'diff_vs_baseline', 'ci95_lo', 'ci95_hi', 'dz', 'dz_ci95_lo', 'dz_ci95_hi', 'p_paired_t', 'p_holm', 'verdict', 'p_wilcoxon', 'ms_per_training', 'excluded_nan', 'excluded_failed', 'excluded_early_stopped', 'per_seed'], rows);
+  const extra = m.task === 'segmentation' ? ['iou_mean', 'hd95_mean', 'hd95_diff_vs_baseline'] : [];
+  return toCsv(['loss', 'augmentation', 'lr', ...(m.task === 'segmentation' ? ['test_dice_mean', 'test_dice_std'] : ['test_acc_mean', 'test_acc_std']), 'n', 'diff_vs_baseline', 'ci95_lo', 'ci95_hi', 'dz', 'dz_ci95_lo', 'dz_ci95_hi', 'p_paired_t', 'p_holm', 'verdict', 'p_wilcoxon', 'ms_per_training', 'excluded_nan', 'excluded_failed', 'excluded_early_stopped', 'per_seed', ...extra], rows);
 }
 
 /**
@@ -769,7 +833,7 @@ export function verdictSummary(m: EvalModel): VerdictSummary | null {
     const left = excludedText(r.excluded, r.ended);
     if (r.baseline) {
       if (left) lines.push(`${name} (baseline): ${left}`);
-    } else lines.push(`${name}: ${m.task === 'gan' ? ganVerdictPhrase(r) : verdictPhrase(r)}${left ? `; ${left}` : ''}`);
+    } else lines.push(`${name}: ${m.task === 'gan' ? ganVerdictPhrase(r) : m.task === 'segmentation' ? verdictPhrase(r).replace(/^([a-z -]+) \((?=[-+])/, '$1 (Dice ') : verdictPhrase(r)}${left ? `; ${left}` : ''}`);
   }
   return { short: verdictCounts(tested.map((r) => r.verdict)), lines };
 }
@@ -799,7 +863,15 @@ export function metadata(m: EvalModel): [string, string][] {
     ['Status', m.status],
     ['Engine', m.backends.length ? m.backends.map(computeLine).join('; ') : m.status === 'running' || m.status === 'waiting' ? 'not reported yet' : '—'],
     ['Dataset', m.dataset ? `${m.dataset}${m.maxTrain ? ` (${m.maxTrain} training examples)` : ''}` : '—'],
-    ['Model', m.task === 'gan' ? `${m.model === 'dcgan' ? 'class-conditional DCGAN' : m.model || '—'} (task gan: each loss is a generator/discriminator pair)` : m.model || '—'],
+    [
+      'Model',
+      m.task === 'gan'
+        ? `${m.model === 'dcgan' ? 'class-conditional DCGAN' : m.model || '—'} (task gan: each loss is a generator/discriminator pair)`
+        : m.task === 'segmentation'
+          ? `${m.model === 'unet' ? 'U-Net' : m.model || '—'} (task segmentation)`
+          : m.model || '—',
+    ],
+    ...(m.task === 'segmentation' ? [['Metrics', 'Dice (verdicts), IoU and HD95 on the test images, foreground classes'] as [string, string]] : []),
     ...(m.task === 'gan' ? [['Metrics', `FD in the feature space of Lossmith's digit classifier${m.classifierAccuracy === null ? '' : ` (${pct(m.classifierAccuracy)} on real test digits)`}, not Inception FID; accuracy on generated digits`] as [string, string]] : []),
     ['Augmentations', m.augmentations.join(', ') || '—'],
     ['Seeds × epochs', m.seeds.length ? `${m.seeds.length} × ${m.epochs}` : '—'],
