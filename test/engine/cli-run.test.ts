@@ -8,6 +8,7 @@ import { setPoolForTests } from '../../engine/src/commands/run-commands';
 import { setNpmForTests } from '../../engine/src/commands/backend-commands';
 import { WorkerPool } from '../../engine/src/run/worker-pool';
 import type { CompareSummary } from '../../protocol/run-events';
+import { killAfterFirstTraining } from '../helpers/kill-run';
 import { tmpDir } from '../helpers/tmp';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -194,52 +195,10 @@ test('backend: lists backends with reasons; install failure is reported clearly'
 });
 
 test('Ctrl-C (SIGINT to the process group) cancels the run and keeps the summary', { skip: process.platform === 'win32' }, async () => {
-  const { spawn } = await import('child_process');
   const dir = tmp();
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'lossmith.js'), 'compare', path.join(EXAMPLES, 'focal.loss'), ...TINY, '--epochs', '40', '--seeds', '1', '--aug', 'none', '--workers', '2', '--json'],
-    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let signalled = false;
-  child.stdout!.on('data', (b: Buffer) => {
-    out += b.toString();
-    if (!signalled && /"type":"epoch"/.test(out)) {
-      signalled = true;
-      process.kill(-child.pid!, 'SIGINT');
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  assert.equal(code, 130);
-  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  const summary = lines.at(-1) as unknown as CompareSummary;
-  assert.equal(summary.status, 'cancelled');
-  assert.ok(lines.some((l) => l.type === 'run-cancelled'));
-  const runDir = (lines.find((l) => l.type === 'compare-start') as { dir: string }).dir;
-  assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')).status, 'cancelled');
-});
-
-test('compare --resume continues a run whose process was killed (SIGKILL): finished trainings kept, the rest trained', { skip: process.platform === 'win32' }, async () => {
-  const { spawn } = await import('child_process');
-  const dir = tmp();
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'lossmith.js'), 'compare', path.join(EXAMPLES, 'focal.loss'), ...TINY, '--aug', 'none', '--workers', '0', '--json'],
-    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let killed = false;
-  child.stdout!.on('data', (b: Buffer) => {
-    out += b.toString();
-    if (!killed && /"type":"seed-end"/.test(out)) {
-      killed = true;
-      process.kill(-child.pid!, 'SIGKILL');
-    }
-  });
-  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
-  assert.equal(signal, 'SIGKILL');
-  const start = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.type === 'compare-start') as { dir: string };
+  const killed = await killAfterFirstTraining(['compare', path.join(EXAMPLES, 'focal.loss'), ...TINY, '--aug', 'none', '--workers', '0'], dir);
+  assert.equal(killed.signal, 'SIGKILL');
+  const start = { dir: killed.dir };
   const id = path.basename(start.dir);
   // The killed run left no summary status but running, and no end event.
   assert.ok(!/"type":"run-(end|cancelled)"/.test(fs.readFileSync(path.join(start.dir, 'events.jsonl'), 'utf8')));

@@ -20,6 +20,7 @@ import { main, type Io } from '../../engine/src/cli';
 import { Rng } from '../../engine/src/rng';
 import type { CompareSummary } from '../../protocol/run-events';
 import { tmpDir } from '../helpers/tmp';
+import { killAfterFirstTraining } from '../helpers/kill-run';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const GAN = path.join(ROOT, 'examples', 'gan');
@@ -266,5 +267,40 @@ test('the gradient penalty trains through a gradient of a gradient: tfjs double 
     tf.dispose([real, fake, eps, labels, ...Object.values(grads)]);
   } finally {
     nets.dispose();
+  }
+});
+
+test('compare --resume of a GAN run whose process was killed (SIGKILL): finished pairs kept with their FD, the rest trained', { skip: process.platform === 'win32', timeout: 300_000 }, async () => {
+  const dir = tmpDir('lossmith-gan-resume-');
+  const env = { ...process.env, LOSSMITH_CACHE: path.join(dir, 'cache') };
+  const tiny = ['--seeds', '2', '--epochs', '1', '--steps-per-epoch', '2', '--batch-size', '16', '--classifier-epochs', '1', '--backend', 'wasm'];
+  const killed = await killAfterFirstTraining(['compare', path.join(GAN, 'hinge.loss'), ...tiny, '--workers', '0'], dir, env);
+  assert.equal(killed.signal, 'SIGKILL');
+  const start = { dir: killed.dir };
+  const kept = killed.lines.filter((l) => l.type === 'seed-end') as { loss: string; seedIndex: number; gan: { fd: number } }[];
+  assert.ok(kept.length >= 1);
+  const id = path.basename(start.dir);
+  const prev = process.env.LOSSMITH_CACHE;
+  process.env.LOSSMITH_CACHE = env.LOSSMITH_CACHE;
+  try {
+    const io = fakeIo();
+    const code = await main(['compare', '--resume', id, '--workers', '1', '--runs-dir', path.join(dir, '.lossmith', 'runs')], io);
+    assert.equal(code, 0, io.stderr + io.stdout);
+    assert.match(io.stdout, /resuming .*: [1-3] of 4 trainings finished before and are kept/);
+    const s = JSON.parse(fs.readFileSync(path.join(start.dir, 'summary.json'), 'utf8')) as CompareSummary;
+    assert.equal(s.status, 'done');
+    assert.equal(s.task, 'gan');
+    assert.equal(s.finished, 4);
+    for (const r of s.results) assert.ok(r.gan && r.gan.fd.perSeed.every((v) => typeof v === 'number' && v > 0), JSON.stringify(r.gan));
+    // A training finished before the kill keeps its FD; none is trained twice.
+    for (const k of kept) {
+      const r = s.results.find((x) => x.loss === k.loss)!;
+      assert.equal(r.gan!.fd.perSeed[k.seedIndex], k.gan.fd);
+    }
+    const ends = fs.readFileSync(path.join(start.dir, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"seed-end"'));
+    assert.equal(ends.length, 4, 'each pair and seed ends once');
+  } finally {
+    if (prev === undefined) delete process.env.LOSSMITH_CACHE;
+    else process.env.LOSSMITH_CACHE = prev;
   }
 });
