@@ -8,13 +8,14 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { parseAugment } from '../../augment';
-import { STEP_PROGRESS_MS, type ComputeEngine, type EngineStatus, type GanTask, type GanTaskResult, type TaskContext, type TrainTask, type TrainTaskResult } from '../../compute/types';
+import { STEP_PROGRESS_MS, type ComputeEngine, type EngineStatus, type GanTask, type GanTaskResult, type SegTask, type SegTaskResult, type TaskContext, type TrainTask, type TrainTaskResult } from '../../compute/types';
 import { ENGINE_MODELS } from '../../../../protocol/run-events';
 import { cachedDataset } from '../../data';
 import { initBackend, listBackends, type BackendInfo, type BackendName } from './backend';
 import { compileSource } from './compile';
 import { train, type LossFn } from './train';
 import { trainGan } from './gan';
+import { trainSegmentation } from './seg';
 
 let backendInfo: { pref: string; info: BackendInfo } | undefined;
 
@@ -110,6 +111,14 @@ async function runGan(task: GanTask, ctx: TaskContext): Promise<GanTaskResult> {
   return { ...r, backend, pid: process.pid };
 }
 
+/** One segmentation training (seg/train-seg.ts) with the backend it ran on. */
+async function runSegment(task: SegTask, ctx: TaskContext): Promise<SegTaskResult> {
+  const backend = { ...(await ensureBackend(task.backend)), engine: 'tfjs' as const };
+  ctx.progress({ kind: 'backend', backend, pid: process.pid });
+  const r = await trainSegmentation(task, backend.name, ctx);
+  return { ...r, backend, pid: process.pid };
+}
+
 /** `lossmith backend`: the tfjs backends and why one is unavailable. */
 async function status(): Promise<EngineStatus> {
   const dir = defaultBackendsDir();
@@ -127,4 +136,4 @@ async function status(): Promise<EngineStatus> {
   };
 }
 
-export const engine: ComputeEngine = { name: 'tfjs', models: ENGINE_MODELS.tfjs, train: runTrain, gan: runGan, status };
+export const engine: ComputeEngine = { name: 'tfjs', models: ENGINE_MODELS.tfjs, train: runTrain, gan: runGan, segment: runSegment, status };
