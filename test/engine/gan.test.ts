@@ -14,7 +14,7 @@ import { checkText, evalExpr, sampleEnv } from '../../grammar/src/index';
 import { initBackend } from '../../engine/src/engines/tfjs/backend';
 import { compileGanLoss } from '../../engine/src/engines/tfjs/compile';
 import { createGanNets } from '../../engine/src/engines/tfjs/gan/nets';
-import { gradNorm } from '../../engine/src/engines/tfjs/gan/train-gan';
+import { clipWeights, gradNorm } from '../../engine/src/engines/tfjs/gan/train-gan';
 import { frechetDistance, frechetOfFeatures, sqrtPsd, symmetricEigen } from '../../engine/src/engines/tfjs/gan/frechet';
 import { main, type Io } from '../../engine/src/cli';
 import { Rng } from '../../engine/src/rng';
@@ -299,6 +299,36 @@ test('compare --resume of a GAN run whose process was killed (SIGKILL): finished
     }
     const ends = fs.readFileSync(path.join(start.dir, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"seed-end"'));
     assert.equal(ends.length, 4, 'each pair and seed ends once');
+  } finally {
+    if (prev === undefined) delete process.env.LOSSMITH_CACHE;
+    else process.env.LOSSMITH_CACHE = prev;
+  }
+});
+
+test('WGAN weight clipping (--clip): the discriminator\u2019s weights end in [-c, c]; the setting is recorded; refused outside GAN runs', async () => {
+  await initBackend('cpu');
+  const nets = createGanNets(8, 10, 4, 1);
+  const c = 0.01;
+  assert.ok(nets.dVars.some((v) => Math.max(...Array.from(v.dataSync()).map(Math.abs)) > c), 'initial weights exceed c');
+  const before = tf.memory().numTensors;
+  clipWeights(nets.dVars, c);
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+  for (const v of nets.dVars) assert.ok(Array.from(v.dataSync()).every((x) => Math.abs(x) <= c + 1e-9), v.name);
+  nets.dispose();
+  const dir = tmpDir('lossmith-gan-clip-');
+  const io = fakeIo();
+  const runs = path.join(dir, 'runs');
+  const prev = process.env.LOSSMITH_CACHE;
+  process.env.LOSSMITH_CACHE = path.join(dir, 'cache');
+  try {
+    const code = await main(['compare', path.join(GAN, 'wgan.loss'), '--clip', '0.01', '--seeds', '1', '--epochs', '1', '--steps-per-epoch', '2', '--batch-size', '16', '--classifier-epochs', '1', '--workers', '0', '--backend', 'cpu', '--runs-dir', runs], io);
+    assert.equal(code, 0, io.stderr + io.stdout);
+    const [id] = fs.readdirSync(runs);
+    const config = JSON.parse(fs.readFileSync(path.join(runs, id, 'config.json'), 'utf8')) as { gan: { clip?: number } };
+    assert.equal(config.gan.clip, 0.01);
+    const bad = fakeIo();
+    assert.equal(await main(['compare', path.join(ROOT, 'examples', 'focal.loss'), '--clip', '0.01', '--runs-dir', runs], bad), 2);
+    assert.match(bad.stderr, /^lossmith: --clip: GAN settings are for .task gan. files/);
   } finally {
     if (prev === undefined) delete process.env.LOSSMITH_CACHE;
     else process.env.LOSSMITH_CACHE = prev;

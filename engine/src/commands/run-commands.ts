@@ -85,6 +85,7 @@ interface CompareCliOptions {
   queue?: string;
   queuePasswordFile?: string;
   classifierEpochs?: number;
+  clip?: number;
 }
 
 /** Options `compare --resume` accepts: the rest come from the run itself. */
@@ -126,7 +127,7 @@ function toRaw(files: string[], o: CompareCliOptions): RawCompareConfig {
     ...(o.runsDir ? { runsDir: o.runsDir } : {}),
     ...(o.queue ? { queue: o.queue } : {}),
     ...(o.queuePasswordFile ? { queuePasswordFile: o.queuePasswordFile } : {}),
-    ...(o.classifierEpochs !== undefined ? { gan: { classifierEpochs: o.classifierEpochs } } : {}),
+    ...(o.classifierEpochs !== undefined || o.clip !== undefined ? { gan: { ...(o.classifierEpochs !== undefined ? { classifierEpochs: o.classifierEpochs } : {}), ...(o.clip !== undefined ? { clip: o.clip } : {}) } } : {}),
   };
 }
 
@@ -267,7 +268,7 @@ function wrapConfigErrors<T>(f: () => T, words?: (jsonPath: string) => string, f
 /** "$.losses[1]" -> "policy.loss#focal" (the argument), "$.augmentations[0]" -> "--aug cutot", "$.sam.loss" -> "--sam-loss", "$.maxTrain" -> "--max-train". */
 export function flagWords(files: readonly string[], o: Pick<CompareCliOptions, 'aug'>): (jsonPath: string) => string {
   const augs = o.aug.split(',').map((s) => s.trim()).filter(Boolean);
-  const special: Record<string, string> = { '$.augmentations': '--aug', '$.sam.loss': '--sam-loss', '$.sam.rho': '--sam', '$.sam.adaptive': '--asam', '$.tuneLr': '--tune-lr', '$.losses': 'FILE arguments' };
+  const special: Record<string, string> = { '$.augmentations': '--aug', '$.sam.loss': '--sam-loss', '$.sam.rho': '--sam', '$.sam.adaptive': '--asam', '$.tuneLr': '--tune-lr', '$.losses': 'FILE arguments', '$.gan.clip': '--clip', '$.gan.classifierEpochs': '--classifier-epochs' };
   return (jp) => {
     let m = /^\$\.losses\[(\d+)\](.*)$/.exec(jp);
     if (m) return `${files[Number(m[1])] ?? 'FILE'}${m[2] ? ` (${m[2].replace(/^\./, '')})` : ''}`;
@@ -296,6 +297,7 @@ export const register: Registrar = (program: Command, io: Io, setExit) => {
     .option('--aug <list>', 'comma-separated augmentations, each compared separately (none, flipcrop, cutout, mixup, cutmix, randaugment:N:M, a+b)', 'none')
     .option('--seeds <n>', 'number of seeds (1..n)', num('--seeds', true, 1, 1000), 3)
     .option('--epochs <n>', `epochs per training (default 5; GAN files: epochs of --steps-per-epoch alternating D/G steps, default ${GAN_DEFAULTS.epochs} x ${GAN_DEFAULTS.stepsPerEpoch}; segmentation files: passes over the training images, default ${SEG_DEFAULTS.epochs})`, num('--epochs', true, 1), 5)
+    .option('--clip <c>', 'GAN files: clip every discriminator weight to [-c, c] after each of its steps (WGAN: 0.01)', num('--clip', false, 1e-12))
     .option('--classifier-epochs <n>', "GAN files: epochs of the digit classifier behind FD and the accuracy on generated digits (default 3; trained once per setting and cached)", num('--classifier-epochs', true, 1))
     .option('--noise <r>', 'symmetric label-noise rate on the training split', num('--noise', false, 0, 1))
     .option('--image-size <n>', `image folders (torch engine): resize the shorter side to n and centre-crop (default 224); segmentation on digits-clutter: the canvas side (default ${SEG_DEFAULTS.size})`, num('--image-size', true, 8))

@@ -130,7 +130,7 @@ export interface RawCompareConfig {
   /** A file holding the queue's password (else the URL's, else $LOSSMITH_REDIS_PASSWORD). */
   queuePasswordFile?: string;
   /** GAN runs (`task gan` files): the networks' and metrics' settings. */
-  gan?: { zDim?: number; filters?: number; beta1?: number; beta2?: number; samplesPerClass?: number; classifierEpochs?: number };
+  gan?: { zDim?: number; filters?: number; beta1?: number; beta2?: number; samplesPerClass?: number; classifierEpochs?: number; clip?: number };
 }
 
 /** A resolved compare run: what to record and what the workers need. */
@@ -413,6 +413,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
   if (base.length !== 1) throw new ConfigError(`$.baseline: ${baselineSpec} holds ${base.length} losses; name one with FILE#LOSS`);
   if (base[0].task !== 'classification') throw new ConfigError(`$.baseline: ${baselineSpec} is ${fileOfTask(base[0].task)}; the losses compared are classification losses`);
   if (r.model === 'unet') throw new ConfigError("$.model: unet is the network of segmentation runs ('task segmentation' files); the losses compared are classification losses");
+  if (r.gan) throw new ConfigError(`$.gan${Object.keys(r.gan).length === 1 ? `.${Object.keys(r.gan)[0]}` : ''}: GAN settings are for 'task gan' files; the losses compared are classification losses`);
   if (r.maxTest !== undefined) throw new ConfigError("$.maxTest: only for segmentation runs (the test images of digits-clutter); classification data keeps its test split");
   const pending: PendingLoss[] = [base[0], ...given];
   const labels = uniqueLabels(pending);
@@ -545,6 +546,7 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
       beta1: g.beta1 ?? D.beta1,
       beta2: g.beta2 ?? D.beta2,
       samplesPerClass: g.samplesPerClass ?? D.samplesPerClass,
+      ...(g.clip !== undefined ? { clip: g.clip } : {}),
       classifier: { model: 'lenet', epochs: g.classifierEpochs ?? 3, batchSize: 32, lr: 1e-2, seed: 1 },
     },
     augmentations: ['none'],

@@ -8,14 +8,16 @@ raised as RunnerError for the caller to print.
 
 The network (UNet): two levels down, filters F, 2F, a 4F bottleneck, 2x2 transposed
 convolutions up with skip connections (up first, skip second in the concatenation), a 1x1
-convolution to the K classes; 3x3 convolutions with bias and ReLU, 'same' padding (1 on each
+convolution to the K classes; 3x3 convolutions without bias, each followed by instance
+normalisation (affine, eps 1e-5: unet.ts's instanceNorm; without any normalisation soft Dice
+collapsed to all-background) and ReLU, 'same' padding (1 on each
 side at stride 1, as TensorFlow's), 2x2 max pooling. Sides not divisible by 4 are zero-padded
 to the next multiple (floor(extra/2) before, the rest after) and the logits cropped back.
 Initialisation as unet.ts: He uniform U(+-sqrt(6 / fan_in)) for the ReLU convolutions (fan_in
 9 cin) and the up-convolutions (fan_in cin: each output pixel is one kernel tap), Glorot
 uniform for the 1x1 head, zero biases, drawn from one generator seeded by the task seed
-(rng.torch_seed(seed, 'init', 'unet')). No batch norm (training and evaluation are the same
-function of the weights).
+(rng.torch_seed(seed, 'init', 'unet')). Instance normalisation, not batch norm: training and
+evaluation are the same function of the weights, and no prediction depends on its batch.
 
 The loop (train-seg.ts): a stream of full batches of bs = min(batchSize, nTrain), reshuffled
 at every pass (train.BatchStream, seeded 'order'); an epoch is stepsPerEpoch steps (default
@@ -74,9 +76,12 @@ def unet_padding(n: int) -> Tuple[int, int]:
     return extra // 2, extra - extra // 2
 
 
+def _conv_in_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.InstanceNorm2d(cout, eps=1e-5, affine=True), nn.ReLU(inplace=True))
+
+
 def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
-                         nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True))
+    return nn.Sequential(_conv_in_relu(cin, cout), _conv_in_relu(cout, cout))
 
 
 class UNet(nn.Module):

@@ -8,6 +8,7 @@
  *      per sample (a gradient of a gradient, tfjs's nested tapes); Adam on mean(NAME_d).
  *   2. G step: d_fake = D(G(z, y), y) (and d_real, grad_norm when NAME_g reads them); Adam on
  *      mean(NAME_g).
+ * With `gan.clip` (WGAN), every discriminator weight is clipped to [-clip, clip] after its step.
  * Adam with the DCGAN settings (lr 2e-4, beta1 0.5 by default), constant rate. A non-finite loss
  * or gradient ends the training as `nan` without applying the step.
  *
@@ -60,6 +61,13 @@ function normals(rng: Rng, n: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.normal();
   return a;
+}
+
+/** WGAN's weight clipping: every weight in [-c, c], which keeps the critic (roughly) Lipschitz. */
+export function clipWeights(vars: readonly tf.Variable[], c: number): void {
+  tf.tidy(() => {
+    for (const v of vars) v.assign(tf.clipByValue(v, -c, c));
+  });
 }
 
 /** grad_norm: ||grad_x D(x, y)|| per sample at the interpolates, differentiable (nested tapes). */
@@ -188,6 +196,7 @@ export async function trainGan(task: GanTask, backendName: string, ctx: TaskCont
           const dValue = dRes.value.dataSync()[0];
           if (!Number.isFinite(dValue) || !Number.isFinite(dCheck)) return { d: dValue, g: NaN, what: !Number.isFinite(dValue) ? 'discriminator loss' : "discriminator's gradient" };
           optD.step(dGrads, task.lr);
+          if (s.clip !== undefined) clipWeights(nets.dVars, s.clip);
           // G step.
           const gRes = tf.variableGrads(() => tf.mean(gLoss(inputs(gLoss, real, nets.generate(zt, labels, gCtx), labels, eps))) as tf.Scalar, nets.gVars);
           const gGrads = nets.gVars.map((v) => gRes.grads[v.name]);
