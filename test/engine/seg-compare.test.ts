@@ -16,6 +16,7 @@ import { main, type Io } from '../../engine/src/cli';
 import { BUILTIN_CE_PIXEL_SOURCE, BUILTIN_FILE, ConfigError, loadSchema, resolveCompareConfig, SEG_DEFAULTS, validateSchema } from '../../engine/src/run/run-config';
 import type { CompareEvent, CompareSummary, EpochEvent, SeedEndEvent, SegMetricsInfoJson } from '../../protocol/run-events';
 import { tmpDir } from '../helpers/tmp';
+import { findTorchPython, skipUnless } from '../export/python';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const SEG = path.join(ROOT, 'examples', 'segmentation');
@@ -48,7 +49,7 @@ test('segmentation comparisons resolve: defaults, the built-in ce_pixel baseline
   assert.equal(c.lr, SEG_DEFAULTS.lr);
   assert.equal(c.engine, 'tfjs');
   assert.equal(c.optimizer, 'adam');
-  assert.match(r.engineNote ?? '', /segmentation runs train on tfjs: a small U-Net on digits-clutter/);
+  assert.match(r.engineNote ?? '', /segmentation runs train on tfjs unless --engine torch: a small U-Net on digits-clutter/);
   // The built-in baseline is the catalogue's file, word for word.
   assert.equal(BUILTIN_CE_PIXEL_SOURCE, fs.readFileSync(path.join(SEG, 'cross-entropy-pixel.loss'), 'utf8'));
   assert.equal(r.sources.get('ce_pixel'), BUILTIN_CE_PIXEL_SOURCE);
@@ -94,7 +95,8 @@ test('compare of segmentation files: refusals are one line before any run folder
     [[DICE, '--dataset', 'mnist'], /^lossmith: --dataset: 'mnist' has no masks; segmentation runs train on digits-clutter \(built in\) or a folder of images/],
     [[DICE, '--model', 'lenet'], /^lossmith: --model: segmentation runs train a small U-Net \(unet\), got 'lenet'$/],
     [[DICE, '--aug', 'none,cutout'], /^lossmith: --aug: segmentation runs train without augmentation for now \(only 'none'\), got 'cutout'$/],
-    [[DICE, '--engine', 'torch'], /^lossmith: --engine: segmentation runs train on the tfjs engine only for now: the torch engine cannot train a 'task segmentation' file yet \(use --engine tfjs\)$/],
+    [[DICE, '--engine', 'tfjs', '--device', 'cpu'], /^lossmith: --device: a torch engine setting; this run trains on tfjs \(--engine tfjs\)$/],
+    [[DICE, '--engine', 'torch', '--python', path.join(dir, 'no-python')], /^lossmith: [^\n]*no Python at '[^']*no-python'/],
     [[DICE, '--image-size', '12'], /^lossmith: --image-size: digits-clutter's canvas must be at least 14 pixels/],
     [[DICE, '--tune-lr'], /^lossmith: --tune-lr: learning-rate tuning is not built for segmentation runs yet \(set --lr\)$/],
     [[path.join(ROOT, 'examples', 'focal.loss'), '--model', 'unet'], /^lossmith: --model: unet is the network of segmentation runs \('task segmentation' files\)/],
@@ -122,7 +124,7 @@ test('compare dice.loss against ce_pixel end to end on a worker: summary.json, e
   const io = fakeIo();
   const code = await main(['compare', DICE, ...TINY, '--workers', '1', '--runs-dir', runs], io);
   assert.equal(code, 0, io.stderr + io.stdout);
-  assert.match(io.stdout, /segmentation runs train on tfjs: a small U-Net on digits-clutter/);
+  assert.match(io.stdout, /segmentation runs train on tfjs unless --engine torch: a small U-Net on digits-clutter/);
   assert.match(io.stdout, /2 losses × 1 augmentation × 2 seeds = 4 trainings on 1 worker/);
   assert.match(io.stdout, /\[4\/4\] dice · none · seed 2: Dice \d+\.\d\d%, IoU \d+\.\d\d%, HD95 \d+\.\d\d px \(best val Dice \d+\.\d\d% at epoch 1, /);
   assert.match(io.stdout, /— done \(task segmentation\)/);
@@ -241,4 +243,27 @@ test('the lossmith command in a folder of its own: compare a segmentation file w
   assert.match(stdout, /summary: .*\.lossmith\/runs\/\S+\/summary\.json/);
   const runs = path.join(dir, '.lossmith', 'runs');
   assert.equal(fs.readdirSync(runs).length, 1);
+});
+
+const torchPython = findTorchPython();
+
+test('compare of a segmentation file on the torch engine (--engine torch): the runner\u2019s U-Net, metrics from the same segMetrics', { skip: skipUnless(torchPython, 'a python3 with torch') }, async () => {
+  assert.ok(torchPython, 'CI=true: no python3 with torch');
+  const dir = tmpDir('lossmith-seg-torch-');
+  const runs = path.join(dir, 'runs');
+  const io = fakeIo();
+  const code = await main(['compare', DICE, ...TINY, '--engine', 'torch', '--python', torchPython!, '--workers', '1', '--runs-dir', runs], io);
+  assert.equal(code, 0, io.stderr + io.stdout);
+  assert.match(io.stdout, /engine torch[^\n]*\(segmentation: a small U-Net on digits-clutter\)/);
+  const [id] = fs.readdirSync(runs);
+  const s = JSON.parse(fs.readFileSync(path.join(runs, id, 'summary.json'), 'utf8')) as CompareSummary;
+  assert.equal(s.status, 'done');
+  assert.equal(s.task, 'segmentation');
+  const config = JSON.parse(fs.readFileSync(path.join(runs, id, 'config.json'), 'utf8')) as { engine: string; torch?: { python: string } };
+  assert.equal(config.engine, 'torch');
+  assert.equal(config.torch?.python, torchPython);
+  for (const r of s.results) {
+    assert.ok(r.seg && r.seg.dice.perSeed.every((v) => typeof v === 'number' && v >= 0 && v <= 1), JSON.stringify(r.seg));
+    assert.ok(r.seg.hd95.perSeed.every((v) => typeof v === 'number' && v >= 0));
+  }
 });

@@ -622,9 +622,12 @@ function resolveSegCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
     throw new ConfigError(`${what}: ${why}`);
   };
   const D = SEG_DEFAULTS;
-  if (r.engine === 'torch') refuse('$.engine', "segmentation runs train on the tfjs engine only for now: the torch engine cannot train a 'task segmentation' file yet (use --engine tfjs)");
-  for (const k of ['python', 'device', 'precision', 'compile'] as const) {
-    if (r[k] !== undefined && r[k] !== false) refuse(`$.${k}`, 'a torch engine setting; segmentation runs train on the tfjs engine only for now');
+  // tfjs (embedded) unless torch is asked for, by name or by one of its settings.
+  const wantsTorch = r.engine === 'torch' || (r.engine !== 'tfjs' && (['python', 'device', 'precision', 'compile'] as const).some((k) => r[k] !== undefined && r[k] !== false));
+  if (r.engine === 'tfjs') {
+    for (const k of ['python', 'device', 'precision', 'compile'] as const) {
+      if (r[k] !== undefined && r[k] !== false) refuse(`$.${k}`, 'a torch engine setting; this run trains on tfjs (--engine tfjs)');
+    }
   }
   if (r.model !== undefined && r.model !== 'unet') refuse('$.model', `segmentation runs train a small U-Net (unet), got '${r.model}'`);
   if (r.arch !== undefined || r.init !== undefined) refuse(r.arch !== undefined ? '$.arch' : '$.init', 'segmentation runs train their U-Net from scratch');
@@ -657,6 +660,10 @@ function resolveSegCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
   const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
   if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
   const queue = r.queue ? queueTarget(r.queue, r.queuePasswordFile ? path.resolve(baseDir, r.queuePasswordFile) : undefined) : undefined;
+  // The torch engine's Python and devices, probed (or, on a queue, left to its workers) as for
+  // classification runs; the model named for the check is any conv net both engines train: the
+  // runner's U-Net (seg.py) needs torch alone.
+  const choice = wantsTorch ? resolveEngine({ ...r, engine: 'torch' }, 'convnet', false, !!queue) : undefined;
   const config: CompareConfigJson = {
     kind: 'compare',
     task: 'segmentation',
@@ -673,17 +680,20 @@ function resolveSegCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
     lr: r.lr ?? D.lr,
     optimizer: 'adam',
     backend: r.backend ?? 'auto',
-    engine: 'tfjs',
+    engine: choice?.engine ?? 'tfjs',
+    ...(choice?.torch ? { torch: choice.torch } : {}),
     workers: r.workers ?? -1,
     ...(queue ? { queue: queue.url } : {}),
   };
   const runsDir = path.resolve(baseDir, r.runsDir ?? path.join('.lossmith', 'runs'));
+  const what = `a small U-Net on ${builtin ? spec : "the folder's images"}`;
+  const workers = r.workers ?? choice?.defaultWorkers;
   return {
     config,
     sources,
     runsDir,
-    engineNote: `engine tfjs${queue ? " on the queue's workers" : ''} (segmentation runs train on tfjs: a small U-Net on ${builtin ? spec : 'the folder\'s images'})`,
-    ...(r.workers !== undefined ? { workers: r.workers } : {}),
+    engineNote: choice ? `${choice.note} (segmentation: ${what})` : `engine tfjs${queue ? " on the queue's workers" : ''} (segmentation runs train on tfjs unless --engine torch: ${what})`,
+    ...(workers !== undefined ? { workers } : {}),
     ...(queue ? { queue } : {}),
   };
 }
