@@ -321,7 +321,7 @@ test('WGAN weight clipping (--clip): the discriminator\u2019s weights end in [-c
   const prev = process.env.LOSSMITH_CACHE;
   process.env.LOSSMITH_CACHE = path.join(dir, 'cache');
   try {
-    const code = await main(['compare', path.join(GAN, 'wgan.loss'), '--clip', '0.01', '--seeds', '1', '--epochs', '1', '--steps-per-epoch', '2', '--batch-size', '16', '--classifier-epochs', '1', '--workers', '0', '--backend', 'cpu', '--runs-dir', runs], io);
+    const code = await main(['compare', path.join(GAN, 'wgan.loss'), '--clip', '0.01', '--seeds', '1', '--epochs', '1', '--steps-per-epoch', '2', '--batch-size', '16', '--classifier-epochs', '1', '--workers', '0', '--backend', 'wasm', '--runs-dir', runs], io);
     assert.equal(code, 0, io.stderr + io.stdout);
     const [id] = fs.readdirSync(runs);
     const config = JSON.parse(fs.readFileSync(path.join(runs, id, 'config.json'), 'utf8')) as { gan: { clip?: number } };
