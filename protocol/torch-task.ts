@@ -3,7 +3,7 @@
  * Python runner (engine/torch/lossmith_torch/) and what the runner prints back.
  *
  * One task is one training: one model, one loss, one seed (a classification TorchTask, or a
- * segmentation TorchSegTask, told apart by its `kind`). The runner takes it as a JSON file
+ * segmentation TorchSegTask or a GAN TorchGanTask, told apart by its `kind`). The runner takes it as a JSON file
  * (`python3 -m lossmith_torch TASK.json`) or, in serve mode (`python3 -m lossmith_torch
  * --serve`), as one JSON line per task on stdin; it answers with JSON lines on stdout
  * (`TorchMessage`), one `info` per task, `epoch` per finished epoch, then exactly one of
@@ -194,8 +194,90 @@ export interface TorchSegTask {
   stepEvery?: number;
 }
 
+// ---------------------------------------------------------------------------------------------
+// GAN trainings (task kind 'gan'; the compute interface's GanTask)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The GAN settings of the tfjs trainer (engines/tfjs/gan/train-gan.ts): the class-conditional
+ * DCGAN's latent size and width, Adam's rate and betas, the training's length and seed, the
+ * final metrics' digits per class, WGAN's weight clipping of D (absent: none).
+ */
+export interface TorchGanTrainJson {
+  zDim: number;
+  filters: number;
+  beta1: number;
+  beta2: number;
+  lr: number;
+  batchSize: number;
+  /** 0 trains nothing: the final samples are those of the initial generator. */
+  epochs: number;
+  stepsPerEpoch: number;
+  seed: number;
+  samplesPerClass: number;
+  clip?: number;
+}
+
+/**
+ * One GAN training (a `task gan` pair NAME_g + NAME_d). The losses are the PyTorch exporter's
+ * GAN functions `NAME(d_real, d_fake[, grad_norm], *, params)` returning [N]; the runner
+ * passes the inputs each function's signature names (grad_norm computed only when one reads
+ * it). The data is the embedded digits as the classification LMDS file (`tensors`; only the
+ * training split is used). After each epoch the runner sends 50 generated digits per class from
+ * fixed codes (`gan-epoch`), at the end `samplesPerClass` per class; the Node side computes FD
+ * and the accuracies on them with the cached digit classifier (one implementation:
+ * engines/tfjs/gan/train-gan.ts ganMetricsOf). The runner trains in fp32 whatever `precision`.
+ */
+export interface TorchGanTask {
+  version: typeof TORCH_TASK_VERSION;
+  kind: 'gan';
+  gLoss: TorchLossJson;
+  dLoss: TorchLossJson;
+  data: { kind: 'tensors'; path: string };
+  train: TorchGanTrainJson;
+  device: TorchDevice;
+  precision: TorchPrecision;
+  threads?: number;
+  /** Per-step progress every N steps (default 0: epochs only); trainLoss is the D loss. */
+  stepEvery?: number;
+}
+
+/**
+ * Generated digits: uint8 grey images n*28*28 row-major (round(255 x) of the generator's
+ * sigmoid output), zlib + base64 as TorchLabelMapsJson; image i was generated for class i mod 10.
+ */
+export type TorchGanImagesJson = TorchLabelMapsJson;
+
+/** One finished GAN epoch, as the runner sees it (mean D and G losses over its steps). */
+export interface TorchGanEpochJson {
+  epoch: number;
+  dLoss: number | null;
+  gLoss: number | null;
+  ms: number;
+}
+
+export interface TorchGanResultJson {
+  status: 'completed' | 'nan' | 'cancelled';
+  /** Steps applied (a D and a G step each). */
+  steps: number;
+  wallMs: number;
+  /** The largest |weight| of the discriminator after training (clip keeps it <= clip). */
+  dMaxAbsWeight: number;
+  reason?: string;
+  /** samplesPerClass digits per class (status completed only, else null). */
+  samples: TorchGanImagesJson | null;
+}
+
+/** What the runner prints for a GAN task (`info` and `step` as for a TorchTask). */
+export type TorchGanMessage =
+  | { type: 'info'; info: TorchInfo }
+  | { type: 'step'; step: number; epoch: number; trainLoss: number; lr: number; steps?: number }
+  | { type: 'gan-epoch'; epoch: TorchGanEpochJson; samples: TorchGanImagesJson }
+  | { type: 'result'; result: TorchGanResultJson }
+  | { type: 'error'; code: TorchErrorCode; message: string; detail?: string };
+
 /** Any task the runner takes. */
-export type TorchAnyTask = TorchTask | TorchSegTask;
+export type TorchAnyTask = TorchTask | TorchSegTask | TorchGanTask;
 
 /**
  * Predicted label maps of one split: the per-pixel argmax, uint8 class indices n*H*W row-major,

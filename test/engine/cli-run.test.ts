@@ -91,10 +91,10 @@ test('compare and run: bad input is a usage error (exit 2) naming the problem', 
   const io6 = fakeIo();
   assert.equal(await main(['compare', path.join(EXAMPLES, 'focal.loss'), '--baseline', `${path.join(EXAMPLES, 'focal.loss')}#q`, '--runs-dir', dir], io6), 2);
   assert.match(io6.stderr, /^lossmith: --baseline: .*focal\.loss has no loss 'q'/);
-  // Losses the runs cannot train yet: a GAN file on the torch engine, a loss that reads a detector's iou.
+  // A GAN file on the torch engine with a Python that is not there; a loss that reads a detector's iou.
   const io7 = fakeIo();
-  assert.equal(await main(['compare', path.join(EXAMPLES, 'gan', 'hinge.loss'), '--engine', 'torch', '--runs-dir', dir], io7), 2);
-  assert.match(io7.stderr.trim(), /^lossmith: --engine: GAN runs train on the tfjs engine only for now: the torch engine cannot train a 'task gan' file yet \(use --engine tfjs\)$/);
+  assert.equal(await main(['compare', path.join(EXAMPLES, 'gan', 'hinge.loss'), '--engine', 'torch', '--python', path.join(dir, 'no-python'), '--runs-dir', dir], io7), 2);
+  assert.match(io7.stderr.trim(), /^lossmith: [^\n]*no Python at '[^']*no-python'/);
   const io8 = fakeIo();
   assert.equal(await main(['compare', path.join(EXAMPLES, 'detection', 'iou-balanced.loss'), '--runs-dir', dir], io8), 2);
   assert.match(io8.stderr.trim(), /^lossmith: [^\n]*loss 'iou_balanced' in [^\n]*iou-balanced\.loss reads iou, a detector's input: classification runs have no boxes \(check, preview and export work\)$/);

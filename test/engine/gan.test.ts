@@ -201,7 +201,7 @@ test('compare of GAN files: refusals are one line before any run folder', async 
   const half = path.join(dir, 'half.loss');
   fs.writeFileSync(half, 'task gan\nloss a_g = -d_fake\nloss a_d = d_fake - d_real\nloss b_g = softplus(-d_fake)\n');
   const cases: [string[], RegExp][] = [
-    [[path.join(GAN, 'lsgan.loss'), '--engine', 'torch'], /^lossmith: --engine: GAN runs train on the tfjs engine only for now: the torch engine cannot train a 'task gan' file yet \(use --engine tfjs\)$/],
+    [[path.join(GAN, 'lsgan.loss'), '--engine', 'tfjs', '--device', 'cpu'], /^lossmith: --device: a torch engine setting; this run trains on tfjs \(--engine tfjs\)$/],
     [[half], /^lossmith: [^\n]*half\.loss: 'b_g' has no discriminator's loss 'b_d': a GAN comparison trains pairs NAME_g \+ NAME_d$/],
     [[path.join(GAN, 'lsgan.loss'), path.join(ROOT, 'examples', 'focal.loss')], /^lossmith: [^\n]*focal\.loss: a classification file cannot be compared with [^\n]*lsgan\.loss's GAN pairs: a comparison has one task$/],
     [[path.join(GAN, 'lsgan.loss'), '--model', 'lenet'], /^lossmith: --model: GAN runs train their own networks/],

@@ -267,3 +267,45 @@ test('compare of a segmentation file on the torch engine (--engine torch): the r
     assert.ok(r.seg.hd95.perSeed.every((v) => typeof v === 'number' && v >= 0));
   }
 });
+
+test('compare on a folder of images/ and masks/ PNGs (users\u2019 own data): trained end to end, the folder\u2019s size and classes', async () => {
+  const { PNG } = await import('pngjs');
+  const dir = tmpDir('lossmith-seg-folder-');
+  const data = path.join(dir, 'data');
+  fs.mkdirSync(path.join(data, 'images'), { recursive: true });
+  fs.mkdirSync(path.join(data, 'masks'));
+  // 30 grey 20×20 images: a bright square (class 1) or a bright disc (class 2) on noise.
+  let s = 7;
+  const rnd = (): number => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const W = 20;
+  for (let n = 0; n < 30; n++) {
+    const img = new PNG({ width: W, height: W });
+    const mask = new PNG({ width: W, height: W });
+    const cls = 1 + (n % 2);
+    const cx = 5 + Math.floor(rnd() * 10);
+    const cy = 5 + Math.floor(rnd() * 10);
+    for (let y = 0; y < W; y++) {
+      for (let x = 0; x < W; x++) {
+        const inside = cls === 1 ? Math.abs(x - cx) <= 2 && Math.abs(y - cy) <= 2 : (x - cx) ** 2 + (y - cy) ** 2 <= 6;
+        const v = inside ? 200 + Math.floor(rnd() * 55) : Math.floor(rnd() * 80);
+        const i = (y * W + x) * 4;
+        img.data.set([v, v, v, 255], i);
+        const m = inside ? cls : 0;
+        mask.data.set([m, m, m, 255], i);
+      }
+    }
+    const name = `img${String(n).padStart(2, '0')}.png`;
+    fs.writeFileSync(path.join(data, 'images', name), PNG.sync.write(img, { colorType: 0 }));
+    fs.writeFileSync(path.join(data, 'masks', name), PNG.sync.write(mask, { colorType: 0 }));
+  }
+  const runs = path.join(dir, 'runs');
+  const io = fakeIo();
+  const code = await main(['compare', DICE, '--dataset', data, '--seeds', '2', '--epochs', '1', '--batch-size', '8', '--backend', 'wasm', '--workers', '0', '--runs-dir', runs], io);
+  assert.equal(code, 0, io.stderr + io.stdout);
+  const [id] = fs.readdirSync(runs);
+  const sm = JSON.parse(fs.readFileSync(path.join(runs, id, 'summary.json'), 'utf8')) as CompareSummary & { dataset: { classes: number; height: number; width: number; train: number; val: number; test: number } };
+  assert.equal(sm.status, 'done');
+  assert.deepEqual([sm.dataset.classes, sm.dataset.height, sm.dataset.width], [3, 20, 20]);
+  assert.equal(sm.dataset.train + sm.dataset.val + sm.dataset.test, 30);
+  for (const r of sm.results) assert.ok(r.seg && r.seg.dice.perSeed.every((v) => typeof v === 'number' && v >= 0 && v <= 1), JSON.stringify(r.seg));
+});

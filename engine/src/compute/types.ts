@@ -66,9 +66,11 @@ export interface GanTask {
   dLoss: string;
   /** Overrides of the file's params. */
   params?: Record<string, number>;
-  /** The compute engine (tfjs only for now). */
+  /** The compute engine (default tfjs). */
   engine?: EngineName;
   backend: 'auto' | TfjsBackendName;
+  /** The torch engine's Python, device and precision (engine 'torch'). */
+  torch?: TorchOptionsJson;
   dataset: DatasetTaskSpec;
   gan: GanSettingsJson;
   /** Adam's learning rate, batch size, epochs x stepsPerEpoch steps, seed (init, noise, data order). */

@@ -185,13 +185,14 @@ function ganTask(resolved: ResolvedCompare, ref: LossRefJson, seed: number): Gan
   const source = resolved.sources.get(ref.label);
   if (source === undefined) throw new Error(`internal: no source for loss ${ref.label}`);
   if (!c.gan) throw new Error('internal: a gan run without gan settings');
-  return {
+  const task: GanTask = {
     kind: 'gan',
     lossSource: source,
     gLoss: `${ref.loss}_g`,
     dLoss: `${ref.loss}_d`,
     ...(ref.params ? { params: ref.params } : {}),
-    engine: 'tfjs',
+    engine: c.engine ?? 'tfjs',
+    ...(c.torch ? { torch: c.torch } : {}),
     backend: c.backend,
     dataset: { ...c.dataset },
     gan: c.gan,
@@ -201,6 +202,7 @@ function ganTask(resolved: ResolvedCompare, ref: LossRefJson, seed: number): Gan
     stepsPerEpoch: c.stepsPerEpoch ?? 100,
     seed,
   };
+  return task;
 }
 
 /** A segmentation comparison's training of one loss on a seed (a U-Net from that seed's initial weights, on that seed's batches). */

@@ -499,7 +499,8 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
 
 /**
  * A GAN comparison (`task gan` files): the baseline pair (default the built-in non-saturating
- * `ns`) and each pair, trained by the tfjs engine's conditional DCGAN on the embedded digits.
+ * `ns`) and each pair, trained by the conditional DCGAN on the embedded digits (tfjs, or torch
+ * with --engine torch or a torch setting, as segmentation runs choose).
  * What a GAN run cannot do is refused here, before a run folder exists.
  */
 function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: string): ResolvedCompare {
@@ -510,7 +511,13 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
   const refuse = (what: string, why: string): never => {
     throw new ConfigError(`${what}: ${why}`);
   };
-  if (r.engine === 'torch') refuse('$.engine', "GAN runs train on the tfjs engine only for now: the torch engine cannot train a 'task gan' file yet (use --engine tfjs)");
+  // tfjs (embedded) unless torch is asked for, by name or by one of its settings (as segmentation runs).
+  const wantsTorch = r.engine === 'torch' || (r.engine !== 'tfjs' && (['python', 'device', 'precision', 'compile'] as const).some((k) => r[k] !== undefined && r[k] !== false));
+  if (r.engine === 'tfjs') {
+    for (const k of ['python', 'device', 'precision', 'compile'] as const) {
+      if (r[k] !== undefined && r[k] !== false) refuse(`$.${k}`, 'a torch engine setting; this run trains on tfjs (--engine tfjs)');
+    }
+  }
   if (r.model !== undefined) refuse('$.model', 'GAN runs train their own networks (a class-conditional DCGAN); the model option is for classification');
   if (r.width !== undefined) refuse('$.width', 'GAN runs set their networks\' width with gan.filters');
   if ((r.augmentations ?? ['none']).some((a) => a !== 'none')) refuse('$.augmentations', 'GAN runs train without augmentation');
@@ -531,6 +538,9 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
   const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
   if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
   const queue = r.queue ? queueTarget(r.queue, r.queuePasswordFile ? path.resolve(baseDir, r.queuePasswordFile) : undefined) : undefined;
+  // The torch engine's Python and devices, probed (or, on a queue, left to its workers) as for
+  // segmentation runs; the runner's DCGAN (gan.py) needs torch alone.
+  const choice = wantsTorch ? resolveEngine({ ...r, engine: 'torch' }, 'convnet', false, !!queue) : undefined;
   const g = r.gan ?? {};
   const D = GAN_DEFAULTS;
   const config: CompareConfigJson = {
@@ -557,17 +567,20 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
     lr: r.lr ?? D.lr,
     optimizer: 'adam',
     backend: r.backend ?? 'auto',
-    engine: 'tfjs',
+    engine: choice?.engine ?? 'tfjs',
+    ...(choice?.torch ? { torch: choice.torch } : {}),
     workers: r.workers ?? -1,
     ...(queue ? { queue: queue.url } : {}),
   };
   const runsDir = path.resolve(baseDir, r.runsDir ?? path.join('.lossmith', 'runs'));
+  const what = 'a class-conditional DCGAN on the embedded digits';
+  const workers = r.workers ?? choice?.defaultWorkers;
   return {
     config,
     sources,
     runsDir,
-    engineNote: `engine tfjs${queue ? " on the queue's workers" : ''} (GAN runs train on tfjs: a class-conditional DCGAN on the embedded digits)`,
-    ...(r.workers !== undefined ? { workers: r.workers } : {}),
+    engineNote: choice ? `${choice.note} (GAN: ${what})` : `engine tfjs${queue ? " on the queue's workers" : ''} (GAN runs train on tfjs unless --engine torch: ${what})`,
+    ...(workers !== undefined ? { workers } : {}),
     ...(queue ? { queue } : {}),
   };
 }

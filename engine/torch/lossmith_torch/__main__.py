@@ -1,6 +1,7 @@
 """Command line of the runner (protocol/torch-task.ts).
 
-    python3 -m lossmith_torch TASK.json   one task (TorchTask, or TorchSegTask: kind 'segmentation');
+    python3 -m lossmith_torch TASK.json   one task (TorchTask, TorchSegTask: kind 'segmentation',
+                                          or TorchGanTask: kind 'gan');
                                           exit 0 after a result, 2 after an error
     python3 -m lossmith_torch --serve     one task JSON per stdin line, answered in turn; exit 0 at EOF
     python3 -m lossmith_torch --probe     one TorchProbe line; exit 0 (also without torch)
@@ -56,8 +57,11 @@ def run_one(task_obj, emit, cache=None) -> bool:
     try:
         from .env import import_torch
         import_torch()
-        from .task import is_seg_task, parse_any_task
-        if is_seg_task(task_obj):
+        from .task import is_gan_task, is_seg_task, parse_any_task
+        if is_gan_task(task_obj):
+            from .gan import run_gan_task
+            run_gan_task(parse_any_task(task_obj), emit)
+        elif is_seg_task(task_obj):
             from .seg import run_seg_task
             run_seg_task(parse_any_task(task_obj), emit)  # a wrong kind is a bad-task error
         else:

@@ -12,7 +12,8 @@ Defaults are applied where the value is used (train.py), with the same values as
 engine/src/train.ts: lr 1e-3, warmup 0.1, cosine, batch 128, Adam, testWith 'best'.
 
 Segmentation tasks (TorchSegTask, `kind: 'segmentation'`) have their own dataclasses
-(`SegTask`), validated by `parse_seg_task`; `parse_any_task` dispatches on `kind`.
+(`SegTask`), validated by `parse_seg_task`; GAN tasks (TorchGanTask, `kind: 'gan'`) theirs
+(`GanTask`, `parse_gan_task`); `parse_any_task` dispatches on `kind`.
 """
 import math
 import re
@@ -469,15 +470,119 @@ def parse_seg_task(obj: Any) -> SegTask:
                    precision=precision, channelsLast=channels_last, compile=comp, threads=threads, stepEvery=step_every)
 
 
+# ---------------------------------------------------------------- GAN tasks
+
+GAN_TASK_KIND = 'gan'
+GAN_DATA_KINDS = ('tensors',)
+
+
+@dataclass
+class GanTrainSpec:
+    """The GAN settings of the tfjs trainer (train-gan.ts) and the training's length."""
+    zDim: int
+    filters: int
+    beta1: float
+    beta2: float
+    lr: float
+    batchSize: int
+    epochs: int
+    stepsPerEpoch: int
+    seed: int
+    samplesPerClass: int
+    clip: Optional[float] = None
+
+
+@dataclass
+class GanDataSpec:
+    kind: str
+    path: str
+
+
+@dataclass
+class GanTask:
+    """protocol/torch-task.ts TorchGanTask."""
+    version: int
+    kind: str
+    gLoss: LossSpec
+    dLoss: LossSpec
+    data: GanDataSpec
+    train: GanTrainSpec
+    device: str
+    precision: str
+    threads: Optional[int] = None
+    stepEvery: Optional[int] = None
+
+
+def parse_gan_task(obj: Any) -> GanTask:
+    """Validates a decoded TorchGanTask; raises RunnerError('bad-task')."""
+    c = _Checker()
+    known = tuple(f.name for f in fields(GanTask))
+    required = ('version', 'kind', 'gLoss', 'dLoss', 'data', 'train', 'device', 'precision')
+    d = c.obj(obj, 'task', known, required)
+    if d is None:
+        raise RunnerError('bad-task', 'task: ' + c.errors[0].split(': ', 1)[1] + '; send one JSON object per task (protocol/torch-task.ts)')
+    if 'version' in d and d['version'] != TORCH_TASK_VERSION:
+        c.err('task.version', 'must be %d, got %s (the Node side and the runner are from different Lossmith versions: reinstall them together)'
+              % (TORCH_TASK_VERSION, _show(d['version'])))
+    c.string(d, 'kind', 'task', (GAN_TASK_KIND,))
+    g_loss = _loss(c, d['gLoss'], 'task.gLoss') if 'gLoss' in d else None
+    d_loss = _loss(c, d['dLoss'], 'task.dLoss') if 'dLoss' in d else None
+    data = None
+    dd = c.obj(d['data'], 'task.data', ('kind', 'path'), ('kind', 'path')) if 'data' in d else None
+    if dd is not None:
+        dk = c.string(dd, 'kind', 'task.data', GAN_DATA_KINDS)
+        dp = c.string(dd, 'path', 'task.data')
+        if dk is not None and dp is not None:
+            data = GanDataSpec(kind=dk, path=dp)
+    train = None
+    tk = ('zDim', 'filters', 'beta1', 'beta2', 'lr', 'batchSize', 'epochs', 'stepsPerEpoch', 'seed', 'samplesPerClass', 'clip')
+    t = c.obj(d['train'], 'task.train', tk, tk[:-1]) if 'train' in d else None
+    if t is not None:
+        p = 'task.train'
+        v = dict(
+            zDim=c.num(t, 'zDim', p, lo=1, integer=True, required=True),
+            filters=c.num(t, 'filters', p, lo=1, integer=True, required=True),
+            beta1=c.num(t, 'beta1', p, lo=0, hi=1, hi_open=True, required=True),
+            beta2=c.num(t, 'beta2', p, lo=0, hi=1, hi_open=True, required=True),
+            lr=c.num(t, 'lr', p, lo=0, lo_open=True, required=True),
+            batchSize=c.num(t, 'batchSize', p, lo=1, integer=True, required=True),
+            epochs=c.num(t, 'epochs', p, lo=0, integer=True, required=True),
+            stepsPerEpoch=c.num(t, 'stepsPerEpoch', p, lo=1, integer=True, required=True),
+            seed=c.num(t, 'seed', p, integer=True, required=True),
+            samplesPerClass=c.num(t, 'samplesPerClass', p, lo=1, integer=True, required=True),
+        )
+        clip = c.num(t, 'clip', p, lo=0, lo_open=True)
+        if None not in v.values():
+            train = GanTrainSpec(clip=clip, **v)
+    device = c.string(d, 'device', 'task')
+    if device is not None and not DEVICE_RE.match(device):
+        c.err('task.device', "must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got %s" % _show(device))
+    precision = c.string(d, 'precision', 'task', PRECISIONS)
+    threads = c.num(d, 'threads', 'task', lo=1, integer=True)
+    step_every = c.num(d, 'stepEvery', 'task', lo=0, integer=True)
+    if c.errors:
+        raise RunnerError('bad-task', '; '.join(c.errors))
+    return GanTask(version=d['version'], kind=d['kind'], gLoss=g_loss, dLoss=d_loss, data=data, train=train, device=device,
+                   precision=precision, threads=threads, stepEvery=step_every)
+
+
+def is_gan_task(obj: Any) -> bool:
+    """Whether a decoded task is a GAN task (kind 'gan')."""
+    return isinstance(obj, GanTask) or (isinstance(obj, dict) and obj.get('kind') == GAN_TASK_KIND)
+
+
 def is_seg_task(obj: Any) -> bool:
     """Whether a decoded task is a segmentation task (its `kind`); a TorchTask has no kind."""
-    return isinstance(obj, SegTask) or (isinstance(obj, dict) and 'kind' in obj)
+    return isinstance(obj, SegTask) or (isinstance(obj, dict) and 'kind' in obj and obj['kind'] != GAN_TASK_KIND)
 
 
 def parse_any_task(obj: Any):
-    """A Task or a SegTask, by the object's `kind` (absent: a classification Task)."""
-    if isinstance(obj, dict) and 'kind' in obj and obj['kind'] != SEG_TASK_KIND:
-        raise RunnerError('bad-task', "task.kind: must be %r or absent (a classification task), got %s" % (SEG_TASK_KIND, _show(obj['kind'])))
+    """A Task, a SegTask or a GanTask, by the object's `kind` (absent: a classification Task)."""
+    if isinstance(obj, dict) and 'kind' in obj and obj['kind'] not in (SEG_TASK_KIND, GAN_TASK_KIND):
+        raise RunnerError('bad-task', "task.kind: must be %r, %r or absent (a classification task), got %s"
+                          % (SEG_TASK_KIND, GAN_TASK_KIND, _show(obj['kind'])))
+    if is_gan_task(obj):
+        return parse_gan_task(obj)
     return parse_seg_task(obj) if is_seg_task(obj) else parse_task(obj)
 
 

@@ -9,7 +9,7 @@ _sys.path.insert(0, _os.path.dirname(_os.path.abspath(__file__)))  # for helpers
 from helpers import EXAMPLES, example
 
 from lossmith_torch.errors import RunnerError
-from lossmith_torch.task import SegTask, Task, parse_any_task, parse_seg_task, parse_task, task_to_dict
+from lossmith_torch.task import GanTask, SegTask, Task, parse_any_task, parse_gan_task, parse_seg_task, parse_task, task_to_dict
 
 
 def base():
@@ -48,6 +48,23 @@ def seg_base():
         'compile': True,
         'threads': 4,
         'stepEvery': 2,
+    }
+
+
+def gan_base():
+    """A TorchGanTask with every field (protocol/torch-task.ts)."""
+    return {
+        'version': 1,
+        'kind': 'gan',
+        'gLoss': {'module': example('focal.py'), 'fn': 'wgan_gp_g'},
+        'dLoss': {'module': example('focal.py'), 'fn': 'wgan_gp_d', 'params': {'lambda_': 10}},
+        'data': {'kind': 'tensors', 'path': '/tmp/x.lmds'},
+        'train': {'zDim': 32, 'filters': 16, 'beta1': 0.5, 'beta2': 0.999, 'lr': 5e-4, 'batchSize': 64, 'epochs': 3,
+                  'stepsPerEpoch': 150, 'seed': 2, 'samplesPerClass': 100, 'clip': 0.01},
+        'device': 'cpu',
+        'precision': 'fp32',
+        'threads': 1,
+        'stepEvery': 6,
     }
 
 
@@ -159,8 +176,46 @@ class SegTaskTest(unittest.TestCase):
 
     def test_kind(self):
         d = seg_base()
-        d['kind'] = 'gan'
-        self.assertIn("task.kind: must be 'segmentation' or absent", self.bad(d))
+        d['kind'] = 'detection'
+        self.assertIn("task.kind: must be 'segmentation', 'gan' or absent", self.bad(d))
+
+
+class GanTaskTest(unittest.TestCase):
+    def bad(self, d):
+        with self.assertRaises(RunnerError) as cm:
+            parse_any_task(d)
+        self.assertEqual(cm.exception.code, 'bad-task')
+        self.assertNotIn('\n', cm.exception.message)
+        return cm.exception.message
+
+    def test_round_trip(self):
+        d = gan_base()
+        t = parse_any_task(d)
+        self.assertIsInstance(t, GanTask)
+        self.assertEqual(task_to_dict(t), d)
+        self.assertEqual(task_to_dict(parse_gan_task(d)), d)
+        minimal = {k: v for k, v in d.items() if k not in ('threads', 'stepEvery')}
+        minimal['train'] = {k: v for k, v in d['train'].items() if k != 'clip'}
+        self.assertEqual(task_to_dict(parse_any_task(minimal)), minimal)
+
+    def test_bad_fields(self):
+        d = gan_base()
+        d['train']['beta1'] = 1
+        d['train']['clip'] = 0
+        d['train']['zDim'] = 2.5
+        d['data']['kind'] = 'seg-tensors'
+        d['model'] = {'kind': 'dcgan'}
+        del d['dLoss']
+        msg = self.bad(d)
+        self.assertIn('task.train.beta1: must be a finite number >= 0 and < 1, got 1', msg)
+        self.assertIn('task.train.clip: must be a finite number > 0, got 0', msg)
+        self.assertIn('task.train.zDim: must be an integer >= 1, got 2.5', msg)
+        self.assertIn("task.data.kind: must be one of 'tensors'", msg)
+        self.assertIn('task.model: unknown field', msg)
+        self.assertIn('task.dLoss: is required', msg)
+        d = gan_base()
+        del d['train']['samplesPerClass']
+        self.assertIn('task.train.samplesPerClass: is required', self.bad(d))
 
 
 if __name__ == '__main__':

@@ -12,7 +12,12 @@
  *     (data/segmentation.ts, with the distance maps when the loss reads dist) and handed over
  *     as a segmentation LMDS file; the runner trains its U-Net and sends back predicted label
  *     maps (validation after each epoch, test at the end), from which every reported metric
- *     is computed here with data/seg-metrics.ts, the one implementation of the metrics.
+ *     is computed here with data/seg-metrics.ts, the one implementation of the metrics;
+ *   - GAN trainings (`gan`, a GanTask): the embedded digits go over as the classification LMDS
+ *     file; the runner trains its class-conditional DCGAN (lossmith_torch/gan.py) and sends back
+ *     generated digits (50 per class after each epoch, samplesPerClass at the end), from which
+ *     FD and the accuracies are computed here with the cached digit classifier on tfjs
+ *     (engines/tfjs/gan/train-gan.ts ganMetricsOf, the one implementation of the metrics).
  */
 import * as os from 'os';
 import * as zlib from 'zlib';
@@ -22,6 +27,10 @@ import { declaredTask } from '../../../../grammar/src/semantics';
 import {
   TORCH_TASK_VERSION,
   type TorchDataJson,
+  type TorchGanImagesJson,
+  type TorchGanMessage,
+  type TorchGanResultJson,
+  type TorchGanTask,
   type TorchLabelMapsJson,
   type TorchLossJson,
   type TorchSegMessage,
@@ -37,6 +46,9 @@ import {
   type EngineReadiness,
   type EngineRequest,
   type EngineStatus,
+  type GanMetricsJson,
+  type GanTask,
+  type GanTaskResult,
   type SegTask,
   type SegTaskResult,
   type TaskContext,
@@ -401,6 +413,162 @@ async function segmentTorch(task: SegTask, ctx: TaskContext): Promise<SegTaskRes
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// GAN trainings
+// ---------------------------------------------------------------------------------------------
+
+/** A GanTask with the torch engine's options (the run side sets them as for a SegTask). */
+/** A GanTask as the torch engine takes it (its torch options on the task). */
+export type TorchGanComputeTask = GanTask;
+
+const GAN_CLASSES = 10;
+const GAN_SIDE = 28;
+
+/** A GAN loss as the PyTorch exporter writes it, checked to be one (`NAME(d_real, d_fake[, grad_norm], *, params)`). */
+function exportedGanLoss(source: string, name: string, params: Record<string, number> | undefined): TorchLossJson {
+  const loss = exportedLoss(source, name, params);
+  if (declaredTask(parse(source).program) !== 'gan') throw new Error(`loss '${name}' is not a GAN loss (the file has no 'task gan' line)`);
+  return loss;
+}
+
+function checkGanTask(task: GanTask): void {
+  const s = task.gan;
+  for (const [name, v, min] of [['batchSize', task.batchSize, 1], ['epochs', task.epochs, 0], ['stepsPerEpoch', task.stepsPerEpoch, 1], ['gan.zDim', s.zDim, 1], ['gan.filters', s.filters, 1], ['gan.samplesPerClass', s.samplesPerClass, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new Error(`GAN task: ${name} must be a whole number >= ${min}, got ${v}`);
+  }
+  if (!(task.lr > 0)) throw new Error(`GAN task: lr must be > 0, got ${task.lr}`);
+  if (s.clip !== undefined && !(s.clip > 0)) throw new Error(`GAN task: gan.clip must be > 0, got ${s.clip}`);
+}
+
+/** The runner's task for a GAN task (the losses exported first, then the digits' data file written once per worker). */
+export function torchGanTask(task: GanTask, device: string, opts: TorchOptionsJson): TorchGanTask {
+  checkGanTask(task);
+  const gLoss = exportedGanLoss(task.lossSource, task.gLoss, task.params);
+  const dLoss = exportedGanLoss(task.lossSource, task.dLoss, task.params);
+  const key = datasetKey(task.dataset);
+  let file = dataFiles.get(key);
+  if (!file) {
+    file = writeLmds(cachedDataset(task.dataset));
+    dataFiles.set(key, file);
+  }
+  const s = task.gan;
+  return {
+    version: TORCH_TASK_VERSION,
+    kind: 'gan',
+    gLoss,
+    dLoss,
+    data: { kind: 'tensors', path: file },
+    train: {
+      zDim: s.zDim,
+      filters: s.filters,
+      beta1: s.beta1,
+      beta2: s.beta2,
+      lr: task.lr,
+      batchSize: task.batchSize,
+      epochs: task.epochs,
+      stepsPerEpoch: task.stepsPerEpoch,
+      seed: task.seed,
+      samplesPerClass: s.samplesPerClass,
+      ...(s.clip !== undefined ? { clip: s.clip } : {}),
+    },
+    device: device as TorchGanTask['device'],
+    precision: opts.precision,
+    ...(device === 'cpu' ? { threads: cpuThreads() } : {}),
+    stepEvery: Math.max(1, Math.floor(task.stepsPerEpoch / 25)),
+  };
+}
+
+/** Generated digits from the runner: NHWC float32 in [0, 1] and the class of each (i mod 10). */
+export function decodeGanImages(m: TorchGanImagesJson, perClass: number): { x: Float32Array; labels: Int32Array } {
+  const n = perClass * GAN_CLASSES;
+  if (m.encoding !== 'uint8-zlib-base64') throw new Error(`internal: images in an unknown encoding '${m.encoding}'`);
+  if (m.n !== n || m.height !== GAN_SIDE || m.width !== GAN_SIDE) throw new Error(`internal: the runner generated ${m.n} digits of ${m.height}x${m.width}, expected ${n} of ${GAN_SIDE}x${GAN_SIDE}`);
+  const raw = zlib.inflateSync(Buffer.from(m.data, 'base64'));
+  if (raw.length !== n * GAN_SIDE * GAN_SIDE) throw new Error(`internal: images of ${raw.length} bytes, expected ${n * GAN_SIDE * GAN_SIDE}`);
+  const x = new Float32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) x[i] = raw[i] / 255;
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) labels[i] = i % GAN_CLASSES;
+  return { x, labels };
+}
+
+async function ganTorch(task: TorchGanComputeTask, ctx: TaskContext): Promise<GanTaskResult & { dMaxAbsWeight?: number }> {
+  const t0 = performance.now();
+  const opts: TorchOptionsJson = task.torch ?? { python: requestedPython(), device: 'auto', precision: 'auto' };
+  const device = deviceFor(opts);
+  const tt = torchGanTask(task, device, opts);
+  const ds = cachedDataset(task.dataset);
+  if (ds.shape.join() !== '28,28,1' || ds.numClasses !== GAN_CLASSES) {
+    throw new Error(`GAN runs train on 28x28 grey digits in 10 classes; ${ds.name} is ${ds.shape.join('x')} in ${ds.numClasses} classes`);
+  }
+  const dataset = { name: ds.name, train: ds.train.n, val: ds.val.n, test: ds.test.n, classes: ds.numClasses };
+  // The metrics' feature space: the digit classifier on tfjs in this worker (loaded only for GAN tasks).
+  const [{ ensureBackend }, { digitClassifier }, { ganMetricsOf }] = await Promise.all([import('../tfjs/index'), import('../tfjs/gan/classifier'), import('../tfjs/gan/train-gan')]);
+  const tfBackend = await ensureBackend(task.backend);
+  const clf = await digitClassifier(task.gan.classifier, tfBackend.name, ctx.signal);
+  const classifier = { file: clf.file, trainedNow: clf.trainedNow, testAccuracy: clf.testAccuracy };
+  const metricsOf = (m: TorchGanImagesJson, perClass: number): GanMetricsJson => {
+    const { x, labels } = decodeGanImages(m, perClass);
+    return ganMetricsOf(x, labels, clf);
+  };
+  const runner = runnerFor(opts.python);
+  const history: GanTaskResult['history'] = [];
+  let backend: BackendJson | undefined;
+  let lastStep = -Infinity;
+  let stepsSeen = 0;
+  const none: GanMetricsJson = { fd: null, genAccuracy: null, perClassAccuracy: new Array<null>(GAN_CLASSES).fill(null), classifierAccuracy: clf.testAccuracy };
+  const backendOr = (): BackendJson => backend ?? { name: 'torch', engine: 'torch', device: 'cpu', threads: 0, detail: 'torch', warnings: [] };
+  let res: TorchGanResultJson;
+  try {
+    res = (await runner.run(
+      tt as unknown as TorchTask,
+      (raw) => {
+        const m = raw as unknown as TorchGanMessage;
+        if (m.type === 'info') {
+          const i = m.info;
+          backend = { name: 'torch', engine: 'torch', device: i.device.startsWith('cpu') ? 'cpu' : 'gpu', threads: i.threads, detail: describeTorch(i), warnings: [], torch: i };
+          ctx.progress({ kind: 'backend', backend, pid: i.pid });
+        } else if (m.type === 'gan-epoch') {
+          const e = m.epoch;
+          const quick = metricsOf(m.samples, 50);
+          const rec = { epoch: e.epoch, dLoss: e.dLoss, gLoss: e.gLoss, fd: quick.fd, genAccuracy: quick.genAccuracy, ms: e.ms };
+          history.push(rec);
+          stepsSeen = e.epoch * task.stepsPerEpoch;
+          ctx.progress({ kind: 'gan-epoch', epoch: rec });
+        } else if (m.type === 'step') {
+          stepsSeen = m.step + 1;
+          if (m.steps && performance.now() - lastStep >= STEP_PROGRESS_MS) {
+            lastStep = performance.now();
+            ctx.progress({ kind: 'step', step: m.step + 1, steps: m.steps, epoch: m.epoch, epochs: task.epochs });
+          }
+        }
+      },
+      ctx.signal,
+    )) as unknown as TorchGanResultJson;
+  } catch (e) {
+    if (e instanceof RunnerError && e.code === 'cancelled') {
+      if (runners.get(opts.python) === runner) runners.delete(opts.python);
+      return { status: 'cancelled', history, metrics: none, steps: stepsSeen, wallMs: performance.now() - t0, backend: backendOr(), pid: backend?.torch?.pid ?? process.pid, dataset, classifier, reason: 'cancelled' };
+    }
+    if (e instanceof RunnerError && e.code !== 'internal') throw new Error(`torch engine: ${e.message}`);
+    throw e;
+  }
+  const metrics = res.status === 'completed' && res.samples ? metricsOf(res.samples, task.gan.samplesPerClass) : none;
+  return {
+    status: res.status,
+    history,
+    metrics,
+    steps: res.steps,
+    wallMs: performance.now() - t0,
+    backend: backendOr(),
+    pid: backend?.torch?.pid ?? process.pid,
+    dataset,
+    classifier,
+    dMaxAbsWeight: res.dMaxAbsWeight,
+    ...(res.reason ? { reason: res.reason } : {}),
+  };
+}
+
 /** Whether the torch engine can serve a request: its Python, torch and device, in one line when not. */
 function prepare(req: EngineRequest): EngineReadiness {
   const probe = probePython(req.python);
@@ -452,6 +620,7 @@ export const engine: ComputeEngine = {
   models: ENGINE_MODELS.torch,
   train: trainTorch,
   segment: segmentTorch,
+  gan: ganTorch,
   prepare,
   status,
   shutdown() {

@@ -98,6 +98,15 @@ function generateDigits(nets: GanNets, zDim: number, perClass: number, seed: num
 /** FD and accuracies of generated digits under the classifier. */
 export function ganMetrics(nets: GanNets, zDim: number, perClass: number, seed: number, clf: DigitClassifier): GanMetricsJson {
   const { x, labels } = generateDigits(nets, zDim, perClass, seed);
+  return ganMetricsOf(x, labels, clf);
+}
+
+/**
+ * FD and accuracies of generated digits x (28x28x1 each, NHWC float32 in [0, 1]), image i made
+ * for class labels[i], under the classifier: the one implementation of the GAN metrics (the
+ * torch engine computes them with it from the digits its runner sends).
+ */
+export function ganMetricsOf(x: Float32Array, labels: Int32Array, clf: DigitClassifier): GanMetricsJson {
   const n = labels.length;
   const { features, dim, predictions } = featuresOf(clf.model, x, n, [28, 28, 1]);
   let fd: number | null = null;
