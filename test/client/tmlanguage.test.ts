@@ -76,7 +76,7 @@ test('builtin rules list exactly the callable builtins, by category', () => {
   const fromTable = [...new Set(BUILTINS.filter((b) => b.callable).map((b) => b.name))].sort();
   assert.deepEqual(fromGrammar, fromTable);
   for (const p of grammar.repository.builtin.patterns as Rule[]) {
-    const cat = /^support\.function\.builtin\.(\w+)\.loss$/.exec(p.name ?? '')?.[1];
+    const cat = /^support\.function\.builtin\.([\w-]+)\.loss$/.exec(p.name ?? '')?.[1];
     assert.ok(cat, p.name);
     for (const name of listed(p.match)) assert.equal(BUILTINS.find((b) => b.name === name && b.callable)?.category, cat, name);
   }

@@ -647,3 +647,41 @@ export function loadSegmentation(spec: string, opts: SegLoadOptions): SegDataset
   }
   return loadSegmentationFolder(dir, { seed: opts.seed, valFraction: opts.valFraction });
 }
+
+/**
+ * A segmentation training's data as both engines use it: the dataset (built or read once per
+ * process, by spec, seed, folder base and, for the built-in one, its canvas and split sizes),
+ * the foreground fraction of its training masks, and the training split's signed distance
+ * maps (`withDist`: computed once, on the first loss that reads `dist`).
+ */
+export interface SegTrainingData {
+  ds: SegDataset;
+  /** Mean over the training pixels of [mask != 0]. */
+  foreground: number;
+  /** Signed distance maps of the training masks, NHWC with the classes last (once asked for). */
+  dist?: Float32Array;
+}
+
+const trainingData = new Map<string, SegTrainingData>();
+
+/** The cache key of a training's data (also the key engines keep what they derive under). */
+export function segDataKey(dataset: { spec: string; seed: number; cwd?: string }, seg: { size: number; train: number; val: number; test: number }): string {
+  return JSON.stringify([dataset.spec, dataset.seed, dataset.cwd ?? null, seg.size, seg.train, seg.val, seg.test]);
+}
+
+export function segTrainingData(dataset: { spec: string; seed: number; cwd?: string }, seg: { size: number; train: number; val: number; test: number }, withDist: boolean): SegTrainingData {
+  const key = segDataKey(dataset, seg);
+  let d = trainingData.get(key);
+  if (!d) {
+    const ds = loadSegmentation(dataset.spec, { seed: dataset.seed, cwd: dataset.cwd, size: seg.size, train: seg.train, val: seg.val, test: seg.test });
+    let fg = 0;
+    const m = ds.train.masks;
+    for (let i = 0; i < m.length; i++) if (m[i] !== 0) fg++;
+    d = { ds, foreground: m.length > 0 ? fg / m.length : 0 };
+    // A handful of configurations at most per run; keep memory bounded anyway.
+    if (trainingData.size >= 4) trainingData.delete(trainingData.keys().next().value as string);
+    trainingData.set(key, d);
+  }
+  if (withDist && !d.dist) d.dist = signedDistanceMaps(d.ds.train.masks, d.ds.train.n, d.ds.height, d.ds.width, d.ds.classes);
+  return d;
+}

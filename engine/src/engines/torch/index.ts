@@ -58,7 +58,7 @@ import {
 } from '../../compute/types';
 import { cachedDataset, datasetKey, imageFolderRoot } from '../../data';
 import { segMetrics } from '../../data/seg-metrics';
-import { loadSegmentation, signedDistanceMaps, type SegDataset, type SegSplit } from '../../data/segmentation';
+import { segDataKey, segTrainingData, type SegSplit, type SegTrainingData } from '../../data/segmentation';
 import { writeLmds, writeSegLmds } from './lmds';
 import { deviceProblem, probePython, requestedPython, resolveDevice } from './python';
 import { describeTorch, RunnerError, RunnerProcess } from './runner';
@@ -210,45 +210,19 @@ async function trainTorch(task: TrainTask, ctx: TaskContext): Promise<TrainTaskR
 // Segmentation
 // ---------------------------------------------------------------------------------------------
 
-/** A segmentation task's data in this worker, with the file handed to the runner. */
-interface SegData {
-  ds: SegDataset;
-  /** Mean over the training pixels of [mask != 0]. */
-  foreground: number;
-  /** The data file and whether it holds the training distance maps (a file with them serves every loss). */
-  file?: string;
-  fileHasDist: boolean;
-}
+/** The data file of a segmentation dataset in this worker, and whether it holds the training distance maps (a file with them serves every loss). */
+const segFiles = new Map<string, { file: string; hasDist: boolean }>();
 
-const segCache = new Map<string, SegData>();
-
-/** The cache key of a task's data (the tfjs engine's: the dataset and, for the built-in one, its sizes). */
-function segDataKey(task: SegTask): string {
-  const s = task.seg;
-  return JSON.stringify([task.dataset.spec, task.dataset.seed, task.dataset.cwd ?? null, s.size, s.train, s.val, s.test]);
-}
-
-/** The task's data, loaded once per worker, and its data file (written again, with the distance maps, for the first loss that reads dist). */
-function segData(task: SegTask, withDist: boolean): SegData & { file: string } {
-  const key = segDataKey(task);
-  let d = segCache.get(key);
-  if (!d) {
-    const s = task.seg;
-    const ds = loadSegmentation(task.dataset.spec, { seed: task.dataset.seed, cwd: task.dataset.cwd, size: s.size, train: s.train, val: s.val, test: s.test });
-    let fg = 0;
-    const m = ds.train.masks;
-    for (let i = 0; i < m.length; i++) if (m[i] !== 0) fg++;
-    d = { ds, foreground: m.length > 0 ? fg / m.length : 0, fileHasDist: false };
-    if (segCache.size >= 4) segCache.delete(segCache.keys().next().value as string);
-    segCache.set(key, d);
+/** The task's data (data/segmentation.ts, shared with the tfjs engine) and its data file (written again, with the distance maps, for the first loss that reads dist). */
+function segData(task: SegTask, withDist: boolean): SegTrainingData & { file: string } {
+  const d = segTrainingData(task.dataset, task.seg, withDist);
+  const key = segDataKey(task.dataset, task.seg);
+  let f = segFiles.get(key);
+  if (!f || (withDist && !f.hasDist)) {
+    f = { file: writeSegLmds(d.ds, withDist ? d.dist : undefined), hasDist: withDist };
+    segFiles.set(key, f);
   }
-  if (!d.file || (withDist && !d.fileHasDist)) {
-    const ds = d.ds;
-    const dist = withDist ? signedDistanceMaps(ds.train.masks, ds.train.n, ds.height, ds.width, ds.classes) : undefined;
-    d.file = writeSegLmds(ds, dist);
-    d.fileHasDist = withDist;
-  }
-  return d as SegData & { file: string };
+  return { ...d, file: f.file };
 }
 
 /**
@@ -287,7 +261,7 @@ function checkSegTask(task: SegTask): void {
  * first (a loss that does not compile fails with the exporter's message before any data is
  * built or the runner started), then the data file is written (once per worker and dataset).
  */
-function prepareSeg(task: SegTask, device: string, opts: TorchOptionsJson): { tt: TorchSegTask; data: SegData } {
+function prepareSeg(task: SegTask, device: string, opts: TorchOptionsJson): { tt: TorchSegTask; data: SegTrainingData & { file: string } } {
   checkSegTask(task);
   const { loss, readsDist } = exportedSegLoss(task.lossSource, task.lossName, task.params);
   const data = segData(task, readsDist);
@@ -417,7 +391,6 @@ async function segmentTorch(task: SegTask, ctx: TaskContext): Promise<SegTaskRes
 // GAN trainings
 // ---------------------------------------------------------------------------------------------
 
-/** A GanTask with the torch engine's options (the run side sets them as for a SegTask). */
 /** A GanTask as the torch engine takes it (its torch options on the task). */
 export type TorchGanComputeTask = GanTask;
 

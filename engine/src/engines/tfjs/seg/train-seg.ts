@@ -4,7 +4,7 @@
  * images.
  *
  * Order of work: the loss is compiled first (a bad file fails with its compile error before any
- * data is loaded or network built), then the data (once per process, see `segData`), then the
+ * data is loaded or network built), then the data (once per process, `segTrainingData` in data/segmentation.ts), then the
  * network and Adam.
  *
  * Per step, on a batch of training images (a stream reshuffled every pass, as in train.ts):
@@ -25,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { STEP_PROGRESS_MS, type SegEpochJson, type SegMetricsJson, type SegTask, type SegTaskResult, type TaskContext, type TrainStatus } from '../../../compute/types';
-import { loadSegmentation, signedDistanceMaps, type SegDataset, type SegSplit } from '../../../data/segmentation';
+import { segTrainingData, type SegSplit } from '../../../data/segmentation';
 import { segMetrics } from '../../../data/seg-metrics';
 import { Rng } from '../../../rng';
 import { compileImageSource, type ImageLossFn } from '../compile';
@@ -41,45 +41,6 @@ const EVAL_BATCH = 64;
 
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** A loaded dataset, with what trainings of it derive once: the training distance maps, the foreground fraction. */
-interface SegData {
-  ds: SegDataset;
-  /** Mean over the training pixels of [mask != 0]. */
-  foreground: number;
-  /** Signed distance maps of the training masks, [n, H*W, K] (computed on first need). */
-  dist?: Float32Array;
-}
-
-const cache = new Map<string, SegData>();
-
-/** The cache key of a task's data: the dataset and, for the built-in one, the split sizes. */
-function dataKey(task: SegTask): string {
-  const s = task.seg;
-  return JSON.stringify([task.dataset.spec, task.dataset.seed, task.dataset.cwd ?? null, s.size, s.train, s.val, s.test]);
-}
-
-/**
- * A task's data, loaded once per process (by spec, seed, folder base and sizes: 'digits-clutter'
- * is built with task.seg's canvas size and split sizes; folders keep their own), with the
- * training split's distance maps when `withDist` (computed at most once per dataset).
- */
-function segData(task: SegTask, withDist: boolean): SegData {
-  const key = dataKey(task);
-  let d = cache.get(key);
-  if (!d) {
-    const s = task.seg;
-    const ds = loadSegmentation(task.dataset.spec, { seed: task.dataset.seed, cwd: task.dataset.cwd, size: s.size, train: s.train, val: s.val, test: s.test });
-    let fg = 0;
-    const m = ds.train.masks;
-    for (let i = 0; i < m.length; i++) if (m[i] !== 0) fg++;
-    d = { ds, foreground: m.length > 0 ? fg / m.length : 0 };
-    // A handful of configurations at most per run; keep memory bounded anyway.
-    if (cache.size >= 4) cache.delete(cache.keys().next().value as string);
-    cache.set(key, d);
-  }
-  if (withDist && !d.dist) d.dist = signedDistanceMaps(d.ds.train.masks, d.ds.train.n, d.ds.height, d.ds.width, d.ds.classes);
-  return d;
-}
 
 /** Per-pixel argmax of the network's logits over a split: class indices, n*H*W. */
 export function predictMasks(net: UNet, split: SegSplit, H: number, W: number, channels: number): Int32Array {
@@ -112,7 +73,7 @@ export async function trainSegmentation(task: SegTask, backendName: string, ctx:
   }
   if (!(task.lr > 0)) throw new Error(`segmentation task: lr must be > 0, got ${task.lr}`);
   const needDist = loss.reads.has('dist');
-  const data = segData(task, needDist);
+  const data = segTrainingData(task.dataset, task.seg, needDist);
   const ds = data.ds;
   const { height: H, width: W, channels: CH, classes: K } = ds;
   if (ds.train.n === 0) throw new Error(`segmentation dataset ${ds.name} has no training images`);
