@@ -403,6 +403,10 @@ function slug(s: string): string {
 function describeSurrogate(cfg: EvolveConfig, augment: string): string {
   const s = cfg.surrogate;
   const st = s.stage2 ?? s.stage1;
+  if (cfg.task === 'segmentation' && s.seg) {
+    const data = s.dataset === 'digits-clutter' ? `digits-clutter (${s.seg.size}×${s.seg.size}, ${s.seg.train} training images)` : s.dataset;
+    return `U-Net (${s.seg.filters} filters) on ${data}, ${st.epochs} epoch(s) x ${st.stepsPerEpoch ?? 'all'} steps, batch ${s.batchSize}, lr ${s.tuneLr ? `tuned on ${s.tuneLr.join(', ')}` : s.lr}, seed ${s.seed}`;
+  }
   return `${s.model.kind}${s.model.hidden ? ` [${s.model.hidden.join(',')}]` : ''}${s.model.width ? ` width ${s.model.width}` : ''} on ${s.dataset}` +
     `${s.maxTrain ? ` (${s.maxTrain} training images)` : ''}, augment ${augment}, ${st.epochs} epoch(s) x ${st.stepsPerEpoch ?? 'all'} steps, batch ${s.batchSize}, lr ${s.tuneLr ? `tuned on ${s.tuneLr.join(', ')}` : s.lr}, seed ${s.seed}`;
 }
@@ -446,7 +450,7 @@ function writeResults(run: RunHandle, state: RunState, searches: Search[], statu
         : [];
       const comments = [
         `Lossmith evolve run ${run.id}${multi ? `, search under augmentation '${st.augment}'` : ''}: rank ${k + 1} of ${cfg.topK}`,
-        `fitness (best validation accuracy) ${r4(rec.fitness)}${tunedLr(rec) ? ` at lr ${tunedLr(rec)}` : ''}; cross-entropy on the same surrogate and seed: ${r4(st.baseline.fitness)}${tunedLr(st.baseline) ? ` at lr ${tunedLr(st.baseline)}` : ''}`,
+        `fitness (best validation ${cfg.task === 'segmentation' ? 'Dice' : 'accuracy'}) ${r4(rec.fitness)}${tunedLr(rec) ? ` at lr ${tunedLr(rec)}` : ''}; ${cfg.task === 'segmentation' ? 'cross-entropy per pixel' : 'cross-entropy'} on the same surrogate and seed: ${r4(st.baseline.fitness)}${tunedLr(st.baseline) ? ` at lr ${tunedLr(st.baseline)}` : ''}`,
         `surrogate: ${describeSurrogate(cfg, st.augment)}`,
         ...finalLine,
         `lineage (newest first):`,

@@ -18,6 +18,7 @@ import { runEvolve } from '../../../engine/src/evolve/run';
 import type { EvalJob } from '../../../engine/src/evolve/search';
 import { fakeEvaluate } from './fake-fitness';
 import { tmpDir } from '../../helpers/tmp';
+import { main } from '../../../engine/src/cli';
 
 const SEG = path.join(__dirname, '..', '..', '..', '..', 'examples', 'segmentation');
 const DICE_REGION = 'task segmentation\nlet tp = sum_px(p * y)\nlet sp = sum_px(p)\nlet sy = sum_px(y)\nloss candidate = mean(1 - pdiv(tp + tp, sp + sy))\n';
@@ -130,4 +131,31 @@ test('a segmentation search with a fake surrogate: seeds from the catalogue, reg
   const random = Object.values(st.cands).filter((c) => c.origin === 'random').map((c) => genomeFromSource(c.text, 'candidate').form);
   assert.ok(random.length > 0 && random.every((f) => f === 'region'), random.join(','));
   assert.ok(forms.length > 0);
+});
+
+test('lossmith evolve --task segmentation with the real U-Net surrogate: a tiny search to its end, best files that train', async () => {
+  const dir = tmpDir('lossmith-evolve-seg-real-');
+  const config = path.join(dir, 'tiny.evolve.json');
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      task: 'segmentation', population: 3, sample: 2, steps: 2, initialCandidates: 4, workers: 0, finalSeeds: 0, topK: 2,
+      surrogate: { backend: 'wasm', seg: { size: 24, train: 96, val: 32, test: 32, filters: 4 }, stage1: { epochs: 1, stepsPerEpoch: 4, passRatio: 0.5 }, stage2: { epochs: 1, stepsPerEpoch: 6 } },
+    }),
+  );
+  const io = { stdout: '', stderr: '', out: (s: string) => void (io.stdout += s), err: (s: string) => void (io.stderr += s) };
+  const code = await main(['evolve', '--config', config, '--root', dir], io);
+  assert.equal(code, 0, io.stderr + io.stdout);
+  assert.match(io.stdout, /status done/);
+  const [id] = fs.readdirSync(path.join(dir, '.lossmith', 'runs'));
+  const run = path.join(dir, '.lossmith', 'runs', id);
+  const best = fs.readdirSync(run).filter((f) => /^best-\d+\.loss$/.test(f));
+  assert.ok(best.length >= 1);
+  for (const f of best) {
+    const text = fs.readFileSync(path.join(run, f), 'utf8');
+    assert.match(text, /^# fitness \(best validation Dice\) \d\.\d+; cross-entropy per pixel on the same surrogate and seed: \d\.\d+$/m);
+    assert.match(text, /^# surrogate: U-Net \(4 filters\) on digits-clutter \(24×24, 96 training images\)/m);
+    assert.match(text, /^task segmentation$/m);
+    assert.deepEqual(checkText(text).diagnostics.filter((d) => d.severity === 'error'), [], text);
+  }
 });
