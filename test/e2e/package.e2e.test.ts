@@ -61,7 +61,7 @@ test('lossmith.vsix contains only what the extension needs, and is small', { tim
     /^extension\/language-configuration\.json$/,
     /^extension\/snippets\/loss\.code-snippets$/,
     /^extension\/icons\/[\w-]+\.(svg|png)$/,
-    /^extension\/examples\/(?:(?:gan|detection)\/)?[\w-]+\.loss$/,
+    /^extension\/examples\/(?:(?:gan|detection|segmentation)\/)?[\w-]+\.loss$/,
   ];
   const stray = entries.filter((e) => !allowed.some((re) => re.test(e.name)));
   assert.deepEqual(stray, [], 'unexpected files in the .vsix');
