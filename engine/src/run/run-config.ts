@@ -376,6 +376,39 @@ function resolveLossSpec(spec: string | { file: string; loss?: string; params?: 
   return lf.losses.map((loss) => ({ file: o.file, loss, source: lf.source, task, ...(params ? { params } : {}) }));
 }
 
+/** The refs of a comparison's losses (baseline first) under unique labels, and each label's source. */
+function labelledRefs(pending: PendingLoss[]): { refs: LossRefJson[]; sources: Map<string, string> } {
+  const labels = uniqueLabels(pending);
+  const sources = new Map<string, string>();
+  const refs = pending.map((p, i) => {
+    sources.set(labels[i], p.source);
+    return { label: labels[i], file: p.file, loss: p.loss, ...(p.params ? { params: p.params } : {}) };
+  });
+  return { refs, sources };
+}
+
+/** The training seeds: as listed, or 1..n (default 3); none twice. */
+function seedList(r: Pick<RawCompareConfig, 'seeds'>): number[] {
+  const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
+  if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
+  return seeds;
+}
+
+const TORCH_SETTINGS = ['python', 'device', 'precision', 'compile'] as const;
+
+/**
+ * The engine of a GAN or segmentation run: tfjs (the embedded default) unless torch is asked
+ * for, by name or by one of its settings; then its Python and devices are probed (or, on a
+ * queue, left to its workers) as for classification runs. The model named for the check is any
+ * conv net both engines train: the runner's DCGAN and U-Net (gan.py, seg.py) need torch alone.
+ */
+function torchIfAsked(r: RawCompareConfig, remote: boolean): EngineChoice | undefined {
+  const given = TORCH_SETTINGS.filter((k) => r[k] !== undefined && r[k] !== false);
+  if (r.engine === 'tfjs' && given.length) throw new ConfigError(`$.${given[0]}: a torch engine setting; this run trains on tfjs (--engine tfjs)`);
+  if (r.engine !== 'torch' && !given.length) return undefined;
+  return resolveEngine({ ...r, engine: 'torch' }, 'convnet', false, remote);
+}
+
 function uniqueLabels(items: PendingLoss[]): string[] {
   const labels: string[] = [];
   const used = new Set<string>();
@@ -416,12 +449,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
   if (r.gan) throw new ConfigError(`$.gan${Object.keys(r.gan).length === 1 ? `.${Object.keys(r.gan)[0]}` : ''}: GAN settings are for 'task gan' files; the losses compared are classification losses`);
   if (r.maxTest !== undefined) throw new ConfigError("$.maxTest: only for segmentation runs (the test images of digits-clutter); classification data keeps its test split");
   const pending: PendingLoss[] = [base[0], ...given];
-  const labels = uniqueLabels(pending);
-  const sources = new Map<string, string>();
-  const refs: LossRefJson[] = pending.map((p, i) => {
-    sources.set(labels[i], p.source);
-    return { label: labels[i], file: p.file, loss: p.loss, ...(p.params ? { params: p.params } : {}) };
-  });
+  const { refs, sources } = labelledRefs(pending);
 
   const augmentations = r.augmentations ?? ['none'];
   augmentations.forEach((a, i) => {
@@ -432,8 +460,7 @@ export function resolveCompareConfig(raw: unknown, baseDir: string, opts: { vali
     }
   });
   if (new Set(augmentations).size !== augmentations.length) throw new ConfigError('$.augmentations: listed twice');
-  const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
-  if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
+  const seeds = seedList(r);
   const optimizer = r.optimizer ?? 'adam';
   let sam: CompareConfigJson['sam'];
   if (r.sam) {
@@ -511,13 +538,6 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
   const refuse = (what: string, why: string): never => {
     throw new ConfigError(`${what}: ${why}`);
   };
-  // tfjs (embedded) unless torch is asked for, by name or by one of its settings (as segmentation runs).
-  const wantsTorch = r.engine === 'torch' || (r.engine !== 'tfjs' && (['python', 'device', 'precision', 'compile'] as const).some((k) => r[k] !== undefined && r[k] !== false));
-  if (r.engine === 'tfjs') {
-    for (const k of ['python', 'device', 'precision', 'compile'] as const) {
-      if (r[k] !== undefined && r[k] !== false) refuse(`$.${k}`, 'a torch engine setting; this run trains on tfjs (--engine tfjs)');
-    }
-  }
   if (r.model !== undefined) refuse('$.model', 'GAN runs train their own networks (a class-conditional DCGAN); the model option is for classification');
   if (r.width !== undefined) refuse('$.width', 'GAN runs set their networks\' width with gan.filters');
   if ((r.augmentations ?? ['none']).some((a) => a !== 'none')) refuse('$.augmentations', 'GAN runs train without augmentation');
@@ -529,18 +549,10 @@ function resolveGanCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
   const spec = r.dataset ?? 'mnist';
   if (spec !== 'mnist') refuse('$.dataset', `GAN runs train on the embedded digits (mnist) only: the digit classifier behind their metrics knows those (got '${spec}')`);
   const pending = [base[0], ...given];
-  const labels = uniqueLabels(pending);
-  const sources = new Map<string, string>();
-  const refs: LossRefJson[] = pending.map((p, i) => {
-    sources.set(labels[i], p.source);
-    return { label: labels[i], file: p.file, loss: p.loss, ...(p.params ? { params: p.params } : {}) };
-  });
-  const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
-  if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
+  const { refs, sources } = labelledRefs(pending);
+  const seeds = seedList(r);
   const queue = r.queue ? queueTarget(r.queue, r.queuePasswordFile ? path.resolve(baseDir, r.queuePasswordFile) : undefined) : undefined;
-  // The torch engine's Python and devices, probed (or, on a queue, left to its workers) as for
-  // segmentation runs; the runner's DCGAN (gan.py) needs torch alone.
-  const choice = wantsTorch ? resolveEngine({ ...r, engine: 'torch' }, 'convnet', false, !!queue) : undefined;
+  const choice = torchIfAsked(r, !!queue);
   const g = r.gan ?? {};
   const D = GAN_DEFAULTS;
   const config: CompareConfigJson = {
@@ -635,13 +647,6 @@ function resolveSegCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
     throw new ConfigError(`${what}: ${why}`);
   };
   const D = SEG_DEFAULTS;
-  // tfjs (embedded) unless torch is asked for, by name or by one of its settings.
-  const wantsTorch = r.engine === 'torch' || (r.engine !== 'tfjs' && (['python', 'device', 'precision', 'compile'] as const).some((k) => r[k] !== undefined && r[k] !== false));
-  if (r.engine === 'tfjs') {
-    for (const k of ['python', 'device', 'precision', 'compile'] as const) {
-      if (r[k] !== undefined && r[k] !== false) refuse(`$.${k}`, 'a torch engine setting; this run trains on tfjs (--engine tfjs)');
-    }
-  }
   if (r.model !== undefined && r.model !== 'unet') refuse('$.model', `segmentation runs train a small U-Net (unet), got '${r.model}'`);
   if (r.arch !== undefined || r.init !== undefined) refuse(r.arch !== undefined ? '$.arch' : '$.init', 'segmentation runs train their U-Net from scratch');
   if (r.bnMomentum !== undefined) refuse('$.bnMomentum', 'the U-Net of segmentation runs has no batch norm');
@@ -664,19 +669,10 @@ function resolveSegCompare(r: RawCompareConfig, given: PendingLoss[], baseDir: s
   if (size < CLUTTER_DIGIT_SIDE) refuse('$.imageSize', `digits-clutter's canvas must be at least ${CLUTTER_DIGIT_SIDE} pixels (the target digit's side), got ${size}`);
   const filters = r.width !== undefined ? Math.max(1, Math.round(D.filters * r.width)) : D.filters;
   const pending = [base[0], ...given];
-  const labels = uniqueLabels(pending);
-  const sources = new Map<string, string>();
-  const refs: LossRefJson[] = pending.map((p, i) => {
-    sources.set(labels[i], p.source);
-    return { label: labels[i], file: p.file, loss: p.loss, ...(p.params ? { params: p.params } : {}) };
-  });
-  const seeds = Array.isArray(r.seeds) ? r.seeds : Array.from({ length: r.seeds ?? 3 }, (_, i) => i + 1);
-  if (new Set(seeds).size !== seeds.length) throw new ConfigError('$.seeds: a seed is listed twice');
+  const { refs, sources } = labelledRefs(pending);
+  const seeds = seedList(r);
   const queue = r.queue ? queueTarget(r.queue, r.queuePasswordFile ? path.resolve(baseDir, r.queuePasswordFile) : undefined) : undefined;
-  // The torch engine's Python and devices, probed (or, on a queue, left to its workers) as for
-  // classification runs; the model named for the check is any conv net both engines train: the
-  // runner's U-Net (seg.py) needs torch alone.
-  const choice = wantsTorch ? resolveEngine({ ...r, engine: 'torch' }, 'convnet', false, !!queue) : undefined;
+  const choice = torchIfAsked(r, !!queue);
   const config: CompareConfigJson = {
     kind: 'compare',
     task: 'segmentation',
