@@ -104,6 +104,14 @@ function dataFor(task: TrainTask): TorchDataJson {
   return { kind: 'tensors', path: file };
 }
 
+/** The backend record of a runner's `info` message (what ran a task: torch, device, versions). */
+function torchBackend(i: Parameters<typeof describeTorch>[0]): BackendJson {
+  return { name: 'torch', engine: 'torch', device: i.device.startsWith('cpu') ? 'cpu' : 'gpu', threads: i.threads, detail: describeTorch(i), warnings: [], torch: i };
+}
+
+/** What a task that ended before the runner's `info` ran on, as far as is known. */
+const NO_INFO_BACKEND: BackendJson = { name: 'torch', engine: 'torch', device: 'cpu', threads: 0, detail: 'torch', warnings: [] };
+
 /** The device this worker uses: plain 'cuda' (or 'auto' on a GPU machine) spreads workers over the GPUs. */
 function deviceFor(opts: TorchOptionsJson): string {
   const probe = probePython(opts.python);
@@ -174,7 +182,7 @@ async function trainTorch(task: TrainTask, ctx: TaskContext): Promise<TrainTaskR
       (m) => {
         if (m.type === 'info') {
           const i = m.info;
-          backend = { name: 'torch', engine: 'torch', device: i.device.startsWith('cpu') ? 'cpu' : 'gpu', threads: i.threads, detail: describeTorch(i), warnings: [], torch: i };
+          backend = torchBackend(i);
           ctx.progress({ kind: 'backend', backend, pid: i.pid });
         } else if (m.type === 'epoch') {
           ctx.progress({ kind: 'epoch', epoch: { ...m.epoch, valAcc: m.epoch.valAcc ?? NaN } });
@@ -194,7 +202,7 @@ async function trainTorch(task: TrainTask, ctx: TaskContext): Promise<TrainTaskR
       testWeights: r.testWeights,
       steps: r.steps,
       wallMs: r.wallMs,
-      backend: backend ?? { name: 'torch', engine: 'torch', device: 'cpu', threads: 0, detail: 'torch', warnings: [] },
+      backend: backend ?? NO_INFO_BACKEND,
       dataset: r.dataset,
       pid: backend?.torch?.pid ?? process.pid,
       imagesPerSec: r.imagesPerSec,
@@ -315,7 +323,7 @@ async function segmentTorch(task: SegTask, ctx: TaskContext): Promise<SegTaskRes
   let stepsSeen = 0;
   let disagreement: string | undefined;
   const noMetrics = { dice: null, iou: null, hd95: null };
-  const backendOr = (): BackendJson => backend ?? { name: 'torch', engine: 'torch', device: 'cpu', threads: 0, detail: 'torch', warnings: [] };
+  const backendOr = (): BackendJson => backend ?? NO_INFO_BACKEND;
   const spe = tt.train.stepsPerEpoch ?? Math.ceil(ds.train.n / Math.min(task.batchSize, ds.train.n));
   let res: TorchSegResultJson;
   try {
@@ -325,7 +333,7 @@ async function segmentTorch(task: SegTask, ctx: TaskContext): Promise<SegTaskRes
         const m = raw as unknown as TorchSegMessage;
         if (m.type === 'info') {
           const i = m.info;
-          backend = { name: 'torch', engine: 'torch', device: i.device.startsWith('cpu') ? 'cpu' : 'gpu', threads: i.threads, detail: describeTorch(i), warnings: [], torch: i };
+          backend = torchBackend(i);
           ctx.progress({ kind: 'backend', backend, pid: i.pid });
         } else if (m.type === 'seg-epoch') {
           const e = m.epoch;
@@ -490,7 +498,7 @@ async function ganTorch(task: TorchGanComputeTask, ctx: TaskContext): Promise<Ga
   let lastStep = -Infinity;
   let stepsSeen = 0;
   const none: GanMetricsJson = { fd: null, genAccuracy: null, perClassAccuracy: new Array<null>(GAN_CLASSES).fill(null), classifierAccuracy: clf.testAccuracy };
-  const backendOr = (): BackendJson => backend ?? { name: 'torch', engine: 'torch', device: 'cpu', threads: 0, detail: 'torch', warnings: [] };
+  const backendOr = (): BackendJson => backend ?? NO_INFO_BACKEND;
   let res: TorchGanResultJson;
   try {
     res = (await runner.run(
@@ -499,7 +507,7 @@ async function ganTorch(task: TorchGanComputeTask, ctx: TaskContext): Promise<Ga
         const m = raw as unknown as TorchGanMessage;
         if (m.type === 'info') {
           const i = m.info;
-          backend = { name: 'torch', engine: 'torch', device: i.device.startsWith('cpu') ? 'cpu' : 'gpu', threads: i.threads, detail: describeTorch(i), warnings: [], torch: i };
+          backend = torchBackend(i);
           ctx.progress({ kind: 'backend', backend, pid: i.pid });
         } else if (m.type === 'gan-epoch') {
           const e = m.epoch;
