@@ -167,29 +167,22 @@ test("a loss that overflows ends as 'nan' with a reason, without a step applied"
 test("an abort after the first epoch ends as 'cancelled' before the next step", async () => {
   await initBackend('wasm');
   const ac = new AbortController();
-  let abortedAt = 0;
   const r = await trainSegmentation(tinyTask('dice.loss', 'dice', { epochs: 5 }), 'wasm', context((p) => {
-    if (p.kind === 'seg-epoch' && p.epoch.epoch === 1) {
-      abortedAt = performance.now();
-      ac.abort();
-    }
+    if (p.kind === 'seg-epoch' && p.epoch.epoch === 1) ac.abort();
   }, ac.signal));
-  const after = performance.now() - abortedAt;
+  // No step after the abort: exactly the first epoch's 4 steps (no timing: speed is the bench's).
   assert.equal(r.status, 'cancelled');
   assert.equal(r.reason, 'cancelled');
   assert.equal(r.history.length, 1);
   assert.equal(r.steps, 4);
   assert.deepEqual(r.metrics, { dice: null, iou: null, hd95: null });
-  assert.ok(after < 1000, `returned ${after.toFixed(0)} ms after the abort`);
 });
 
 test('a compile error rejects with its message before any data is loaded', async () => {
   await initBackend('wasm');
   // The dataset does not exist: loading it first would fail with "no such folder" instead.
   const task = tinyTask('dice.loss', 'no_such_loss', { dataset: { spec: 'no/such/folder', seed: 1 } });
-  const t0 = performance.now();
   await assert.rejects(trainSegmentation(task, 'wasm', context()), (e: Error) => e.name === 'CompileError' && /no_such_loss/.test(e.message));
-  assert.ok(performance.now() - t0 < 2000);
   // A valid loss on the same missing folder fails on the data (the order is the compile's doing).
   await assert.rejects(trainSegmentation({ ...task, lossName: 'dice' }, 'wasm', context()), /no such folder/);
 });
